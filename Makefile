@@ -1,0 +1,23 @@
+# The README's commands. Each sets itself up first (scripts/setup.sh).
+.PHONY: lab test test-fast lint setup
+
+PY := .venv/bin/python
+
+setup:
+	@bash scripts/setup.sh
+
+## Open the quickstart notebook in JupyterLab (preview provider without a key).
+lab: setup
+	$(PY) -m jupyter lab notebooks/quickstart.ipynb
+
+## Run every test: unit, notebooks and real-browser tests.
+test:
+	@bash scripts/setup.sh --browser
+	$(PY) -m pytest
+
+## Everything but the browser tests.
+test-fast: setup
+	$(PY) -m pytest -m "not browser"
+
+lint: setup
+	$(PY) -m ruff check src tests

@@ -1,0 +1,151 @@
+"""``AsyncFluxClient`` and ``FluxClient``: the Python API, with or without the widget.
+
+The async client drives the engine; the sync client runs the very same async
+client on a background event loop, so there is one implementation of every
+behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from . import _loop
+from ._engine import (
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_MAX_IMAGE_BYTES,
+    Engine,
+    ImageCallback,
+    RetryPolicy,
+)
+from ._errors import ConfigError
+from ._request import GenerationRequest
+from ._results import Generation
+from .providers import Provider, get_provider
+
+
+class AsyncFluxClient:
+    """Generate images from async code (and from the panel).
+
+    ``AsyncFluxClient(api_key=None, url=None, *, provider=None, timeout=None,
+    max_retries=3, retry=None, transport=None)``. The key defaults to ``$FLUX_API_KEY``
+    and the endpoint to ``$FLUX_API_URL``; with neither set nor a provider
+    named, the offline preview provider is used. ``retry`` (a
+    :class:`RetryPolicy`) tunes backoff beyond ``max_retries``. ``transport``
+    is an httpx transport (for tests). Use as ``async with`` to close connections.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        url: str | None = None,
+        *,
+        provider: Provider | str | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        max_retries: int = 3,
+        retry: RetryPolicy | None = None,
+        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ConfigError(f"max_retries={max_retries!r} must be an integer >= 0")
+        self._provider = get_provider(provider, api_key=api_key, url=url)
+        self._engine = Engine(
+            self._provider,
+            timeout=timeout,
+            download_timeout=download_timeout,
+            retry=retry or RetryPolicy(max_retries=max_retries),
+            max_image_bytes=max_image_bytes,
+            transport=transport,
+        )
+
+    @property
+    def provider(self) -> Provider:
+        return self._provider
+
+    def request(
+        self, request: GenerationRequest | None = None, /, **params: Any
+    ) -> GenerationRequest:
+        """A validated request for this client's provider, from a request
+        (optionally changed by ``params``) or from parameters alone."""
+        models = self._provider.models
+        if request is None:
+            return GenerationRequest(models=models, **params)
+        if not isinstance(request, GenerationRequest):
+            raise TypeError(
+                f"expected a GenerationRequest or keyword parameters, got {type(request).__name__}"
+            )
+        base = GenerationRequest(request.model, models=models, **request.params)
+        return base.replace(**params) if params else base
+
+    async def generate(
+        self,
+        request: GenerationRequest | None = None,
+        /,
+        *,
+        on_image: ImageCallback | None = None,
+        **params: Any,
+    ) -> Generation:
+        """Generate images. ``generate(model="flux_dev", prompt="...")`` or
+        ``generate(request)``. Bad parameters raise before any network call;
+        ``on_image`` is called with each image as it arrives."""
+        req = self.request(request, **params)
+        return await self._engine.generate(req, on_image=on_image)
+
+    async def aclose(self) -> None:
+        await self._engine.aclose()
+
+    async def __aenter__(self) -> AsyncFluxClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self._provider!r})"
+
+
+class FluxClient:
+    """Generate images from ordinary (blocking) code; works in Jupyter too.
+
+    Takes the same arguments as :class:`AsyncFluxClient`, which it runs on a
+    background event loop. Use as ``with FluxClient() as client:``.
+    """
+
+    def __init__(self, api_key: str | None = None, url: str | None = None, **kwargs: Any) -> None:
+        self._async = AsyncFluxClient(api_key, url, **kwargs)
+
+    @property
+    def provider(self) -> Provider:
+        return self._async.provider
+
+    def request(
+        self, request: GenerationRequest | None = None, /, **params: Any
+    ) -> GenerationRequest:
+        return self._async.request(request, **params)
+
+    def generate(
+        self,
+        request: GenerationRequest | None = None,
+        /,
+        *,
+        on_image: ImageCallback | None = None,
+        **params: Any,
+    ) -> Generation:
+        """Generate images and wait for them. See :meth:`AsyncFluxClient.generate`."""
+        req = self._async.request(request, **params)  # validate here, before any I/O
+        return _loop.run(self._async.generate(req, on_image=on_image))
+
+    def close(self) -> None:
+        _loop.run(self._async.aclose())
+
+    def __enter__(self) -> FluxClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FluxClient(provider={self.provider!r})"

@@ -1,0 +1,482 @@
+"""The engine: the one place that sends HTTP, retries, times out and downloads.
+
+Providers describe calls and read replies (:mod:`fluxpanel.providers._base`);
+the engine runs them. Two httpx clients: one for the provider's API, and one
+for image downloads that never carries an ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._errors import (
+    APIError,
+    ConnectError,
+    FluxError,
+    ImageError,
+    RateLimitError,
+    RequestTimeout,
+    ResultExpiredError,
+    TransportError,
+    error_for_status,
+)
+from .providers._base import Call, Outputs, Provider, Reply
+
+if TYPE_CHECKING:
+    from ._request import GenerationRequest
+    from ._results import GeneratedImage, Generation
+
+#: connect / read / write / pool. The read timeout is generous: the generation
+#: call is held open while the model runs.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=30.0, pool=30.0)
+#: Longest an image download may take, however slowly its bytes drip in.
+DEFAULT_DOWNLOAD_TIMEOUT = 120.0
+#: Largest image accepted, and largest API response read.
+DEFAULT_MAX_IMAGE_BYTES = 32 * 1024 * 1024
+MAX_API_BYTES = 8 * 1024 * 1024
+
+ImageCallback = Callable[["GeneratedImage"], Any]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying again.
+
+    Exponential backoff with full jitter: the n-th wait is uniform in
+    ``[0, min(cap, base * 2**n)]``. A ``Retry-After`` is honoured up to
+    ``max_retry_after`` seconds; beyond it :class:`RateLimitError` is raised.
+    """
+
+    max_retries: int = 3
+    base: float = 0.5
+    cap: float = 8.0
+    max_retry_after: float = 60.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.cap, self.base * (2**attempt)))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way that may be retried."""
+
+    def __init__(self, error: FluxError, wait: float | None = None) -> None:
+        self.error = error
+        self.wait = wait
+
+
+class Engine:
+    """Runs a provider's calls with one retry policy and one set of timeouts."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+        deadline: float = 600.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.provider = provider
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
+        elif not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(float(timeout), connect=min(10.0, float(timeout)))
+        self.timeout = timeout
+        self.download_timeout = float(download_timeout)
+        self.retry = retry or RetryPolicy()
+        self.max_image_bytes = int(max_image_bytes)
+        self.deadline = float(deadline)
+        self._transport = transport
+        self._rng = rng or random.Random()
+        self._api: httpx.AsyncClient | None = None
+        self._downloads: httpx.AsyncClient | None = None
+
+    # -- clients -------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        from . import __version__
+
+        return {"User-Agent": f"fluxpanel/{__version__}"}
+
+    @property
+    def api(self) -> httpx.AsyncClient:
+        if self._api is None:
+            self._api = httpx.AsyncClient(
+                timeout=self.timeout,
+                headers=self._headers(),
+                follow_redirects=False,  # never resend a billable POST elsewhere
+                transport=self._transport,
+            )
+        return self._api
+
+    @property
+    def downloads(self) -> httpx.AsyncClient:
+        # A separate client: nothing configured for the API (auth, cookies)
+        # can reach an image host.
+        if self._downloads is None:
+            self._downloads = httpx.AsyncClient(
+                timeout=self.timeout,
+                headers=self._headers(),
+                follow_redirects=True,
+                transport=self._transport,
+            )
+        return self._downloads
+
+    async def aclose(self) -> None:
+        for client in (self._api, self._downloads):
+            if client is not None:
+                await client.aclose()
+        self._api = self._downloads = None
+
+    # -- one generation ------------------------------------------------------------
+
+    async def generate(
+        self, request: GenerationRequest, *, on_image: ImageCallback | None = None
+    ) -> Generation:
+        """Run ``request`` to the end: submit, follow the provider's flow,
+        download and check every image. ``on_image`` is called as each arrives."""
+        from ._results import Generation
+
+        started = time.perf_counter()
+        try:
+            if self.provider.offline:
+                images, errors = await self._render(request, on_image)
+                submitted = time.perf_counter()
+            else:
+                outputs = await self._run_flow(request, started)
+                submitted = time.perf_counter()
+                images, errors = await self._fetch(request, outputs, on_image)
+        except FluxError as e:
+            raise self._scrub(e) from None
+        done = time.perf_counter()
+        return Generation(
+            request=request,
+            images=images,
+            provider=self.provider.name,
+            endpoint=self.provider.endpoint,
+            timings={
+                "submit": submitted - started,
+                "download": done - submitted,
+                "total": done - started,
+            },
+            errors=[self._scrub(e) for e in errors],
+            code=request.to_code(self.provider),
+        )
+
+    async def _run_flow(self, request: GenerationRequest, started: float) -> Outputs:
+        step = self.provider.start(request)
+        while isinstance(step, Call):
+            call = step
+            if call.delay:
+                if time.perf_counter() + call.delay - started > self.deadline:
+                    task = f" (task {call.task})" if call.task else ""
+                    raise RequestTimeout(
+                        f"{self.provider.label} did not finish within "
+                        f"{self.deadline:.0f} s{task}; giving up"
+                    )
+                await asyncio.sleep(call.delay)
+            try:
+                reply = await self.send(call)
+            except asyncio.CancelledError:
+                await self._cancel(call)
+                raise
+            step = self.provider.advance(request, call, reply)
+        return step
+
+    async def _cancel(self, call: Call) -> None:
+        undo = self.provider.cancel(call)
+        if undo is None:
+            return
+        try:
+            await asyncio.shield(self._attempt_api(undo))
+        except Exception:  # best effort: the task is being abandoned anyway
+            pass
+
+    async def _render(
+        self, request: GenerationRequest, on_image: ImageCallback | None
+    ) -> tuple[list[GeneratedImage], list[FluxError]]:
+        from ._results import GeneratedImage
+
+        width, height = request.size
+        images = []
+        for i in range(request.count):
+            delay = getattr(self.provider, "delay", 0.0)
+            if delay:
+                await asyncio.sleep(delay)
+            data = await asyncio.to_thread(self.provider.render, request, i)
+            image = GeneratedImage(
+                data, "image/png", width, height, request.seed, i, request, self.provider.name
+            )
+            images.append(image)
+            if on_image is not None:
+                on_image(image)
+        return images, []
+
+    # -- sending with retries -----------------------------------------------------------
+
+    async def send(self, call: Call) -> Reply:
+        """Send one provider call with the retry policy; error statuses raise."""
+        reply = await self._with_retries(lambda: self._attempt_api(call), billable=call.billable)
+        if reply.status >= 400:
+            ra = parse_retry_after(reply.headers.get("retry-after"))
+            raise self.provider.error(call, reply, retry_after=ra)
+        return reply
+
+    async def _attempt_api(self, call: Call) -> Reply:
+        request = self.api.build_request(
+            call.method, call.url, json=call.json, headers=dict(call.headers)
+        )
+        return await self._exchange(self.api, request, MAX_API_BYTES, None)
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        cap: int,
+        total_timeout: float | None,
+    ) -> Reply:
+        """Send ``request`` and read at most ``cap`` bytes of the body."""
+
+        async def run() -> Reply:
+            response = await client.send(request, stream=True)
+            try:
+                length = response.headers.get("content-length")
+                if response.status_code < 400 and length and length.isdigit() and int(length) > cap:
+                    raise ImageError(
+                        f"the response is {int(length)} bytes, over the {cap}-byte limit"
+                    )
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise ImageError(f"the response is over the {cap}-byte limit")
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+            return Reply(response.status_code, response.headers, b"".join(chunks))
+
+        if total_timeout is None:
+            return await run()
+        try:
+            async with asyncio.timeout(total_timeout):
+                return await run()
+        except TimeoutError:
+            raise httpx.ReadTimeout("the body did not arrive in time", request=request) from None
+
+    async def _with_retries(self, attempt: Callable[[], Any], *, billable: bool) -> Reply:
+        policy = self.retry
+        n = 0
+        while True:
+            try:
+                reply = await attempt()
+                _classify_status(reply, billable, policy)
+                return reply
+            except httpx.HTTPError as e:
+                error = self._transport_error(e, billable)
+                if not _retryable_transport(e, billable) or n >= policy.max_retries:
+                    raise error from None
+                wait = None
+            except _Retry as r:
+                if n >= policy.max_retries:
+                    if isinstance(r.error, _StatusReply):
+                        return r.error.reply
+                    raise r.error from None
+                error, wait = r.error, r.wait
+            if wait is None:
+                wait = policy.backoff(n, self._rng)
+            n += 1
+            await asyncio.sleep(wait)
+
+    def _transport_error(self, e: httpx.HTTPError, billable: bool) -> TransportError:
+        where = _host(e)
+        if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return ConnectError(f"could not connect to {where}: {_reason(e)}")
+        if isinstance(e, httpx.PoolTimeout):
+            return ConnectError(f"no free connection to {where} in time")
+        if isinstance(e, httpx.TimeoutException):
+            extra = (
+                "; the request may have reached the server, so it was not "
+                "sent again (that could bill twice)"
+                if billable
+                else ""
+            )
+            return RequestTimeout(f"{where} did not answer in time{extra}")
+        extra = (
+            "; the request may have reached the server, so it was not sent again"
+            if billable
+            else ""
+        )
+        return TransportError(f"the connection to {where} failed: {_reason(e)}{extra}")
+
+    # -- downloads ---------------------------------------------------------------
+
+    async def _fetch(
+        self, request: GenerationRequest, outputs: Outputs, on_image: ImageCallback | None
+    ) -> tuple[list[GeneratedImage], list[FluxError]]:
+        sources: list[str | bytes] = [*outputs.urls, *outputs.images]
+        seeds = list(outputs.seeds or [])
+
+        async def one(i: int, source: str | bytes) -> GeneratedImage:
+            data = source if isinstance(source, bytes) else await self.download(source)
+            image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
+            if on_image is not None:
+                on_image(image)
+            return image
+
+        results = await asyncio.gather(
+            *(one(i, s) for i, s in enumerate(sources)), return_exceptions=True
+        )
+        images: list[GeneratedImage] = []
+        errors: list[FluxError] = []
+        for r in results:
+            if isinstance(r, FluxError):
+                errors.append(r)
+            elif isinstance(r, BaseException):
+                raise r
+            else:
+                images.append(r)
+        if not images and errors:
+            raise errors[0]
+        return images, errors
+
+    async def _image(
+        self, request: GenerationRequest, index: int, data: bytes, seed: int | None
+    ) -> GeneratedImage:
+        from ._imaging import inspect_image
+        from ._results import GeneratedImage
+
+        info = await asyncio.to_thread(inspect_image, data, f"image {index + 1}")
+        return GeneratedImage(
+            data,
+            info.mime,
+            info.width,
+            info.height,
+            request.seed if seed is None else seed,
+            index,
+            request,
+            self.provider.name,
+        )
+
+    async def download(self, url: str) -> bytes:
+        """Fetch one image URL: no credentials, http(s) only, size-capped,
+        retried on transport errors, 408, 429 and 5xx."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise APIError(
+                f"{self.provider.label} gave an image address with scheme "
+                f"{scheme or '(none)'!r}; only http and https are downloaded"
+            )
+
+        async def attempt() -> Reply:
+            request = self.downloads.build_request("GET", url)
+            return await self._exchange(
+                self.downloads, request, self.max_image_bytes, self.download_timeout
+            )
+
+        reply = await self._with_retries(attempt, billable=False)
+        host = urlsplit(url).hostname or "the image host"
+        if reply.status in (403, 404, 410):
+            raise ResultExpiredError(
+                f"the image at {host} is gone ({reply.status}); result URLs are "
+                "short-lived, so generate again"
+            )
+        if reply.status >= 400:
+            raise error_for_status(
+                reply.status, f"downloading the image from {host} failed ({reply.status})"
+            )
+        return reply.body
+
+    # -- keeping secrets out of messages ------------------------------------------------
+
+    def _scrub(self, error: FluxError) -> FluxError:
+        secrets = [s for s in self.provider.secrets() if s]
+        if not secrets:
+            return error
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                for s in secrets:
+                    value = value.replace(s, "[redacted]")
+                return value
+            if isinstance(value, dict):
+                return {clean(k): clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        error.args = tuple(clean(a) for a in error.args)
+        if isinstance(error, APIError):
+            error.body = clean(error.body)
+        return error
+
+
+class _StatusReply(FluxError):
+    """Internal: a retryable status whose retries ran out; the reply is returned."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+def _classify_status(reply: Reply, billable: bool, policy: RetryPolicy) -> None:
+    """Raise :class:`_Retry` for a status worth trying again."""
+    status = reply.status
+    if status == 429:
+        wait = parse_retry_after(reply.headers.get("retry-after"))
+        if wait is not None and wait > policy.max_retry_after:
+            raise RateLimitError(
+                f"rate limited: the server asks to wait {wait:.0f} s, longer than "
+                f"fluxpanel waits ({policy.max_retry_after:.0f} s); try again later",
+                retry_after=wait,
+                status=429,
+                request_id=reply.request_id,
+            )
+        raise _Retry(_StatusReply(reply), wait)
+    if not billable and (status == 408 or status >= 500):
+        raise _Retry(_StatusReply(reply))
+
+
+def _retryable_transport(e: httpx.HTTPError, billable: bool) -> bool:
+    if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return True  # the request never left: safe even when billable
+    return not billable and isinstance(e, httpx.TransportError)
+
+
+def _host(e: httpx.HTTPError) -> str:
+    try:
+        return e.request.url.host or "the server"
+    except RuntimeError:
+        return "the server"
+
+
+def _reason(e: Exception) -> str:
+    text = str(e) or type(e).__name__
+    return text[:200]

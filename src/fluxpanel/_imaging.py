@@ -1,0 +1,122 @@
+"""Checking downloaded bytes are an image, and PNG text chunks. Pillow is
+imported only when these run."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+
+from ._errors import ImageError
+
+#: Larger than any FLUX output by far; above it an image is treated as a bomb.
+MAX_PIXELS = 40_000_000
+
+_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    mime: str
+    width: int
+    height: int
+
+
+def inspect_image(data: bytes, source: str = "image") -> ImageInfo:
+    """Check ``data`` is a whole PNG, JPEG or WebP image of sane size.
+
+    Cheap by design: headers are parsed and the structure checked (PNG chunk
+    CRCs, JPEG end marker, WebP length) without decoding the pixels.
+    """
+    from PIL import Image
+
+    if not data:
+        raise ImageError(f"{source} is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                fmt, (w, h) = img.format, img.size
+                if fmt not in _MIME:
+                    raise ImageError(f"{source} is {fmt}, not PNG, JPEG or WebP")
+                if w * h > MAX_PIXELS:
+                    raise ImageError(
+                        f"{source} claims {w}x{h} pixels, more than fluxpanel "
+                        "accepts (a decompression bomb?)"
+                    )
+                img.verify()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{source} is too large to decode safely: {e}") from None
+    except Exception as e:  # Pillow raises many kinds for bad data
+        raise ImageError(f"{source} is not a valid image ({e})") from None
+    if fmt == "JPEG" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise ImageError(f"{source} is a truncated JPEG")
+    if fmt == "WEBP" and len(data) < 8 + struct.unpack("<I", data[4:8])[0]:
+        raise ImageError(f"{source} is a truncated WebP")
+    return ImageInfo(_MIME[fmt], w, h)
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def itxt(key: str, text: str) -> bytes:
+    """An uncompressed, UTF-8 ``iTXt`` chunk."""
+    payload = key.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8")
+    return png_chunk(b"iTXt", payload)
+
+
+def add_png_text(data: bytes, texts: dict[str, str]) -> bytes:
+    """``data`` with text chunks added after IHDR; the pixels are untouched."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ImageError("not a PNG")
+    (ihdr_len,) = struct.unpack(">I", data[8:12])
+    end = 8 + 12 + ihdr_len
+    chunks = b"".join(itxt(k, v) for k, v in texts.items())
+    return data[:end] + chunks + data[end:]
+
+
+def read_png_text(data: bytes) -> dict[str, str]:
+    """Every tEXt/iTXt/zTXt chunk of a PNG, without decoding pixels."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ImageError("not a PNG")
+    out: dict[str, str] = {}
+    pos = 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IEND" or kind == b"IDAT":
+            if kind == b"IEND":
+                break
+            continue
+        try:
+            if kind == b"tEXt":
+                k, _, v = body.partition(b"\x00")
+                out[k.decode("latin-1")] = v.decode("latin-1")
+            elif kind == b"zTXt":
+                k, _, rest = body.partition(b"\x00")
+                out[k.decode("latin-1")] = _inflate(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                k, _, rest = body.partition(b"\x00")
+                compressed, rest = rest[0], rest[2:]
+                _lang, _, rest = rest.partition(b"\x00")
+                _tkey, _, text = rest.partition(b"\x00")
+                if compressed:
+                    text = _inflate(text)
+                out[k.decode("latin-1")] = text.decode("utf-8")
+        except (ValueError, IndexError, zlib.error):
+            continue
+    return out
+
+
+def _inflate(data: bytes, limit: int = 1 << 20) -> bytes:
+    """Decompress at most ``limit`` bytes: metadata is small, bombs are not."""
+    return zlib.decompressobj().decompress(data, limit)

@@ -1,0 +1,309 @@
+"""``GenerationRequest``: an immutable request, validated against a capability table."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import ValidationError
+from ._spec import MODELS, ModelSpec, ParamSpec
+
+DEFAULT_MODEL = "flux_schnell"
+
+_rng = random.SystemRandom()
+
+
+def all_param_names(models: Mapping[str, ModelSpec]) -> list[str]:
+    """Every parameter any model in the table takes, in first-seen order."""
+    names: dict[str, None] = {}
+    for m in models.values():
+        names.update(dict.fromkeys(m.params))
+    return list(names)
+
+
+def _models_supporting(models: Mapping[str, ModelSpec], name: str) -> list[str]:
+    return [m.id for m in models.values() if m.supports(name)]
+
+
+def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
+    """Check one value against its spec and return it in canonical form."""
+
+    def fail(why: str) -> ValidationError:
+        return ValidationError(
+            f"{spec.name}={value!r} is not allowed for {model}: {why}; allowed: {spec.allowed()}",
+            field=spec.name,
+            value=value,
+            model=model,
+            allowed=spec.allowed(),
+        )
+
+    if spec.kind == "text":
+        if not isinstance(value, str):
+            raise fail(f"expected a string, got {type(value).__name__}")
+        n = len(value)
+        if (spec.min is not None and n < spec.min) or (spec.max is not None and n > spec.max):
+            # Don't echo a 10,000-character prompt back in the message.
+            shown = value if n <= 60 else value[:57] + "..."
+            raise ValidationError(
+                f"{spec.name} has {n} characters ({shown!r}); {model} takes {spec.allowed()}",
+                field=spec.name,
+                value=value,
+                model=model,
+                allowed=spec.allowed(),
+            )
+        return value
+    if spec.kind == "choice":
+        if not isinstance(value, str) or value not in (spec.choices or ()):
+            raise fail("not one of the choices")
+        return value
+    # integer / number
+    if isinstance(value, bool):
+        raise fail("expected a number, got a bool")
+    if spec.kind == "integer":
+        if not isinstance(value, numbers.Integral):
+            raise fail(f"expected an integer, got {type(value).__name__}")
+        value = int(value)
+    else:
+        if not isinstance(value, numbers.Real):
+            raise fail(f"expected a number, got {type(value).__name__}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise fail("not a finite number")
+    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+        raise fail("out of range")
+    return value
+
+
+def resolve(
+    models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Validate ``params`` for ``model`` and fill in defaults and a random seed.
+
+    ``None`` means "not given". Returns every parameter the model takes, in the
+    table's order. This is the one place request rules are enforced.
+    """
+    if not isinstance(model, str) or model not in models:
+        allowed = ", ".join(models)
+        raise ValidationError(
+            f"model={model!r} is not available; allowed: {allowed}",
+            field="model",
+            value=model,
+            allowed=allowed,
+        )
+    spec = models[model]
+    known = all_param_names(models)
+    for name, value in params.items():
+        if name in spec.params:
+            continue
+        if name in known:
+            if value is None:
+                continue
+            others = _models_supporting(models, name)
+            raise ValidationError(
+                f"{name} is supported only by {', '.join(others)}, not {model}",
+                field=name,
+                value=value,
+                model=model,
+                allowed=f"omit {name} for {model}",
+            )
+        hint = difflib.get_close_matches(name, known, n=1)
+        raise ValidationError(
+            f"unknown parameter {name!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; {model} takes: {', '.join(spec.params)}",
+            field=name,
+            value=value,
+            model=model,
+            allowed=", ".join(spec.params),
+        )
+    out: dict[str, Any] = {}
+    for name, p in spec.params.items():
+        value = params.get(name)
+        if value is None:
+            if p.required:
+                raise ValidationError(
+                    f"{name} is required for {model}; allowed: {p.allowed()}",
+                    field=name,
+                    value=None,
+                    model=model,
+                    allowed=p.allowed(),
+                )
+            if name == "seed":
+                value = _rng.randint(int(p.min or 0), int(p.max or 0))
+            else:
+                value = p.default
+        out[name] = _coerce(p, value, model)
+    return out
+
+
+def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Bring ``params`` into what ``spec`` allows, without raising.
+
+    Parameters the model does not take are dropped, numbers are clamped into
+    range and an unknown choice falls back to the default. Used when the user
+    switches model, so a setting carries over as closely as the new model allows.
+    """
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        p = spec.params.get(name)
+        if p is None or value is None:
+            continue
+        if p.kind in ("integer", "number") and isinstance(value, numbers.Real):
+            if isinstance(value, bool) or not math.isfinite(value):
+                continue
+            lo = p.min if p.min is not None else value
+            hi = p.max if p.max is not None else value
+            value = min(max(value, lo), hi)
+            value = round(value) if p.kind == "integer" else float(value)
+        elif p.kind == "choice" and value not in (p.choices or ()):
+            continue
+        elif p.kind == "text" and isinstance(value, str) and p.max is not None:
+            value = value[: int(p.max)]
+        out[name] = value
+    return out
+
+
+class GenerationRequest:
+    """A validated, immutable request for one generation.
+
+    ``GenerationRequest(model="flux_dev", prompt="a fox", steps=30)``: parameters
+    not given take the model's default; a seed is drawn at random when none is
+    given and recorded, so the request always says exactly what will be made.
+    ``models`` is the capability table to validate against (a provider's; by
+    default :data:`fluxpanel.MODELS`). Bad input raises :class:`ValidationError`.
+    """
+
+    __slots__ = ("_hash", "_model", "_models", "_params")
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        prompt: str | None = None,
+        *,
+        models: Mapping[str, ModelSpec] | None = None,
+        **params: Any,
+    ) -> None:
+        table = MODELS if models is None else models
+        resolved = resolve(table, model, {"prompt": prompt, **params})
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_params", resolved)
+        object.__setattr__(self, "_models", table)
+        object.__setattr__(self, "_hash", hash((model, tuple(sorted(resolved.items())))))
+
+    # -- access -----------------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter of the request (prompt and seed included), resolved."""
+        return dict(self._params)
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._models[self._model]
+
+    def __getattr__(self, name: str) -> Any:
+        # Parameters read as attributes: request.steps, request.seed, ...
+        # A parameter the model does not take reads as None.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        params = object.__getattribute__(self, "_params")
+        if name in params:
+            return params[name]
+        if name in all_param_names(object.__getattribute__(self, "_models")):
+            return None
+        raise AttributeError(f"GenerationRequest has no attribute {name!r}")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(all_param_names(self._models)))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("GenerationRequest is immutable; use .replace(...)")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels, from the aspect ratio."""
+        w, _, h = str(self._params.get("aspect_ratio", "1024x1024")).partition("x")
+        return int(w), int(h)
+
+    @property
+    def count(self) -> int:
+        """How many images this request makes."""
+        return int(self._params.get("num_images", 1))
+
+    # -- transforms ---------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> GenerationRequest:
+        """A copy with some parameters changed (validated again).
+
+        Changing the model keeps the parameters the new model takes, brought
+        into its ranges; values that were only the old model's defaults take
+        the new model's defaults. Values given in ``changes`` are checked as is.
+        """
+        model = changes.pop("model", self._model)
+        params = dict(self._params)
+        if model != self._model and model in self._models:
+            old = self.spec
+            kept = {k: v for k, v in params.items() if v != old.params[k].default}
+            params = fit(self._models[model], kept)
+        params.update(changes)
+        return GenerationRequest(model, models=self._models, **params)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The exact JSON body sent to the FLUX API."""
+        return {"model": self._model, **self._params}
+
+    @classmethod
+    def from_payload(
+        cls, payload: Mapping[str, Any], *, models: Mapping[str, ModelSpec] | None = None
+    ) -> GenerationRequest:
+        """Read a request back from a JSON body (validated like any other input)."""
+        if not isinstance(payload, Mapping):
+            raise ValidationError(
+                f"a request must be a JSON object, got {type(payload).__name__}",
+                field=None,
+                value=payload,
+            )
+        data = dict(payload)
+        model = data.pop("model", None)
+        if model is None:
+            raise ValidationError("model is required", field="model", value=None)
+        return cls(model, models=models, **data)
+
+    def to_code(self, provider: Any = None) -> str:
+        """A runnable Python snippet that reproduces this request with fluxpanel.
+
+        ``provider`` is the provider (or its name) the snippet should use; the
+        key is always read from the environment, never written.
+        """
+        from ._snippet import request_code
+
+        return request_code(self, provider)
+
+    # -- identity -------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GenerationRequest):
+            return NotImplemented
+        return self._model == other._model and self._params == other._params
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.to_payload().items())
+        return f"GenerationRequest({inner})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._model, self._params))
+
+
+def _rebuild(model: str, params: dict[str, Any]) -> GenerationRequest:
+    return GenerationRequest(model, **params)

@@ -1,0 +1,200 @@
+"""What a generation gives back: ``Generation`` and its ``GeneratedImage`` s."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import FluxError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+    from ._request import GenerationRequest
+
+_EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+
+def parameters_line(request: GenerationRequest) -> str:
+    """The request as the one human-readable block other image tools write."""
+    rest = ", ".join(
+        f"{k.replace('_', ' ').capitalize()}: {v}"
+        for k, v in request.params.items()
+        if k != "prompt"
+    )
+    return f"{request.prompt}\n{rest}, Model: {request.model}"
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratedImage:
+    """One image: the original bytes as received, and what made it."""
+
+    data: bytes = field(repr=False)
+    mime: str
+    width: int
+    height: int
+    seed: int | None
+    index: int = 0
+    request: GenerationRequest | None = field(default=None, repr=False)
+    provider: str = ""
+
+    @property
+    def extension(self) -> str:
+        return _EXT.get(self.mime, ".bin")
+
+    def metadata(self) -> dict[str, str]:
+        """The text written into saved files: the request as JSON, and a
+        human-readable parameters block."""
+        if self.request is None:
+            return {}
+        from . import __version__
+
+        doc = {
+            "request": self.request.to_payload(),
+            "provider": self.provider,
+            "index": self.index,
+            "fluxpanel": __version__,
+        }
+        return {
+            "fluxpanel": json.dumps(doc, ensure_ascii=False, sort_keys=True),
+            "parameters": parameters_line(self.request),
+        }
+
+    def to_bytes(self) -> bytes:
+        """The bytes :meth:`save` writes: the original, with the request
+        embedded as text chunks when it is a PNG."""
+        if self.mime == "image/png" and self.request is not None:
+            from ._imaging import add_png_text
+
+            return add_png_text(self.data, self.metadata())
+        return self.data
+
+    def save(self, path: str | Path) -> Path:
+        """Write the image to ``path`` (a file, or a folder to put it in).
+
+        The original bytes are written unchanged; a PNG gets the request added
+        as text chunks, so :meth:`GenerationRequest.from_image` can read it back.
+        """
+        path = Path(path)
+        if path.is_dir():
+            path = path / self.default_name()
+        elif not path.suffix:
+            path = path.with_suffix(self.extension)
+        path.write_bytes(self.to_bytes())
+        return path
+
+    def default_name(self) -> str:
+        model = self.request.model if self.request is not None else "image"
+        return f"{model}-{self.seed}-{self.index}{self.extension}"
+
+    def to_pil(self) -> PILImage:
+        """The image as a Pillow ``Image`` (decoded on demand)."""
+        import io
+
+        from PIL import Image
+
+        img = Image.open(io.BytesIO(self.data))
+        img.load()
+        return img
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        if self.mime in ("image/png", "image/jpeg"):
+            bundle[self.mime] = base64.b64encode(self.data).decode("ascii")
+        else:
+            bundle["text/html"] = f'<img src="{self.data_uri()}" alt="generated image">'
+        return bundle
+
+
+@dataclass(eq=False)
+class Generation:
+    """The result of one request: its images, timings and where it ran.
+
+    ``errors`` holds what failed when only some images could be fetched: the
+    images that succeeded are kept.
+    """
+
+    request: GenerationRequest
+    images: list[GeneratedImage]
+    provider: str
+    endpoint: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    errors: list[FluxError] = field(default_factory=list)
+    cached: bool = False
+    #: The snippet that reproduces this generation (never holds a key).
+    code: str = field(default="", repr=False)
+
+    def __iter__(self) -> Iterator[GeneratedImage]:
+        return iter(self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> GeneratedImage:
+        return self.images[i]
+
+    @property
+    def image(self) -> GeneratedImage:
+        """The first image."""
+        return self.images[0]
+
+    @property
+    def seed(self) -> int:
+        return int(self.request.seed)
+
+    def to_code(self) -> str:
+        """Python that reproduces this generation exactly."""
+        return self.code or self.request.to_code(self.provider or None)
+
+    def __repr__(self) -> str:
+        t = self.timings.get("total")
+        took = f", {t:.2f}s" if t is not None else ""
+        errs = f", {len(self.errors)} failed" if self.errors else ""
+        return (
+            f"<Generation {self.request.model} seed={self.request.seed} "
+            f"{len(self.images)} image(s) via {self.provider}{took}{errs}>"
+        )
+
+    def _repr_html_(self) -> str:
+        return generation_html(self)
+
+
+def generation_html(gen: Generation, *, thumb: int = 256) -> str:
+    """Self-contained HTML (images inline) that shows without a kernel."""
+    esc = html.escape
+    cells = []
+    for img in gen.images:
+        cells.append(
+            f'<figure style="margin:0"><img src="{img.data_uri()}" '
+            f'width="{thumb}" alt="{esc(gen.request.prompt[:200])}" '
+            f'style="max-width:100%;height:auto;border-radius:4px"/>'
+            f'<figcaption style="font-size:12px;opacity:.75">seed {img.seed}'
+            f" · {esc(gen.request.model)}"
+            + (f" · #{img.index + 1}" if len(gen.images) > 1 else "")
+            + "</figcaption></figure>"
+        )
+    for err in gen.errors:
+        cells.append(
+            f'<div style="width:{thumb}px;padding:8px;border:1px dashed #c33;'
+            f'font-size:12px">failed: {esc(str(err))}</div>'
+        )
+    rows = "".join(
+        f"<tr><th style='text-align:left;padding-right:8px'>{esc(k)}</th>"
+        f"<td style='text-align:left'>{esc(str(v))}</td></tr>"
+        for k, v in gen.request.to_payload().items()
+    )
+    note = " (from cache)" if gen.cached else ""
+    return (
+        '<div class="fluxpanel-generation">'
+        f'<div style="display:flex;flex-wrap:wrap;gap:8px">{"".join(cells)}</div>'
+        f"<details><summary>{esc(gen.provider)}{note}: parameters</summary>"
+        f"<table>{rows}</table></details></div>"
+    )

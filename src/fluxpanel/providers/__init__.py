@@ -1,0 +1,90 @@
+"""Providers: the hosts fluxpanel can generate with, behind one small interface."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from .._errors import ConfigError
+from ._base import Call, Outputs, Provider, Reply
+from .flux_api import FluxAPI
+from .preview import Preview
+
+__all__ = [
+    "PROVIDERS",
+    "Call",
+    "FluxAPI",
+    "Outputs",
+    "Preview",
+    "PreviewNotice",
+    "Provider",
+    "Reply",
+    "get_provider",
+]
+
+#: Provider classes by name, in the order a provider is chosen from the environment.
+PROVIDERS: dict[str, type[Provider]] = {"flux-api": FluxAPI, "preview": Preview}
+
+
+class PreviewNotice(UserWarning):
+    """Said once when no key is configured and the preview provider is used."""
+
+
+_notice_given = False
+
+
+def _preview_notice() -> None:
+    global _notice_given
+    if not _notice_given:
+        _notice_given = True
+        warnings.warn(
+            "No FLUX API key is set, so fluxpanel is using the offline preview "
+            "provider: placeholder images, no network, no cost. To generate real "
+            "images, set FLUX_API_KEY and FLUX_API_URL and restart the kernel.",
+            PreviewNotice,
+            stacklevel=_caller_level(),
+        )
+
+
+def _caller_level() -> int:
+    """The stack level of the first frame outside fluxpanel (for warnings)."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("fluxpanel"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def get_provider(
+    provider: Provider | str | None = None,
+    *,
+    api_key: str | None = None,
+    url: str | None = None,
+) -> Provider:
+    """The provider to use, from an object, a name, or the environment.
+
+    With none named, the FLUX API is used when a key is given or set in
+    ``$FLUX_API_KEY``; otherwise the offline preview, said once.
+    """
+    if isinstance(provider, Provider):
+        if api_key is not None or url is not None:
+            raise ConfigError("pass api_key= and url= to the provider object, not to the client")
+        return provider
+    if provider is None:
+        if api_key is not None or url is not None or os.environ.get(FluxAPI.key_env or ""):
+            return FluxAPI(api_key=api_key, url=url)
+        _preview_notice()
+        return Preview()
+    if isinstance(provider, str):
+        cls = PROVIDERS.get(provider)
+        if cls is None:
+            raise ConfigError(
+                f"provider={provider!r} is not known; choose one of: " + ", ".join(PROVIDERS)
+            )
+        if cls is FluxAPI:
+            return FluxAPI(api_key=api_key, url=url)
+        if api_key is not None or url is not None:
+            raise ConfigError(f"the {provider} provider takes no api_key or url")
+        return cls()
+    raise ConfigError(f"provider must be a Provider, a name or None, not {type(provider).__name__}")

@@ -1,0 +1,120 @@
+"""``FluxAPI``: the HTTP API described in API_CONTRACT.md.
+
+One billable ``POST <url>`` with ``Authorization: Bearer <key>`` and the
+request's JSON; the answer is a list of short-lived image URLs, bare or in one
+of the common wrappers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .._errors import ConfigError
+from .._request import GenerationRequest
+from .._spec import MODELS
+from ._base import Call, Outputs, Provider, Reply
+
+KEY_ENV = "FLUX_API_KEY"
+URL_ENV = "FLUX_API_URL"
+
+
+def public_url(url: str) -> str:
+    """``url`` without user info, query or fragment: safe to show and store."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class FluxAPI(Provider):
+    """The FLUX HTTP API of API_CONTRACT.md.
+
+    ``api_key`` defaults to ``$FLUX_API_KEY`` and ``url`` to ``$FLUX_API_URL``.
+    """
+
+    name = "flux-api"
+    label = "FLUX API"
+    key_env = KEY_ENV
+    models = MODELS
+
+    def __init__(self, api_key: str | None = None, url: str | None = None) -> None:
+        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
+        if not key:
+            raise ConfigError(
+                f"no API key for the FLUX API: set the {KEY_ENV} environment "
+                "variable or pass api_key=; without a key, use provider='preview'"
+            )
+        endpoint = url if url is not None else os.environ.get(URL_ENV)
+        if not endpoint:
+            raise ConfigError(
+                f"no endpoint for the FLUX API: set the {URL_ENV} environment "
+                "variable or pass url= (the generation endpoint, e.g. "
+                "https://host/v1/images/generate)"
+            )
+        if urlsplit(endpoint).scheme not in ("http", "https"):
+            raise ConfigError(f"url={public_url(endpoint)!r} is not an http or https URL")
+        self._api_key = key
+        self._url = endpoint
+        self._url_given = url is not None
+
+    @property
+    def endpoint(self) -> str:
+        return public_url(self._url)
+
+    def secrets(self) -> list[str]:
+        return [self._api_key]
+
+    def client_code(self) -> tuple[str, str]:
+        comment = f"The key is read from ${KEY_ENV}"
+        if self._url_given:
+            return f"url={self.endpoint!r}", comment + "."
+        return "", comment + f" and the endpoint from ${URL_ENV}."
+
+    def start(self, request: GenerationRequest) -> Call:
+        return Call(
+            "POST",
+            self._url,
+            json=request.to_payload(),
+            headers={"Authorization": f"Bearer {self._api_key}"},
+            billable=True,
+        )
+
+    def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Outputs:
+        try:
+            data = reply.json()
+        except ValueError:
+            raise self.unreadable(reply, "the body is not valid JSON") from None
+        urls = image_urls(data)
+        if urls is None:
+            raise self.unreadable(
+                reply,
+                "expected a list of image URLs (bare, or under 'images', 'data' or 'output')",
+            )
+        if not urls:
+            raise self.unreadable(reply, "the list of images is empty")
+        return Outputs(urls=urls)
+
+    def __repr__(self) -> str:
+        return f"FluxAPI(url={self.endpoint!r})"
+
+
+def image_urls(data: Any) -> list[str] | None:
+    """URLs from a bare list or a ``images``/``data``/``output`` wrapper."""
+    if isinstance(data, dict):
+        for key in ("images", "data", "output"):
+            if key in data:
+                return image_urls(data[key])
+        return None
+    if not isinstance(data, list):
+        return None
+    urls = []
+    for item in data:
+        if isinstance(item, dict):
+            item = item.get("url")
+        if not isinstance(item, str):
+            return None
+        urls.append(item)
+    return urls

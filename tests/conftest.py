@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import zlib
+
+import pytest
+
+import fluxpanel
+from fluxpanel.testing import ReferenceServer, solid_png
+
+#: Backoff that keeps retry tests fast while exercising the same code.
+FAST_RETRY = fluxpanel.RetryPolicy(max_retries=3, base=0.01, cap=0.05)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    """Tests never see a developer's real keys."""
+    for name in ("FLUX_API_KEY", "FLUX_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def small_image(request, index):
+    """A distinct small PNG per request and index (fast to make and check)."""
+    c = zlib.crc32(f"{request.seed}:{index}".encode())
+    return solid_png(32, 32, (c & 255, (c >> 8) & 255, (c >> 16) & 255))
+
+
+@pytest.fixture
+def server():
+    with ReferenceServer(image_factory=small_image) as s:
+        yield s
+
+
+@pytest.fixture
+def client(server):
+    with fluxpanel.FluxClient(api_key=server.api_key, url=server.url, retry=FAST_RETRY) as c:
+        yield c

@@ -1,0 +1,130 @@
+"""The capability spec matches docs/api-contract.md row by row."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import fluxpanel
+from fluxpanel._spec import check_table, models_to_json
+
+CONTRACT = Path(__file__).parent.parent / "docs" / "api-contract.md"
+SHORT = {"schnell": "flux_schnell", "dev": "flux_dev", "pro": "flux_pro"}
+ALL = ["flux_schnell", "flux_dev", "flux_pro"]
+
+
+def contract_rows():
+    """The request table of the contract, parsed."""
+    rows = {}
+    text = CONTRACT.read_text()
+    table = text.split("## Request", 1)[1].split("\n\n- ", 1)[0]
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].startswith("`"):
+            continue
+        name = cells[0].strip("`")
+        rows[name] = dict(zip(["type", "models", "allowed", "default"], cells[1:], strict=True))
+    return rows
+
+
+def per_model(cell, models):
+    """'schnell 1 to 4; dev 1 to 50' -> {model: '1 to 4', ...}; plain -> same for all."""
+    if any(cell.startswith(k + " ") for k in SHORT):
+        out = {}
+        for part in cell.split(";"):
+            short, _, rest = part.strip().partition(" ")
+            out[SHORT[short]] = rest
+        return out
+    return {m: cell for m in models}
+
+
+def number(text):
+    return float(re.match(r"-?[\d.]+", text).group())
+
+
+ROWS = contract_rows()
+
+
+def test_contract_parsed():
+    assert set(ROWS) == {
+        "model",
+        "prompt",
+        "num_images",
+        "aspect_ratio",
+        "seed",
+        "steps",
+        "guidance",
+        "interval",
+        "safety_tolerance",
+    }
+
+
+@pytest.mark.parametrize("name", [n for n in ROWS if n != "model"])
+def test_parameter_matches_contract(name):
+    row = ROWS[name]
+    models = ALL if row["models"] == "all" else [m.strip() for m in row["models"].split(",")]
+    # Supported by exactly the models the contract names.
+    assert {m for m in ALL if fluxpanel.MODELS[m].supports(name)} == set(models)
+    allowed = per_model(row["allowed"], models)
+    defaults = per_model(row["default"], models)
+    for model in models:
+        p = fluxpanel.MODELS[model].params[name]
+        assert p.kind == {"string": p.kind, "integer": "integer", "number": "number"}[row["type"]]
+        if "`" in allowed[model]:
+            assert p.choices == tuple(re.findall(r"`([^`]+)`", allowed[model]))
+            assert p.default == re.findall(r"`([^`]+)`", defaults[model])[0]
+            continue
+        lo, hi = re.match(r"(\d[\d.]*)\D.*?to (\d[\d.]*)", allowed[model]).groups()
+        assert (p.min, p.max) == (float(lo), float(hi)), (model, name)
+        d = defaults[model]
+        if d == "required":
+            assert p.required and p.default is None
+        elif d.startswith("chosen at random"):
+            assert p.default is None and not p.required
+        else:
+            assert p.default == number(d), (model, name)
+            assert type(p.default) is (int if p.kind == "integer" else float)
+
+
+def test_model_choices_match_contract():
+    assert set(re.findall(r"`(\w+)`", ROWS["model"]["allowed"])) == set(fluxpanel.MODELS)
+
+
+def test_table_is_consistent_and_json():
+    check_table(fluxpanel.MODELS)
+    data = json.loads(json.dumps(models_to_json(fluxpanel.MODELS)))
+    assert [m["id"] for m in data["models"]] == list(fluxpanel.MODELS)
+    steps = {m["id"]: {p["name"]: p for p in m["params"]}["steps"] for m in data["models"]}
+    assert steps["flux_schnell"]["max"] == 4 and steps["flux_dev"]["default"] == 28
+    for model in data["models"]:
+        for p in model["params"]:
+            assert p["label"] and p["help"], (model["id"], p["name"])
+
+
+def test_spec_is_read_only():
+    with pytest.raises(TypeError):
+        fluxpanel.MODELS["flux_x"] = None  # type: ignore[index]
+    with pytest.raises(TypeError):
+        fluxpanel.MODELS["flux_dev"].params["steps"] = None  # type: ignore[index]
+
+
+def test_readme_table_matches_spec():
+    """The README's model table says what the spec says."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for model in fluxpanel.MODELS.values():
+        col = list(fluxpanel.MODELS).index(model.id) + 1
+        for name in ("num_images", "steps", "guidance", "interval", "safety_tolerance"):
+            line = next(ln for ln in readme.splitlines() if ln.startswith(f"| `{name}` |"))
+            cell = [c.strip() for c in line.strip("|").split("|")][col]
+            p = model.params.get(name)
+            if p is None:
+                assert cell == "—", (model.id, name)
+            else:
+                assert cell.startswith(f"{p.min:g}") and f"default {p.default:g}" in cell, (
+                    model.id,
+                    name,
+                    cell,
+                )
