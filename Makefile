@@ -8,7 +8,7 @@ setup:
 
 ## Open the quickstart notebook in JupyterLab (preview provider without a key).
 lab: setup
-	$(PY) -m jupyter lab notebooks/quickstart.ipynb
+	$(PY) -m jupyter lab notebooks/quickstart.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## Run every test: unit, notebooks and real-browser tests.
 test:

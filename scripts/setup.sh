@@ -10,21 +10,20 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 
+# The front-end bundle: built by the package build too, rebuilt here when
+# js/ has changed since.
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f src/fluxpanel/static/widget.js ] || [ -n "$(find js package.json -newer src/fluxpanel/static/widget.js -print -quit)" ]; then
+  npm run --silent build
+fi
+
 stamp=.venv/.fluxpanel-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || { [ -f package.json ] && [ package.json -nt "$stamp" ]; }; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
   touch "$stamp"
-fi
-
-# The front-end bundle is built at install; rebuild it when js/ has changed.
-if [ -f package.json ]; then
-  if [ ! -d node_modules ]; then
-    npm ci --no-audit --no-fund --loglevel=error
-  fi
-  if [ ! -f src/fluxpanel/static/widget.js ] || [ -n "$(find js package.json -newer src/fluxpanel/static/widget.js -print -quit)" ]; then
-    npm run --silent build
-  fi
 fi
 
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then

@@ -1,9 +1,11 @@
 """fluxpanel: Jupyter widgets and a Python client for FLUX image models.
 
-The public API is re-exported here. Pillow loads only when used.
+The public API is re-exported here. The widget and Pillow load only when used.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncFluxClient, FluxClient
 from ._engine import RetryPolicy
@@ -40,6 +42,7 @@ __all__ = [
     "ConnectError",
     "FluxClient",
     "FluxError",
+    "FluxPanel",
     "GeneratedImage",
     "Generation",
     "GenerationRequest",
@@ -57,3 +60,15 @@ __all__ = [
     "ValidationError",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from ._panel import FluxPanel
+
+
+def __getattr__(name: str) -> Any:
+    # The widget pulls in anywidget and ipywidgets: load it on first use.
+    if name == "FluxPanel":
+        from ._panel import FluxPanel
+
+        return FluxPanel
+    raise AttributeError(f"module 'fluxpanel' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import inspect
 import random
 import time
 from collections.abc import Callable
@@ -44,7 +45,15 @@ DEFAULT_DOWNLOAD_TIMEOUT = 120.0
 DEFAULT_MAX_IMAGE_BYTES = 32 * 1024 * 1024
 MAX_API_BYTES = 8 * 1024 * 1024
 
+#: Called with each image as it arrives; may be a coroutine function.
 ImageCallback = Callable[["GeneratedImage"], Any]
+
+
+async def _notify(callback: ImageCallback | None, image: GeneratedImage) -> None:
+    if callback is not None:
+        result = callback(image)
+        if inspect.isawaitable(result):
+            await result
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class Engine:
         self._rng = rng or random.Random()
         self._api: httpx.AsyncClient | None = None
         self._downloads: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- clients -------------------------------------------------------------------
 
@@ -126,8 +136,22 @@ class Engine:
 
         return {"User-Agent": f"fluxpanel/{__version__}"}
 
+    def _check_loop(self) -> None:
+        """httpx clients belong to the loop that made them: on another loop
+        (a kernel subshell, a second ``asyncio.run``), start fresh ones."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        old, self._api, self._downloads = (self._api, self._downloads), None, None
+        old_loop, self._loop = self._loop, loop
+        if old_loop is not None and not old_loop.is_closed() and old_loop.is_running():
+            for client in old:
+                if client is not None:
+                    old_loop.call_soon_threadsafe(lambda c=client: old_loop.create_task(c.aclose()))
+
     @property
     def api(self) -> httpx.AsyncClient:
+        self._check_loop()
         if self._api is None:
             self._api = httpx.AsyncClient(
                 timeout=self.timeout,
@@ -141,6 +165,7 @@ class Engine:
     def downloads(self) -> httpx.AsyncClient:
         # A separate client: nothing configured for the API (auth, cookies)
         # can reach an image host.
+        self._check_loop()
         if self._downloads is None:
             self._downloads = httpx.AsyncClient(
                 timeout=self.timeout,
@@ -151,10 +176,13 @@ class Engine:
         return self._downloads
 
     async def aclose(self) -> None:
-        for client in (self._api, self._downloads):
+        clients = (self._api, self._downloads)
+        self._api = self._downloads = None
+        if self._loop is not asyncio.get_running_loop():
+            return  # made on another loop, which owns (and closes) them
+        for client in clients:
             if client is not None:
                 await client.aclose()
-        self._api = self._downloads = None
 
     # -- one generation ------------------------------------------------------------
 
@@ -236,8 +264,7 @@ class Engine:
                 data, "image/png", width, height, request.seed, i, request, self.provider.name
             )
             images.append(image)
-            if on_image is not None:
-                on_image(image)
+            await _notify(on_image, image)
         return images, []
 
     # -- sending with retries -----------------------------------------------------------
@@ -347,8 +374,7 @@ class Engine:
         async def one(i: int, source: str | bytes) -> GeneratedImage:
             data = source if isinstance(source, bytes) else await self.download(source)
             image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
-            if on_image is not None:
-                on_image(image)
+            await _notify(on_image, image)
             return image
 
         results = await asyncio.gather(

@@ -29,16 +29,23 @@ def _models_supporting(models: Mapping[str, ModelSpec], name: str) -> list[str]:
     return [m.id for m in models.values() if m.supports(name)]
 
 
+def _invalid(p: ParamSpec, model: str, value: Any, message: str) -> ValidationError:
+    """A ValidationError for parameter ``p``; the message ends with what is allowed."""
+    return ValidationError(
+        f"{message}; allowed: {p.allowed()}",
+        field=p.name,
+        value=value,
+        model=model,
+        allowed=p.allowed(),
+    )
+
+
 def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
     """Check one value against its spec and return it in canonical form."""
 
     def fail(why: str) -> ValidationError:
-        return ValidationError(
-            f"{spec.name}={value!r} is not allowed for {model}: {why}; allowed: {spec.allowed()}",
-            field=spec.name,
-            value=value,
-            model=model,
-            allowed=spec.allowed(),
+        return _invalid(
+            spec, model, value, f"{spec.name}={value!r} is not allowed for {model}: {why}"
         )
 
     if spec.kind == "text":
@@ -48,13 +55,7 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
         if (spec.min is not None and n < spec.min) or (spec.max is not None and n > spec.max):
             # Don't echo a 10,000-character prompt back in the message.
             shown = value if n <= 60 else value[:57] + "..."
-            raise ValidationError(
-                f"{spec.name} has {n} characters ({shown!r}); {model} takes {spec.allowed()}",
-                field=spec.name,
-                value=value,
-                model=model,
-                allowed=spec.allowed(),
-            )
+            raise _invalid(spec, model, value, f"{spec.name} has {n} characters ({shown!r})")
         return value
     if spec.kind == "choice":
         if not isinstance(value, str) or value not in (spec.choices or ()):
@@ -76,6 +77,10 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
     if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
         raise fail("out of range")
     return value
+
+
+def _missing(p: ParamSpec, model: str) -> ValidationError:
+    return _invalid(p, model, None, f"{p.name} is required for {model}")
 
 
 def resolve(
@@ -125,19 +130,42 @@ def resolve(
         value = params.get(name)
         if value is None:
             if p.required:
-                raise ValidationError(
-                    f"{name} is required for {model}; allowed: {p.allowed()}",
-                    field=name,
-                    value=None,
-                    model=model,
-                    allowed=p.allowed(),
-                )
+                raise _missing(p, model)
             if name == "seed":
                 value = _rng.randint(int(p.min or 0), int(p.max or 0))
             else:
                 value = p.default
         out[name] = _coerce(p, value, model)
     return out
+
+
+def field_errors(
+    models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any]
+) -> dict[str, str]:
+    """Every problem with ``params`` for ``model``, by field (empty when valid).
+
+    The same checks as :func:`resolve`, run field by field so a form can show
+    each message beside its control. Parameters the model does not take are
+    ignored here (a form hides them).
+    """
+    if not isinstance(model, str) or model not in models:
+        try:
+            resolve(models, model, {})
+        except ValidationError as e:
+            return {"model": str(e)}
+    spec = models[model]
+    errors: dict[str, str] = {}
+    for name, p in spec.params.items():
+        value = params.get(name)
+        try:
+            if value is None:
+                if p.required:
+                    raise _missing(p, model)
+            else:
+                _coerce(p, value, model)
+        except ValidationError as e:
+            errors[name] = str(e)
+    return errors
 
 
 def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:

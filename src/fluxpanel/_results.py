@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -103,7 +102,9 @@ class GeneratedImage:
         return img
 
     def data_uri(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        from ._html import data_uri
+
+        return data_uri(self.data, self.mime)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/plain": repr(self)}
@@ -167,34 +168,26 @@ class Generation:
         return generation_html(self)
 
 
-def generation_html(gen: Generation, *, thumb: int = 256) -> str:
+def generation_html(gen: Generation, *, width: int = 256) -> str:
     """Self-contained HTML (images inline) that shows without a kernel."""
-    esc = html.escape
-    cells = []
-    for img in gen.images:
-        cells.append(
-            f'<figure style="margin:0"><img src="{img.data_uri()}" '
-            f'width="{thumb}" alt="{esc(gen.request.prompt[:200])}" '
-            f'style="max-width:100%;height:auto;border-radius:4px"/>'
-            f'<figcaption style="font-size:12px;opacity:.75">seed {img.seed}'
-            f" · {esc(gen.request.model)}"
-            + (f" · #{img.index + 1}" if len(gen.images) > 1 else "")
-            + "</figcaption></figure>"
+    from . import _html
+
+    cells = [
+        _html.figure(
+            img.data_uri(),
+            gen.request.prompt,
+            f"seed {img.seed} · {gen.request.model}"
+            + (f" · #{img.index + 1}" if len(gen.images) > 1 else ""),
+            width,
         )
-    for err in gen.errors:
-        cells.append(
-            f'<div style="width:{thumb}px;padding:8px;border:1px dashed #c33;'
-            f'font-size:12px">failed: {esc(str(err))}</div>'
-        )
-    rows = "".join(
-        f"<tr><th style='text-align:left;padding-right:8px'>{esc(k)}</th>"
-        f"<td style='text-align:left'>{esc(str(v))}</td></tr>"
-        for k, v in gen.request.to_payload().items()
-    )
+        for img in gen.images
+    ]
+    cells += [_html.failed(str(err), width) for err in gen.errors]
     note = " (from cache)" if gen.cached else ""
     return (
         '<div class="fluxpanel-generation">'
-        f'<div style="display:flex;flex-wrap:wrap;gap:8px">{"".join(cells)}</div>'
-        f"<details><summary>{esc(gen.provider)}{note}: parameters</summary>"
-        f"<table>{rows}</table></details></div>"
+        + _html.grid(cells)
+        + f"<details><summary>{_html.text(gen.provider)}{note}: parameters</summary>"
+        + _html.params_table(gen.request.to_payload())
+        + "</details></div>"
     )

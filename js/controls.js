@@ -1,0 +1,191 @@
+// The parameter controls, built from the capability spec (plain data).
+// Nothing here knows a model's rules: ranges, steps, defaults, labels and help
+// all come from the spec the kernel sends.
+import { h } from "./dom.js";
+
+const WIDE = 10_000; // ranges wider than this get a number box, not a slider
+
+function labelFor(param, id) {
+  return h(
+    "label",
+    { class: "fluxpanel-label", for: id, title: param.help },
+    param.label,
+    h("span", { class: "fluxpanel-help", "aria-hidden": "true", title: param.help }, "?"),
+  );
+}
+
+function parseValue(param, raw) {
+  if (raw === "" || raw === null) return null;
+  const n = param.kind === "integer" ? Number.parseInt(raw, 10) : Number.parseFloat(raw);
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * Build the controls for one model.
+ * @param {object} opts
+ * @param {object} opts.spec        the model's spec: { id, label, params: [...] }
+ * @param {object[]} opts.models    every model: [{ id, label, description }]
+ * @param {(name: string) => any} opts.get   current value of a parameter
+ * @param {(name: string, value: any) => void} opts.set
+ * @param {() => void} opts.generate         Ctrl/Cmd+Enter in the prompt
+ * @param {string} opts.uid         unique prefix for element ids
+ * @returns {{ el: HTMLElement, update: (name: string) => void, errors: (e: object) => void }}
+ */
+export function buildControls({ spec, models, get, set, generate, uid }) {
+  const updaters = new Map();
+  const errorSlots = new Map();
+  const fields = [];
+
+  function field(name, param, ...body) {
+    const slot = h("div", { class: "fluxpanel-field-error", role: "alert" });
+    errorSlots.set(name, slot);
+    const el = h(
+      "div",
+      { class: `fluxpanel-field fluxpanel-field-${param.kind}`, "data-param": name },
+      labelFor(param, `${uid}-${name}`),
+      ...body,
+      slot,
+    );
+    fields.push(el);
+    return el;
+  }
+
+  // The model picker, from the list of models.
+  const modelSelect = h(
+    "select",
+    { id: `${uid}-model`, onchange: (e) => set("model", e.target.value) },
+    models.map((m) => h("option", { value: m.id, title: m.description }, m.label)),
+  );
+  modelSelect.value = spec.id;
+  field(
+    "model",
+    { label: "Model", help: models.map((m) => `${m.label}: ${m.description}`).join("\n"), kind: "choice" },
+    modelSelect,
+  );
+  updaters.set("model", () => (modelSelect.value = get("model")));
+
+  for (const param of spec.params) {
+    const id = `${uid}-${param.name}`;
+    if (param.kind === "text") {
+      const count = h("span", { class: "fluxpanel-count", "aria-live": "polite" });
+      const area = h("textarea", {
+        id,
+        rows: 3,
+        placeholder: "Describe the image…",
+        oninput: (e) => {
+          showCount();
+          set(param.name, e.target.value);
+        },
+        onkeydown: (e) => {
+          if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            e.stopPropagation();
+            set(param.name, area.value);
+            generate();
+          }
+        },
+      });
+      const showCount = () => {
+        const n = [...area.value].length;
+        count.textContent = `${n} / ${param.max}`;
+        count.classList.toggle("fluxpanel-bad", n < param.min || n > param.max);
+      };
+      field(param.name, param, area, count);
+      updaters.set(param.name, () => {
+        if (area.value !== get(param.name)) area.value = get(param.name) ?? "";
+        showCount();
+      });
+    } else if (param.kind === "choice") {
+      const select = h(
+        "select",
+        { id, onchange: (e) => set(param.name, e.target.value) },
+        param.choices.map((c) => h("option", { value: c }, c)),
+      );
+      field(param.name, param, select);
+      updaters.set(param.name, () => (select.value = get(param.name)));
+    } else if (param.name === "seed") {
+      const box = h("input", {
+        id,
+        type: "number",
+        min: param.min,
+        max: param.max,
+        step: 1,
+        onchange: (e) => {
+          const v = parseValue(param, e.target.value);
+          if (v !== null) {
+            set("seed_mode", "fixed");
+            set("seed", v);
+          }
+        },
+      });
+      const mode = h("input", {
+        type: "checkbox",
+        id: `${id}-fixed`,
+        onchange: (e) => set("seed_mode", e.target.checked ? "fixed" : "random"),
+      });
+      const modeLabel = h(
+        "label",
+        { class: "fluxpanel-toggle", for: `${id}-fixed`, "data-param": "seed_mode" },
+        mode,
+        "fixed",
+      );
+      field(param.name, param, h("div", { class: "fluxpanel-row" }, box, modeLabel));
+      updaters.set("seed", () => (box.value = get("seed")));
+      updaters.set("seed_mode", () => {
+        const fixed = get("seed_mode") === "fixed";
+        mode.checked = fixed;
+        box.title = fixed ? "This seed is used for every generation" : "A new seed is drawn for each generation";
+        box.classList.toggle("fluxpanel-dim", !fixed);
+      });
+    } else {
+      const wide = param.max - param.min > WIDE;
+      const number = h("input", {
+        id,
+        type: "number",
+        min: param.min,
+        max: param.max,
+        step: param.step ?? "any",
+        onchange: (e) => {
+          const v = parseValue(param, e.target.value);
+          if (v !== null) set(param.name, v);
+        },
+      });
+      const slider = wide
+        ? null
+        : h("input", {
+            type: "range",
+            min: param.min,
+            max: param.max,
+            step: param.step ?? "any",
+            "aria-label": param.label,
+            tabindex: -1,
+            oninput: (e) => {
+              number.value = e.target.value;
+              const v = parseValue(param, e.target.value);
+              if (v !== null) set(param.name, v);
+            },
+          });
+      const range = h("span", { class: "fluxpanel-range" }, `${param.min}–${param.max}`);
+      field(param.name, param, h("div", { class: "fluxpanel-row" }, slider, number, range));
+      updaters.set(param.name, () => {
+        const v = get(param.name);
+        number.value = v;
+        if (slider) slider.value = v;
+      });
+    }
+  }
+
+  const el = h("div", { class: "fluxpanel-controls" }, fields);
+  const update = (name) => updaters.get(name)?.();
+  for (const name of updaters.keys()) update(name);
+
+  function errors(byField) {
+    for (const [name, slot] of errorSlots) {
+      const message = byField?.[name] ?? "";
+      slot.textContent = message;
+      slot.closest("[data-param]")?.classList.toggle("fluxpanel-invalid", Boolean(message));
+    }
+  }
+
+  return { el, update, errors, names: () => [...updaters.keys()] };
+}

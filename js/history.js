@@ -1,0 +1,38 @@
+// Thumbnails of this panel's past generations; a click restores one.
+import { h, fill } from "./dom.js";
+
+/**
+ * @param {object} opts
+ * @param {(entry: object) => Promise<string>} opts.thumb  object URL of an entry's thumbnail
+ * @param {(id: number) => void} opts.restore
+ */
+export function createHistory({ thumb, restore }) {
+  const list = h("div", { class: "fluxpanel-history-list", role: "list" });
+  const el = h("div", { class: "fluxpanel-history", "data-part": "history" }, h("div", { class: "fluxpanel-heading" }, "History"), list);
+  let shown = "";
+
+  function update(entries, current) {
+    const key = JSON.stringify([entries.map((e) => e.id), current]);
+    if (key === shown) return;
+    shown = key;
+    el.hidden = entries.length === 0;
+    const items = [...entries].reverse().map((entry) => {
+      const img = h("img", { alt: "", width: entry.thumb_width, height: entry.thumb_height });
+      thumb(entry).then((url) => (img.src = url));
+      return h(
+        "button",
+        {
+          class: "fluxpanel-history-item" + (entry.id === current ? " fluxpanel-current" : ""),
+          role: "listitem",
+          "data-history-id": entry.id,
+          title: `${entry.prompt}\n${entry.model} · seed ${entry.seed} · ${entry.count} image(s)\nClick to restore these settings and images`,
+          onclick: () => restore(entry.id),
+        },
+        img,
+      );
+    });
+    fill(list, items);
+  }
+
+  return { el, update };
+}

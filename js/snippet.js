@@ -1,0 +1,69 @@
+// The reproducing code: for the last result (exact, seed included) and for
+// the current settings, with a copy button.
+import { h } from "./dom.js";
+
+async function copyText(text, fallbackEl) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Insecure contexts have no clipboard API: select the text instead.
+    const range = document.createRange();
+    range.selectNodeContents(fallbackEl);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    return document.execCommand?.("copy") ?? false;
+  }
+}
+
+export function createSnippet() {
+  let which = "result";
+  let texts = { result: "", current: "" };
+  const code = h("code", {});
+  const pre = h("pre", { class: "fluxpanel-code", "data-part": "code" }, code);
+  const status = h("span", { class: "fluxpanel-copied", "aria-live": "polite" });
+  const tabs = {
+    result: h("button", { class: "fluxpanel-tab", "data-code": "result", onclick: () => choose("result") }, "Last result"),
+    current: h("button", { class: "fluxpanel-tab", "data-code": "current", onclick: () => choose("current") }, "Current settings"),
+  };
+  const copy = h(
+    "button",
+    {
+      class: "fluxpanel-link",
+      "data-action": "copy",
+      onclick: async () => {
+        const ok = await copyText(code.textContent, code);
+        status.textContent = ok ? "Copied" : "Selected: press Ctrl/Cmd+C";
+        setTimeout(() => (status.textContent = ""), 2000);
+      },
+    },
+    "Copy",
+  );
+  const el = h(
+    "details",
+    { class: "fluxpanel-snippet" },
+    h("summary", {}, "Python code"),
+    h("div", { class: "fluxpanel-row" }, tabs.result, tabs.current, h("span", { class: "fluxpanel-spacer" }), status, copy),
+    pre,
+  );
+
+  function choose(name) {
+    which = name;
+    render();
+  }
+  function render() {
+    if (!texts.result && which === "result") which = "current";
+    tabs.result.disabled = !texts.result;
+    for (const [name, tab] of Object.entries(tabs)) tab.setAttribute("aria-pressed", String(name === which));
+    code.textContent = texts[which];
+    pre.dataset.showing = which;
+  }
+  function update(next) {
+    const hadResult = Boolean(texts.result);
+    texts = next;
+    if (!hadResult && texts.result) which = "result";
+    render();
+  }
+  return { el, update };
+}

@@ -1,0 +1,188 @@
+// FluxPanel's front end: wires the widget model to the view modules.
+// Everything shown comes from traits, so a saved notebook re-renders from its
+// widget state; custom messages are only for asking the kernel to act.
+import "./styles.css";
+import { h } from "./dom.js";
+import { buildControls } from "./controls.js";
+import { createGallery } from "./gallery.js";
+import { createHistory } from "./history.js";
+import { createSnippet } from "./snippet.js";
+import { createStatus } from "./status.js";
+
+const PARAM_EXTRAS = ["model", "seed_mode"];
+
+function render({ model, el }) {
+  const uid = `fluxpanel-${Math.random().toString(36).slice(2, 10)}`;
+  const urls = new Set(); // object URLs to revoke on cleanup
+  const originals = new Map(); // tile key -> { url, name }
+  const pending = new Map(); // request token -> { resolve, reject }
+  let token = 0;
+
+  // -- bytes from child models, as object URLs ---------------------------------
+  async function blobUrl(ref, mime) {
+    const id = String(ref).replace(/^IPY_MODEL_/, "");
+    const child = await model.widget_manager.get_model(id);
+    const url = URL.createObjectURL(new Blob([child.get("value")], { type: mime }));
+    urls.add(url);
+    return url;
+  }
+
+  function ask(content) {
+    const t = ++token;
+    return new Promise((resolve, reject) => {
+      pending.set(t, { resolve, reject });
+      model.send({ ...content, token: t });
+      setTimeout(() => pending.has(t) && (pending.delete(t), reject(new Error("the kernel did not answer"))), 60_000);
+    });
+  }
+
+  function onCustom(msg, buffers) {
+    const waiter = pending.get(msg?.token);
+    if (!waiter) return;
+    pending.delete(msg.token);
+    if (msg.error) waiter.reject(new Error(msg.error));
+    else waiter.resolve({ msg, buffers });
+  }
+
+  async function original(tile) {
+    if (originals.has(tile.key)) return originals.get(tile.key);
+    const { msg, buffers } = await ask({ type: "original", key: tile.key });
+    const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
+    urls.add(url);
+    const entry = { url, name: msg.name };
+    originals.set(tile.key, entry);
+    return entry;
+  }
+
+  // -- parts ------------------------------------------------------------------------
+  const generate = () => model.send({ type: "generate" });
+  const banner = h("div", { class: "fluxpanel-banner", "data-part": "banner", role: "note" });
+  const provider = h("span", { class: "fluxpanel-provider", "data-part": "provider" });
+  const controlsSlot = h("div", { class: "fluxpanel-controls-slot" });
+  const status = createStatus({ generate, cancel: () => model.send({ type: "cancel" }) });
+  const gallery = createGallery({
+    preview: (tile) => blobUrl(tile.ref, tile.mime),
+    original,
+    reuseSeed: (seed) => {
+      model.set("seed_mode", "fixed");
+      model.set("seed", seed);
+      model.save_changes();
+    },
+  });
+  const history = createHistory({
+    thumb: (entry) => blobUrl(entry.ref, entry.mime),
+    restore: (id) => model.send({ type: "restore", id }),
+  });
+  const snippet = createSnippet();
+
+  const root = h(
+    "div",
+    // Keys typed in the panel are the panel's, not JupyterLab's shortcuts.
+    { class: "fluxpanel", "data-fluxpanel": "", "data-lm-suppress-shortcuts": "true" },
+    banner,
+    h(
+      "div",
+      { class: "fluxpanel-body" },
+      h("div", { class: "fluxpanel-side" }, h("div", { class: "fluxpanel-title" }, h("strong", {}, "FLUX"), provider), controlsSlot, status.el),
+      h("div", { class: "fluxpanel-main" }, gallery.el, history.el, snippet.el),
+    ),
+  );
+  el.append(root);
+
+  // -- from the model to the view ---------------------------------------------------
+  let controls = null;
+
+  function modelSpec() {
+    const spec = model.get("spec") || { models: [] };
+    return spec.models.find((m) => m.id === model.get("model")) || spec.models[0];
+  }
+
+  function rebuildControls() {
+    const spec = model.get("spec") || { models: [] };
+    const current = modelSpec();
+    if (!current) return;
+    controls = buildControls({
+      spec: current,
+      models: spec.models,
+      get: (name) => model.get(name),
+      set: (name, value) => {
+        model.set(name, value);
+        model.save_changes();
+      },
+      generate,
+      uid,
+    });
+    controlsSlot.replaceChildren(controls.el);
+    controls.errors(model.get("field_errors"));
+  }
+
+  function showProvider() {
+    const info = model.get("provider_info") || {};
+    provider.textContent = info.label ? `via ${info.label}` : "";
+    banner.hidden = !info.offline;
+    banner.textContent = info.offline
+      ? `Preview mode: images are placeholders drawn offline, at no cost. To generate real images, ${info.setup || "configure a provider"}, then restart the kernel.`
+      : "";
+  }
+
+  function showStatus() {
+    const errors = model.get("field_errors") || {};
+    const blocked = Object.values(errors)[0];
+    status.update({
+      status: model.get("status"),
+      statusText: model.get("status_text"),
+      elapsed: model.get("elapsed"),
+      error: model.get("error"),
+      cost: model.get("cost_text"),
+      canGenerate: !blocked,
+      blocked,
+    });
+  }
+
+  function showImages() {
+    const tiles = model.get("_tiles") || [];
+    const expected = model.get("status") === "running" ? Math.max(0, model.get("expected") - tiles.length) : 0;
+    gallery.update(tiles, expected);
+  }
+
+  const showHistory = () => history.update(model.get("_history") || [], model.get("history_current"));
+  const showCode = () => snippet.update({ result: model.get("result_code"), current: model.get("code") });
+
+  rebuildControls();
+  showProvider();
+  showStatus();
+  showImages();
+  showHistory();
+  showCode();
+
+  model.on("change:spec", rebuildControls);
+  model.on("change:model", rebuildControls);
+  const paramNames = (model.get("spec")?.models || []).flatMap((m) => m.params.map((p) => p.name));
+  for (const name of new Set([...paramNames, ...PARAM_EXTRAS])) {
+    if (name !== "model") model.on(`change:${name}`, () => controls?.update(name));
+  }
+  model.on("change:field_errors", () => {
+    controls?.errors(model.get("field_errors"));
+    showStatus();
+  });
+  for (const name of ["status", "status_text", "elapsed", "error", "cost_text"]) model.on(`change:${name}`, showStatus);
+  model.on("change:status", showImages);
+  model.on("change:expected", showImages);
+  model.on("change:_tiles", showImages);
+  model.on("change:provider_info", showProvider);
+  model.on("change:_history", showHistory);
+  model.on("change:history_current", showHistory);
+  model.on("change:code", showCode);
+  model.on("change:result_code", showCode);
+  model.on("msg:custom", onCustom);
+
+  return () => {
+    status.destroy();
+    for (const url of urls) URL.revokeObjectURL(url);
+    urls.clear();
+    for (const { reject } of pending.values()) reject(new Error("closed"));
+    pending.clear();
+  };
+}
+
+export default { render };

@@ -1,0 +1,671 @@
+"""``FluxPanel``: the control panel widget, a thin view over the client.
+
+The traits are the generation parameters; the front end builds its controls
+from the synced ``spec`` trait. Generation runs as a task on the kernel's
+event loop, so the kernel stays free. Images reach the browser as bytes in
+small child models (binary buffers, each sent once), and a static HTML copy of
+the latest result travels with the display so saved notebooks show it without
+a kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import difflib
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets
+import traitlets as t
+
+from ._client import AsyncFluxClient
+from ._errors import (
+    APIError,
+    AuthError,
+    ConfigError,
+    FluxError,
+    ImageError,
+    InsufficientCreditsError,
+    ModerationError,
+    RateLimitError,
+    RequestTimeout,
+    ResultExpiredError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ._request import DEFAULT_MODEL, GenerationRequest, all_param_names, field_errors, fit
+from ._results import GeneratedImage, Generation
+from ._spec import MODELS, models_to_json
+from .providers import Provider
+
+_STATIC = Path(__file__).parent / "static"
+
+#: Shared by every model; not remembered per model.
+_SHARED = ("prompt", "seed")
+#: Traits a user may pass to the constructor besides the model's parameters.
+_EXTRA_ARGS = ("model", "seed_mode")
+
+
+class _Bytes(ipywidgets.Widget):
+    """A model that only carries bytes to the browser, as one binary buffer."""
+
+    value = t.Bytes(b"").tag(sync=True)
+
+    def __repr__(self) -> str:
+        return f"<{len(self.value)} bytes>"
+
+
+class FluxPanel(anywidget.AnyWidget):
+    """A control panel for FLUX image generation.
+
+    ``FluxPanel(model="flux_dev", prompt="...", provider=None)``: parameters
+    preset the controls; ``provider`` is a provider object or name (by default
+    the FLUX API when ``$FLUX_API_KEY`` is set, else the offline preview).
+    Traits are public: set ``panel.prompt``, observe them, link them to other
+    widgets. ``await panel.agenerate()`` runs a generation and returns it.
+    """
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    # -- parameters (ranges and defaults come from the provider's spec) ----------
+    model = t.Unicode(DEFAULT_MODEL, help="The model id.").tag(sync=True)
+    prompt = t.Unicode("", help="What to draw.").tag(sync=True)
+    num_images = t.Int(1, help="Images per generation (models that take it).").tag(sync=True)
+    aspect_ratio = t.Unicode("1024x1024", help="Image size.").tag(sync=True)
+    seed = t.Int(0, help="The seed; drawn anew per generation in random mode.").tag(sync=True)
+    seed_mode = t.Enum(
+        ("random", "fixed"), "random", help="'random': a new seed each time; 'fixed': reuse."
+    ).tag(sync=True)
+    steps = t.Int(0, help="Denoising steps.").tag(sync=True)
+    guidance = t.Float(0.0, help="Prompt adherence (models that take it).").tag(sync=True)
+    interval = t.Float(0.0, help="Output variance (models that take it).").tag(sync=True)
+    safety_tolerance = t.Int(0, help="Moderation level (models that take it).").tag(sync=True)
+
+    # -- what the view shows --------------------------------------------------------
+    spec = t.Dict(help="The provider's capability table, as JSON (read-only).").tag(sync=True)
+    provider_info = t.Dict(help="Name and label of the provider in use.").tag(sync=True)
+    status = t.Enum(("idle", "running", "done", "error", "cancelled"), "idle", read_only=True).tag(
+        sync=True
+    )
+    status_text = t.Unicode("", read_only=True).tag(sync=True)
+    elapsed = t.Float(0.0, read_only=True, help="Seconds the last run took.").tag(sync=True)
+    expected = t.Int(0, read_only=True).tag(sync=True)
+    error = t.Dict(read_only=True, help="The last error, for people: title, message.").tag(
+        sync=True
+    )
+    field_errors = t.Dict(read_only=True, help="Validation messages by parameter.").tag(sync=True)
+    code = t.Unicode("", read_only=True, help="Python for the current settings.").tag(sync=True)
+    result_code = t.Unicode("", read_only=True, help="Python that reproduces the last result.").tag(
+        sync=True
+    )
+    cost_text = t.Unicode("", read_only=True).tag(sync=True)
+    history_current = t.Int(-1, read_only=True).tag(sync=True)
+    _tiles = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
+    _history = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
+
+    def __init__(
+        self,
+        *,
+        provider: Provider | str | None = None,
+        client: AsyncFluxClient | None = None,
+        **params: Any,
+    ) -> None:
+        self._memory: dict[str, dict[str, Any]] = {}
+        self._switching = True  # the constructor's values are final: no carrying over
+        self._result: Generation | None = None
+        self._generations: dict[int, Generation] = {}
+        self._shown: dict[str, GeneratedImage] = {}
+        self._ids = itertools.count(1)
+        self._task: asyncio.Task[Generation] | None = None
+        self._displays: list[Any] = []
+        self._background: set[asyncio.Future[Any]] = set()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        if client is not None and provider is not None:
+            raise ConfigError("pass either provider= or client=, not both")
+        self._client = client or AsyncFluxClient(provider=provider)
+        models = self._client.provider.models
+        allowed = [*_EXTRA_ARGS, *all_param_names(models)]
+        unknown = [k for k in params if k not in allowed]
+        if unknown:
+            hints = [difflib.get_close_matches(k, allowed, n=1) for k in unknown]
+            hint = "".join(f" (did you mean {h[0]!r}?)" for h in hints if h)
+            raise TypeError(
+                f"FluxPanel() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
+                f"{hint}; it takes provider=, client= and: {', '.join(allowed)}"
+            )
+        model = params.pop("model", DEFAULT_MODEL)
+        seed_mode = params.pop("seed_mode", "fixed" if params.get("seed") is not None else "random")
+        # Validate what was given exactly as a request would (raises ValidationError).
+        preset = GenerationRequest(model, models=models, **{"prompt": "x", **params})
+        values = {k: v for k, v in preset.params.items() if k in params or k != "prompt"}
+        values["prompt"] = params.get("prompt", "")
+
+        super().__init__(model=model, seed_mode=seed_mode, **values)
+        self._switching = False
+        self.set_trait("spec", models_to_json(models))
+        self.set_trait("provider_info", _provider_info(self._client.provider))
+        self.on_msg(self._on_message)
+        self._revalidate()
+
+    # -- the Python API ---------------------------------------------------------------
+
+    @property
+    def provider(self) -> Provider:
+        return self._client.provider
+
+    @property
+    def models(self) -> dict[str, Any]:
+        return dict(self._client.provider.models)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The current value of every parameter the current model takes."""
+        spec = self._client.provider.models.get(self.model)
+        names = spec.params if spec is not None else ()
+        return {name: getattr(self, name) for name in names}
+
+    @property
+    def request(self) -> GenerationRequest:
+        """The request for the current settings (a fresh random seed in random mode)."""
+        params = self.params
+        if self.seed_mode == "random":
+            params["seed"] = None
+        return self._client.request(model=self.model, **params)
+
+    @property
+    def result(self) -> Generation | None:
+        """The generation shown now (the last one, or one restored from history)."""
+        return self._result
+
+    @property
+    def images(self) -> list[GeneratedImage]:
+        """The full-resolution images of :attr:`result`."""
+        return list(self._result.images) if self._result else []
+
+    @property
+    def history(self) -> list[Generation]:
+        """Every generation this panel made, oldest first."""
+        return list(self._generations.values())
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def generate(self) -> concurrent.futures.Future[Generation | None]:
+        """Start a generation in the background, as the Generate button does.
+
+        It runs on the kernel's event loop, so the kernel stays free for other
+        cells. Errors are shown in the panel, not raised; the returned future
+        gives the :class:`Generation` (or ``None`` when it failed).
+        """
+        home = self._home()
+        return asyncio.run_coroutine_threadsafe(self._run_quietly(), home)
+
+    async def agenerate(self) -> Generation:
+        """Generate with the current settings and return the :class:`Generation`.
+
+        Errors are shown in the panel and raised.
+        """
+        home = self._home()
+        if asyncio.get_running_loop() is not home:
+            return await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(self.agenerate(), home)
+            )
+        if self.running:
+            raise FluxError("a generation is already running in this panel; cancel it first")
+        self._task = asyncio.ensure_future(self._run())
+        return await self._task
+
+    def cancel(self) -> bool:
+        """Cancel the running generation, if any. Images that already arrived stay."""
+        task = self._task
+        if task is None or task.done():
+            return False
+        home = self._home()
+        try:
+            on_home = asyncio.get_running_loop() is home
+        except RuntimeError:
+            on_home = False
+        if on_home:
+            task.cancel()
+        else:
+            home.call_soon_threadsafe(task.cancel)
+        return True
+
+    def _home(self) -> asyncio.AbstractEventLoop:
+        """The loop generations run on: the kernel's main loop, where the panel
+        was made. Comm messages may arrive on other threads (kernel subshells)."""
+        if self._loop is None or self._loop.is_closed():
+            self._loop = _running_loop()
+        return self._loop
+
+    def restore(self, entry: int | Generation) -> None:
+        """Show a past generation again and set every parameter to its values."""
+        if isinstance(entry, Generation):
+            ids = [i for i, g in self._generations.items() if g is entry]
+            if not ids:
+                raise ValueError("that generation is not in this panel's history")
+            entry = ids[0]
+        gen = self._generations.get(entry)
+        if gen is None:
+            raise ValueError(f"no history entry {entry}")
+        self._apply_request(gen.request)
+        self._show_result(gen, entry)
+
+    def close(self) -> None:
+        self.cancel()
+        for entry in [*self._tiles, *self._history]:
+            entry["ref"].close()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            loop.create_task(self._client.aclose())
+        super().close()
+
+    # -- settings ------------------------------------------------------------------------
+
+    def _apply_request(self, request: GenerationRequest) -> None:
+        self._switching = True
+        try:
+            with self.hold_trait_notifications():
+                self.model = request.model
+                for name, value in request.params.items():
+                    setattr(self, name, value)
+                self.seed_mode = "fixed"
+        finally:
+            self._switching = False
+        self._revalidate()
+
+    @t.observe("model")
+    def _on_model(self, change: dict[str, Any]) -> None:
+        if self._switching:
+            return
+        models = self._client.provider.models
+        old, new = models.get(change["old"]), models.get(change["new"])
+        if old is not None:
+            self._memory[old.id] = {k: getattr(self, k) for k in old.params if k not in _SHARED}
+        if new is None:
+            self._revalidate()
+            return
+        remembered = self._memory.get(new.id)
+        if remembered is None:
+            # First visit: carry settings over, brought into the new ranges;
+            # values that were the old model's defaults become the new ones.
+            carried = {}
+            if old is not None:
+                carried = {
+                    k: getattr(self, k)
+                    for k in old.params
+                    if k not in _SHARED and getattr(self, k) != old.params[k].default
+                }
+            remembered = {
+                **{k: p.default for k, p in new.params.items() if k not in _SHARED},
+                **fit(new, carried),
+            }
+        self._switching = True
+        try:
+            with self.hold_trait_notifications():
+                for k, v in remembered.items():
+                    setattr(self, k, v)
+        finally:
+            self._switching = False
+        self._revalidate()
+
+    @t.observe(*all_param_names(MODELS), "seed_mode")
+    def _on_param(self, change: dict[str, Any]) -> None:
+        if not self._switching:
+            self._revalidate()
+
+    def _revalidate(self) -> None:
+        models = self._client.provider.models
+        params = self.params
+        errors = field_errors(models, self.model, params)
+        self.set_trait("field_errors", errors)
+        if errors:
+            self.set_trait("code", "# Fix the highlighted settings to see the code.\n")
+            return
+        request = GenerationRequest(self.model, models=models, **params)
+        code = request.to_code(self._client.provider)
+        if self.seed_mode == "random":
+            code = _without_seed(code)
+        self.set_trait("code", code)
+
+    # -- messages from the browser --------------------------------------------------------
+
+    def _on_message(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        # Handle every request on the home loop's thread, whichever thread the
+        # kernel delivered it on.
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        home = self._home() if self._loop is not None or here is not None else None
+        if home is not None and here is not home:
+            home.call_soon_threadsafe(self._handle, content)
+        else:
+            self._handle(content)
+
+    def _handle(self, content: dict[str, Any]) -> None:
+        kind = content.get("type")
+        if kind == "generate":
+            if not self.running:
+                task = asyncio.ensure_future(self._run_quietly())
+                self._background.add(task)  # keep a reference until it ends
+                task.add_done_callback(self._background.discard)
+        elif kind == "cancel":
+            self.cancel()
+        elif kind == "restore":
+            try:
+                self.restore(int(content.get("id", -1)))
+            except (TypeError, ValueError):
+                pass
+        elif kind == "original":
+            self._send_original(content)
+
+    def _send_original(self, content: dict[str, Any]) -> None:
+        token = content.get("token")
+        image = self._shown.get(str(content.get("key")))
+        if image is None:
+            self.send({"type": "original", "token": token, "error": "that image is no longer here"})
+            return
+        self.send(
+            {"type": "original", "token": token, "mime": image.mime, "name": image.default_name()},
+            buffers=[image.to_bytes()],
+        )
+
+    # -- running a generation ----------------------------------------------------------------
+
+    async def _run_quietly(self) -> Generation | None:
+        if self.running:
+            return None
+        self._task = asyncio.ensure_future(self._run())
+        try:
+            return await self._task
+        except (FluxError, asyncio.CancelledError):
+            return None  # shown in the panel
+        except Exception:
+            return None  # shown in the panel as an unexpected error
+
+    async def _run(self) -> Generation:
+        try:
+            request = self._prepare()
+        except ValidationError as e:
+            self._fail(e)
+            raise
+        entry = next(self._ids)
+        fresh: list[dict[str, Any]] = []
+        self.set_trait("error", {})
+        self.set_trait("status_text", "Generating")
+        self.set_trait("expected", request.count)
+        self.set_trait("elapsed", 0.0)
+        self.set_trait("status", "running")
+        started = time.perf_counter()
+
+        async def arrived(image: GeneratedImage) -> None:
+            tile = await asyncio.to_thread(_tile, image, entry)
+            if not fresh:
+                self._drop_tiles()
+            fresh.append(tile)
+            self._shown[tile["key"]] = image
+            self._tiles = sorted(fresh, key=lambda x: x["index"])
+
+        try:
+            gen = await self._client.generate(request, on_image=arrived)
+        except asyncio.CancelledError:
+            self.set_trait("elapsed", time.perf_counter() - started)
+            kept = " (images that arrived are kept)" if fresh else ""
+            self.set_trait("status_text", "Cancelled" + kept)
+            self.set_trait("status", "cancelled")
+            raise
+        except Exception as e:
+            self.set_trait("elapsed", time.perf_counter() - started)
+            self._fail(e)
+            raise
+        self._add_to_history(gen, entry)
+        self._show_result(gen, entry, tiles_ready=True)
+        took = gen.timings.get("total", time.perf_counter() - started)
+        self.set_trait("elapsed", took)
+        n = len(gen.images)
+        text = f"{n} image{'s' if n != 1 else ''} in {took:.1f} s"
+        if gen.errors:
+            text += f"; {len(gen.errors)} failed"
+            self.set_trait("error", _describe(gen.errors[0], self._client.provider, partial=True))
+        self.set_trait("status_text", text)
+        self.set_trait("status", "done")
+        return gen
+
+    def _prepare(self) -> GenerationRequest:
+        params = self.params
+        if self.seed_mode == "random":
+            params["seed"] = None
+        request = self._client.request(model=self.model, **params)
+        if self.seed_mode == "random":
+            self._switching = True
+            try:
+                self.seed = request.seed  # the seed shown is the one that makes the image
+            finally:
+                self._switching = False
+        return request
+
+    def _fail(self, error: BaseException) -> None:
+        self.set_trait("error", _describe(error, self._client.provider))
+        self.set_trait("status_text", "")
+        self.set_trait("status", "error")
+        if isinstance(error, ValidationError) and error.field:
+            self.set_trait("field_errors", {**self.field_errors, error.field: str(error)})
+
+    def _drop_tiles(self) -> None:
+        for tile in self._tiles:
+            tile["ref"].close()  # frees the comm and the bytes in the browser
+        self._shown = {}
+        self._tiles = []
+
+    def _add_to_history(self, gen: Generation, entry: int) -> None:
+        self._generations[entry] = gen
+        if gen.images:
+            thumb = _shrink_into_model(gen.images[0], "thumb")
+            item = {
+                "id": entry,
+                "ref": thumb[0],
+                "mime": thumb[1],
+                "thumb_width": thumb[2],
+                "thumb_height": thumb[3],
+                "model": gen.request.model,
+                "seed": gen.request.seed,
+                "prompt": gen.request.prompt[:300],
+                "count": len(gen.images),
+            }
+            self._history = [*self._history, item]
+
+    def _show_result(self, gen: Generation, entry: int, *, tiles_ready: bool = False) -> None:
+        if not tiles_ready:
+            self._drop_tiles()
+            tiles = [_tile(img, entry) for img in gen.images]
+            self._shown = {tile["key"]: img for tile, img in zip(tiles, gen.images, strict=True)}
+            self._tiles = tiles
+        self._result = gen
+        self.set_trait("history_current", entry)
+        self.set_trait("result_code", gen.to_code())
+        self._refresh_displays()
+
+    # -- display, and the static copy for saved notebooks ---------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        # Where widgets can't render (nbconvert, GitHub), this note shows in
+        # place of the panel, and the static copy displayed after it below.
+        data["text/plain"] = repr(self)
+        data["text/html"] = (
+            "<p><em>FluxPanel: an interactive panel, shown live when the notebook runs.</em></p>"
+        )
+        return data, metadata
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Show the live panel, and after it a static copy of the latest result
+        in an output of its own. The copy is kept up to date and hidden where
+        the live panel renders, so saved notebooks show the result without a
+        kernel, and the live view is never re-rendered."""
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle
+        display(data, metadata=metadata, raw=True)
+        handle = display(self._static_bundle(), raw=True, display_id=True)
+        if handle is not None:
+            self._displays.append(handle)
+
+    def _static_bundle(self) -> dict[str, str]:
+        gen = self._result
+        text = f"FluxPanel: {gen!r}" if gen is not None else ""
+        return {"text/html": self._static_html(), "text/plain": text}
+
+    def _refresh_displays(self) -> None:
+        if self._displays:
+            bundle = self._static_bundle()
+            for handle in self._displays:
+                handle.update(bundle, raw=True)
+
+    def __repr__(self) -> str:
+        return f"FluxPanel(model={self.model!r}, provider={self._client.provider.name!r})"
+
+    def _static_html(self) -> str:
+        from . import _html
+        from ._previews import PREVIEW_SIDE
+
+        gen = self._result
+        if gen is None:
+            return '<div class="fluxpanel-static"></div>'
+        tiles = {tile["index"]: tile for tile in self._tiles}
+        cells = []
+        for img in gen.images:
+            tile = tiles.get(img.index)
+            data = tile["ref"].value if tile is not None else img.data
+            mime = tile["mime"] if tile is not None else img.mime
+            caption = f"seed {img.seed} · {gen.request.model}"
+            if len(gen.images) > 1:
+                caption += f" · #{img.index + 1}"
+            width = PREVIEW_SIDE if len(gen.images) == 1 else PREVIEW_SIDE // 2
+            cells.append(
+                _html.figure(_html.data_uri(data, mime), gen.request.prompt, caption, width)
+            )
+        cells += [_html.failed(str(e), 200) for e in gen.errors]
+        return (
+            '<div class="fluxpanel-static" style="font-family:system-ui,sans-serif">'
+            f"<p><strong>FluxPanel</strong> · {_html.text(self._client.provider.label)}"
+            " · the latest result</p>"
+            + _html.grid(cells)
+            + "<p style='margin:8px 0 2px'>Reproduce it with:</p>"
+            + _html.code_block(gen.to_code())
+            + "</div>"
+        )
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise FluxError(
+            "FluxPanel generates on the running event loop (a Jupyter kernel's); "
+            "outside one, use 'await panel.agenerate()' or FluxClient"
+        ) from None
+
+
+def _shrink_into_model(image: GeneratedImage, kind: str) -> tuple[_Bytes, str, int, int]:
+    from ._previews import PREVIEW_SIDE, THUMB_SIDE, shrink
+
+    small = shrink(image.data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
+    return _Bytes(value=small.data), small.mime, small.width, small.height
+
+
+def _tile(image: GeneratedImage, entry: int) -> dict[str, Any]:
+    ref, mime, width, height = _shrink_into_model(image, "preview")
+    return {
+        "key": f"{entry}-{image.index}",
+        "ref": ref,
+        "mime": mime,
+        "preview_width": width,
+        "preview_height": height,
+        "width": image.width,
+        "height": image.height,
+        "seed": image.seed,
+        "index": image.index,
+        "model": image.request.model if image.request else "",
+    }
+
+
+def _provider_info(provider: Provider) -> dict[str, Any]:
+    setup = "set FLUX_API_KEY and FLUX_API_URL in the kernel's environment"
+    return {
+        "name": provider.name,
+        "label": provider.label,
+        "offline": provider.offline,
+        "setup": setup,
+    }
+
+
+def _without_seed(code: str) -> str:
+    lines = [ln for ln in code.splitlines() if not ln.strip().startswith("seed=")]
+    out = "\n".join(lines) + "\n"
+    return out.replace(
+        "generation = client.generate(",
+        "# The seed is drawn at random each run; fix it in the panel to reproduce an image.\n"
+        "generation = client.generate(",
+        1,
+    )
+
+
+_TITLES: list[tuple[type[BaseException], str]] = [
+    (ValidationError, "Check the settings"),
+    (AuthError, "The key was refused"),
+    (InsufficientCreditsError, "Out of credits"),
+    (RateLimitError, "Rate limited"),
+    (ModerationError, "Refused by moderation"),
+    (ServerError, "The server had a problem"),
+    (RequestTimeout, "Timed out"),
+    (TransportError, "Network problem"),
+    (ResultExpiredError, "The images expired"),
+    (ImageError, "A bad image came back"),
+    (ConfigError, "Setup needed"),
+    (APIError, "The API refused the request"),
+    (FluxError, "Generation failed"),
+]
+
+
+def _describe(error: BaseException, provider: Provider, *, partial: bool = False) -> dict[str, Any]:
+    """The error as the panel shows it: a title and a message, never a key."""
+    title = next((title for cls, title in _TITLES if isinstance(error, cls)), "Unexpected error")
+    message = str(error) or type(error).__name__
+    if not isinstance(error, FluxError):
+        message = f"{type(error).__name__}: {message}"
+    if isinstance(error, AuthError) and provider.key_env:
+        message += f". Check {provider.key_env}."
+    if partial:
+        title = "Some images failed"
+    for secret in provider.secrets():
+        if secret:
+            message = message.replace(secret, "[redacted]")
+    out: dict[str, Any] = {"title": title, "message": message, "kind": type(error).__name__}
+    if isinstance(error, RateLimitError) and error.retry_after is not None:
+        out["retry_after"] = error.retry_after
+    if isinstance(error, ValidationError):
+        out["field"] = error.field
+    return out

@@ -1,0 +1,313 @@
+"""FluxPanel in a real JupyterLab, driven by Playwright in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+import fluxpanel
+from fluxpanel._imaging import read_png_text
+
+
+def visible_params(lab):
+    return set(
+        lab.panel.locator(".fluxpanel-controls [data-param]").evaluate_all(
+            "els => els.filter(e => e.offsetParent !== null).map(e => e.dataset.param)"
+        )
+    )
+
+
+def test_panel_renders(make_lab):
+    lab = make_lab([])
+    expect(lab.panel.locator('[data-part="banner"]')).to_be_hidden()
+    expect(lab.panel.locator('[data-part="provider"]')).to_contain_text("FLUX API")
+    expect(lab.panel.locator('[data-param="prompt"] textarea')).to_have_value("a red fox in snow")
+    expect(lab.panel.locator(".fluxpanel-count")).to_have_text("17 / 4000")
+    assert lab.page.errors == []
+
+
+def expected_params(model_id):
+    return {"model", *fluxpanel.MODELS[model_id].params, "seed_mode"}
+
+
+def test_controls_follow_each_models_spec(make_lab):
+    lab = make_lab([])
+    for model_id, spec in fluxpanel.MODELS.items():
+        lab.panel.locator('[data-param="model"] select').select_option(model_id)
+        expect(lab.panel.locator('[data-param="model"] select')).to_have_value(model_id)
+        lab.page.wait_for_function(
+            "([m, n]) => document.querySelectorAll('[data-fluxpanel] .fluxpanel-controls [data-param]').length === n",
+            arg=[model_id, len(expected_params(model_id))],
+        )
+        assert visible_params(lab) == expected_params(model_id), model_id
+        for name, p in spec.params.items():
+            field = lab.panel.locator(f'.fluxpanel-controls [data-param="{name}"]')
+            # A visible label and the spec's help as tooltip.
+            label = field.locator("label.fluxpanel-label")
+            expect(label).to_be_visible()
+            expect(label).to_contain_text(p.label)
+            assert label.get_attribute("title") == p.help
+            if p.kind in ("integer", "number") and name != "seed":
+                box = field.locator('input[type="number"]')
+                assert float(box.get_attribute("min")) == p.min
+                assert float(box.get_attribute("max")) == p.max
+                assert float(box.input_value()) == p.default, (model_id, name)
+            if p.kind == "choice":
+                opts = field.locator("option").evaluate_all("os => os.map(o => o.value)")
+                assert opts == list(p.choices)
+    # Python sees the same model and that model's defaults.
+    assert lab.value("[panel.model, panel.steps, panel.guidance]") == ["flux_pro", 25, 3.0]
+
+
+def test_switching_models_clamps_and_remembers(make_lab):
+    lab = make_lab([], kwargs='model="flux_dev", prompt="a fox", steps=40')
+    select = lab.panel.locator('[data-param="model"] select')
+    steps = lab.panel.locator('[data-param="steps"] input[type="number"]')
+    expect(steps).to_have_value("40")
+    select.select_option("flux_schnell")
+    expect(steps).to_have_value("4")  # brought into 1-4
+    expect(steps).to_have_attribute("max", "4")
+    select.select_option("flux_dev")
+    expect(steps).to_have_value("40")  # remembered
+    assert lab.value("panel.steps") == 40
+
+
+def test_validation_error_beside_the_field(make_lab):
+    lab = make_lab([], kwargs='model="flux_dev", prompt="a fox"')
+    box = lab.panel.locator('[data-param="steps"] input[type="number"]')
+    box.fill("99")
+    box.press("Tab")
+    err = lab.panel.locator('[data-param="steps"] .fluxpanel-field-error')
+    expect(err).to_contain_text("steps=99")
+    expect(err).to_contain_text("1 to 50")
+    expect(lab.panel.locator('[data-action="generate"]')).to_be_disabled()
+    box.fill("30")
+    box.press("Tab")
+    expect(err).to_be_hidden()
+    expect(lab.panel.locator('[data-action="generate"]')).to_be_enabled()
+
+
+def test_generate_shows_images_and_a_matching_snippet(make_lab):
+    lab = make_lab([], kwargs='model="flux_dev", prompt="a fox", num_images=3')
+    lab.panel.locator('[data-action="generate"]').click()
+    tiles = lab.panel.locator("figure.fluxpanel-tile")
+    expect(tiles).to_have_count(3)
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("3 images")
+    seed = lab.value("panel.result.seed")
+    for i in range(3):
+        expect(tiles.nth(i)).to_have_attribute("data-seed", str(seed))
+        expect(tiles.nth(i).locator("figcaption")).to_contain_text(f"seed {seed}")
+        lab.page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0",
+            arg=tiles.nth(i).locator("img").element_handle(),
+        )
+    # The seed box shows the seed that made the images.
+    expect(lab.panel.locator('[data-param="seed"] input[type="number"]')).to_have_value(str(seed))
+    lab.panel.locator(".fluxpanel-snippet summary").click()
+    code = lab.panel.locator('[data-part="code"]')
+    expect(code).to_contain_text(f"seed={seed},")
+    expect(code).to_contain_text("num_images=3,")
+    assert lab.value("len(server.posts)") == 1
+    # Ctrl+Enter in the prompt generates too.
+    lab.panel.locator('[data-param="prompt"] textarea').press("Control+Enter")
+    lab.page.wait_for_function("() => true")
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+
+
+def test_reuse_seed_fixes_it(make_lab):
+    lab = make_lab([])
+    lab.panel.locator('[data-action="generate"]').click()
+    tile = lab.panel.locator("figure.fluxpanel-tile").first
+    expect(tile).to_be_visible()
+    seed = int(tile.get_attribute("data-seed"))
+    lab.kernel("panel.seed = 5")
+    tile.locator('[data-action="reuse-seed"]').click()
+    expect(lab.panel.locator('[data-param="seed_mode"] input')).to_be_checked()
+    assert lab.value("[panel.seed_mode, panel.seed]") == ["fixed", seed]
+
+
+def test_server_error_shows_in_panel_and_panel_still_works(make_lab):
+    lab = make_lab([])
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    first_seed = lab.value("panel.result.seed")
+    lab.kernel(
+        'server.fail("status", status=503, body={"detail": "the model is <b>overloaded</b>"})'
+    )
+    lab.panel.locator('[data-action="generate"]').click()
+    err = lab.panel.locator('[data-part="error"]')
+    expect(err).to_be_visible()
+    expect(err).to_contain_text("The server had a problem")
+    expect(err).to_contain_text("the model is <b>overloaded</b>")  # as text, not markup
+    assert err.locator("b").count() == 0
+    # Earlier results stay; the panel still works.
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_attribute(
+        "data-seed", str(first_seed)
+    )
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(err).to_be_hidden()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("1 image in")
+    assert lab.value("len(server.posts)") == 3
+
+
+def test_rate_limit_shows_a_countdown(make_lab):
+    lab = make_lab([])
+    lab.kernel('server.fail("status", status=429, retry_after=90)')
+    lab.panel.locator('[data-action="generate"]').click()
+    err = lab.panel.locator('[data-part="error"]')
+    expect(err).to_contain_text("Rate limited")
+    expect(err.locator(".fluxpanel-countdown")).to_contain_text(
+        re.compile(r"try again in (89|90) s")
+    )
+
+
+def test_cancel(make_lab):
+    lab = make_lab([], latency=5.0)
+    lab.panel.locator('[data-action="generate"]').click()
+    cancel = lab.panel.locator('[data-action="cancel"]')
+    expect(cancel).to_be_visible()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Generating")
+    cancel.click()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Cancelled")
+    expect(cancel).to_be_hidden()
+    assert lab.value("[panel.running, panel.status, panel.result is None]") == [
+        False,
+        "cancelled",
+        True,
+    ]
+    expect(lab.panel.locator('[data-action="generate"]')).to_be_enabled()
+
+
+def test_kernel_runs_another_cell_during_a_slow_generation(make_lab):
+    lab = make_lab(["print('other cell ran', panel.status)"], latency=4.0)
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Generating")
+    lab.run_cell(1)
+    out = lab.cell(1).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("other cell ran running", timeout=3000)
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1, timeout=15000)
+
+
+def test_history_restores_parameters_and_images(make_lab):
+    lab = make_lab([], kwargs='model="flux_dev", prompt="first prompt", steps=12, seed=7')
+    go = lab.panel.locator('[data-action="generate"]')
+    go.click()
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(1)
+    prompt = lab.panel.locator('[data-param="prompt"] textarea')
+    prompt.fill("second prompt")
+    lab.panel.locator('[data-param="model"] select').select_option("flux_pro")
+    go.click()
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+    expect(lab.panel.locator("figure.fluxpanel-tile figcaption")).to_contain_text("flux_pro")
+    # Oldest is last in the strip (newest first).
+    lab.panel.locator(".fluxpanel-history-item").nth(1).click()
+    expect(prompt).to_have_value("first prompt")
+    expect(lab.panel.locator('[data-param="model"] select')).to_have_value("flux_dev")
+    expect(lab.panel.locator('[data-param="steps"] input[type="number"]')).to_have_value("12")
+    expect(lab.panel.locator('[data-param="seed"] input[type="number"]')).to_have_value("7")
+    expect(lab.panel.locator("figure.fluxpanel-tile figcaption")).to_contain_text(
+        "seed 7 · flux_dev"
+    )
+    assert lab.value("[panel.result.request.prompt, panel.steps, panel.seed_mode]") == [
+        "first prompt",
+        12,
+        "fixed",
+    ]
+
+
+def test_larger_view_and_download_use_the_original(make_lab):
+    lab = make_lab([])
+    lab.panel.locator('[data-action="generate"]').click()
+    tile = lab.panel.locator("figure.fluxpanel-tile").first
+    tile.locator("img").click()
+    large = lab.panel.locator(".fluxpanel-lightbox img")
+    lab.page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 1024", arg=large.element_handle()
+    )
+    lab.page.keyboard.press("Escape")
+    expect(lab.panel.locator(".fluxpanel-lightbox")).to_have_count(0)
+    with lab.page.expect_download() as info:
+        tile.get_by_text("Download").click()
+    path = info.value.path()
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    request = fluxpanel.GenerationRequest.from_payload(
+        json.loads(read_png_text(data)["fluxpanel"])["request"]
+    )
+    assert request.seed == lab.value("panel.result.seed")
+    assert info.value.suggested_filename.endswith(".png")
+
+
+def test_saved_notebook_has_the_static_copy_and_no_key(make_lab):
+    lab = make_lab(
+        [], kwargs='model="flux_dev", prompt="a fox <script>alert(1)</script>", num_images=2'
+    )
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(2)
+    key = lab.value("server.api_key")
+    seed = lab.value("panel.result.seed")
+    # The static copy follows the live panel but is hidden where the panel lives.
+    static = lab.cell(0).locator(".fluxpanel-static")
+    expect(static).to_have_count(1)
+    expect(static).to_be_hidden()
+    # The live view was not re-rendered: what the user opened stays open.
+    lab.panel.locator(".fluxpanel-snippet summary").click()
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("2 images in")
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+    expect(lab.panel.locator(".fluxpanel-snippet")).to_have_attribute("open", "")
+    seed = lab.value("panel.result.seed")
+    saved = lab.save()
+    text = json.dumps(saved)
+    assert key not in text
+    assert key not in lab.page.content()
+    outputs = saved["cells"][0]["outputs"]
+    assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
+    html = "".join(outputs[1]["data"]["text/html"])
+    assert html.count("data:image/webp;base64,") == 2
+    assert f"seed={seed}," in html and "Reproduce it with" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert not lab.page.errors
+
+
+def test_dark_theme(make_lab):
+    lab = make_lab([])
+    light = lab.panel.evaluate("el => getComputedStyle(el).backgroundColor")
+    lab.command("apputils:change-theme", {"theme": "JupyterLab Dark"})
+    lab.page.wait_for_function(
+        "before => getComputedStyle(document.querySelector('[data-fluxpanel]')).backgroundColor !== before",
+        arg=light,
+    )
+    dark = lab.panel.evaluate("el => getComputedStyle(el).backgroundColor")
+    fg = lab.panel.evaluate("el => getComputedStyle(el).color")
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    lab.page.screenshot(path=str(lab_screens() / "dark-theme-panel.png"))
+    lab.command("apputils:change-theme", {"theme": "JupyterLab Light"})
+    assert luminance(dark) < 0.2 < luminance(light)
+    assert luminance(fg) > 0.5
+
+
+def lab_screens():
+    from .conftest import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def luminance(css):
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", css)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("app", ["notebook"])
+def test_notebook7_smoke(make_lab, app):
+    lab = make_lab([], app=app, run=False)
+    lab.run_cell(0)
+    lab.panel.wait_for(state="visible", timeout=60_000)
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("1 image in")

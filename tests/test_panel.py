@@ -1,0 +1,295 @@
+"""FluxPanel's Python side, without a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import ipywidgets
+import pytest
+import traitlets
+from ipywidgets.widgets.widget import _remove_buffers
+
+import fluxpanel
+from fluxpanel import FluxPanel
+from fluxpanel._spec import models_to_json
+from fluxpanel.providers import FluxAPI, Preview
+
+from .conftest import FAST_RETRY
+
+pytestmark = pytest.mark.filterwarnings("ignore::fluxpanel.providers.PreviewNotice")
+
+
+def preview_panel(**kw):
+    return FluxPanel(provider="preview", **kw)
+
+
+def test_traits_are_the_specs_parameters():
+    panel = preview_panel()
+    names = {p for m in fluxpanel.MODELS.values() for p in m.params}
+    synced = set(panel.keys)
+    assert names <= synced
+    assert panel.spec == models_to_json(fluxpanel.MODELS)
+    for m in fluxpanel.MODELS.values():
+        for name, p in m.params.items():
+            trait = panel.traits()[name]
+            kind = {"integer": traitlets.Int, "number": traitlets.Float}.get(
+                p.kind, traitlets.Unicode
+            )
+            assert isinstance(trait, kind), name
+
+
+def test_constructor_presets_and_rejects_typos():
+    panel = preview_panel(model="flux_pro", prompt="a fox", guidance=4.5)
+    assert (panel.model, panel.prompt, panel.guidance, panel.steps) == (
+        "flux_pro",
+        "a fox",
+        4.5,
+        25,
+    )
+    assert panel.seed_mode == "random"
+    assert preview_panel(seed=12).seed_mode == "fixed"
+    with pytest.raises(TypeError, match="did you mean 'steps'"):
+        preview_panel(step=3)
+    with pytest.raises(fluxpanel.ValidationError, match="steps=90"):
+        preview_panel(model="flux_dev", steps=90)
+    with pytest.raises(fluxpanel.ValidationError, match="interval is supported only by flux_pro"):
+        preview_panel(model="flux_dev", interval=2)
+
+
+def test_switching_model_clamps_remembers_and_follows_defaults():
+    panel = preview_panel(model="flux_dev", prompt="x", steps=40, guidance=8.0)
+    panel.model = "flux_schnell"
+    assert panel.steps == 4 and panel.field_errors == {}
+    panel.steps = 2
+    panel.model = "flux_pro"
+    # First visit: carried from the model just left; what it lacks takes pro's defaults.
+    assert (panel.steps, panel.guidance, panel.interval) == (2, 3.0, 2.0)
+    panel.model = "flux_dev"
+    assert (panel.steps, panel.guidance) == (40, 8.0)  # remembered as the user left it
+    panel.model = "flux_schnell"
+    assert panel.steps == 2
+    assert panel.prompt == "x"  # shared by every model
+
+
+def test_defaults_follow_the_model_on_first_visit():
+    panel = preview_panel(model="flux_dev", prompt="x")
+    panel.model = "flux_pro"
+    assert (panel.steps, panel.guidance) == (25, 3.0)
+
+
+def test_field_errors_and_code_follow_the_settings():
+    panel = preview_panel(model="flux_dev", prompt="x")
+    assert panel.field_errors == {} and "client.generate(" in panel.code
+    assert "seed=" not in panel.code  # random mode: the snippet leaves the seed out
+    panel.steps = 99
+    assert "steps=99" in panel.field_errors["steps"] and "1 to 50" in panel.field_errors["steps"]
+    assert "Fix the highlighted settings" in panel.code
+    with pytest.raises(fluxpanel.ValidationError):
+        _ = panel.request
+    panel.steps = 30
+    panel.prompt = ""
+    assert set(panel.field_errors) == {"prompt"}
+    panel.prompt = "y"
+    panel.seed_mode, panel.seed = "fixed", 5
+    assert panel.request == fluxpanel.GenerationRequest(
+        model="flux_dev", prompt="y", steps=30, seed=5
+    )
+    assert "seed=5," in panel.code
+
+
+def test_traits_link_to_ipywidgets():
+    panel = preview_panel(model="flux_dev", prompt="x")
+    slider = ipywidgets.IntSlider(min=1, max=50)
+    traitlets.link((slider, "value"), (panel, "steps"))
+    slider.value = 33
+    assert panel.steps == 33
+    panel.steps = 12
+    assert slider.value == 12
+    seen = []
+    panel.observe(lambda c: seen.append(c["new"]), "prompt")
+    panel.prompt = "z"
+    assert seen == ["z"]
+
+
+@pytest.mark.anyio
+async def test_agenerate_shows_images_as_binary_buffers():
+    panel = preview_panel(model="flux_dev", prompt="a fox", num_images=2)
+    gen = await panel.agenerate()
+    assert panel.result is gen and panel.images == gen.images and panel.history == [gen]
+    assert panel.status == "done" and "2 images" in panel.status_text
+    assert panel.seed == gen.seed  # the seed shown made the images
+    assert len(panel._tiles) == 2
+    state = panel.get_state()
+    _, _, buffers = _remove_buffers(state)
+    assert buffers == []  # the tiles hold references to child models, not bytes
+    for tile in panel._tiles:
+        child = tile["ref"]
+        cstate, paths, cbuffers = _remove_buffers(child.get_state())
+        assert paths == [["value"]] and len(cbuffers) == 1  # one binary buffer each
+        assert "base64" not in json.dumps(cstate)
+        assert bytes(cbuffers[0])[:4] == b"RIFF"  # a WebP preview, not the original
+        assert max(tile["preview_width"], tile["preview_height"]) <= 640
+    assert f"seed={gen.seed}," in panel.result_code
+    assert gen.to_code() == panel.result_code
+
+
+@pytest.mark.anyio
+async def test_random_mode_draws_a_new_seed_each_time():
+    panel = preview_panel(prompt="a fox")
+    a = await panel.agenerate()
+    b = await panel.agenerate()
+    assert a.seed != b.seed and panel.seed == b.seed
+    panel.seed_mode = "fixed"
+    c = await panel.agenerate()
+    assert c.seed == b.seed
+
+
+@pytest.mark.anyio
+async def test_validation_error_is_shown_and_raised():
+    panel = preview_panel(model="flux_dev", prompt="a fox")
+    panel.steps = 0
+    with pytest.raises(fluxpanel.ValidationError):
+        await panel.agenerate()
+    assert panel.status == "error" and panel.error["title"] == "Check the settings"
+    assert panel.error["field"] == "steps"
+
+
+@pytest.mark.anyio
+async def test_server_errors_keep_earlier_results(server):
+    panel = FluxPanel(provider=FluxAPI(api_key=server.api_key, url=server.url), prompt="a fox")
+    first = await panel.agenerate()
+    server.fail("status", status=402, body={"detail": f"no credits for {server.api_key}"})
+    with pytest.raises(fluxpanel.InsufficientCreditsError):
+        await panel.agenerate()
+    assert panel.status == "error" and panel.error["title"] == "Out of credits"
+    assert server.api_key not in json.dumps(panel.error)
+    assert panel.result is first and len(panel._tiles) == 1
+    server.fail("status", status=429, retry_after=120)
+    with pytest.raises(fluxpanel.RateLimitError):
+        await panel.agenerate()
+    assert panel.error["retry_after"] == 120
+    await panel.agenerate()
+    assert panel.status == "done" and panel.error == {} and len(panel.history) == 2
+
+
+@pytest.mark.anyio
+async def test_partial_failure_shows_what_arrived(server):
+    panel = FluxPanel(
+        client=fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, retry=FAST_RETRY),
+        model="flux_dev",
+        prompt="a fox",
+        num_images=4,
+    )
+    server.fail_images("status", status=404)
+    gen = await panel.agenerate()
+    assert len(gen.images) == 3 and len(panel._tiles) == 3
+    assert panel.status == "done" and "1 failed" in panel.status_text
+    assert panel.error["title"] == "Some images failed"
+
+
+@pytest.mark.anyio
+async def test_cancel_leaves_no_task_and_keeps_the_panel_usable():
+    panel = FluxPanel(provider=Preview(delay=2.0), prompt="a fox")
+    task = asyncio.ensure_future(panel.agenerate())
+    await asyncio.sleep(0.2)
+    assert panel.running and panel.status == "running"
+    assert panel.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not panel.running and panel.status == "cancelled" and panel.result is None
+    panel._client.provider.delay = 0.0
+    await panel.agenerate()
+    assert panel.status == "done"
+
+
+@pytest.mark.anyio
+async def test_second_generate_while_running_is_refused():
+    panel = FluxPanel(provider=Preview(delay=0.5), prompt="a fox")
+    task = asyncio.ensure_future(panel.agenerate())
+    await asyncio.sleep(0.05)
+    with pytest.raises(fluxpanel.FluxError, match="already running"):
+        await panel.agenerate()
+    await task
+
+
+@pytest.mark.anyio
+async def test_history_restore_sets_every_parameter():
+    panel = preview_panel(model="flux_dev", prompt="first", steps=12, seed=3)
+    first = await panel.agenerate()
+    panel.model, panel.prompt = "flux_pro", "second"
+    await panel.agenerate()
+    assert [h["id"] for h in panel._history] == [1, 2]
+    panel._handle({"type": "restore", "id": 1})
+    assert panel.result is first and panel.history_current == 1
+    assert (panel.model, panel.prompt, panel.steps, panel.seed, panel.seed_mode) == (
+        "flux_dev",
+        "first",
+        12,
+        3,
+        "fixed",
+    )
+    assert panel.request == first.request
+    assert panel._tiles[0]["seed"] == 3
+
+
+@pytest.mark.anyio
+async def test_messages_from_the_view(monkeypatch):
+    panel = preview_panel(prompt="a fox")
+    sent = []
+    monkeypatch.setattr(
+        panel, "send", lambda content, buffers=None: sent.append((content, buffers))
+    )
+    panel._on_message(panel, {"type": "generate"}, [])
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if panel.status == "done":
+            break
+    assert panel.status == "done"
+    key = panel._tiles[0]["key"]
+    panel._on_message(panel, {"type": "original", "key": key, "token": 7}, [])
+    content, buffers = sent[-1]
+    assert content["token"] == 7 and content["mime"] == "image/png"
+    assert buffers[0] == panel.images[0].to_bytes()  # the original, with its metadata
+    panel._on_message(panel, {"type": "original", "key": "nope", "token": 8}, [])
+    assert sent[-1][0]["error"]
+
+
+def test_generate_outside_a_loop_says_what_to_do():
+    panel = preview_panel(prompt="x")
+    with pytest.raises(fluxpanel.FluxError, match="agenerate"):
+        panel.generate()
+
+
+@pytest.mark.anyio
+async def test_key_is_in_no_synced_state(server):
+    panel = FluxPanel(provider=FluxAPI(api_key=server.api_key, url=server.url), prompt="a fox")
+    await panel.agenerate()
+    server.fail("status", status=401, body={"detail": server.api_key})
+    with pytest.raises(fluxpanel.AuthError):
+        await panel.agenerate()
+    widgets = [panel, *(t["ref"] for t in panel._tiles), *(h["ref"] for h in panel._history)]
+    for w in widgets:
+        state, _, buffers = _remove_buffers(w.get_state())
+        assert server.api_key not in json.dumps(state, default=str)
+        assert all(server.api_key.encode() not in bytes(b) for b in buffers)
+    assert server.api_key not in panel._static_html() + repr(panel) + panel.code
+
+
+@pytest.mark.anyio
+async def test_static_copy_escapes_and_shows_the_result():
+    panel = preview_panel(prompt="<img src=x onerror=alert(1)> & fox")
+    assert panel._static_html() == '<div class="fluxpanel-static"></div>'
+    gen = await panel.agenerate()
+    html = panel._static_html()
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert html.count("data:image/webp;base64,") == 1
+    assert f"seed={gen.seed}," in html
+
+
+def test_close_frees_child_models():
+    panel = preview_panel(prompt="x")
+    asyncio.run(panel.agenerate())
+    refs = [t["ref"] for t in panel._tiles] + [h["ref"] for h in panel._history]
+    panel.close()
+    assert all(r.comm is None for r in refs)
