@@ -142,8 +142,10 @@ def jupyter(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API runs an event loop on this thread
+    # while it is open, which must be gone before other tests use asyncio.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
