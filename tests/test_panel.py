@@ -293,3 +293,12 @@ def test_close_frees_child_models():
     refs = [t["ref"] for t in panel._tiles] + [h["ref"] for h in panel._history]
     panel.close()
     assert all(r.comm is None for r in refs)
+
+
+@pytest.mark.anyio
+async def test_images_appear_as_each_arrives():
+    panel = FluxPanel(provider=Preview(delay=0.15), model="flux_dev", prompt="a fox", num_images=3)
+    counts = []
+    panel.observe(lambda c: counts.append(len(c["new"])), "_tiles")
+    await panel.agenerate()
+    assert [n for n in counts if n] == [1, 2, 3]

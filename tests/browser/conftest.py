@@ -299,9 +299,11 @@ def make_lab(jupyter, page):
         kwargs: str = 'prompt="a red fox in snow"',
         app: str = "lab",
         run: bool = True,
+        setup: str | None = None,
     ) -> Lab:
         name = f"t{secrets.token_hex(4)}.ipynb"
-        jupyter.write_notebook(name, [SETUP.format(latency=latency, kwargs=kwargs), *cells])
+        first = setup if setup is not None else SETUP.format(latency=latency, kwargs=kwargs)
+        jupyter.write_notebook(name, [first, *cells])
         lab = Lab(jupyter, page, name, app=app)
         opened.append(lab)
         if run:

@@ -311,3 +311,17 @@ def test_notebook7_smoke(make_lab, app):
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
     expect(lab.panel.locator('[data-part="status"]')).to_contain_text("1 image in")
+
+
+def test_preview_banner_says_how_to_set_up_a_key(make_lab):
+    lab = make_lab([], setup='import fluxpanel\npanel = fluxpanel.FluxPanel(provider="preview", prompt="a fox")\npanel')
+    banner = lab.panel.locator('[data-part="banner"]')
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Preview mode")
+    expect(banner).to_contain_text("FLUX_API_KEY")
+    expect(lab.panel.locator('[data-part="provider"]')).to_contain_text("Preview")
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    expect(lab.panel.locator(".fluxpanel-snippet summary")).to_be_visible()
+    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_contain_text("provider='preview'")
