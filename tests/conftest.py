@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 import zlib
 
 import pytest
@@ -9,6 +11,12 @@ from fluxpanel.testing import ReferenceServer, solid_png
 
 #: Backoff that keeps retry tests fast while exercising the same code.
 FAST_RETRY = fluxpanel.RetryPolicy(max_retries=3, base=0.01, cap=0.05)
+
+
+def pytest_configure(config):
+    # Results the tests cache go to a throwaway folder (kernels started by the
+    # tests inherit it), never to the user's cache.
+    os.environ["FLUXPANEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="fluxpanel-test-cache-")
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._cache import ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient
 from ._engine import RetryPolicy
 from ._errors import (
@@ -26,6 +27,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._pricing import PRICES, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
 from ._spec import MODELS, ModelSpec, ParamSpec
@@ -34,6 +36,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MODELS",
+    "PRICES",
     "APIError",
     "AsyncFluxClient",
     "AuthError",
@@ -53,12 +56,15 @@ __all__ = [
     "ParamSpec",
     "RateLimitError",
     "RequestTimeout",
+    "ResultCache",
     "ResultExpiredError",
     "RetryPolicy",
     "ServerError",
     "TransportError",
     "ValidationError",
     "__version__",
+    "clear_cache",
+    "estimate_cost",
 ]
 
 if TYPE_CHECKING:

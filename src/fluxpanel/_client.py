@@ -7,19 +7,25 @@ behaviour.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from . import _loop
+from ._cache import ResultCache, get_cache
 from ._engine import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_IMAGE_BYTES,
     Engine,
     ImageCallback,
     RetryPolicy,
+    notify,
 )
 from ._errors import ConfigError
+from ._pricing import estimate_cost
 from ._request import GenerationRequest
 from ._results import Generation
 from .providers import Provider, get_provider
@@ -34,6 +40,12 @@ class AsyncFluxClient:
     named, the offline preview provider is used. ``retry`` (a
     :class:`RetryPolicy`) tunes backoff beyond ``max_retries``. ``transport``
     is an httpx transport (for tests). Use as ``async with`` to close connections.
+
+    ``cache`` (on by default) returns a stored result for a request already
+    made at the same provider and endpoint, without any HTTP call: ``False``
+    turns it off, a path or :class:`ResultCache` puts it elsewhere. ``prices``
+    (dollars per image by model) overrides :data:`fluxpanel.PRICES` for the
+    cost estimate every :class:`Generation` carries.
     """
 
     def __init__(
@@ -48,6 +60,8 @@ class AsyncFluxClient:
         retry: RetryPolicy | None = None,
         max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: ResultCache | bool | str | Path | None = True,
+        prices: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ConfigError(f"max_retries={max_retries!r} must be an integer >= 0")
@@ -60,10 +74,23 @@ class AsyncFluxClient:
             max_image_bytes=max_image_bytes,
             transport=transport,
         )
+        # The preview provider is free and deterministic: nothing to save.
+        self._cache = None if self._provider.offline else get_cache(cache)
+        self._prices = prices
 
     @property
     def provider(self) -> Provider:
         return self._provider
+
+    @property
+    def cache(self) -> ResultCache | None:
+        return self._cache
+
+    def estimate_cost(self, request: GenerationRequest) -> float:
+        """Dollars ``request`` is expected to cost at this client's provider."""
+        if self._provider.offline:
+            return 0.0
+        return estimate_cost(request, self._prices)
 
     def request(
         self, request: GenerationRequest | None = None, /, **params: Any
@@ -92,7 +119,17 @@ class AsyncFluxClient:
         ``generate(request)``. Bad parameters raise before any network call;
         ``on_image`` is called with each image as it arrives."""
         req = self.request(request, **params)
-        return await self._engine.generate(req, on_image=on_image)
+        if self._cache is not None:
+            hit = await asyncio.to_thread(self._cache.get, req, self._provider)
+            if hit is not None:
+                for image in hit.images:
+                    await notify(on_image, image)
+                return hit
+        generation = await self._engine.generate(req, on_image=on_image)
+        generation.cost = self.estimate_cost(req)
+        if self._cache is not None:
+            await asyncio.to_thread(self._cache.put, generation, self._provider)
+        return generation
 
     async def aclose(self) -> None:
         await self._engine.aclose()
@@ -121,10 +158,18 @@ class FluxClient:
     def provider(self) -> Provider:
         return self._async.provider
 
+    @property
+    def cache(self) -> ResultCache | None:
+        return self._async.cache
+
     def request(
         self, request: GenerationRequest | None = None, /, **params: Any
     ) -> GenerationRequest:
         return self._async.request(request, **params)
+
+    def estimate_cost(self, request: GenerationRequest) -> float:
+        """Dollars ``request`` is expected to cost at this client's provider."""
+        return self._async.estimate_cost(request)
 
     def generate(
         self,

@@ -49,7 +49,7 @@ MAX_API_BYTES = 8 * 1024 * 1024
 ImageCallback = Callable[["GeneratedImage"], Any]
 
 
-async def _notify(callback: ImageCallback | None, image: GeneratedImage) -> None:
+async def notify(callback: ImageCallback | None, image: GeneratedImage) -> None:
     if callback is not None:
         result = callback(image)
         if inspect.isawaitable(result):
@@ -264,7 +264,7 @@ class Engine:
                 data, "image/png", width, height, request.seed, i, request, self.provider.name
             )
             images.append(image)
-            await _notify(on_image, image)
+            await notify(on_image, image)
         return images, []
 
     # -- sending with retries -----------------------------------------------------------
@@ -374,7 +374,7 @@ class Engine:
         async def one(i: int, source: str | bytes) -> GeneratedImage:
             data = source if isinstance(source, bytes) else await self.download(source)
             image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
-            await _notify(on_image, image)
+            await notify(on_image, image)
             return image
 
         results = await asyncio.gather(

@@ -38,6 +38,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._pricing import format_cost
 from ._request import DEFAULT_MODEL, GenerationRequest, all_param_names, field_errors, fit
 from ._results import GeneratedImage, Generation
 from ._spec import MODELS, models_to_json
@@ -125,6 +126,7 @@ class FluxPanel(anywidget.AnyWidget):
         self._task: asyncio.Task[Generation] | None = None
         self._displays: list[Any] = []
         self._background: set[asyncio.Future[Any]] = set()
+        self._spent = 0.0
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -438,6 +440,11 @@ class FluxPanel(anywidget.AnyWidget):
         self.set_trait("elapsed", took)
         n = len(gen.images)
         text = f"{n} image{'s' if n != 1 else ''} in {took:.1f} s"
+        if gen.cached:
+            text = f"{n} image{'s' if n != 1 else ''} from the cache (no cost)"
+        self._spent += gen.cost
+        if not self._client.provider.offline:
+            self.set_trait("cost_text", f"this session ≈ {format_cost(self._spent)}")
         if gen.errors:
             text += f"; {len(gen.errors)} failed"
             self.set_trait("error", _describe(gen.errors[0], self._client.provider, partial=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,10 @@ class Generation:
     cached: bool = False
     #: The snippet that reproduces this generation (never holds a key).
     code: str = field(default="", repr=False)
+    #: Estimated cost in dollars (0 for the preview provider and cache hits).
+    cost: float = 0.0
+    #: When it was made (seconds since the epoch; kept by the cache).
+    created: float = field(default_factory=time.time)
 
     def __iter__(self) -> Iterator[GeneratedImage]:
         return iter(self.images)
@@ -159,9 +164,10 @@ class Generation:
         t = self.timings.get("total")
         took = f", {t:.2f}s" if t is not None else ""
         errs = f", {len(self.errors)} failed" if self.errors else ""
+        cached = ", cached" if self.cached else ""
         return (
             f"<Generation {self.request.model} seed={self.request.seed} "
-            f"{len(self.images)} image(s) via {self.provider}{took}{errs}>"
+            f"{len(self.images)} image(s) via {self.provider}{took}{cached}{errs}>"
         )
 
     def _repr_html_(self) -> str:

@@ -314,7 +314,10 @@ def test_notebook7_smoke(make_lab, app):
 
 
 def test_preview_banner_says_how_to_set_up_a_key(make_lab):
-    lab = make_lab([], setup='import fluxpanel\npanel = fluxpanel.FluxPanel(provider="preview", prompt="a fox")\npanel')
+    lab = make_lab(
+        [],
+        setup='import fluxpanel\npanel = fluxpanel.FluxPanel(provider="preview", prompt="a fox")\npanel',
+    )
     banner = lab.panel.locator('[data-part="banner"]')
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Preview mode")

@@ -1,0 +1,251 @@
+"""``ResultCache``: results on disk, so the same request is never paid for twice.
+
+A request with its seed resolved is deterministic, so a result is stored under
+the hash of the full request, the provider and the endpoint. Each entry is one
+file, written to a temporary name and renamed into place: readers (other
+kernels included) see a whole entry or none. Reading an entry touches it; when
+the cache grows past its cap, the least recently used entries go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._request import GenerationRequest
+    from ._results import Generation
+    from .providers import Provider
+
+MAGIC = b"FLUXPANEL-CACHE-1\n"
+#: Environment variable that moves the default cache.
+DIR_ENV = "FLUXPANEL_CACHE_DIR"
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+def default_dir() -> Path:
+    env = os.environ.get(DIR_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("fluxpanel", appauthor=False)) / "results"
+
+
+class ResultCache:
+    """A folder of results. ``ResultCache()`` uses the user's cache folder
+    (``$FLUXPANEL_CACHE_DIR`` moves it); ``max_bytes`` caps its size."""
+
+    def __init__(self, path: str | Path | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.path = Path(path) if path is not None else default_dir()
+        self.max_bytes = int(max_bytes)
+
+    def __repr__(self) -> str:
+        return f"ResultCache({str(self.path)!r}, max_bytes={self.max_bytes})"
+
+    # -- keys -----------------------------------------------------------------------
+
+    @staticmethod
+    def key(request: GenerationRequest, provider: Provider) -> str:
+        doc = {
+            "request": request.to_payload(),
+            "provider": provider.name,
+            "endpoint": provider.endpoint,
+        }
+        blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def _file(self, key: str) -> Path:
+        return self.path / key[:2] / f"{key}.entry"
+
+    # -- reading and writing ------------------------------------------------------------
+
+    def get(self, request: GenerationRequest, provider: Provider) -> Generation | None:
+        """The stored result of this request at this provider, or ``None``."""
+        from ._results import GeneratedImage, Generation
+
+        path = self._file(self.key(request, provider))
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            header, blobs = _unpack(data)
+        except ValueError:
+            _remove(path)  # unreadable: treat as a miss and let it be written again
+            return None
+        try:
+            os.utime(path)  # most recently used
+        except OSError:
+            pass
+        images = [
+            GeneratedImage(
+                blob,
+                meta["mime"],
+                meta["width"],
+                meta["height"],
+                meta["seed"],
+                meta["index"],
+                request,
+                provider.name,
+            )
+            for meta, blob in zip(header["images"], blobs, strict=True)
+        ]
+        return Generation(
+            request=request,
+            images=images,
+            provider=provider.name,
+            endpoint=provider.endpoint,
+            timings=dict(header.get("timings", {})),
+            cached=True,
+            code=request.to_code(provider),
+            cost=0.0,
+            created=header.get("created", 0.0),
+        )
+
+    def put(self, generation: Generation, provider: Provider) -> None:
+        """Store a complete result (atomically), then keep the cache under its cap."""
+        if generation.errors or not generation.images:
+            return  # a partial result would stop the missing images being retried
+        key = self.key(generation.request, provider)
+        header = {
+            "key": key,
+            "request": generation.request.to_payload(),
+            "provider": provider.name,
+            "endpoint": provider.endpoint,
+            "timings": generation.timings,
+            "created": generation.created,
+            "images": [
+                {
+                    "mime": i.mime,
+                    "width": i.width,
+                    "height": i.height,
+                    "seed": i.seed,
+                    "index": i.index,
+                    "size": len(i.data),
+                }
+                for i in generation.images
+            ],
+        }
+        path = self._file(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".entry")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(_pack(header, [i.data for i in generation.images]))
+            os.replace(tmp, path)
+        except BaseException:
+            _remove(Path(tmp))
+            raise
+        self.trim()
+
+    # -- housekeeping -----------------------------------------------------------------
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        out = []
+        if not self.path.is_dir():
+            return out
+        for shard in os.scandir(self.path):
+            if not shard.is_dir():
+                continue
+            for entry in os.scandir(shard.path):
+                if entry.name.endswith(".entry") and not entry.name.startswith(".tmp-"):
+                    try:
+                        st = entry.stat()
+                    except FileNotFoundError:
+                        continue
+                    out.append((st.st_mtime, st.st_size, Path(entry.path)))
+        return out
+
+    def trim(self) -> int:
+        """Remove least recently used entries until under the cap; returns how many."""
+        entries = self._entries()
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        if total <= self.max_bytes:
+            return 0
+        target = int(self.max_bytes * 0.9)
+        for _, size, path in sorted(entries):
+            if total <= target:
+                break
+            if _remove(path):
+                total -= size
+                removed += 1
+        return removed
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many."""
+        n = 0
+        for _, _, path in self._entries():
+            n += _remove(path)
+        return n
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk."""
+        return sum(size for _, size, _ in self._entries())
+
+
+def get_cache(cache: ResultCache | bool | str | Path | None) -> ResultCache | None:
+    """``True`` -> the default cache; ``False``/``None`` -> none; a path -> a cache there."""
+    if cache is True:
+        return ResultCache()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, ResultCache):
+        return cache
+    if isinstance(cache, (str, Path)):
+        return ResultCache(cache)
+    raise TypeError(
+        f"cache must be a ResultCache, a path, True or False, not {type(cache).__name__}"
+    )
+
+
+def clear_cache() -> int:
+    """Empty the default cache; returns how many entries were removed."""
+    return ResultCache().clear()
+
+
+def _pack(header: dict[str, Any], blobs: list[bytes]) -> bytes:
+    head = json.dumps(header, ensure_ascii=False).encode()
+    return MAGIC + struct.pack(">Q", len(head)) + head + b"".join(blobs)
+
+
+def _unpack(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
+        raise ValueError("not a cache entry")
+    pos = len(MAGIC)
+    (n,) = struct.unpack(">Q", data[pos : pos + 8])
+    pos += 8
+    try:
+        header = json.loads(data[pos : pos + n])
+    except ValueError:
+        raise ValueError("bad header") from None
+    pos += n
+    blobs = []
+    for meta in header.get("images", []):
+        size = int(meta["size"])
+        blob = data[pos : pos + size]
+        if len(blob) != size:
+            raise ValueError("truncated entry")
+        blobs.append(blob)
+        pos += size
+    if pos != len(data) or not blobs:
+        raise ValueError("entry has the wrong length")
+    return header, blobs
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
