@@ -27,6 +27,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._export import load
 from ._pricing import PRICES, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
@@ -65,6 +66,7 @@ __all__ = [
     "__version__",
     "clear_cache",
     "estimate_cost",
+    "load",
 ]
 
 if TYPE_CHECKING:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ._errors import ValidationError
@@ -304,6 +306,32 @@ class GenerationRequest:
         if model is None:
             raise ValidationError("model is required", field="model", value=None)
         return cls(model, models=models, **data)
+
+    @classmethod
+    def from_image(
+        cls, image: str | os.PathLike[str] | bytes, *, models: Mapping[str, ModelSpec] | None = None
+    ) -> GenerationRequest:
+        """The request saved in an image's metadata by fluxpanel (PNG, JPEG or
+        WebP), validated like any other input."""
+        import json
+
+        from ._metadata import read
+
+        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        texts = read(data)
+        if "fluxpanel" not in texts:
+            raise ValidationError(
+                "this image holds no fluxpanel request (it was not saved by fluxpanel, "
+                "or its metadata was removed)",
+                field="image",
+            )
+        try:
+            payload = json.loads(texts["fluxpanel"])["request"]
+        except (ValueError, KeyError, TypeError):
+            raise ValidationError(
+                "the fluxpanel metadata in this image is not readable", field="image"
+            ) from None
+        return cls.from_payload(payload, models=models)
 
     def to_code(self, provider: Any = None) -> str:
         """A runnable Python snippet that reproduces this request with fluxpanel.

@@ -66,19 +66,21 @@ class GeneratedImage:
         }
 
     def to_bytes(self) -> bytes:
-        """The bytes :meth:`save` writes: the original, with the request
-        embedded as text chunks when it is a PNG."""
-        if self.mime == "image/png" and self.request is not None:
-            from ._imaging import add_png_text
+        """The bytes :meth:`save` writes: the original image, unchanged, with
+        the request added to its metadata (PNG text chunks, a JPEG comment or
+        WebP XMP)."""
+        if self.request is None:
+            return self.data
+        from ._metadata import embed
 
-            return add_png_text(self.data, self.metadata())
-        return self.data
+        return embed(self.data, self.metadata())
 
     def save(self, path: str | Path) -> Path:
         """Write the image to ``path`` (a file, or a folder to put it in).
 
-        The original bytes are written unchanged; a PNG gets the request added
-        as text chunks, so :meth:`GenerationRequest.from_image` can read it back.
+        The original pixels are written unchanged, with the request added to
+        the file's metadata, so :meth:`GenerationRequest.from_image` can read
+        it back.
         """
         path = Path(path)
         if path.is_dir():
@@ -155,6 +157,14 @@ class Generation:
     @property
     def seed(self) -> int:
         return int(self.request.seed)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write every image and a ``manifest.json`` (request, seeds, provider,
+        endpoint, timings, cost, sha256 of each file, fluxpanel version) into
+        ``folder``. :func:`fluxpanel.load` reads it back."""
+        from ._export import save
+
+        return save(self, folder)
 
     def to_code(self) -> str:
         """Python that reproduces this generation exactly."""
