@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cache import ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient
+from ._compare import Comparison, CostLimitError, acompare, compare
 from ._engine import RetryPolicy
 from ._errors import (
     APIError,
@@ -42,8 +43,10 @@ __all__ = [
     "AsyncFluxClient",
     "AuthError",
     "BadRequestError",
+    "Comparison",
     "ConfigError",
     "ConnectError",
+    "CostLimitError",
     "FluxClient",
     "FluxError",
     "FluxPanel",
@@ -64,7 +67,9 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "__version__",
+    "acompare",
     "clear_cache",
+    "compare",
     "estimate_cost",
     "load",
 ]

@@ -108,6 +108,10 @@ class ResultCache:
             created=header.get("created", 0.0),
         )
 
+    def contains(self, request: GenerationRequest, provider: Provider) -> bool:
+        """Whether a result for this request is stored (without reading it)."""
+        return self._file(self.key(request, provider)).is_file()
+
     def put(self, generation: Generation, provider: Provider) -> None:
         """Store a complete result (atomically), then keep the cache under its cap."""
         if generation.errors or not generation.images:

@@ -104,6 +104,9 @@ class ReferenceServer:
         self.response = response
         self.requests: list[Recorded] = []
         self.connections = 0
+        #: Generation calls being answered now, and the most there ever were at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._faults: collections.deque[_Fault] = collections.deque()
         self._image_faults: collections.deque[_Fault] = collections.deque()
         self._images: dict[str, tuple[bytes, float, str]] = {}
@@ -302,6 +305,17 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes -------------------------------------------------------------------------
 
     def do_POST(self) -> None:
+        owner = self.server.owner
+        with owner._lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        try:
+            self._generate()
+        finally:
+            with owner._lock:
+                owner.in_flight -= 1
+
+    def _generate(self) -> None:
         owner = self.server.owner
         body = self._body()
         owner._record(Recorded("POST", self.path, dict(self.headers), body))

@@ -1,0 +1,371 @@
+"""``compare``: a labelled grid over the cross product of parameter values.
+
+For teaching: vary the model, seed, guidance, steps (any parameter) and see
+the images side by side. Combinations a model does not allow are left out
+with a note and never sent; the request count and estimated cost are stated
+before anything runs, and ``max_cost`` refuses to start above a limit. The
+grid is plain HTML, so it shows in saved notebooks without a kernel too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._client import AsyncFluxClient, FluxClient
+from ._errors import FluxError, ValidationError
+from ._pricing import format_cost
+from ._request import GenerationRequest
+from ._results import Generation
+from .providers import Provider
+
+THUMB_SIDE = 256
+CELL_WIDTH = 200  # CSS pixels; thumbnails are sharper than that on dense screens
+
+_TH = "style='padding:4px'"
+_ROW_TH = "style='text-align:right;padding:4px;max-width:160px'"
+_TD = "style='vertical-align:top;padding:4px'"
+_BOX = f"width:{CELL_WIDTH}px;font-size:12px"
+
+
+class CostLimitError(FluxError):
+    """A comparison would cost more than ``max_cost``; nothing was sent."""
+
+
+@dataclass
+class Cell:
+    """One combination of the grid."""
+
+    params: dict[str, Any]
+    request: GenerationRequest | None = None
+    generation: Generation | None = None
+    error: FluxError | None = None
+    #: Why the combination was left out (never sent), if it was.
+    skipped: str = ""
+    thumb: tuple[bytes, str] | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> str:
+        if self.skipped:
+            return "skipped"
+        if self.error is not None:
+            return "failed"
+        return "done" if self.generation is not None else "pending"
+
+
+class Comparison:
+    """The grid: cells by row and column, filled as results arrive."""
+
+    def __init__(self, prompt: str, varying: dict[str, list[Any]], cells: list[Cell]) -> None:
+        self.prompt = prompt
+        self.varying = varying
+        self.cells = cells
+        names = list(varying)
+        self.col_param = names[-1] if names else None
+        self.row_params = names[:-1]
+        self.estimated_cost = 0.0
+        self._client: AsyncFluxClient | None = None
+        self._concurrency = 4
+
+    # -- what it holds -------------------------------------------------------------
+
+    @property
+    def to_run(self) -> list[Cell]:
+        return [c for c in self.cells if not c.skipped]
+
+    @property
+    def skipped(self) -> list[Cell]:
+        return [c for c in self.cells if c.skipped]
+
+    @property
+    def failed(self) -> list[Cell]:
+        return [c for c in self.cells if c.state == "failed"]
+
+    @property
+    def generations(self) -> list[Generation]:
+        return [c.generation for c in self.cells if c.generation is not None]
+
+    def summary(self) -> str:
+        n, left = len(self.to_run), len(self.skipped)
+        text = (
+            f"{n} request{'s' if n != 1 else ''}, estimated cost {format_cost(self.estimated_cost)}"
+        )
+        if left:
+            text += f"; {left} combination{'s' if left != 1 else ''} left out"
+        return text
+
+    # -- running ---------------------------------------------------------------------
+
+    async def _run(self, cells: Sequence[Cell], on_update: Callable[[], None]) -> None:
+        assert self._client is not None
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(cell: Cell) -> None:
+            assert cell.request is not None
+            async with gate:
+                try:
+                    cell.error = None
+                    gen = await self._client.generate(cell.request)
+                except FluxError as e:
+                    cell.error = e
+                else:
+                    cell.generation = gen
+                    if gen.images:
+                        cell.thumb = await asyncio.to_thread(_thumb, gen.images[0].data)
+                    if gen.errors and not gen.images:
+                        cell.error = gen.errors[0]
+            on_update()
+
+        await asyncio.gather(*(one(c) for c in cells))
+
+    async def aretry_failed(self, *, display: bool = True) -> Comparison:
+        """Run the failed cells again (only those)."""
+        cells = self.failed
+        await _drive(self, cells, display)
+        return self
+
+    def retry_failed(self, *, display: bool = True) -> Comparison:
+        """Run the failed cells again (only those), waiting for them."""
+        _drive_sync(self, self.failed, display)
+        return self
+
+    # -- display -----------------------------------------------------------------------
+
+    def _label(self, cell: Cell, names: Sequence[str]) -> str:
+        return ", ".join(f"{n}={cell.params[n]}" for n in names)
+
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        cols: list[Any] = self.varying.get(self.col_param, [None]) if self.col_param else [None]
+        row_keys: list[tuple[Any, ...]] = list(
+            itertools.product(*(self.varying[p] for p in self.row_params))
+        ) or [()]
+        by_key = {
+            (tuple(c.params[p] for p in self.row_params), c.params.get(self.col_param)): c
+            for c in self.cells
+        }
+        col_label = (lambda v: f"{self.col_param}={v}") if self.col_param else (lambda v: "")
+        head = "".join(f"<th {_TH}>{_html.text(col_label(v))}</th>" for v in cols)
+        rows = []
+        for key in row_keys:
+            label = ", ".join(f"{p}={v}" for p, v in zip(self.row_params, key, strict=True))
+            cells = []
+            for v in cols:
+                cell = by_key.get((key, v))
+                cells.append(f"<td {_TD}>{_cell_html(cell)}</td>")
+            rows.append(f"<tr><th {_ROW_TH}>{_html.text(label)}</th>{''.join(cells)}</tr>")
+        notes = ""
+        if self.skipped:
+            items = "".join(f"<li>{_html.text(c.skipped)}</li>" for c in self.skipped)
+            summary = f"<summary>Left out ({len(self.skipped)})</summary>"
+            notes = f"<details>{summary}<ul>{items}</ul></details>"
+        failed = ""
+        if self.failed:
+            failed = (
+                f"<p style='color:#c33'>{len(self.failed)} cell(s) failed; "
+                "<code>comparison.retry_failed()</code> runs only those again.</p>"
+            )
+        done = sum(1 for c in self.to_run if c.state != "pending")
+        return (
+            '<div class="fluxpanel-compare" style="font-family:system-ui,sans-serif">'
+            f"<p><strong>Comparison</strong>: {_html.text(self.prompt[:300])}<br>"
+            f"<small>{_html.text(self.summary())} · {done} of {len(self.to_run)} done</small></p>"
+            "<table style='border-collapse:collapse'>"
+            f"<tr><th></th>{head}</tr>{''.join(rows)}</table>"
+            f"{failed}{notes}</div>"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Comparison {self.summary()}>"
+
+
+def _cell_html(cell: Cell | None) -> str:
+    from . import _html
+
+    if cell is None:
+        return ""
+    if cell.skipped:
+        return f"<div style='{_BOX};opacity:.6'>left out: {_html.text(cell.skipped)}</div>"
+    if cell.error is not None:
+        style = f"{_BOX};border:1px dashed #c33;padding:4px"
+        return (
+            f"<div style='{style}' data-state='failed'>failed: {_html.text(str(cell.error))}</div>"
+        )
+    if cell.thumb is None:
+        style = f"{_BOX};aspect-ratio:1;background:rgba(127,127,127,.15);border-radius:4px"
+        return f"<div style='{style}' data-state='pending'></div>"
+    data, mime = cell.thumb
+    gen = cell.generation
+    assert gen is not None
+    note = " (cached)" if gen.cached else ""
+    caption = f"seed {gen.request.seed}{note}"
+    return _html.figure(_html.data_uri(data, mime), gen.request.prompt, caption, CELL_WIDTH)
+
+
+def _thumb(data: bytes) -> tuple[bytes, str]:
+    from ._previews import shrink
+
+    small = shrink(data, THUMB_SIDE, quality=75)
+    return small.data, small.mime
+
+
+def plan(
+    client: AsyncFluxClient,
+    prompt: str,
+    params: Mapping[str, Any],
+) -> Comparison:
+    """Work out the cells: the cross product of every list-valued parameter."""
+    varying = {k: list(v) for k, v in params.items() if isinstance(v, (list, tuple))}
+    for name, values in varying.items():
+        if not values:
+            raise ValidationError(f"{name}=[] has no values to compare", field=name)
+    fixed = {k: v for k, v in params.items() if k not in varying}
+    if "seed" not in params or params["seed"] is None:
+        # One seed for the whole grid, so the cells differ only by what varies.
+        fixed["seed"] = random.SystemRandom().randint(0, 2_147_483_646)
+    cells = []
+    for combo in itertools.product(*varying.values()):
+        cell = Cell(dict(zip(varying, combo, strict=True)))
+        try:
+            cell.request = client.request(prompt=prompt, **fixed, **cell.params)
+        except ValidationError as e:
+            cell.skipped = f"{', '.join(f'{k}={v}' for k, v in cell.params.items())}: {e}"
+        cells.append(cell)
+    comparison = Comparison(prompt, varying, cells)
+    comparison._client = client
+    cache = client.cache
+    comparison.estimated_cost = sum(
+        0.0
+        if cache is not None and cache.contains(c.request, client.provider)
+        else client.estimate_cost(c.request)
+        for c in comparison.to_run
+        if c.request is not None
+    )
+    return comparison
+
+
+def _as_async(
+    client: FluxClient | AsyncFluxClient | None, provider: Provider | str | None
+) -> AsyncFluxClient:
+    if client is None:
+        return AsyncFluxClient(provider=provider)
+    if provider is not None:
+        raise FluxError("pass either client= or provider=, not both")
+    return client._async if isinstance(client, FluxClient) else client
+
+
+def _prepare(
+    prompt: str,
+    client: FluxClient | AsyncFluxClient | None,
+    provider: Provider | str | None,
+    concurrency: int,
+    max_cost: float | None,
+    params: dict[str, Any],
+) -> Comparison:
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise ValidationError(
+            f"concurrency={concurrency!r} must be an integer >= 1", field="concurrency"
+        )
+    comparison = plan(_as_async(client, provider), prompt, params)
+    comparison._concurrency = concurrency
+    if max_cost is not None and comparison.estimated_cost > max_cost:
+        raise CostLimitError(
+            f"this comparison would make {comparison.summary()}, over "
+            f"max_cost={format_cost(max_cost)}; nothing was sent"
+        )
+    return comparison
+
+
+class _Display:
+    """An updatable notebook output, when there is a notebook."""
+
+    def __init__(self, comparison: Comparison, enabled: bool) -> None:
+        self.comparison = comparison
+        self.handle = None
+        if enabled:
+            try:
+                from IPython import get_ipython
+                from IPython.display import display
+
+                if get_ipython() is not None:
+                    self.handle = display(comparison, display_id=True)
+            except ImportError:
+                pass
+            if self.handle is None:
+                print(f"Comparison: {comparison.summary()}")
+
+    def update(self) -> None:
+        if self.handle is not None:
+            self.handle.update(self.comparison)
+
+
+async def _drive(comparison: Comparison, cells: Sequence[Cell], display: bool) -> None:
+    out = _Display(comparison, display)
+    await comparison._run(cells, out.update)
+    out.update()
+
+
+def _drive_sync(comparison: Comparison, cells: Sequence[Cell], display: bool) -> None:
+    from . import _loop
+
+    out = _Display(comparison, display)
+    updates: queue.Queue[None] = queue.Queue()
+    future = asyncio.run_coroutine_threadsafe(
+        comparison._run(cells, lambda: updates.put(None)), _loop.background_loop()
+    )
+    # Display updates happen here, on the notebook's thread, as cells finish.
+    while not future.done():
+        try:
+            updates.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        out.update()
+    future.result()
+    out.update()
+
+
+async def acompare(
+    prompt: str,
+    *,
+    client: FluxClient | AsyncFluxClient | None = None,
+    provider: Provider | str | None = None,
+    concurrency: int = 4,
+    max_cost: float | None = None,
+    display: bool = True,
+    **params: Any,
+) -> Comparison:
+    """:func:`compare` for async code (``await fluxpanel.acompare(...)``)."""
+    comparison = _prepare(prompt, client, provider, concurrency, max_cost, params)
+    await _drive(comparison, comparison.to_run, display)
+    return comparison
+
+
+def compare(
+    prompt: str,
+    *,
+    client: FluxClient | AsyncFluxClient | None = None,
+    provider: Provider | str | None = None,
+    concurrency: int = 4,
+    max_cost: float | None = None,
+    display: bool = True,
+    **params: Any,
+) -> Comparison:
+    """Generate every combination of the list-valued parameters and show a grid.
+
+    ``compare("a fox", model=["flux_schnell", "flux_dev"], seed=[1, 2])``:
+    columns are the last varying parameter, rows the others. Parameters given
+    as single values apply to every cell; with no seed, one random seed is
+    shared by all cells. Combinations a model does not allow are left out with
+    a note. ``max_cost`` (dollars) refuses to start above it, before anything
+    is sent. At most ``concurrency`` requests run at once. In a notebook the
+    grid appears at once and fills in as images arrive.
+    """
+    comparison = _prepare(prompt, client, provider, concurrency, max_cost, params)
+    _drive_sync(comparison, comparison.to_run, display)
+    return comparison
