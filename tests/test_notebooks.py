@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "noteboo
 
 
 def execute(path: Path, tmp_path: Path) -> nbformat.NotebookNode:
+    """Run a notebook in a fresh kernel with ``tmp_path`` as its working folder."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -78,3 +81,38 @@ def test_quickstart_html_shows_images_and_code_without_a_kernel(quickstart):
 def test_quickstart_is_reproducible(quickstart, tmp_path):
     again = execute(NOTEBOOKS / "quickstart.ipynb", tmp_path)
     assert image_hashes(again) == image_hashes(quickstart) != []
+
+
+@pytest.mark.parametrize("name", ["teaching.ipynb", "report.ipynb"])
+def test_notebook_runs_twice_identically_and_exports(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-a"))
+    first = execute(NOTEBOOKS / name, tmp_path / "a")
+    assert outputs(first, "error") == []
+    monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-b"))  # clean again
+    again = execute(NOTEBOOKS / name, tmp_path / "b")
+    assert image_hashes(again) == image_hashes(first) != []
+    html, _ = HTMLExporter().from_notebook_node(copy.deepcopy(first))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / name.replace(".ipynb", ".html")).write_text(html)
+    assert "data:image/" in html and "model not found" not in html
+    assert "seed=" in html or "seed " in html
+
+
+def test_report_rerun_costs_nothing(tmp_path, monkeypatch):
+    """The report against a real (loopback) API: the second run from the top
+    makes no HTTP call and gives byte-identical images."""
+    from fluxpanel.testing import ReferenceServer
+
+    with ReferenceServer() as server:
+        for k, v in server.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache"))
+        first = execute(NOTEBOOKS / "report.ipynb", tmp_path / "a")
+        assert outputs(first, "error") == []
+        posts = len(server.posts)
+        assert posts == 3
+        again = execute(NOTEBOOKS / "report.ipynb", tmp_path / "b")
+        assert len(server.requests) == posts + 4  # the first run's 3 POSTs and 4 images only
+        assert image_hashes(again) == image_hashes(first) != []
+        text = json.dumps(first)
+        assert server.api_key not in text
