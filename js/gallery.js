@@ -8,15 +8,22 @@ import { h, fill } from "./dom.js";
  * @param {(tile: object) => Promise<string>} opts.preview   object URL of a tile's preview
  * @param {(tile: object) => Promise<{url: string, name: string}>} opts.original
  * @param {(seed: number) => void} opts.reuseSeed
+ * @param {() => void} opts.save        save every image of the result, with a manifest
  */
-export function createGallery({ preview, original, reuseSeed }) {
+export function createGallery({ preview, original, reuseSeed, save }) {
   const grid = h("div", { class: "fluxpanel-grid", "data-part": "images" });
+  const saveAll = h(
+    "button",
+    { class: "fluxpanel-link", "data-action": "save-all", title: "Save the images and a manifest (request, seeds, hashes) to a folder next to the notebook", onclick: () => save() },
+    "Save all",
+  );
+  const toolbar = h("div", { class: "fluxpanel-row fluxpanel-gallery-tools" }, h("span", { class: "fluxpanel-spacer" }), saveAll);
   const empty = h(
     "div",
     { class: "fluxpanel-empty" },
     "Your images appear here. Write a prompt and press Generate (Ctrl/Cmd+Enter).",
   );
-  const el = h("div", { class: "fluxpanel-gallery" }, empty, grid);
+  const el = h("div", { class: "fluxpanel-gallery" }, empty, grid, toolbar);
   let shown = "";
 
   async function open(tile, img) {
@@ -96,6 +103,7 @@ export function createGallery({ preview, original, reuseSeed }) {
     fill(grid, sorted.map((t) => figure(t, count)), waiting);
     grid.dataset.count = String(count);
     empty.hidden = count > 0;
+    toolbar.hidden = sorted.length === 0 || pending > 0;
   }
 
   return { el, update };

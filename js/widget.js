@@ -8,6 +8,7 @@ import { createGallery } from "./gallery.js";
 import { createHistory } from "./history.js";
 import { createSnippet } from "./snippet.js";
 import { createStatus } from "./status.js";
+import { readRequest } from "./metadata.js";
 
 const PARAM_EXTRAS = ["model", "seed_mode"];
 
@@ -61,6 +62,7 @@ function render({ model, el }) {
   const controlsSlot = h("div", { class: "fluxpanel-controls-slot" });
   const status = createStatus({ generate, cancel: () => model.send({ type: "cancel" }) });
   const gallery = createGallery({
+    save: () => model.send({ type: "save" }),
     preview: (tile) => blobUrl(tile.ref, tile.mime),
     original,
     reuseSeed: (seed) => {
@@ -88,6 +90,38 @@ function render({ model, el }) {
     ),
   );
   el.append(root);
+
+  // -- drop an image saved by fluxpanel to restore its settings ------------------
+  const dropHint = h("div", { class: "fluxpanel-drop", "data-part": "drop" }, "Drop an image saved by fluxpanel to restore its settings");
+  dropHint.hidden = true;
+  root.append(dropHint);
+  const hasFile = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+  const onDragOver = (e) => {
+    if (!hasFile(e)) return;
+    e.preventDefault();
+    dropHint.hidden = false;
+  };
+  const onDragLeave = (e) => {
+    if (!root.contains(e.relatedTarget)) dropHint.hidden = true;
+  };
+  const onDrop = async (e) => {
+    if (!hasFile(e)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    dropHint.hidden = true;
+    const file = e.dataTransfer.files[0];
+    let request = null;
+    try {
+      request = await readRequest(new Uint8Array(await file.arrayBuffer()));
+    } catch {
+      request = null;
+    }
+    // Only the request (a few KB at most) goes to the kernel, never the file.
+    model.send({ type: "dropped", name: file.name.slice(0, 200), request });
+  };
+  root.addEventListener("dragover", onDragOver);
+  root.addEventListener("dragleave", onDragLeave);
+  root.addEventListener("drop", onDrop);
 
   // -- from the model to the view ---------------------------------------------------
   let controls = null;
@@ -177,6 +211,9 @@ function render({ model, el }) {
   model.on("msg:custom", onCustom);
 
   return () => {
+    root.removeEventListener("dragover", onDragOver);
+    root.removeEventListener("dragleave", onDragLeave);
+    root.removeEventListener("drop", onDrop);
     status.destroy();
     for (const url of urls) URL.revokeObjectURL(url);
     urls.clear();

@@ -302,3 +302,30 @@ async def test_images_appear_as_each_arrives():
     panel.observe(lambda c: counts.append(len(c["new"])), "_tiles")
     await panel.agenerate()
     assert [n for n in counts if n] == [1, 2, 3]
+
+
+@pytest.mark.anyio
+async def test_dropped_image_metadata_restores_settings_and_is_validated():
+    panel = preview_panel(model="flux_dev", prompt="before")
+    req = fluxpanel.GenerationRequest(model="flux_pro", prompt="from a file", seed=77, guidance=4.0)
+    panel._handle({"type": "dropped", "name": "fox.png", "request": req.to_payload()})
+    assert panel.request == req and panel.seed_mode == "fixed"
+    assert "restored from fox.png" in panel.status_text
+    panel._handle({"type": "dropped", "name": "x.png", "request": {"model": "flux_pro", "prompt": "x", "steps": 500}})
+    assert panel.error["title"] == "Check the settings" and "steps=500" in panel.error["message"]
+    assert panel.request == req  # nothing applied from the bad file
+    panel._handle({"type": "dropped", "name": "cat.jpg", "request": None})
+    assert "cat.jpg holds no fluxpanel request" in panel.error["message"]
+
+
+@pytest.mark.anyio
+async def test_save_all_writes_an_export(tmp_path):
+    panel = preview_panel(model="flux_dev", prompt="a fox", num_images=2, seed=5)
+    panel.export_dir = str(tmp_path)
+    panel._handle({"type": "save"})
+    assert panel.error["message"] == "there is no result to save yet"
+    gen = await panel.agenerate()
+    panel._handle({"type": "save"})
+    folder = next(tmp_path.iterdir())
+    assert "Saved 2 images" in panel.status_text and str(folder) in panel.status_text
+    assert fluxpanel.load(folder).request == gen.request

@@ -127,6 +127,8 @@ class FluxPanel(anywidget.AnyWidget):
         self._displays: list[Any] = []
         self._background: set[asyncio.Future[Any]] = set()
         self._spent = 0.0
+        #: Where "Save all" writes, relative to the kernel's working folder.
+        self.export_dir = "fluxpanel-exports"
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -263,6 +265,18 @@ class FluxPanel(anywidget.AnyWidget):
         self._apply_request(gen.request)
         self._show_result(gen, entry)
 
+    def save(self, folder: str | Path | None = None) -> Path:
+        """Write the shown result (images and manifest) to ``folder``; by default
+        a new folder under :attr:`export_dir`. Returns the folder."""
+        gen = self._result
+        if gen is None:
+            raise FluxError("there is no result to save yet")
+        if folder is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(gen.created))
+            folder = Path(self.export_dir) / f"{gen.request.model}-{gen.request.seed}-{stamp}"
+        gen.save(folder)
+        return Path(folder)
+
     def close(self) -> None:
         self.cancel()
         for entry in [*self._tiles, *self._history]:
@@ -374,6 +388,41 @@ class FluxPanel(anywidget.AnyWidget):
                 pass
         elif kind == "original":
             self._send_original(content)
+        elif kind == "dropped":
+            self._apply_dropped(content.get("request"), str(content.get("name", "the image")))
+        elif kind == "save":
+            self._save_from_view()
+
+    def _apply_dropped(self, payload: Any, name: str) -> None:
+        """Settings from an image dropped on the panel (its metadata, read in the
+        browser), validated like any other input."""
+        if payload is None:
+            self._fail(
+                ValidationError(
+                    f"{name} holds no fluxpanel request (it was not saved by fluxpanel)"
+                )
+            )
+            return
+        try:
+            request = GenerationRequest.from_payload(payload, models=self._client.provider.models)
+        except ValidationError as e:
+            self._fail(e)
+            return
+        self._apply_request(request)
+        self.set_trait("error", {})
+        self.set_trait("status", "idle")
+        self.set_trait("status_text", f"Settings restored from {name[:80]}")
+
+    def _save_from_view(self) -> None:
+        try:
+            folder = self.save()
+        except (FluxError, OSError) as e:
+            self._fail(e)
+            return
+        n = len(self._result.images) if self._result else 0
+        self.set_trait(
+            "status_text", f"Saved {n} image{'s' if n != 1 else ''} and manifest.json to {folder}"
+        )
 
     def _send_original(self, content: dict[str, Any]) -> None:
         token = content.get("token")

@@ -328,3 +328,76 @@ def test_preview_banner_says_how_to_set_up_a_key(make_lab):
     expect(lab.panel.locator(".fluxpanel-snippet summary")).to_be_visible()
     lab.panel.locator(".fluxpanel-snippet summary").click()
     expect(lab.panel.locator('[data-part="code"]')).to_contain_text("provider='preview'")
+
+
+def drop_file(lab, data: bytes, name: str):
+    import base64
+
+    transfer = lab.page.evaluate_handle(
+        """([b64, name]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: "image/png" }));
+            return dt;
+        }""",
+        [base64.b64encode(data).decode(), name],
+    )
+    lab.panel.dispatch_event("dragover", {"dataTransfer": transfer})
+    expect(lab.panel.locator('[data-part="drop"]')).to_be_visible()
+    lab.panel.dispatch_event("drop", {"dataTransfer": transfer})
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_dropping_a_saved_image_restores_every_parameter(make_lab, fmt):
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    from fluxpanel._results import GeneratedImage
+
+    lab = make_lab([], kwargs='model="flux_schnell", prompt="before"')
+    req = fluxpanel.GenerationRequest(
+        model="flux_pro", prompt='from a file: "quotes" & <tags>', seed=4242, steps=33,
+        guidance=4.5, interval=3.0, safety_tolerance=5, aspect_ratio="768x1344",
+    )
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (30, 60, 90)).save(out, fmt.upper())
+    data = GeneratedImage(out.getvalue(), f"image/{fmt}", 64, 64, 4242, 0, req, "flux-api").to_bytes()
+    if fmt == "png":
+        # Over the 10 MiB message cap: only the metadata may go to the kernel.
+        pad = b"\0" * (11 * 1024 * 1024)
+        chunk = struct.pack(">I", len(pad)) + b"zzZz" + pad + struct.pack(">I", zlib.crc32(b"zzZz" + pad))
+        data = data[:-12] + chunk + data[-12:]
+    drop_file(lab, data, f"saved.{fmt}")
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text(f"restored from saved.{fmt}")
+    expect(lab.panel.locator('[data-part="drop"]')).to_be_hidden()
+    expect(lab.panel.locator('[data-param="model"] select')).to_have_value("flux_pro")
+    expect(lab.panel.locator('[data-param="prompt"] textarea')).to_have_value(req.prompt)
+    expect(lab.panel.locator('[data-param="interval"] input[type="number"]')).to_have_value("3")
+    expect(lab.panel.locator('[data-param="seed"] input[type="number"]')).to_have_value("4242")
+    restored = lab.value("panel.request.to_payload()")
+    assert restored == req.to_payload()
+
+
+def test_dropping_an_image_without_metadata_explains(make_lab):
+    import io
+
+    from PIL import Image
+
+    lab = make_lab([])
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG")
+    drop_file(lab, out.getvalue(), "plain.png")
+    expect(lab.panel.locator('[data-part="error"]')).to_contain_text("plain.png holds no fluxpanel request")
+
+
+def test_save_all(make_lab):
+    lab = make_lab([], kwargs='model="flux_dev", prompt="a fox", num_images=2')
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(2)
+    lab.panel.locator('[data-action="save-all"]').click()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Saved 2 images and manifest.json to fluxpanel-exports/")
+    folder = lab.value("str(sorted(__import__('pathlib').Path('fluxpanel-exports').iterdir())[-1])")
+    assert lab.value(f"fluxpanel.load({folder!r}).request == panel.result.request") is True
