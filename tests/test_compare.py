@@ -91,3 +91,18 @@ async def test_acompare(server):
     async with fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, cache=False) as c:
         comp = await fluxpanel.acompare("a fox", client=c, steps=[2, 3], display=False)
     assert [g.request.steps for g in comp.generations] == [2, 3]
+
+
+def test_grid_updates_as_each_cell_arrives_and_states_the_plan_first(server, client, monkeypatch, capsys):
+    from fluxpanel import _compare
+
+    shown = []
+
+    class Recorder(_compare._Display):
+        def update(self):
+            shown.append(sum(1 for c in self.comparison.to_run if c.state != "pending"))
+
+    monkeypatch.setattr(_compare, "_Display", Recorder)
+    fluxpanel.compare("a fox", client=client, model="flux_dev", seed=[1, 2, 3], concurrency=1)
+    assert "Comparison: 3 requests, estimated cost $0.075" in capsys.readouterr().out
+    assert shown == [1, 2, 3, 3]  # one update per arriving cell, then the final one
