@@ -22,7 +22,9 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     """Tests never see a developer's real keys."""
-    for name in ("FLUX_API_KEY", "FLUX_API_URL"):
+    from fluxpanel.providers import PROVIDERS
+
+    for name in {"FLUX_API_URL", *(c.key_env for c in PROVIDERS.values() if c.key_env)}:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -45,7 +45,8 @@ class AsyncFluxClient:
     made at the same provider and endpoint, without any HTTP call: ``False``
     turns it off, a path or :class:`ResultCache` puts it elsewhere. ``prices``
     (dollars per image by model) overrides :data:`fluxpanel.PRICES` for the
-    cost estimate every :class:`Generation` carries.
+    cost estimate every :class:`Generation` carries. ``deadline`` (seconds)
+    bounds a whole generation, polling included.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class AsyncFluxClient:
         transport: httpx.AsyncBaseTransport | None = None,
         cache: ResultCache | bool | str | Path | None = True,
         prices: Mapping[str, float] | None = None,
+        deadline: float = 600.0,
     ) -> None:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ConfigError(f"max_retries={max_retries!r} must be an integer >= 0")
@@ -72,6 +74,7 @@ class AsyncFluxClient:
             download_timeout=download_timeout,
             retry=retry or RetryPolicy(max_retries=max_retries),
             max_image_bytes=max_image_bytes,
+            deadline=deadline,
             transport=transport,
         )
         # The preview provider is free and deterministic: nothing to save.

@@ -128,6 +128,7 @@ class Engine:
         self._api: httpx.AsyncClient | None = None
         self._downloads: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._active: asyncio.Semaphore | None = None
 
     # -- clients -------------------------------------------------------------------
 
@@ -144,6 +145,8 @@ class Engine:
             return
         old, self._api, self._downloads = (self._api, self._downloads), None, None
         old_loop, self._loop = self._loop, loop
+        limit = self.provider.max_active
+        self._active = asyncio.Semaphore(limit) if limit else None
         if old_loop is not None and not old_loop.is_closed() and old_loop.is_running():
             for client in old:
                 if client is not None:
@@ -194,6 +197,7 @@ class Engine:
         from ._results import Generation
 
         started = time.perf_counter()
+        self._check_loop()
         try:
             if self.provider.offline:
                 images, errors = await self._render(request, on_image)
@@ -220,6 +224,36 @@ class Engine:
         )
 
     async def _run_flow(self, request: GenerationRequest, started: float) -> Outputs:
+        tasks = self.provider.tasks(request)
+        if len(tasks) == 1:
+            return await self._run_task(tasks[0], started)
+        results = await asyncio.gather(
+            *(self._run_task(t, started) for t in tasks), return_exceptions=True
+        )
+        ok = [r for r in results if isinstance(r, Outputs)]
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if not ok:
+            raise failed[0]
+        for error in failed:
+            if not isinstance(error, FluxError):
+                raise error
+        # One image per task: keep every task's seed, and what failed.
+        urls, seeds = [], []
+        for task, result in zip(tasks, results, strict=True):
+            if isinstance(result, Outputs):
+                urls += result.urls
+                seeds += list(result.seeds or [task.seed] * len(result.urls))
+        return Outputs(
+            urls=urls, seeds=seeds, errors=[e for e in failed if isinstance(e, FluxError)]
+        )
+
+    async def _run_task(self, request: GenerationRequest, started: float) -> Outputs:
+        if self._active is None:
+            return await self._follow(request, started)
+        async with self._active:
+            return await self._follow(request, started)
+
+    async def _follow(self, request: GenerationRequest, started: float) -> Outputs:
         step = self.provider.start(request)
         while isinstance(step, Call):
             call = step
@@ -381,7 +415,7 @@ class Engine:
             *(one(i, s) for i, s in enumerate(sources)), return_exceptions=True
         )
         images: list[GeneratedImage] = []
-        errors: list[FluxError] = []
+        errors: list[FluxError] = list(outputs.errors)
         for r in results:
             if isinstance(r, FluxError):
                 errors.append(r)

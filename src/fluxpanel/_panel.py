@@ -476,7 +476,8 @@ class FluxPanel(anywidget.AnyWidget):
         except asyncio.CancelledError:
             self.set_trait("elapsed", time.perf_counter() - started)
             kept = " (images that arrived are kept)" if fresh else ""
-            self.set_trait("status_text", "Cancelled" + kept)
+            note = self._client.provider.cancel_note
+            self.set_trait("status_text", "Cancelled" + kept + (f". {note}" if note else ""))
             self.set_trait("status", "cancelled")
             raise
         except Exception as e:
@@ -669,7 +670,9 @@ def _tile(image: GeneratedImage, entry: int) -> dict[str, Any]:
 
 
 def _provider_info(provider: Provider) -> dict[str, Any]:
-    setup = "set FLUX_API_KEY and FLUX_API_URL in the kernel's environment"
+    from .providers import SETUP
+
+    setup = f"set {SETUP} in the kernel's environment"
     return {
         "name": provider.name,
         "label": provider.label,

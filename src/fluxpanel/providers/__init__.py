@@ -7,6 +7,7 @@ import warnings
 
 from .._errors import ConfigError
 from ._base import Call, Outputs, Provider, Reply
+from .bfl import BlackForestLabs
 from .flux_api import FluxAPI
 from .preview import Preview
 
@@ -23,7 +24,19 @@ __all__ = [
 ]
 
 #: Provider classes by name, in the order a provider is chosen from the environment.
-PROVIDERS: dict[str, type[Provider]] = {"flux-api": FluxAPI, "preview": Preview}
+PROVIDERS: dict[str, type[Provider]] = {
+    "flux-api": FluxAPI,
+    "bfl": BlackForestLabs,
+    "preview": Preview,
+}
+
+#: How to set up a hosted provider, in words (for the notice and the panel's banner).
+SETUP = "BFL_API_KEY (Black Forest Labs), or FLUX_API_KEY and FLUX_API_URL"
+
+
+def configured() -> list[str]:
+    """Names of the hosted providers whose key is set in the environment."""
+    return [name for name, cls in PROVIDERS.items() if cls.key_env and os.environ.get(cls.key_env)]
 
 
 class PreviewNotice(UserWarning):
@@ -38,9 +51,9 @@ def _preview_notice() -> None:
     if not _notice_given:
         _notice_given = True
         warnings.warn(
-            "No FLUX API key is set, so fluxpanel is using the offline preview "
-            "provider: placeholder images, no network, no cost. To generate real "
-            "images, set FLUX_API_KEY and FLUX_API_URL and restart the kernel.",
+            "No API key is set, so fluxpanel is using the offline preview provider: "
+            "placeholder images, no network, no cost. To generate real images, set "
+            f"{SETUP} and restart the kernel.",
             PreviewNotice,
             stacklevel=_caller_level(),
         )
@@ -64,16 +77,20 @@ def get_provider(
 ) -> Provider:
     """The provider to use, from an object, a name, or the environment.
 
-    With none named, the FLUX API is used when a key is given or set in
-    ``$FLUX_API_KEY``; otherwise the offline preview, said once.
+    With none named: the FLUX API when ``api_key``/``url`` are given, else the
+    first provider whose key is set in the environment (``$FLUX_API_KEY``,
+    then ``$BFL_API_KEY``), else the offline preview, said once.
     """
     if isinstance(provider, Provider):
         if api_key is not None or url is not None:
             raise ConfigError("pass api_key= and url= to the provider object, not to the client")
         return provider
     if provider is None:
-        if api_key is not None or url is not None or os.environ.get(FluxAPI.key_env or ""):
+        if api_key is not None or url is not None:
             return FluxAPI(api_key=api_key, url=url)
+        names = configured()
+        if names:
+            return PROVIDERS[names[0]]()
         _preview_notice()
         return Preview()
     if isinstance(provider, str):
@@ -84,7 +101,9 @@ def get_provider(
             )
         if cls is FluxAPI:
             return FluxAPI(api_key=api_key, url=url)
-        if api_key is not None or url is not None:
-            raise ConfigError(f"the {provider} provider takes no api_key or url")
-        return cls()
+        if cls is Preview:
+            if api_key is not None or url is not None:
+                raise ConfigError("the preview provider takes no api_key or url")
+            return Preview()
+        return cls(api_key=api_key, base_url=url)  # type: ignore[call-arg]
     raise ConfigError(f"provider must be a Provider, a name or None, not {type(provider).__name__}")

@@ -68,6 +68,8 @@ class Outputs:
     urls: Sequence[str] = ()
     images: Sequence[bytes] = ()
     seeds: Sequence[int] | None = None
+    #: Tasks of the request that failed (the others' images are kept).
+    errors: Sequence[FluxError] = ()
 
 
 Step = Call | Outputs
@@ -87,8 +89,19 @@ class Provider:
     models: Mapping[str, ModelSpec] = {}
     #: True for providers that make images locally and need no network.
     offline: bool = False
+    #: Most tasks this provider lets one account run at once (shared by every
+    #: call of a client), or None for no limit.
+    max_active: int | None = None
+    #: Said when the user cancels, if cancelling cannot stop the billing.
+    cancel_note: str = ""
 
     # -- the flow ------------------------------------------------------------------
+
+    def tasks(self, request: GenerationRequest) -> list[GenerationRequest]:
+        """The provider tasks a request needs: one by default. Providers that
+        make one image per task return one request per image (each with its
+        own seed), and the engine runs them in parallel."""
+        return [request]
 
     def start(self, request: GenerationRequest) -> Step:
         raise NotImplementedError

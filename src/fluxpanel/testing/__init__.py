@@ -1,5 +1,19 @@
-"""Test helpers: loopback servers that speak the providers' APIs."""
+"""Test helpers: loopback servers that speak the providers' APIs. No test
+of fluxpanel reaches beyond 127.0.0.1."""
 
-from ._reference import API_FAULTS, IMAGE_FAULTS, Recorded, ReferenceServer, bomb_png, solid_png
+from ._bfl import BFL_FAULTS, FakeBFL
+from ._reference import API_FAULTS, ReferenceServer
+from ._server import IMAGE_FAULTS, LoopbackServer, Recorded, bomb_png, seeded_png, solid_png
 
-__all__ = ["API_FAULTS", "IMAGE_FAULTS", "Recorded", "ReferenceServer", "bomb_png", "solid_png"]
+__all__ = [
+    "API_FAULTS",
+    "BFL_FAULTS",
+    "IMAGE_FAULTS",
+    "FakeBFL",
+    "LoopbackServer",
+    "Recorded",
+    "ReferenceServer",
+    "bomb_png",
+    "seeded_png",
+    "solid_png",
+]

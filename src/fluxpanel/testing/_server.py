@@ -1,0 +1,345 @@
+"""``LoopbackServer``: what every fake API here shares.
+
+A real HTTP/1.1 server on 127.0.0.1 and a free port, in a background thread.
+It records every request, hosts the images it makes under ``/images/`` (they
+expire after ``ttl`` seconds, as real result URLs do), and misbehaves on
+demand: queued faults for the API's routes and for image downloads.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import secrets
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+#: Faults for image downloads, on every server.
+IMAGE_FAULTS = {
+    "status",  # answer ``status``
+    "reset",  # half the body, then reset
+    "slow",  # drip the body ``chunk`` bytes every ``interval`` s
+    "truncated",  # the first half of the image, as a whole response
+    "not_image",  # HTML instead of an image
+    "oversized",  # more bytes than ``size`` (default 40 MiB) of junk
+    "bomb",  # a small PNG that claims to be enormous
+}
+
+
+@dataclass
+class Recorded:
+    """One request a server saw."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    time: float = field(default_factory=time.monotonic)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Fault:
+    kind: str
+    options: dict[str, Any]
+
+
+class LoopbackServer:
+    """Base of the loopback servers. Subclasses set ``api_faults`` and
+    override :meth:`handle_post` / :meth:`handle_get` / :meth:`handle_put`."""
+
+    #: The faults :meth:`fail` accepts.
+    api_faults: frozenset[str] = frozenset()
+
+    def __init__(
+        self, *, api_key: str | None = None, ttl: float = 600.0, image_latency: float = 0.0
+    ):
+        self.api_key = api_key or "sk-test-" + secrets.token_hex(16)
+        self.ttl = ttl
+        self.image_latency = image_latency
+        self.requests: list[Recorded] = []
+        self.connections = 0
+        #: Calls to the API being answered now, and the most there were at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._faults: collections.deque[Fault] = collections.deque()
+        self._image_faults: collections.deque[Fault] = collections.deque()
+        self._images: dict[str, tuple[bytes, float, str]] = {}
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> LoopbackServer:
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.owner = self
+        self._httpd = httpd
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "the server is not running"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    # -- faults ----------------------------------------------------------------------
+
+    def fail(self, kind: str, times: int = 1, **options: Any) -> None:
+        """Make the next ``times`` API calls misbehave (see ``api_faults``)."""
+        if kind not in self.api_faults:
+            raise ValueError(f"unknown fault {kind!r}; one of {sorted(self.api_faults)}")
+        with self._lock:
+            self._faults.extend(Fault(kind, options) for _ in range(times))
+
+    def fail_images(self, kind: str, times: int = 1, **options: Any) -> None:
+        """Make the next ``times`` image downloads misbehave (see IMAGE_FAULTS)."""
+        if kind not in IMAGE_FAULTS:
+            raise ValueError(f"unknown image fault {kind!r}; one of {sorted(IMAGE_FAULTS)}")
+        with self._lock:
+            self._image_faults.extend(Fault(kind, options) for _ in range(times))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._image_faults.clear()
+
+    def expire_images(self) -> None:
+        """Make every image URL handed out so far answer 410 Gone."""
+        with self._lock:
+            self._images = {k: (b"", 0.0, m) for k, (_, _, m) in self._images.items()}
+
+    def next_fault(self, images: bool = False) -> Fault | None:
+        with self._lock:
+            queue = self._image_faults if images else self._faults
+            return queue.popleft() if queue else None
+
+    # -- what was seen ---------------------------------------------------------------
+
+    @property
+    def posts(self) -> list[Recorded]:
+        """The calls that may bill: every POST."""
+        return [r for r in self.requests if r.method == "POST"]
+
+    @property
+    def image_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.startswith("/images/")]
+
+    def record(self, rec: Recorded) -> None:
+        with self._lock:
+            self.requests.append(rec)
+
+    # -- images ------------------------------------------------------------------------
+
+    def store(self, data: bytes, mime: str = "image/png") -> str:
+        """Host ``data``; returns its URL."""
+        token = secrets.token_urlsafe(12)
+        with self._lock:
+            self._images[token] = (data, time.monotonic() + self.ttl, mime)
+        return f"{self.base_url}/images/{token}.png"
+
+    def serve_image(self, h: _Handler) -> None:
+        token = h.path[len("/images/") :].split(".")[0]
+        if self.image_latency:
+            time.sleep(self.image_latency)
+        fault = self.next_fault(images=True)
+        with self._lock:
+            entry = self._images.get(token)
+        if entry is None:
+            h.send_json(404, {"detail": "no such image"})
+            return
+        data, expires, mime = entry
+        if time.monotonic() > expires:
+            h.send_json(410, {"detail": "this image has expired"})
+            return
+        if fault is None:
+            h.send_body(200, data, mime)
+        elif fault.kind == "status":
+            h.send_json(int(fault.options.get("status", 404)), {"detail": "injected"})
+        elif fault.kind == "reset":
+            h.send_reset(200, data, mime)
+        elif fault.kind == "slow":
+            h.send_slow(200, data, mime, fault.options)
+        elif fault.kind == "truncated":
+            h.send_body(200, data[: len(data) // 2], mime)
+        elif fault.kind == "not_image":
+            h.send_body(200, b"<html><body>Access denied</body></html>", mime)
+        elif fault.kind == "oversized":
+            size = int(fault.options.get("size", 40 * 1024 * 1024))
+            h.send_slow(200, b"\0" * size, mime, {"chunk": 1 << 20, "interval": 0})
+        elif fault.kind == "bomb":
+            h.send_body(200, bomb_png(), mime)
+
+    # -- routes (subclasses) -------------------------------------------------------------
+
+    def handle_post(self, h: _Handler, body: bytes) -> None:
+        h.send_json(404, {"detail": f"no such endpoint: {h.path}"})
+
+    def handle_put(self, h: _Handler, body: bytes) -> None:
+        h.send_json(405, {"detail": "method not allowed"})
+
+    def handle_get(self, h: _Handler) -> None:
+        h.send_json(404, {"detail": "not found"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: LoopbackServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads requests and hands them to the server's owner; writes answers,
+    well-formed or (for faults) not."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.owner._lock:
+            self.server.owner.connections += 1
+
+    def _read(self, method: str) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        self.server.owner.record(Recorded(method, self.path, dict(self.headers), body))
+        return body
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        with owner._lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        try:
+            owner.handle_post(self, self._read("POST"))
+        finally:
+            with owner._lock:
+                owner.in_flight -= 1
+
+    def do_PUT(self) -> None:
+        self.server.owner.handle_put(self, self._read("PUT"))
+
+    def do_GET(self) -> None:
+        self._read("GET")
+        if self.path.startswith("/images/"):
+            self.server.owner.serve_image(self)
+        else:
+            self.server.owner.handle_get(self)
+
+    # -- answers -----------------------------------------------------------------------
+
+    def send_body(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Request-Id", "req_" + secrets.token_hex(6))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> None:
+        self.send_body(status, json.dumps(data).encode(), headers=headers)
+
+    def send_status_fault(self, fault: Fault) -> None:
+        """Answer an injected ``status`` fault (with ``retry_after`` and ``body``)."""
+        status = int(fault.options.get("status", 500))
+        headers = {}
+        if fault.options.get("retry_after") is not None:
+            headers["Retry-After"] = str(fault.options["retry_after"])
+        self.send_json(status, fault.options.get("body", {"detail": f"injected {status}"}), headers)
+
+    def drop(self) -> None:
+        """Close the connection without answering."""
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def send_reset(self, status: int, body: bytes, ctype: str) -> None:
+        """Promise ``body``, send half of it, then reset the connection."""
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def send_slow(self, status: int, body: bytes, ctype: str, options: Mapping[str, Any]) -> None:
+        chunk = int(options.get("chunk", 64))
+        interval = float(options.get("interval", 0.05))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(0, len(body), chunk):
+                self.wfile.write(body[i : i + chunk])
+                self.wfile.flush()
+                time.sleep(interval)
+        except OSError:
+            self.close_connection = True
+
+
+def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def solid_png(
+    width: int = 64, height: int = 64, colour: tuple[int, int, int] = (90, 120, 200)
+) -> bytes:
+    """A small valid PNG (for tests that don't need full-size images)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def seeded_png(*parts: Any, size: int = 32) -> bytes:
+    """A small PNG whose colour is a function of ``parts`` (deterministic)."""
+    c = zlib.crc32(repr(parts).encode())
+    return solid_png(size, size, (c & 255, (c >> 8) & 255, (c >> 16) & 255))
