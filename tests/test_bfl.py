@@ -1,0 +1,227 @@
+"""The Black Forest Labs adapter against FakeBFL, a loopback fake of its API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+import fluxpanel
+from fluxpanel import FluxClient, GenerationRequest
+from fluxpanel.providers import BlackForestLabs
+from fluxpanel.providers.bfl import MODELS as BFL_MODELS
+from fluxpanel.testing import FakeBFL
+
+from .conftest import FAST_RETRY
+
+
+class QuickBFL(BlackForestLabs):
+    poll_first, poll_growth, poll_max = 0.02, 1.5, 0.1
+
+
+@pytest.fixture
+def bfl():
+    with FakeBFL() as s:
+        yield s
+
+
+def client_for(server, **kw):
+    kw.setdefault("cache", False)
+    kw.setdefault("retry", FAST_RETRY)
+    return FluxClient(provider=QuickBFL(api_key=server.api_key, base_url=server.base_url), **kw)
+
+
+def test_generate_maps_our_names_to_theirs(bfl):
+    with client_for(bfl) as c:
+        g = c.generate(model="flux_pro", prompt="a fox", aspect_ratio="768x1344", seed=5, steps=30,
+                       guidance=4.0, interval=3.0, safety_tolerance=0)
+    body = bfl.submits[0].json()
+    assert body == {
+        "prompt": "a fox", "width": 768, "height": 1344, "steps": 30, "guidance": 4.0,
+        "safety_tolerance": 0, "seed": 5, "output_format": "png", "interval": 3.0,
+    }
+    assert bfl.submits[0].path == "/v1/flux-pro"
+    assert bfl.submits[0].headers["x-key"] == bfl.api_key and "Authorization" not in bfl.submits[0].headers
+    assert len(g) == 1 and g.image.seed == 5 and g.provider == "bfl"
+    # The image host never sees the key.
+    for rec in bfl.image_requests:
+        assert bfl.api_key not in str(rec.headers) and "x-key" not in {k.lower() for k in rec.headers}
+
+
+def test_dev_sends_no_interval_and_schnell_is_not_offered(bfl):
+    with client_for(bfl) as c:
+        c.generate(model="flux_dev", prompt="x", seed=1)
+        assert "interval" not in bfl.submits[0].json()
+        with pytest.raises(fluxpanel.ValidationError, match="allowed: flux_dev, flux_pro"):
+            c.generate(model="flux_schnell", prompt="x")
+        with pytest.raises(fluxpanel.ValidationError, match=r"guidance=1\.0"):
+            c.generate(model="flux_dev", prompt="x", guidance=1.0)  # BFL's range is 1.5-5
+    assert len(bfl.submits) == 1
+
+
+def test_the_spec_follows_bfl_documentation():
+    pro, dev = BFL_MODELS["flux_pro"].params, BFL_MODELS["flux_dev"].params
+    assert (pro["safety_tolerance"].min, pro["safety_tolerance"].max) == (0, 6)
+    assert (pro["guidance"].min, pro["guidance"].max, pro["guidance"].default) == (1.5, 5.0, 2.5)
+    assert (pro["steps"].default, dev["steps"].default, dev["guidance"].default) == (40, 28, 3.0)
+    assert "flux_schnell" not in BFL_MODELS and "interval" not in dev
+    for size in pro["aspect_ratio"].choices:
+        w, h = map(int, size.split("x"))
+        assert w % 32 == 0 and h % 32 == 0 and 256 <= min(w, h) and max(w, h) <= 1440
+
+
+def test_polls_with_growing_intervals_until_ready(bfl):
+    bfl.pending_polls = 4
+    with client_for(bfl) as c:
+        assert len(c.generate(model="flux_dev", prompt="x")) == 1
+    times = [r.time for r in bfl.polls]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) == 5
+    assert gaps[-1] > gaps[0]  # the waits grow
+
+
+def test_several_images_are_parallel_tasks_with_their_own_seeds(bfl):
+    with client_for(bfl) as c:
+        g = c.generate(model="flux_dev", prompt="x", num_images=3, seed=100)
+    assert sorted(s.json()["seed"] for s in bfl.submits) == [100, 101, 102]
+    assert sorted(i.seed for i in g) == [100, 101, 102]
+    assert len({i.data for i in g}) == 3
+
+
+def test_active_task_limit_is_shared_by_every_call_of_a_client(bfl):
+    bfl.pending_polls = 3
+
+    class Limited(QuickBFL):
+        max_active = 2
+
+    async def run():
+        async with fluxpanel.AsyncFluxClient(
+            provider=Limited(api_key=bfl.api_key, base_url=bfl.base_url), cache=False
+        ) as c:
+            await asyncio.gather(*(c.generate(model="flux_dev", prompt=f"p{i}", num_images=2) for i in range(3)))
+
+    asyncio.run(run())
+    assert len(bfl.submits) == 6 and bfl.max_active_seen == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "match"),
+    [("request_moderated", "refused the request before generating"),
+     ("content_moderated", "refused the generated image")],
+)
+def test_moderation_says_which_stage_refused(bfl, fault, match):
+    bfl.fail(fault)
+    with client_for(bfl) as c, pytest.raises(fluxpanel.ModerationError, match=match) as e:
+        c.generate(model="flux_dev", prompt="x")
+    assert next(iter(bfl.tasks)) in str(e.value)  # names the task
+
+
+def test_task_not_found_and_error(bfl):
+    with client_for(bfl) as c:
+        bfl.fail("not_found")
+        with pytest.raises(fluxpanel.APIError, match="Task not found"):
+            c.generate(model="flux_dev", prompt="x")
+        bfl.fail("error")
+        with pytest.raises(fluxpanel.ServerError, match=r"failed \(Error\)"):
+            c.generate(model="flux_dev", prompt="x")
+
+
+def test_402_is_out_of_credits(bfl):
+    bfl.fail("status", status=402, body={"detail": "Insufficient credits"})
+    with client_for(bfl) as c, pytest.raises(fluxpanel.InsufficientCreditsError, match="Insufficient credits"):
+        c.generate(model="flux_dev", prompt="x")
+    assert len(bfl.submits) == 1
+
+
+def test_429_with_and_without_retry_after(bfl):
+    with client_for(bfl) as c:
+        bfl.fail("status", status=429, retry_after=0.1)
+        assert len(c.generate(model="flux_dev", prompt="x")) == 1
+        bfl.fail("status", times=2, status=429)
+        assert len(c.generate(model="flux_dev", prompt="x")) == 1
+        bfl.fail("status", status=429, retry_after=300)
+        with pytest.raises(fluxpanel.RateLimitError) as e:
+            c.generate(model="flux_dev", prompt="x")
+    assert e.value.retry_after == 300
+    assert len(bfl.submits) == 2 + 3 + 1
+
+
+def test_too_many_active_tasks_answers_429(bfl):
+    bfl.max_active = 1
+    bfl.fail("never_ready")
+    with client_for(bfl, deadline=0.6, retry=fluxpanel.RetryPolicy(max_retries=1, base=0.01)) as c:
+        with pytest.raises(fluxpanel.RequestTimeout):
+            c.generate(model="flux_dev", prompt="first")
+        with pytest.raises(fluxpanel.RateLimitError):
+            c.generate(model="flux_dev", prompt="second")  # the first is still active
+
+
+def test_polling_that_never_finishes_gives_up_naming_the_task(bfl):
+    bfl.fail("never_ready")
+    with client_for(bfl, deadline=0.5) as c, pytest.raises(fluxpanel.RequestTimeout) as e:
+        c.generate(model="flux_dev", prompt="x")
+    task = next(iter(bfl.tasks))
+    assert f"task {task}" in str(e.value) and "Black Forest Labs" in str(e.value)
+
+
+def test_expired_result_url(bfl):
+    bfl.ttl = 0
+    with client_for(bfl) as c, pytest.raises(fluxpanel.ResultExpiredError):
+        c.generate(model="flux_dev", prompt="x")
+
+
+def test_a_polling_url_elsewhere_does_not_get_the_key(bfl):
+    p = QuickBFL(api_key="k", base_url="https://api.bfl.example")
+    assert p._same_site("https://api.eu.bfl.example/v1/get_result?id=1")
+    assert not p._same_site("https://attacker.example/v1/get_result?id=1")
+    assert not p._same_site("ftp://api.bfl.example/x")
+
+
+@pytest.mark.anyio
+async def test_cancel_stops_polling_and_says_it_may_be_billed(bfl):
+    bfl.fail("never_ready")
+    panel = fluxpanel.FluxPanel(
+        client=fluxpanel.AsyncFluxClient(
+            provider=QuickBFL(api_key=bfl.api_key, base_url=bfl.base_url), cache=False
+        ),
+        model="flux_dev", prompt="x",
+    )
+    task = asyncio.ensure_future(panel.agenerate())
+    await asyncio.sleep(0.4)
+    assert panel.running and len(bfl.polls) >= 1
+    panel.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    polls = len(bfl.polls)
+    await asyncio.sleep(0.4)
+    assert len(bfl.polls) == polls  # polling stopped
+    assert "may still run and be billed" in panel.status_text
+
+
+def test_provider_from_environment_and_snippet(bfl, monkeypatch):
+    monkeypatch.setenv("BFL_API_KEY", "env-bfl-key")
+    c = FluxClient()
+    assert isinstance(c.provider, BlackForestLabs)
+    code = GenerationRequest(model="flux_dev", prompt="x", seed=1, models=BFL_MODELS).to_code(c.provider)
+    assert "provider='bfl'" in code and "env-bfl-key" not in code and "BFL_API_KEY" in code
+    assert isinstance(FluxClient(provider="bfl").provider, BlackForestLabs)
+    monkeypatch.setenv("FLUX_API_KEY", "k")
+    monkeypatch.setenv("FLUX_API_URL", "http://127.0.0.1:1/v1/generate")
+    assert FluxClient().provider.name == "flux-api"  # first in the documented order
+
+
+def test_snippet_runs_against_the_fake(bfl, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    req = GenerationRequest(model="flux_pro", prompt="a fox", seed=9, models=BFL_MODELS)
+    provider = BlackForestLabs(api_key=bfl.api_key, base_url=bfl.base_url)
+    code = req.to_code(provider)
+    assert bfl.api_key not in code
+    script = tmp_path / "s.py"
+    script.write_text(code)
+    env = {**os.environ, "BFL_API_KEY": bfl.api_key, "FLUXPANEL_CACHE_DIR": str(tmp_path / "c")}
+    subprocess.run([sys.executable, str(script)], check=True, env=env, timeout=60)
+    assert bfl.submits[-1].json() == provider.wire(req)
