@@ -150,9 +150,27 @@ function render({ model, el }) {
     controls.errors(model.get("field_errors"));
   }
 
+  const providerSelect = h("select", {
+    "aria-label": "Provider",
+    title: "Where the images are made",
+    onchange: (e) => {
+      model.set("provider_name", e.target.value);
+      model.save_changes();
+    },
+  });
+  const providerField = h("label", { class: "fluxpanel-provider-field", "data-param": "provider" }, "via ", providerSelect);
+
   function showProvider() {
     const info = model.get("provider_info") || {};
-    provider.textContent = info.label ? `via ${info.label}` : "";
+    const offered = model.get("providers") || [];
+    if (offered.length > 1) {
+      // A choice between providers: the controls follow the chosen one's spec.
+      providerSelect.replaceChildren(...offered.map((p) => h("option", { value: p.name }, p.label)));
+      providerSelect.value = model.get("provider_name");
+      provider.replaceChildren(providerField);
+    } else {
+      provider.textContent = info.label ? `via ${info.label}` : "";
+    }
     banner.hidden = !info.offline;
     banner.textContent = info.offline
       ? `Preview mode: images are placeholders drawn offline, at no cost. To generate real images, ${info.setup || "configure a provider"}, then restart the kernel.`
@@ -204,6 +222,8 @@ function render({ model, el }) {
   model.on("change:expected", showImages);
   model.on("change:_tiles", showImages);
   model.on("change:provider_info", showProvider);
+  model.on("change:providers", showProvider);
+  model.on("change:provider_name", showProvider);
   model.on("change:_history", showHistory);
   model.on("change:history_current", showHistory);
   model.on("change:code", showCode);

@@ -329,3 +329,26 @@ async def test_save_all_writes_an_export(tmp_path):
     folder = next(tmp_path.iterdir())
     assert "Saved 2 images" in panel.status_text and str(folder) in panel.status_text
     assert fluxpanel.load(folder).request == gen.request
+
+
+def test_switching_provider_follows_its_table_and_carries_only_what_applies():
+    from fluxpanel.providers import BlackForestLabs
+
+    bfl = BlackForestLabs(api_key="k-bfl")
+    panel = FluxPanel(provider="preview", providers=[bfl], model="flux_schnell", prompt="x", steps=3)
+    assert [p["name"] for p in panel.providers] == ["preview", "bfl"]
+    panel.provider_name = "bfl"
+    assert panel.provider is bfl and panel.model == "flux_dev"  # no schnell there
+    assert (panel.steps, panel.safety_tolerance, panel.guidance) == (3, 2, 3.0)
+    assert [m["id"] for m in panel.spec["models"]] == ["flux_dev", "flux_pro"]
+    assert "provider=" in panel.code and "k-bfl" not in panel.code
+    assert "k-bfl" not in json.dumps(panel.get_state(), default=str)
+    panel.provider_name = "elsewhere"
+    assert panel.provider_name == "bfl" and "not offered" in panel.error["message"]
+
+
+def test_offered_providers_default_to_the_configured_ones(monkeypatch):
+    monkeypatch.setenv("BFL_API_KEY", "k")
+    panel = FluxPanel(prompt="x")
+    assert panel.provider_name == "bfl"
+    assert [p["name"] for p in panel.providers] == ["bfl", "preview"]

@@ -42,7 +42,7 @@ from ._pricing import format_cost
 from ._request import DEFAULT_MODEL, GenerationRequest, all_param_names, field_errors, fit
 from ._results import GeneratedImage, Generation
 from ._spec import MODELS, models_to_json
-from .providers import Provider
+from .providers import Provider, get_provider
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -91,6 +91,10 @@ class FluxPanel(anywidget.AnyWidget):
     # -- what the view shows --------------------------------------------------------
     spec = t.Dict(help="The provider's capability table, as JSON (read-only).").tag(sync=True)
     provider_info = t.Dict(help="Name and label of the provider in use.").tag(sync=True)
+    provider_name = t.Unicode(help="The provider in use; set it to switch.").tag(sync=True)
+    providers = t.List(
+        t.Dict(), read_only=True, help="The providers this panel can switch between."
+    ).tag(sync=True)
     status = t.Enum(("idle", "running", "done", "error", "cancelled"), "idle", read_only=True).tag(
         sync=True
     )
@@ -115,6 +119,7 @@ class FluxPanel(anywidget.AnyWidget):
         *,
         provider: Provider | str | None = None,
         client: AsyncFluxClient | None = None,
+        providers: list[Provider | str] | None = None,
         **params: Any,
     ) -> None:
         self._memory: dict[str, dict[str, Any]] = {}
@@ -136,6 +141,8 @@ class FluxPanel(anywidget.AnyWidget):
         if client is not None and provider is not None:
             raise ConfigError("pass either provider= or client=, not both")
         self._client = client or AsyncFluxClient(provider=provider)
+        self._clients = {self._client.provider.name: self._client}
+        self._offered = _offered(self._client.provider, providers)
         models = self._client.provider.models
         allowed = [*_EXTRA_ARGS, *all_param_names(models)]
         unknown = [k for k in params if k not in allowed]
@@ -155,8 +162,10 @@ class FluxPanel(anywidget.AnyWidget):
 
         super().__init__(model=model, seed_mode=seed_mode, **values)
         self._switching = False
-        self.set_trait("spec", models_to_json(models))
-        self.set_trait("provider_info", _provider_info(self._client.provider))
+        self._show_provider()
+        self.set_trait(
+            "providers", [{"name": n, "label": p.label} for n, p in self._offered.items()]
+        )
         self.on_msg(self._on_message)
         self._revalidate()
 
@@ -336,6 +345,74 @@ class FluxPanel(anywidget.AnyWidget):
                     setattr(self, k, v)
         finally:
             self._switching = False
+        self._revalidate()
+
+    def _show_provider(self) -> None:
+        provider = self._client.provider
+        self.set_trait("spec", models_to_json(provider.models))
+        self.set_trait("provider_info", _provider_info(provider))
+        self._switching, was = True, self._switching
+        try:
+            self.provider_name = provider.name
+        finally:
+            self._switching = was
+
+    @t.observe("provider_name")
+    def _on_provider(self, change: dict[str, Any]) -> None:
+        if self._switching or change["new"] == self._client.provider.name:
+            return
+        provider = self._offered.get(change["new"])
+        if provider is None or self.running:
+            self._show_provider()  # put the selector back
+            why = (
+                "cancel the running generation before switching provider"
+                if provider is not None
+                else f"provider {change['new']!r} is not offered here; choose one of: "
+                + ", ".join(self._offered)
+            )
+            self._fail(ConfigError(why))
+            return
+        self.switch_provider(provider)
+
+    def switch_provider(self, provider: Provider | str) -> None:
+        """Use another provider: the controls follow its capability table, and
+        the settings carry over as closely as its ranges allow."""
+        if isinstance(provider, str):
+            provider = self._offered.get(provider) or get_provider(provider)
+        self._offered.setdefault(provider.name, provider)
+        before = self._client.provider.models.get(self.model)
+        client = self._clients.get(provider.name)
+        if client is None or client.provider is not provider:
+            client = self._clients[provider.name] = AsyncFluxClient(provider=provider)
+        self._client = client
+        models = provider.models
+        model = self.model if self.model in models else next(iter(models))
+        spec = models[model]
+        # Carry over only what the model in use took (hidden traits keep stale values).
+        current = {
+            k: getattr(self, k)
+            for k in spec.params
+            if k not in _SHARED and before is not None and before.supports(k)
+        }
+        values = {
+            **{k: p.default for k, p in spec.params.items() if k not in _SHARED},
+            **fit(spec, current),
+        }
+        self._memory.clear()  # ranges differ between providers
+        self._switching = True
+        try:
+            with self.hold_trait_notifications():
+                self.model = model
+                for k, v in values.items():
+                    setattr(self, k, v)
+        finally:
+            self._switching = False
+        self._show_provider()
+        self.set_trait(
+            "providers", [{"name": n, "label": p.label} for n, p in self._offered.items()]
+        )
+        self.set_trait("error", {})
+        self.set_trait("status_text", f"Now using {provider.label}")
         self._revalidate()
 
     @t.observe(*all_param_names(MODELS), "seed_mode")
@@ -667,6 +744,33 @@ def _tile(image: GeneratedImage, entry: int) -> dict[str, Any]:
         "index": image.index,
         "model": image.request.model if image.request else "",
     }
+
+
+def _offered(current: Provider, providers: list[Provider | str] | None) -> dict[str, Provider]:
+    """The providers a panel can switch between: those given, else the one in
+    use, every provider whose key is set, and the preview."""
+    from .providers import configured
+
+    offered: dict[str, Provider] = {current.name: current}
+    names: list[Provider | str] = (
+        list(providers)
+        if providers is not None
+        else [
+            *configured(),
+            "preview",
+        ]
+    )
+    for item in names:
+        if isinstance(item, Provider):
+            offered.setdefault(item.name, item)
+            continue
+        if item in offered:
+            continue
+        try:
+            offered[item] = get_provider(item)
+        except ConfigError:
+            continue  # a key without its endpoint, say: not offered
+    return offered
 
 
 def _provider_info(provider: Provider) -> dict[str, Any]:

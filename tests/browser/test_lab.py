@@ -401,3 +401,52 @@ def test_save_all(make_lab):
     expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Saved 2 images and manifest.json to fluxpanel-exports/")
     folder = lab.value("str(sorted(__import__('pathlib').Path('fluxpanel-exports').iterdir())[-1])")
     assert lab.value(f"fluxpanel.load({folder!r}).request == panel.result.request") is True
+
+
+SWITCH_SETUP = """\
+import fluxpanel
+from fluxpanel.providers import BlackForestLabs, FluxAPI
+from fluxpanel.testing import FakeBFL, ReferenceServer
+server = ReferenceServer().start()
+bfl = FakeBFL(pending_polls=1).start()
+class QuickBFL(BlackForestLabs):
+    poll_first = 0.05
+panel = fluxpanel.FluxPanel(
+    provider=FluxAPI(api_key=server.api_key, url=server.url),
+    providers=[QuickBFL(api_key=bfl.api_key, base_url=bfl.base_url), "preview"],
+    model="flux_schnell", prompt="a fox",
+)
+panel"""
+
+
+def test_switching_provider_rebuilds_the_controls_from_its_spec(make_lab):
+    from fluxpanel.providers.bfl import MODELS as BFL_MODELS
+
+    lab = make_lab([], setup=SWITCH_SETUP)
+    select = lab.panel.locator('[data-param="provider"] select')
+    expect(select).to_have_value("flux-api")
+    assert select.locator("option").evaluate_all("os => os.map(o => o.value)") == ["flux-api", "bfl", "preview"]
+    models = lab.panel.locator('[data-param="model"] select option')
+    expect(models).to_have_count(3)
+    select.select_option("bfl")
+    # Black Forest Labs has no schnell: its two models, and its ranges.
+    expect(models).to_have_count(2)
+    expect(lab.panel.locator('[data-param="model"] select')).to_have_value("flux_dev")
+    assert visible_params(lab) == {"model", *BFL_MODELS["flux_dev"].params, "seed_mode"}
+    safety = lab.panel.locator('[data-param="safety_tolerance"] input[type="number"]')
+    expect(safety).to_have_attribute("min", "0")
+    guidance = lab.panel.locator('[data-param="guidance"] input[type="number"]')
+    expect(guidance).to_have_attribute("min", "1.5")
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Now using Black Forest Labs")
+    # It generates there, through the fake's submit-then-poll flow.
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    assert lab.value("[len(bfl.submits), len(server.posts), panel.result.provider]") == [1, 0, "bfl"]
+    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_contain_text("BlackForestLabs")
+    bfl_key = lab.value("bfl.api_key")
+    assert bfl_key not in lab.page.content()
+    # Back to the preview: its table again, and the banner.
+    select.select_option("preview")
+    expect(models).to_have_count(3)
+    expect(lab.panel.locator('[data-part="banner"]')).to_be_visible()
