@@ -39,7 +39,14 @@ from ._errors import (
     ValidationError,
 )
 from ._pricing import format_cost
-from ._request import DEFAULT_MODEL, GenerationRequest, all_param_names, field_errors, fit
+from ._request import (
+    DEFAULT_MODEL,
+    GenerationRequest,
+    all_param_names,
+    default_model,
+    field_errors,
+    fit,
+)
 from ._results import GeneratedImage, Generation
 from ._spec import MODELS, models_to_json
 from .providers import Provider, get_provider
@@ -153,7 +160,7 @@ class FluxPanel(anywidget.AnyWidget):
                 f"FluxPanel() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
                 f"{hint}; it takes provider=, client= and: {', '.join(allowed)}"
             )
-        model = params.pop("model", DEFAULT_MODEL)
+        model = params.pop("model", default_model(models))
         seed_mode = params.pop("seed_mode", "fixed" if params.get("seed") is not None else "random")
         # Validate what was given exactly as a request would (raises ValidationError).
         preset = GenerationRequest(model, models=models, **{"prompt": "x", **params})

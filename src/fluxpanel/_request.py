@@ -170,6 +170,11 @@ def field_errors(
     return errors
 
 
+def default_model(models: Mapping[str, ModelSpec]) -> str:
+    """The model used when none is named: flux_schnell where offered, else the first."""
+    return DEFAULT_MODEL if DEFAULT_MODEL in models else next(iter(models))
+
+
 def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
     """Bring ``params`` into what ``spec`` allows, without raising.
 
@@ -200,7 +205,8 @@ def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
 class GenerationRequest:
     """A validated, immutable request for one generation.
 
-    ``GenerationRequest(model="flux_dev", prompt="a fox", steps=30)``: parameters
+    ``GenerationRequest(model="flux_dev", prompt="a fox", steps=30)``: the model
+    defaults to ``flux_schnell`` (or the table's first model); parameters
     not given take the model's default; a seed is drawn at random when none is
     given and recorded, so the request always says exactly what will be made.
     ``models`` is the capability table to validate against (a provider's; by
@@ -211,13 +217,15 @@ class GenerationRequest:
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         prompt: str | None = None,
         *,
         models: Mapping[str, ModelSpec] | None = None,
         **params: Any,
     ) -> None:
         table = MODELS if models is None else models
+        if model is None:
+            model = default_model(table)
         resolved = resolve(table, model, {"prompt": prompt, **params})
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_params", resolved)
