@@ -34,19 +34,39 @@ def client_for(server, **kw):
 
 def test_generate_maps_our_names_to_theirs(bfl):
     with client_for(bfl) as c:
-        g = c.generate(model="flux_pro", prompt="a fox", aspect_ratio="768x1344", seed=5, steps=30,
-                       guidance=4.0, interval=3.0, safety_tolerance=0)
+        g = c.generate(
+            model="flux_pro",
+            prompt="a fox",
+            aspect_ratio="768x1344",
+            seed=5,
+            steps=30,
+            guidance=4.0,
+            interval=3.0,
+            safety_tolerance=0,
+        )
     body = bfl.submits[0].json()
     assert body == {
-        "prompt": "a fox", "width": 768, "height": 1344, "steps": 30, "guidance": 4.0,
-        "safety_tolerance": 0, "seed": 5, "output_format": "png", "interval": 3.0,
+        "prompt": "a fox",
+        "width": 768,
+        "height": 1344,
+        "steps": 30,
+        "guidance": 4.0,
+        "safety_tolerance": 0,
+        "seed": 5,
+        "output_format": "png",
+        "interval": 3.0,
     }
     assert bfl.submits[0].path == "/v1/flux-pro"
-    assert bfl.submits[0].headers["x-key"] == bfl.api_key and "Authorization" not in bfl.submits[0].headers
+    assert (
+        bfl.submits[0].headers["x-key"] == bfl.api_key
+        and "Authorization" not in bfl.submits[0].headers
+    )
     assert len(g) == 1 and g.image.seed == 5 and g.provider == "bfl"
     # The image host never sees the key.
     for rec in bfl.image_requests:
-        assert bfl.api_key not in str(rec.headers) and "x-key" not in {k.lower() for k in rec.headers}
+        assert bfl.api_key not in str(rec.headers) and "x-key" not in {
+            k.lower() for k in rec.headers
+        }
 
 
 def test_dev_sends_no_interval_and_schnell_is_not_offered(bfl):
@@ -99,7 +119,9 @@ def test_active_task_limit_is_shared_by_every_call_of_a_client(bfl):
         async with fluxpanel.AsyncFluxClient(
             provider=Limited(api_key=bfl.api_key, base_url=bfl.base_url), cache=False
         ) as c:
-            await asyncio.gather(*(c.generate(model="flux_dev", prompt=f"p{i}", num_images=2) for i in range(3)))
+            await asyncio.gather(
+                *(c.generate(model="flux_dev", prompt=f"p{i}", num_images=2) for i in range(3))
+            )
 
     asyncio.run(run())
     assert len(bfl.submits) == 6 and bfl.max_active_seen == 2
@@ -107,8 +129,10 @@ def test_active_task_limit_is_shared_by_every_call_of_a_client(bfl):
 
 @pytest.mark.parametrize(
     ("fault", "match"),
-    [("request_moderated", "refused the request before generating"),
-     ("content_moderated", "refused the generated image")],
+    [
+        ("request_moderated", "refused the request before generating"),
+        ("content_moderated", "refused the generated image"),
+    ],
 )
 def test_moderation_says_which_stage_refused(bfl, fault, match):
     bfl.fail(fault)
@@ -129,7 +153,10 @@ def test_task_not_found_and_error(bfl):
 
 def test_402_is_out_of_credits(bfl):
     bfl.fail("status", status=402, body={"detail": "Insufficient credits"})
-    with client_for(bfl) as c, pytest.raises(fluxpanel.InsufficientCreditsError, match="Insufficient credits"):
+    with (
+        client_for(bfl) as c,
+        pytest.raises(fluxpanel.InsufficientCreditsError, match="Insufficient credits"),
+    ):
         c.generate(model="flux_dev", prompt="x")
     assert len(bfl.submits) == 1
 
@@ -185,7 +212,8 @@ async def test_cancel_stops_polling_and_says_it_may_be_billed(bfl):
         client=fluxpanel.AsyncFluxClient(
             provider=QuickBFL(api_key=bfl.api_key, base_url=bfl.base_url), cache=False
         ),
-        model="flux_dev", prompt="x",
+        model="flux_dev",
+        prompt="x",
     )
     task = asyncio.ensure_future(panel.agenerate())
     await asyncio.sleep(0.4)
@@ -203,7 +231,9 @@ def test_provider_from_environment_and_snippet(bfl, monkeypatch):
     monkeypatch.setenv("BFL_API_KEY", "env-bfl-key")
     c = FluxClient()
     assert isinstance(c.provider, BlackForestLabs)
-    code = GenerationRequest(model="flux_dev", prompt="x", seed=1, models=BFL_MODELS).to_code(c.provider)
+    code = GenerationRequest(model="flux_dev", prompt="x", seed=1, models=BFL_MODELS).to_code(
+        c.provider
+    )
     assert "provider='bfl'" in code and "env-bfl-key" not in code and "BFL_API_KEY" in code
     assert isinstance(FluxClient(provider="bfl").provider, BlackForestLabs)
     monkeypatch.setenv("FLUX_API_KEY", "k")

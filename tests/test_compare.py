@@ -18,8 +18,12 @@ def client(server, tmp_path):
 
 def test_sends_exactly_the_valid_combinations(server, client):
     c = fluxpanel.compare(
-        "a fox", client=client, model=["flux_schnell", "flux_dev", "flux_pro"],
-        guidance=[2.0, 4.0], seed=7, display=False,
+        "a fox",
+        client=client,
+        model=["flux_schnell", "flux_dev", "flux_pro"],
+        guidance=[2.0, 4.0],
+        seed=7,
+        display=False,
     )
     sent = sorted((p.json()["model"], p.json()["guidance"]) for p in server.posts)
     assert sent == [("flux_dev", 2.0), ("flux_dev", 4.0), ("flux_pro", 2.0), ("flux_pro", 4.0)]
@@ -32,8 +36,12 @@ def test_sends_exactly_the_valid_combinations(server, client):
 def test_states_the_cost_and_refuses_over_max_cost(server, client):
     with pytest.raises(CostLimitError, match="nothing was sent") as e:
         fluxpanel.compare(
-            "a fox", client=client, model=["flux_dev", "flux_pro"], seed=[1, 2, 3],
-            max_cost=0.10, display=False,
+            "a fox",
+            client=client,
+            model=["flux_dev", "flux_pro"],
+            seed=[1, 2, 3],
+            max_cost=0.10,
+            display=False,
         )
     assert "6 requests" in str(e.value) and "$0.225" in str(e.value)
     assert server.requests == []
@@ -72,7 +80,10 @@ def test_failed_cells_are_marked_and_retried_alone(server, client):
 
 def test_grid_is_labelled_and_escaped(server, client):
     c = fluxpanel.compare(
-        "<script>x</script>", client=client, model=["flux_schnell", "flux_dev"], seed=[1, 2],
+        "<script>x</script>",
+        client=client,
+        model=["flux_schnell", "flux_dev"],
+        seed=[1, 2],
         display=False,
     )
     html = c._repr_html_()
@@ -93,7 +104,9 @@ async def test_acompare(server):
     assert [g.request.steps for g in comp.generations] == [2, 3]
 
 
-def test_grid_updates_as_each_cell_arrives_and_states_the_plan_first(server, client, monkeypatch, capsys):
+def test_grid_updates_as_each_cell_arrives_and_states_the_plan_first(
+    server, client, monkeypatch, capsys
+):
     from fluxpanel import _compare
 
     shown = []

@@ -56,7 +56,9 @@ def test_image_without_metadata_is_refused_clearly():
 
 
 def test_metadata_is_validated_like_any_input():
-    bad = {"fluxpanel": json.dumps({"request": {"model": "flux_schnell", "prompt": "x", "steps": 999}})}
+    bad = {
+        "fluxpanel": json.dumps({"request": {"model": "flux_schnell", "prompt": "x", "steps": 999}})
+    }
     with pytest.raises(fluxpanel.ValidationError, match="steps=999"):
         GenerationRequest.from_image(embed(encoded("PNG"), bad))
     junk = {"fluxpanel": "{not json"}

@@ -311,7 +311,13 @@ async def test_dropped_image_metadata_restores_settings_and_is_validated():
     panel._handle({"type": "dropped", "name": "fox.png", "request": req.to_payload()})
     assert panel.request == req and panel.seed_mode == "fixed"
     assert "restored from fox.png" in panel.status_text
-    panel._handle({"type": "dropped", "name": "x.png", "request": {"model": "flux_pro", "prompt": "x", "steps": 500}})
+    panel._handle(
+        {
+            "type": "dropped",
+            "name": "x.png",
+            "request": {"model": "flux_pro", "prompt": "x", "steps": 500},
+        }
+    )
     assert panel.error["title"] == "Check the settings" and "steps=500" in panel.error["message"]
     assert panel.request == req  # nothing applied from the bad file
     panel._handle({"type": "dropped", "name": "cat.jpg", "request": None})
@@ -335,7 +341,9 @@ def test_switching_provider_follows_its_table_and_carries_only_what_applies():
     from fluxpanel.providers import BlackForestLabs
 
     bfl = BlackForestLabs(api_key="k-bfl")
-    panel = FluxPanel(provider="preview", providers=[bfl], model="flux_schnell", prompt="x", steps=3)
+    panel = FluxPanel(
+        provider="preview", providers=[bfl], model="flux_schnell", prompt="x", steps=3
+    )
     assert [p["name"] for p in panel.providers] == ["preview", "bfl"]
     panel.provider_name = "bfl"
     assert panel.provider is bfl and panel.model == "flux_dev"  # no schnell there

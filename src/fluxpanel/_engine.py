@@ -257,15 +257,16 @@ class Engine:
         step = self.provider.start(request)
         while isinstance(step, Call):
             call = step
-            if call.delay:
-                if time.perf_counter() + call.delay - started > self.deadline:
-                    task = f" (task {call.task})" if call.task else ""
-                    raise RequestTimeout(
-                        f"{self.provider.label} did not finish within "
-                        f"{self.deadline:.0f} s{task}; giving up"
-                    )
-                await asyncio.sleep(call.delay)
             try:
+                if call.delay:
+                    if time.perf_counter() + call.delay - started > self.deadline:
+                        await self._cancel(call)  # stop it running (and billing) where we can
+                        task = f" (task {call.task})" if call.task else ""
+                        raise RequestTimeout(
+                            f"{self.provider.label} did not finish within "
+                            f"{self.deadline:g} s{task}; giving up"
+                        )
+                    await asyncio.sleep(call.delay)
                 reply = await self.send(call)
             except asyncio.CancelledError:
                 await self._cancel(call)

@@ -30,7 +30,9 @@ def test_exported_notebook_in_chromium(page, tmp_path, name, selector, code):
     block = page.locator(selector).first
     expect(block).to_be_visible()
     for img in block.locator("img").all():
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=img.element_handle()
+        )
     if code:
         expect(page.locator("body")).to_contain_text(code)
     expect(page.locator("body")).not_to_contain_text("model not found")

@@ -359,16 +359,29 @@ def test_dropping_a_saved_image_restores_every_parameter(make_lab, fmt):
 
     lab = make_lab([], kwargs='model="flux_schnell", prompt="before"')
     req = fluxpanel.GenerationRequest(
-        model="flux_pro", prompt='from a file: "quotes" & <tags>', seed=4242, steps=33,
-        guidance=4.5, interval=3.0, safety_tolerance=5, aspect_ratio="768x1344",
+        model="flux_pro",
+        prompt='from a file: "quotes" & <tags>',
+        seed=4242,
+        steps=33,
+        guidance=4.5,
+        interval=3.0,
+        safety_tolerance=5,
+        aspect_ratio="768x1344",
     )
     out = io.BytesIO()
     Image.new("RGB", (64, 64), (30, 60, 90)).save(out, fmt.upper())
-    data = GeneratedImage(out.getvalue(), f"image/{fmt}", 64, 64, 4242, 0, req, "flux-api").to_bytes()
+    data = GeneratedImage(
+        out.getvalue(), f"image/{fmt}", 64, 64, 4242, 0, req, "flux-api"
+    ).to_bytes()
     if fmt == "png":
         # Over the 10 MiB message cap: only the metadata may go to the kernel.
         pad = b"\0" * (11 * 1024 * 1024)
-        chunk = struct.pack(">I", len(pad)) + b"zzZz" + pad + struct.pack(">I", zlib.crc32(b"zzZz" + pad))
+        chunk = (
+            struct.pack(">I", len(pad))
+            + b"zzZz"
+            + pad
+            + struct.pack(">I", zlib.crc32(b"zzZz" + pad))
+        )
         data = data[:-12] + chunk + data[-12:]
     drop_file(lab, data, f"saved.{fmt}")
     expect(lab.panel.locator('[data-part="status"]')).to_contain_text(f"restored from saved.{fmt}")
@@ -390,7 +403,9 @@ def test_dropping_an_image_without_metadata_explains(make_lab):
     out = io.BytesIO()
     Image.new("RGB", (8, 8)).save(out, "PNG")
     drop_file(lab, out.getvalue(), "plain.png")
-    expect(lab.panel.locator('[data-part="error"]')).to_contain_text("plain.png holds no fluxpanel request")
+    expect(lab.panel.locator('[data-part="error"]')).to_contain_text(
+        "plain.png holds no fluxpanel request"
+    )
 
 
 def test_save_all(make_lab):
@@ -398,7 +413,9 @@ def test_save_all(make_lab):
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(2)
     lab.panel.locator('[data-action="save-all"]').click()
-    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("Saved 2 images and manifest.json to fluxpanel-exports/")
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text(
+        "Saved 2 images and manifest.json to fluxpanel-exports/"
+    )
     folder = lab.value("str(sorted(__import__('pathlib').Path('fluxpanel-exports').iterdir())[-1])")
     assert lab.value(f"fluxpanel.load({folder!r}).request == panel.result.request") is True
 
@@ -425,7 +442,11 @@ def test_switching_provider_rebuilds_the_controls_from_its_spec(make_lab):
     lab = make_lab([], setup=SWITCH_SETUP)
     select = lab.panel.locator('[data-param="provider"] select')
     expect(select).to_have_value("flux-api")
-    assert select.locator("option").evaluate_all("os => os.map(o => o.value)") == ["flux-api", "bfl", "preview"]
+    assert select.locator("option").evaluate_all("os => os.map(o => o.value)") == [
+        "flux-api",
+        "bfl",
+        "preview",
+    ]
     models = lab.panel.locator('[data-param="model"] select option')
     expect(models).to_have_count(3)
     select.select_option("bfl")
@@ -441,7 +462,11 @@ def test_switching_provider_rebuilds_the_controls_from_its_spec(make_lab):
     # It generates there, through the fake's submit-then-poll flow.
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
-    assert lab.value("[len(bfl.submits), len(server.posts), panel.result.provider]") == [1, 0, "bfl"]
+    assert lab.value("[len(bfl.submits), len(server.posts), panel.result.provider]") == [
+        1,
+        0,
+        "bfl",
+    ]
     lab.panel.locator(".fluxpanel-snippet summary").click()
     expect(lab.panel.locator('[data-part="code"]')).to_contain_text("BlackForestLabs")
     bfl_key = lab.value("bfl.api_key")

@@ -8,17 +8,21 @@ import warnings
 from .._errors import ConfigError
 from ._base import Call, Outputs, Provider, Reply
 from .bfl import BlackForestLabs
+from .fal import Fal
 from .flux_api import FluxAPI
 from .preview import Preview
+from .replicate import Replicate
 
 __all__ = [
     "PROVIDERS",
     "Call",
+    "Fal",
     "FluxAPI",
     "Outputs",
     "Preview",
     "PreviewNotice",
     "Provider",
+    "Replicate",
     "Reply",
     "get_provider",
 ]
@@ -27,11 +31,16 @@ __all__ = [
 PROVIDERS: dict[str, type[Provider]] = {
     "flux-api": FluxAPI,
     "bfl": BlackForestLabs,
+    "replicate": Replicate,
+    "fal": Fal,
     "preview": Preview,
 }
 
 #: How to set up a hosted provider, in words (for the notice and the panel's banner).
-SETUP = "BFL_API_KEY (Black Forest Labs), or FLUX_API_KEY and FLUX_API_URL"
+SETUP = (
+    "BFL_API_KEY (Black Forest Labs), REPLICATE_API_TOKEN (Replicate), FAL_KEY (fal), "
+    "or FLUX_API_KEY and FLUX_API_URL"
+)
 
 
 def configured() -> list[str]:
@@ -79,7 +88,8 @@ def get_provider(
 
     With none named: the FLUX API when ``api_key``/``url`` are given, else the
     first provider whose key is set in the environment (``$FLUX_API_KEY``,
-    then ``$BFL_API_KEY``), else the offline preview, said once.
+    ``$BFL_API_KEY``, ``$REPLICATE_API_TOKEN``, ``$FAL_KEY``, in that order),
+    else the offline preview, said once.
     """
     if isinstance(provider, Provider):
         if api_key is not None or url is not None:

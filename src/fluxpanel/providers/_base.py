@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .._errors import APIError, FluxError, error_for_status
 
@@ -159,6 +160,17 @@ class Provider:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def same_site(url: str, base: str) -> bool:
+    """Whether ``url`` (a URL an API handed back, to poll) is on ``base``'s
+    host or a sibling host of its domain: the only places the key may go."""
+    parts, home_parts = urlsplit(url), urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not home_parts.hostname:
+        return False
+    host, home = parts.hostname, home_parts.hostname
+    site = home.split(".", 1)[1] if home.count(".") >= 2 else home
+    return host == home or host == site or host.endswith("." + site)
 
 
 def error_detail(body: bytes, limit: int = 500) -> str:

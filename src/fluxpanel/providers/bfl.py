@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._errors import APIError, ConfigError, ModerationError, ServerError
 from .._request import GenerationRequest
 from .._spec import PROMPT, SEED, SEED_MAX, ModelSpec, ParamSpec, check_table
-from ._base import Call, Outputs, Provider, Reply
+from ._base import Call, Outputs, Provider, Reply, same_site
 
 KEY_ENV = "BFL_API_KEY"
 DEFAULT_URL = "https://api.bfl.ai"
@@ -273,10 +272,4 @@ class BlackForestLabs(Provider):
         return Call("GET", url, headers=self._headers(), delay=delay, task=task, state=n)
 
     def _same_site(self, url: str) -> bool:
-        """Whether ``url`` is on the API's host or a sibling host of its domain."""
-        parts, base = urlsplit(url), urlsplit(self._base)
-        if parts.scheme not in ("http", "https") or not parts.hostname or not base.hostname:
-            return False
-        host, home = parts.hostname, base.hostname
-        site = home.split(".", 1)[1] if home.count(".") >= 2 else home
-        return host == home or host == site or host.endswith("." + site)
+        return same_site(url, self._base)

@@ -1,0 +1,252 @@
+"""The Replicate and fal adapters against loopback fakes of their APIs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import fluxpanel
+from fluxpanel import FluxClient
+from fluxpanel.providers import Fal, Replicate
+from fluxpanel.providers.fal import MODELS as FAL_MODELS
+from fluxpanel.providers.replicate import MODELS as REPLICATE_MODELS
+from fluxpanel.testing import FakeFal, FakeReplicate
+
+from .conftest import FAST_RETRY
+
+
+class QuickReplicate(Replicate):
+    poll_first, poll_max = 0.02, 0.1
+
+
+class QuickFal(Fal):
+    poll_first, poll_max = 0.02, 0.1
+
+
+@pytest.fixture
+def rep():
+    with FakeReplicate() as s:
+        yield s
+
+
+@pytest.fixture
+def fal():
+    with FakeFal() as s:
+        yield s
+
+
+def rclient(s, **kw):
+    return FluxClient(
+        provider=QuickReplicate(api_key=s.api_key, base_url=s.base_url),
+        cache=False,
+        retry=FAST_RETRY,
+        **kw,
+    )
+
+
+def fclient(s, **kw):
+    return FluxClient(
+        provider=QuickFal(api_key=s.api_key, base_url=s.base_url),
+        cache=False,
+        retry=FAST_RETRY,
+        **kw,
+    )
+
+
+# -- Replicate -------------------------------------------------------------------------
+
+
+def test_replicate_held_call_maps_names(rep):
+    with rclient(rep) as c:
+        g = c.generate(
+            model="flux_dev",
+            prompt="a fox",
+            num_images=2,
+            steps=30,
+            guidance=4.0,
+            aspect_ratio="16:9",
+            seed=3,
+        )
+    create = rep.creates[0]
+    assert create.path == "/v1/models/black-forest-labs/flux-dev/predictions"
+    assert (
+        create.headers["Prefer"].startswith("wait=")
+        and create.headers["Authorization"] == f"Bearer {rep.api_key}"
+    )
+    assert create.json()["input"] == {
+        "prompt": "a fox",
+        "num_outputs": 2,
+        "aspect_ratio": "16:9",
+        "seed": 3,
+        "num_inference_steps": 30,
+        "guidance": 4.0,
+        "output_format": "png",
+    }
+    assert len(g) == 2 and rep.polls == []  # answered in the held call
+    assert all("authorization" not in {k.lower() for k in r.headers} for r in rep.image_requests)
+
+
+def test_replicate_pro_single_output_and_its_own_names(rep):
+    with rclient(rep) as c:
+        g = c.generate(model="flux_pro", prompt="x", steps=30, interval=3.0, safety_tolerance=5)
+    body = rep.creates[0].json()["input"]
+    assert body["steps"] == 30 and "num_inference_steps" not in body and "num_outputs" not in body
+    assert len(g) == 1
+
+
+def test_replicate_falls_back_to_polling(rep):
+    rep.processing_polls = 3
+    with rclient(rep) as c:
+        assert len(c.generate(model="flux_schnell", prompt="x")) == 1
+    assert len(rep.polls) == 3  # the held create was the first of the four steps
+
+
+def test_replicate_table_follows_its_schema():
+    s, d, p = (REPLICATE_MODELS[m].params for m in ("flux_schnell", "flux_dev", "flux_pro"))
+    assert "1:1" in s["aspect_ratio"].choices and s["steps"].max == 4
+    assert (d["guidance"].min, d["guidance"].max, d["guidance"].default) == (0, 10, 3.0)
+    assert "num_images" not in p and p["interval"].max == 4
+
+
+@pytest.mark.parametrize(
+    ("fault", "cls", "match"),
+    [
+        ("failed", fluxpanel.APIError, "CUDA out of memory"),
+        ("nsfw", fluxpanel.ModerationError, "NSFW content detected"),
+    ],
+)
+def test_replicate_failed_predictions(rep, fault, cls, match):
+    rep.fail(fault)
+    with rclient(rep) as c, pytest.raises(cls, match=match) as e:
+        c.generate(model="flux_dev", prompt="x")
+    assert next(iter(rep.predictions)) in str(e.value)
+
+
+def test_replicate_402_and_429(rep):
+    with rclient(rep) as c:
+        rep.fail("status", status=402, body={"detail": "You have insufficient credit"})
+        with pytest.raises(fluxpanel.InsufficientCreditsError, match="insufficient credit"):
+            c.generate(prompt="x")
+        rep.fail("status", status=429, retry_after=0.1, body={"detail": "Request was throttled."})
+        assert len(c.generate(prompt="x")) == 1
+        rep.fail("status", times=2, status=429)
+        assert len(c.generate(prompt="x")) == 1
+    assert len(rep.creates) == 1 + 2 + 3
+
+
+def test_replicate_cancel_cancels_the_prediction(rep):
+    rep.fail("never_done")
+
+    async def run():
+        async with fluxpanel.AsyncFluxClient(
+            provider=QuickReplicate(api_key=rep.api_key, base_url=rep.base_url), cache=False
+        ) as c:
+            task = asyncio.ensure_future(c.generate(prompt="x"))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(run())
+    assert len(rep.cancels) == 1
+    assert next(iter(rep.predictions.values())).status == "canceled"
+
+
+def test_replicate_deadline_names_the_prediction_and_cancels_it(rep):
+    rep.fail("never_done")
+    with rclient(rep, deadline=0.4) as c, pytest.raises(fluxpanel.RequestTimeout) as e:
+        c.generate(prompt="x")
+    pid = next(iter(rep.predictions))
+    assert f"task {pid}" in str(e.value)
+    assert len(rep.cancels) == 1  # not left running (and billing)
+
+
+def test_replicate_outputs_expire(rep):
+    rep.ttl = 0
+    with rclient(rep) as c, pytest.raises(fluxpanel.ResultExpiredError):
+        c.generate(prompt="x")
+
+
+# -- fal ----------------------------------------------------------------------------------
+
+
+def test_fal_queue_flow_and_names(fal):
+    with fclient(fal) as c:
+        g = c.generate(
+            model="flux_pro",
+            prompt="a fox",
+            num_images=2,
+            steps=20,
+            guidance=5.0,
+            aspect_ratio="square_hd",
+            safety_tolerance=4,
+            seed=8,
+        )
+    sub = fal.submits[0]
+    assert sub.path == "/fal-ai/flux-pro" and sub.headers["Authorization"] == f"Key {fal.api_key}"
+    assert sub.json() == {
+        "prompt": "a fox",
+        "num_images": 2,
+        "image_size": "square_hd",
+        "seed": 8,
+        "num_inference_steps": 20,
+        "guidance_scale": 5.0,
+        "safety_tolerance": "4",
+        "output_format": "png",
+    }
+    assert len(fal.polls) == 3 and len(g) == 2 and {i.seed for i in g} == {8}
+    assert all("authorization" not in {k.lower() for k in r.headers} for r in fal.image_requests)
+
+
+def test_fal_schnell_and_dev_enable_the_safety_checker(fal):
+    with fclient(fal) as c:
+        c.generate(model="flux_schnell", prompt="x", steps=12)
+        with pytest.raises(fluxpanel.ValidationError, match="steps=13"):
+            c.generate(model="flux_schnell", prompt="x", steps=13)
+    assert fal.submits[0].json()["enable_safety_checker"] is True
+    assert FAL_MODELS["flux_dev"].params["guidance"].max == 20
+
+
+def test_fal_nsfw_flags_drop_images_with_a_note(fal):
+    fal.fail("nsfw", index=1)
+    with fclient(fal) as c:
+        g = c.generate(model="flux_dev", prompt="x", num_images=3)
+    assert len(g) == 2 and isinstance(g.errors[0], fluxpanel.ModerationError)
+    fal.fail("nsfw")
+    with fclient(fal) as c, pytest.raises(fluxpanel.ModerationError, match="safety checker"):
+        c.generate(model="flux_dev", prompt="x")
+
+
+def test_fal_failed_result_and_402_and_429(fal):
+    with fclient(fal) as c:
+        fal.fail("failed")
+        with pytest.raises(fluxpanel.ServerError, match="Internal error"):
+            c.generate(prompt="x")
+        fal.fail("status", status=402, body={"detail": "User is locked. Exhausted balance."})
+        with pytest.raises(fluxpanel.InsufficientCreditsError):
+            c.generate(prompt="x")
+        fal.fail("status", status=429, retry_after=0.1)
+        assert len(c.generate(prompt="x")) == 1
+        fal.fail("status", times=2, status=429)
+        assert len(c.generate(prompt="x")) == 1
+
+
+def test_fal_cancel_and_deadline(fal):
+    fal.fail("never_done")
+    with fclient(fal, deadline=0.4) as c, pytest.raises(fluxpanel.RequestTimeout) as e:
+        c.generate(prompt="x")
+    rid = next(iter(fal.queue))
+    assert f"task {rid}" in str(e.value) and len(fal.cancels) == 1
+    assert fal.queue[rid].canceled
+
+
+def test_providers_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FAL_KEY", "fal-env")
+    assert isinstance(FluxClient().provider, Fal)
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r-env")
+    assert isinstance(FluxClient().provider, Replicate)  # documented order
+    code = fluxpanel.GenerationRequest(prompt="x", seed=1, models=REPLICATE_MODELS).to_code(
+        FluxClient().provider
+    )
+    assert "provider='replicate'" in code and "r-env" not in code
