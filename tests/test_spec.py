@@ -128,3 +128,21 @@ def test_readme_table_matches_spec():
                     name,
                     cell,
                 )
+
+
+def test_readme_provider_table_matches_the_providers():
+    from fluxpanel.providers import PROVIDERS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip().split()[0].strip("`"): line
+        for line in readme.splitlines()
+        if line.startswith("| `")
+        and line.split("|")[1].strip().split()[0].strip("`") in PROVIDERS
+    }
+    assert set(rows) == set(PROVIDERS)
+    for name, cls in PROVIDERS.items():
+        cells = [c.strip() for c in rows[name].strip("|").split("|")]
+        assert [m.strip() for m in cells[2].split(",")] == list(cls.models), name
+        if cls.key_env:
+            assert f"`{cls.key_env}`" in cells[1], name
