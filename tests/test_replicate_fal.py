@@ -250,3 +250,34 @@ def test_providers_from_the_environment(monkeypatch):
         FluxClient().provider
     )
     assert "provider='replicate'" in code and "r-env" not in code
+
+
+def test_fal_cancel_by_the_user(fal):
+    fal.fail("never_done")
+
+    async def run():
+        async with fluxpanel.AsyncFluxClient(
+            provider=QuickFal(api_key=fal.api_key, base_url=fal.base_url), cache=False
+        ) as c:
+            task = asyncio.ensure_future(c.generate(prompt="x"))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(run())
+    assert len(fal.cancels) == 1 and next(iter(fal.queue.values())).canceled
+
+
+def test_panel_says_what_had_no_equivalent_when_switching():
+    panel = fluxpanel.FluxPanel(
+        provider="preview",
+        providers=[Replicate(api_key="r")],
+        model="flux_dev",
+        prompt="x",
+        aspect_ratio="1344x768",
+        guidance=9.5,
+    )
+    panel.provider_name = "replicate"
+    assert panel.aspect_ratio == "1:1" and panel.guidance == 9.5
+    assert "no equivalent there for aspect ratio 1344x768 → 1:1" in panel.status_text

@@ -137,8 +137,7 @@ def test_readme_provider_table_matches_the_providers():
     rows = {
         line.split("|")[1].strip().split()[0].strip("`"): line
         for line in readme.splitlines()
-        if line.startswith("| `")
-        and line.split("|")[1].strip().split()[0].strip("`") in PROVIDERS
+        if line.startswith("| `") and line.split("|")[1].strip().split()[0].strip("`") in PROVIDERS
     }
     assert set(rows) == set(PROVIDERS)
     for name, cls in PROVIDERS.items():

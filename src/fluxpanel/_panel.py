@@ -419,7 +419,14 @@ class FluxPanel(anywidget.AnyWidget):
             "providers", [{"name": n, "label": p.label} for n, p in self._offered.items()]
         )
         self.set_trait("error", {})
-        self.set_trait("status_text", f"Now using {provider.label}")
+        # Say plainly what could not carry over.
+        changed = [
+            f"{k.replace('_', ' ')} {current[k]} → {v}"
+            for k, v in values.items()
+            if k in current and current[k] != v
+        ]
+        note = f"; no equivalent there for {', '.join(changed)}" if changed else ""
+        self.set_trait("status_text", f"Now using {provider.label}{note}")
         self._revalidate()
 
     @t.observe(*all_param_names(MODELS), "seed_mode")
