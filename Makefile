@@ -1,5 +1,5 @@
 # The README's commands. Each sets itself up first (scripts/setup.sh).
-.PHONY: lab test test-fast lint setup
+.PHONY: lab test test-fast lint setup reliability
 
 PY := .venv/bin/python
 
@@ -21,3 +21,7 @@ test-fast: setup
 
 lint: setup
 	$(PY) -m ruff check src tests
+
+## The fault, load and hostile-input table (see docs/reliability.md).
+reliability: setup
+	$(PY) -m benchmarks.reliability

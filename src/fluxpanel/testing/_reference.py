@@ -8,6 +8,7 @@ request, and can be told to misbehave in every way a real host does.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -45,8 +46,21 @@ class ReferenceServer(LoopbackServer):
     ``latency`` delays every generation answer (seconds); ``image_factory``
     makes the image bytes (default: the preview provider's placeholders);
     ``ttl`` is how long image URLs live; ``response`` is how a success is
-    wrapped: ``list``, ``images``, ``data`` or ``output``.
+    wrapped: ``list``, ``images``, ``data`` or ``output``; ``chaos`` is the
+    share of calls and downloads that fail with 503 at random.
     """
+
+    def _chaos(self) -> bool:
+        if not self.chaos:
+            return False
+        with self._lock:
+            return self._chaos_rng.random() < self.chaos
+
+    def serve_image(self, h: _Handler) -> None:
+        if self._chaos():
+            h.send_json(503, {"detail": "chaos"})
+            return
+        super().serve_image(h)
 
     api_faults = API_FAULTS
 
@@ -60,9 +74,15 @@ class ReferenceServer(LoopbackServer):
         ttl: float = 600.0,
         models: Mapping[str, ModelSpec] = MODELS,
         response: str = "list",
+        chaos: float = 0.0,
+        chaos_seed: int = 0,
     ) -> None:
         super().__init__(api_key=api_key, ttl=ttl, image_latency=image_latency)
         self.latency = latency
+        #: Share of generation calls and of image downloads answered 503 at
+        #: random (from a fixed seed, so a run can be repeated).
+        self.chaos = chaos
+        self._chaos_rng = random.Random(chaos_seed)
         self.image_factory = image_factory or _default_factory()
         self.models = models
         self.response = response
@@ -94,6 +114,9 @@ class ReferenceServer(LoopbackServer):
             time.sleep(float(fault.options.get("seconds", 5.0)))
         if fault and fault.kind == "status":
             h.send_status_fault(fault)
+            return
+        if self._chaos():
+            h.send_json(503, {"detail": "chaos"})
             return
         try:
             request = GenerationRequest.from_payload(json.loads(body), models=self.models)

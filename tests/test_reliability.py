@@ -1,0 +1,70 @@
+"""The reliability table's scenarios, asserted; the load test; hostile input."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from benchmarks.reliability import SCENARIOS, run_load, run_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fluxpanel
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_fault(scenario):
+    outcome = run_scenario(scenario)
+    assert outcome.outcome == scenario.expect
+    assert outcome.posts <= scenario.max_posts  # never billed twice by a retry
+    if scenario.retries is not None:
+        assert outcome.retries == scenario.retries
+
+
+def test_load_nothing_lost_or_duplicated_memory_flat():
+    load = run_load(n=1000, concurrency=8, chaos=0.1, seed=1)
+    assert load.lost == 0 and load.duplicates == 0
+    assert load.results + sum(load.errors.values()) == 1000
+    assert set(load.errors) <= {"ServerError"}  # typed: the 503s on the billable POST
+    assert 50 < load.errors.get("ServerError", 0) < 150  # about 10%, from the fixed seed
+    assert load.posts == 1000  # a 503 on the POST is never retried
+    assert load.memory_growth < 1.5
+
+
+PROMPTS = st.text(min_size=1, max_size=4000) | st.sampled_from(
+    [
+        '<script>alert("x")</script>',
+        "\\\\ back\\slashes \\n",
+        "'''triple''' \"\"\"quotes\"\"\"",
+        "line\nbreaks\r\nand\ttabs",
+        "\u202eright-to-left\u202c and \x00 nul",
+        "é 狐 🦊",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(prompt=PROMPTS)
+def test_snippet_is_valid_python_that_reproduces_the_exact_prompt(prompt):
+    request = fluxpanel.GenerationRequest(model="flux_dev", prompt=prompt, seed=1)
+    for code in (request.to_code(), request.to_code("preview")):
+        tree = ast.parse(code)
+        call = next(
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "generate"
+        )
+        sent = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+        assert sent == request.to_payload()
+
+
+@settings(max_examples=60, deadline=None)
+@given(prompt=PROMPTS)
+def test_prompts_render_as_text_in_static_html(prompt):
+    import html
+
+    gen = fluxpanel.FluxClient(provider="preview").generate(prompt=prompt, seed=1)
+    page = gen._repr_html_()
+    assert html.escape(prompt) in page  # shown, as text
+    if "<script" in prompt:
+        assert "<script" not in page  # never as markup
