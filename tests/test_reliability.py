@@ -68,3 +68,68 @@ def test_prompts_render_as_text_in_static_html(prompt):
     assert html.escape(prompt) in page  # shown, as text
     if "<script" in prompt:
         assert "<script" not in page  # never as markup
+
+
+FAILING = [s for s in SCENARIOS if s.expect != "ok" and "url" not in (s.client or {})]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scenario", FAILING, ids=[s.name for s in FAILING])
+async def test_panel_shows_each_fault_and_stays_usable(scenario):
+    from benchmarks.reliability import QUICK, small_image
+
+    from fluxpanel.testing import ReferenceServer
+
+    with ReferenceServer(image_factory=small_image) as server:
+        options = {k: v for k, v in (scenario.client or {}).items()}
+        client = fluxpanel.AsyncFluxClient(
+            api_key=server.api_key, url=server.url, retry=QUICK, cache=False, **options
+        )
+        panel = fluxpanel.FluxPanel(client=client, model="flux_dev", prompt="a fox")
+        first = await panel.agenerate()
+        scenario.setup(server)
+        with pytest.raises(fluxpanel.FluxError):
+            await panel.agenerate()
+        assert panel.status == "error" and panel.error["title"] and panel.error["message"]
+        assert panel.result is first and len(panel._tiles) == 1  # what succeeded stays
+        server.clear_faults()
+        await panel.agenerate()
+        assert panel.status == "done" and len(panel.history) == 2
+
+
+@pytest.mark.anyio
+async def test_closing_the_panel_mid_generation_leaves_nothing_running(tmp_path):
+    import asyncio
+
+    from fluxpanel.testing import ReferenceServer
+
+    with ReferenceServer(latency=2.0) as server:
+        client = fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, cache=tmp_path)
+        panel = fluxpanel.FluxPanel(client=client, prompt="a fox")
+        task = asyncio.ensure_future(panel.agenerate())
+        await asyncio.sleep(0.3)
+        assert panel.running
+        panel.close()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.1)  # the client closes on the loop
+        assert not panel.running
+        assert client._engine._api is None  # connections closed
+        mine = [t for t in asyncio.all_tasks() if "fluxpanel" in repr(t.get_coro())]
+        assert mine == []
+    assert list(tmp_path.rglob(".tmp-*")) == []
+
+
+def test_abandoned_cache_temp_files_are_removed(tmp_path):
+    import os
+    import time
+
+    cache = fluxpanel.ResultCache(tmp_path)
+    shard = tmp_path / "ab"
+    shard.mkdir()
+    old, new = shard / ".tmp-old.entry", shard / ".tmp-new.entry"
+    old.write_bytes(b"half")
+    new.write_bytes(b"being written")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert len(cache) == 0
+    assert not old.exists() and new.exists()  # a write in progress is left alone

@@ -14,6 +14,7 @@ import json
 import os
 import struct
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ MAGIC = b"FLUXPANEL-CACHE-1\n"
 #: Environment variable that moves the default cache.
 DIR_ENV = "FLUXPANEL_CACHE_DIR"
 DEFAULT_MAX_BYTES = 2 * 1024**3
+#: A temporary file older than this was abandoned (its writer died).
+STALE_TMP_SECONDS = 600
 
 
 def default_dir() -> Path:
@@ -154,11 +157,20 @@ class ResultCache:
         out = []
         if not self.path.is_dir():
             return out
+        stale = time.time() - STALE_TMP_SECONDS
         for shard in os.scandir(self.path):
             if not shard.is_dir():
                 continue
             for entry in os.scandir(shard.path):
-                if entry.name.endswith(".entry") and not entry.name.startswith(".tmp-"):
+                if entry.name.startswith(".tmp-"):
+                    # Left by a kernel killed while writing: nobody will finish it.
+                    try:
+                        if entry.stat().st_mtime < stale:
+                            _remove(Path(entry.path))
+                    except FileNotFoundError:
+                        pass
+                    continue
+                if entry.name.endswith(".entry"):
                     try:
                         st = entry.stat()
                     except FileNotFoundError:

@@ -475,3 +475,46 @@ def test_switching_provider_rebuilds_the_controls_from_its_spec(make_lab):
     select.select_option("preview")
     expect(models).to_have_count(3)
     expect(lab.panel.locator('[data-part="banner"]')).to_be_visible()
+
+
+def test_the_key_appears_nowhere_after_generations_and_errors(make_lab, jupyter, tmp_path):
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    lab = make_lab(
+        ["print(panel.result_code)"], kwargs='model="flux_dev", prompt="a fox", num_images=2'
+    )
+    key = lab.value("server.api_key")
+    go = lab.panel.locator('[data-action="generate"]')
+    go.click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(2)
+    # A server that echoes the key in its error, and a validation error.
+    lab.kernel('server.fail("status", status=401, body={"detail": "bad key " + server.api_key})')
+    go.click()
+    expect(lab.panel.locator('[data-part="error"]')).to_contain_text("[redacted]")
+    lab.kernel("panel.steps = 0")
+    expect(lab.panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_be_visible()
+    lab.kernel("panel.steps = 28")
+    go.click()
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("2 images in")
+    lab.run_cell(1)
+    expect(lab.cell(1).locator(".jp-OutputArea-output")).to_contain_text("client.generate(")
+    saved = lab.save()
+    text = json.dumps(saved)
+    html, _ = HTMLExporter().from_notebook_node(nbformat.reads(text, as_version=4))
+    places = {
+        "saved notebook": text,
+        "page DOM": lab.page.content(),
+        "exported HTML": html,
+        "widget state": lab.value(
+            "__import__('json').dumps([w.get_state() for w in [panel, *(t['ref'] for t in panel._tiles), "
+            "*(h['ref'] for h in panel._history)]], default=lambda b: b.hex() if isinstance(b, (bytes, memoryview)) else str(b))"
+        ),
+        "snippets": lab.value("panel.code + panel.result_code"),
+        "panel error": lab.value("str(panel.error)"),
+        "image requests": lab.value("str([r.headers for r in server.image_requests])"),
+        "server log": (jupyter.root.parent / "jupyter.log").read_text(errors="replace"),
+    }
+    for where, content in places.items():
+        assert key not in content, where
+        assert key.encode().hex() not in content, where
