@@ -221,7 +221,9 @@ async def test_history_restore_sets_every_parameter():
     await panel.agenerate()
     assert [h["id"] for h in panel._history] == [1, 2]
     panel._handle({"type": "restore", "id": 1})
-    assert panel.result is first and panel.history_current == 1
+    # Read back from disk, byte for byte.
+    assert panel.result.request == first.request and panel.history_current == 1
+    assert [i.data for i in panel.result] == [i.data for i in first]
     assert (panel.model, panel.prompt, panel.steps, panel.seed, panel.seed_mode) == (
         "flux_dev",
         "first",
@@ -360,3 +362,26 @@ def test_offered_providers_default_to_the_configured_ones(monkeypatch):
     panel = FluxPanel(prompt="x")
     assert panel.provider_name == "bfl"
     assert [p["name"] for p in panel.providers] == ["bfl", "preview"]
+
+
+@pytest.mark.anyio
+async def test_history_keeps_originals_on_disk_not_in_memory():
+    import gc
+
+    from fluxpanel._results import GeneratedImage
+
+    panel = preview_panel(model="flux_dev", prompt="a fox", num_images=2)
+    made = [await panel.agenerate() for _ in range(4)]
+    del made
+    gc.collect()
+    seeds = [h["seed"] for h in panel._history]
+    alive = [o.seed for o in gc.get_objects() if isinstance(o, GeneratedImage) and o.seed in seeds]
+    assert sorted(alive) == [seeds[-1]] * 2  # only the shown result's originals are in memory
+    folders = sorted(p.name for p in panel._store._root().iterdir())
+    assert folders == ["1", "2", "3", "4"]
+    history = panel.history
+    assert [g.seed for g in history] == [h["seed"] for h in panel._history]
+    assert all(len(g) == 2 for g in history)
+    root = panel._store._root()
+    panel.close()
+    assert not root.exists()  # the folder goes with the panel

@@ -38,6 +38,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._history import HistoryStore
 from ._pricing import format_cost
 from ._request import (
     DEFAULT_MODEL,
@@ -132,7 +133,8 @@ class FluxPanel(anywidget.AnyWidget):
         self._memory: dict[str, dict[str, Any]] = {}
         self._switching = True  # the constructor's values are final: no carrying over
         self._result: Generation | None = None
-        self._generations: dict[int, Generation] = {}
+        #: Past generations, originals on disk; only the shown one is in memory.
+        self._store = HistoryStore()
         self._shown: dict[str, GeneratedImage] = {}
         self._ids = itertools.count(1)
         self._task: asyncio.Task[Generation] | None = None
@@ -213,8 +215,17 @@ class FluxPanel(anywidget.AnyWidget):
 
     @property
     def history(self) -> list[Generation]:
-        """Every generation this panel made, oldest first."""
-        return list(self._generations.values())
+        """Every generation this panel made, oldest first (read from disk:
+        full-resolution originals are not kept in memory)."""
+        return [self._load(i) for i in self._store.ids]
+
+    def _load(self, entry: int) -> Generation:
+        if self._result is not None and entry == self.history_current:
+            return self._result
+        return self._store.load(entry, models=self._client_for_entry().provider.models)
+
+    def _client_for_entry(self) -> AsyncFluxClient:
+        return self._client
 
     @property
     def running(self) -> bool:
@@ -269,15 +280,20 @@ class FluxPanel(anywidget.AnyWidget):
         return self._loop
 
     def restore(self, entry: int | Generation) -> None:
-        """Show a past generation again and set every parameter to its values."""
+        """Show a past generation again and set every parameter to its values.
+        ``entry`` is a history id or a :class:`Generation` from :attr:`history`."""
         if isinstance(entry, Generation):
-            ids = [i for i, g in self._generations.items() if g is entry]
+            ids = [
+                i
+                for i, item in zip(self._store.ids, self._history, strict=False)
+                if item["seed"] == entry.request.seed and item["created"] == entry.created
+            ]
             if not ids:
                 raise ValueError("that generation is not in this panel's history")
             entry = ids[0]
-        gen = self._generations.get(entry)
-        if gen is None:
+        if entry not in self._store.ids:
             raise ValueError(f"no history entry {entry}")
+        gen = self._load(entry)
         self._apply_request(gen.request)
         self._show_result(gen, entry)
 
@@ -295,6 +311,7 @@ class FluxPanel(anywidget.AnyWidget):
 
     def close(self) -> None:
         self.cancel()
+        self._store.close()
         for entry in [*self._tiles, *self._history]:
             entry["ref"].close()
         try:
@@ -620,7 +637,7 @@ class FluxPanel(anywidget.AnyWidget):
         self._tiles = []
 
     def _add_to_history(self, gen: Generation, entry: int) -> None:
-        self._generations[entry] = gen
+        self._store.add(entry, gen)
         if gen.images:
             thumb = _shrink_into_model(gen.images[0], "thumb")
             item = {
@@ -633,6 +650,7 @@ class FluxPanel(anywidget.AnyWidget):
                 "seed": gen.request.seed,
                 "prompt": gen.request.prompt[:300],
                 "count": len(gen.images),
+                "created": gen.created,
             }
             self._history = [*self._history, item]
 
