@@ -1,5 +1,5 @@
 # The README's commands. Each sets itself up first (scripts/setup.sh).
-.PHONY: lab test test-fast lint setup reliability
+.PHONY: lab test test-fast lint setup reliability bench
 
 PY := .venv/bin/python
 
@@ -25,3 +25,8 @@ lint: setup
 ## The fault, load and hostile-input table (see docs/reliability.md).
 reliability: setup
 	$(PY) -m benchmarks.reliability
+
+## Benchmarks against same-run baselines (see benchmarks/README.md).
+bench:
+	@bash scripts/setup.sh --browser
+	$(PY) -m benchmarks.run

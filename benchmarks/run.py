@@ -1,0 +1,533 @@
+"""fluxpanel's benchmarks: each figure against a baseline taken in the same run.
+
+    python -m benchmarks.run            # all figures (make bench)
+    python -m benchmarks.run --quick    # fewer repetitions
+
+Prints figure, baseline, ours, ratio, target and whether it is met. Timings
+are medians of repeated, interleaved runs; sizes are exact. Images are
+photographic-looking (noise, gradients and detail), not flat placeholders,
+which would compress unrealistically well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Figure:
+    name: str
+    baseline: float
+    ours: float
+    target: float  # the most ours / baseline may be
+    unit: str
+    baseline_label: str
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else math.inf
+
+    @property
+    def met(self) -> bool:
+        return self.ratio <= self.target
+
+
+# -- images that look like FLUX output ---------------------------------------------------
+
+
+def photo_png(seed: int, size: int = 1024) -> bytes:
+    """A 1024x1024 PNG with photographic detail: soft gradients, shapes, grain."""
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+    rng = random.Random(seed)
+    base = ImageOps.colorize(
+        Image.linear_gradient("L").resize((size, size)).rotate(rng.choice((0, 90, 180, 270))),
+        (rng.randrange(256), rng.randrange(256), rng.randrange(256)),
+        (rng.randrange(256), rng.randrange(256), rng.randrange(256)),
+    )
+    draw = ImageDraw.Draw(base)
+    for _ in range(40):
+        x, y, r = rng.randrange(size), rng.randrange(size), rng.randrange(20, 200)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    base = base.filter(ImageFilter.GaussianBlur(6))
+    grain = Image.effect_noise((size, size), 28).convert("RGB")
+    image = Image.blend(base, grain, 0.18).filter(ImageFilter.DETAIL)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+_PHOTOS: dict[int, bytes] = {}
+
+
+def photo_factory(request, index):
+    key = (request.seed + index) % 8  # a few distinct photos, reused
+    if key not in _PHOTOS:
+        _PHOTOS[key] = photo_png(key)
+    return _PHOTOS[key]
+
+
+class ServerProcess:
+    """A ReferenceServer in a process of its own, so serving images does not
+    compete with the client being measured for this process's GIL."""
+
+    def __init__(self, latency: float) -> None:
+        code = (
+            f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from fluxpanel.testing import ReferenceServer\n"
+            "from benchmarks.run import photo_factory\n"
+            f"s = ReferenceServer(latency={latency}, image_factory=photo_factory).start()\n"
+            "for i in range(8): photo_factory(type('R', (), {'seed': i})(), 0)\n"
+            "print(s.url, s.api_key, flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.url, self.api_key = self.proc.stdout.readline().split()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+# -- 1. one generation through FluxClient vs plain httpx -----------------------------------
+
+
+def one_generation(repeat: int) -> Figure:
+    import httpx
+
+    import fluxpanel
+
+    with ServerProcess(latency=0.3) as server:
+        body = fluxpanel.GenerationRequest(model="flux_dev", prompt="bench", num_images=4, seed=1)
+
+        def plain() -> None:
+            # What a person would write with httpx: the POST, then each image.
+            with httpx.Client(timeout=60) as http:
+                urls = http.post(
+                    server.url,
+                    json=body.to_payload(),
+                    headers={"Authorization": f"Bearer {server.api_key}"},
+                ).json()
+                for url in urls:
+                    _ = http.get(url).content
+
+        client = fluxpanel.FluxClient(api_key=server.api_key, url=server.url, cache=False)
+
+        def ours() -> None:
+            client.generate(body)
+
+        ours()
+        plain()  # warm both
+        base, mine = [], []
+        for _ in range(repeat):
+            base.append(median_time(plain, 1))
+            mine.append(median_time(ours, 1))
+        client.close()
+    return Figure(
+        "one generation, 4 images, 300 ms latency",
+        statistics.median(base),
+        statistics.median(mine),
+        1.03,
+        "s",
+        "plain httpx: POST, then GET each image",
+    )
+
+
+# -- 2. 32 requests at concurrency 8 vs the ideal ---------------------------------------------
+
+
+def concurrent_batch(repeat: int) -> list[Figure]:
+    import httpx
+
+    import fluxpanel
+
+    with ServerProcess(latency=0.3) as server:
+
+        async def ours(n: int) -> float:
+            async with fluxpanel.AsyncFluxClient(
+                api_key=server.api_key, url=server.url, cache=False
+            ) as c:
+                gate = asyncio.Semaphore(8)
+
+                async def one(i: int) -> None:
+                    async with gate:
+                        await c.generate(model="flux_dev", prompt="bench", num_images=4, seed=i)
+
+                t0 = time.perf_counter()
+                await asyncio.gather(*(one(i) for i in range(n)))
+                return time.perf_counter() - t0
+
+        async def plain(n: int) -> float:
+            # The same batch written with httpx alone: the machine's practical limit.
+            async with httpx.AsyncClient(timeout=60) as http:
+                gate = asyncio.Semaphore(8)
+                headers = {"Authorization": f"Bearer {server.api_key}"}
+
+                async def one(i: int) -> None:
+                    async with gate:
+                        body = fluxpanel.GenerationRequest(
+                            model="flux_dev", prompt="bench", num_images=4, seed=i
+                        ).to_payload()
+                        urls = (await http.post(server.url, json=body, headers=headers)).json()
+                        await asyncio.gather(*(http.get(u) for u in urls))
+
+                t0 = time.perf_counter()
+                await asyncio.gather(*(one(i) for i in range(n)))
+                return time.perf_counter() - t0
+
+        single = statistics.median(asyncio.run(ours(1)) for _ in range(repeat))
+        mine, base = [], []
+        for _ in range(max(2, repeat // 3)):
+            mine.append(asyncio.run(ours(32)))
+            base.append(asyncio.run(plain(32)))
+    batch = statistics.median(mine)
+    return [
+        Figure(
+            "32 requests x 4 images at concurrency 8",
+            math.ceil(32 / 8) * single,
+            batch,
+            1.10,
+            "s",
+            "ideal: ceil(32/8) x one request",
+        ),
+        Figure(
+            "  the same, against plain async httpx",
+            statistics.median(base),
+            batch,
+            1.10,
+            "s",
+            "the same batch with httpx alone (this machine's practical limit)",
+        ),
+    ]
+
+
+# -- 3. bytes sent to the browser per displayed image -----------------------------------------
+
+
+class _RecordingComm:
+    """Stands in for the kernel's comm and counts what would be sent."""
+
+    sent = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.comm_id = os.urandom(8).hex()
+        self.kernel = None
+        data, buffers = kwargs.get("data"), kwargs.get("buffers")
+        self._count(data, buffers)
+
+    def _count(self, data, buffers) -> None:
+        _RecordingComm.sent += len(json.dumps(data, default=str)) if data else 0
+        _RecordingComm.sent += sum(len(memoryview(b).cast("B")) for b in buffers or [])
+
+    def send(self, data=None, metadata=None, buffers=None) -> None:
+        self._count(data, buffers)
+
+    def open(self, *a, **k) -> None: ...
+    def close(self, *a, **k) -> None: ...
+    def on_msg(self, *a, **k) -> None: ...
+    def on_close(self, *a, **k) -> None: ...
+
+
+def bytes_per_image() -> Figure:
+    import comm
+    import ipywidgets
+
+    import fluxpanel
+    from fluxpanel.testing import ReferenceServer
+
+    original = comm.create_comm
+    comm.create_comm = _RecordingComm
+    ipywidgets.widgets.widget.comm.create_comm = _RecordingComm
+    try:
+        with ReferenceServer(image_factory=photo_factory) as server:
+            panel = fluxpanel.FluxPanel(
+                client=fluxpanel.AsyncFluxClient(
+                    api_key=server.api_key, url=server.url, cache=False
+                ),
+                model="flux_dev",
+                prompt="bench",
+                num_images=4,
+            )
+            _RecordingComm.sent = 0
+            asyncio.run(panel.agenerate())
+            sent = _RecordingComm.sent
+            shown = sum(len(t["ref"].value) for t in panel._tiles) + sum(
+                len(h["ref"].value) for h in panel._history
+            )
+            panel.close()
+    finally:
+        comm.create_comm = original
+        ipywidgets.widgets.widget.comm.create_comm = original
+    return Figure(
+        "bytes to the browser per displayed image",
+        shown / 5,
+        sent / 5,
+        1.02,
+        "B",
+        "the image bytes shown (4 previews, 1 thumbnail)",
+        "every message of the generation counted: trait updates, child models, buffers",
+    )
+
+
+# -- 4. saved-notebook growth per generated image ---------------------------------------------
+
+
+def notebook_growth() -> Figure:
+    import fluxpanel
+    from fluxpanel.testing import ReferenceServer
+
+    with ReferenceServer(image_factory=photo_factory) as server:
+        panel = fluxpanel.FluxPanel(
+            client=fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, cache=False),
+            model="flux_dev",
+            prompt="bench",
+            num_images=1,
+        )
+        before = len(json.dumps(panel._static_bundle()))
+        gen = asyncio.run(panel.agenerate())
+        after = len(json.dumps(panel._static_bundle()))
+        original = len(gen.image.data)
+        assert "data:image/webp;base64," in panel._static_html()
+        panel.close()
+    return Figure(
+        "saved notebook growth per 1024x1024 image",
+        original,
+        after - before,
+        0.15,
+        "B",
+        "the image's original PNG",
+        "the static copy that shows without a kernel",
+    )
+
+
+# -- 5. import time ------------------------------------------------------------------------------
+
+
+def import_time(repeat: int) -> Figure:
+    def cost(statement: str) -> float:
+        code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        return float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+
+    base, ours = [], []
+    for _ in range(repeat):
+        base.append(cost("import anywidget, httpx"))
+        ours.append(cost("import fluxpanel"))
+    return Figure(
+        "import fluxpanel",
+        statistics.median(base),
+        statistics.median(ours),
+        1.2,
+        "s",
+        "import anywidget, httpx",
+    )
+
+
+# -- 7. kernel memory after many generations -------------------------------------------------
+
+
+def memory_after_generations(n: int) -> Figure:
+    code = f"""
+import asyncio, gc, sys
+sys.path.insert(0, {str(ROOT)!r})
+import fluxpanel
+from fluxpanel.providers import Preview
+from benchmarks.run import photo_png
+
+class Photos(Preview):
+    photos = [photo_png(i) for i in range(4)]
+    def render(self, request, index):
+        return self.photos[(request.seed + index) % 4]
+
+def rss():
+    gc.collect()
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+
+async def main():
+    panel = fluxpanel.FluxPanel(provider=Photos(), model="flux_dev", prompt="bench", num_images=2)
+    after = {{}}
+    for i in range({n}):
+        await panel.agenerate()
+        if i + 1 in (10, {n}):
+            after[i + 1] = rss()
+    print(after[10], after[{n}])
+    panel.close()
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    at10, atn = map(int, out.stdout.split())
+    return Figure(
+        f"kernel memory after {n} generations (2 images each)",
+        at10,
+        atn,
+        2.0,
+        "B",
+        "after 10",
+        "resident set size of the process",
+    )
+
+
+# -- 8. bundle size --------------------------------------------------------------------------------
+
+
+def bundle_size() -> Figure:
+    static = ROOT / "src" / "fluxpanel" / "static"
+    size = sum(p.stat().st_size for p in static.glob("widget.*"))
+    return Figure(
+        "front-end bundle (JS + CSS, minified)", 40_000, size, 1.0, "B", "the 40 KB budget"
+    )
+
+
+# -- 6. time to a usable panel in Chromium -------------------------------------------------------
+
+
+def time_to_usable(repeat: int) -> Figure:
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from playwright.sync_api import sync_playwright
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, JupyterServer, Lab
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = JupyterServer(Path(tmp))
+        try:
+            server.write_notebook(
+                "bench.ipynb",
+                ['import fluxpanel\nfluxpanel.FluxPanel(provider="preview", prompt="bench")'],
+            )
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                lab = Lab(server, page, "bench.ipynb")
+                times = []
+                for _ in range(repeat + 1):
+                    page.evaluate(
+                        """() => {
+                            window.__fp = {};
+                            const cell = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
+                            const area = cell.querySelector('.jp-OutputArea');
+                            area.replaceChildren();
+                            new MutationObserver((_, obs) => {
+                                if (!window.__fp.output && area.querySelector('.jp-OutputArea-output')) window.__fp.output = performance.now();
+                                const go = area.querySelector('[data-fluxpanel] [data-action="generate"]');
+                                if (go && !go.disabled && !window.__fp.usable) { window.__fp.usable = performance.now(); obs.disconnect(); }
+                            }).observe(area, { childList: true, subtree: true, attributes: true });
+                        }"""
+                    )
+                    lab.run_cell(0)
+                    page.wait_for_function("() => window.__fp.usable", timeout=60_000)
+                    times.append(
+                        page.evaluate("() => (window.__fp.usable - window.__fp.output) / 1000")
+                    )
+                    lab.wait_idle()
+                browser.close()
+                lab.close()
+        finally:
+            server.stop()
+    return Figure(
+        "output appearing -> panel usable, Chromium",
+        0.150,
+        statistics.median(times[1:]),
+        1.0,
+        "s",
+        "the 150 ms budget",
+        f"median of {repeat}, after one warm-up render",
+    )
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f} ms" if value < 10 else f"{value:.2f} s"
+    if unit == "B":
+        return f"{value / 1024:.1f} KiB" if value < 1024**2 else f"{value / 1024**2:.1f} MiB"
+    return f"{value:g}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium figure")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else 9
+    runs: list[Callable[[], Figure | list[Figure]]] = [
+        lambda: one_generation(repeat),
+        lambda: concurrent_batch(repeat),  # two figures
+        bytes_per_image,
+        notebook_growth,
+        lambda: import_time(repeat + 2),
+        lambda: memory_after_generations(100 if args.quick else 500),
+        bundle_size,
+    ]
+    if not args.no_browser:
+        runs.append(lambda: time_to_usable(10))
+    figures: list[Figure] = []
+    for run in runs:
+        result = run()
+        for figure in result if isinstance(result, list) else [result]:
+            figures.append(figure)
+            print(f"  measured: {figure.name.strip()}", file=sys.stderr)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    )
+    header = f"{'figure':<44} {'baseline':>12} {'ours':>12} {'ratio':>7} {'target':>7}  met"
+    print(header)
+    print("-" * len(header))
+    for f in figures:
+        print(
+            f"{f.name:<44} {fmt(f.baseline, f.unit):>12} {fmt(f.ours, f.unit):>12} "
+            f"{f.ratio:>6.3f}x {'<=' + format(f.target, 'g'):>7}  {'yes' if f.met else 'NO'}"
+        )
+    print()
+    for f in figures:
+        print(f"- {f.name}: baseline is {f.baseline_label}" + (f"; {f.note}" if f.note else ""))
+    missed = [f.name for f in figures if not f.met]
+    print()
+    print("missed: " + (", ".join(missed) if missed else "none"))
+
+
+if __name__ == "__main__":
+    main()

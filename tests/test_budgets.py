@@ -1,0 +1,25 @@
+"""Size budgets from the benchmarks, which are exact (not timed) and so are
+tests: images reach the browser as binary buffers of display-size previews,
+saved notebooks stay small, and the bundle stays under 40 KB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.run import bundle_size, bytes_per_image, notebook_growth
+
+
+def test_bytes_sent_per_displayed_image_are_the_image_bytes():
+    figure = bytes_per_image()
+    assert figure.ratio <= 1.02, figure
+
+
+def test_saved_notebook_grows_by_a_fraction_of_the_original():
+    figure = notebook_growth()
+    assert figure.ratio <= 0.15, figure
+
+
+def test_front_end_bundle_under_40_kb():
+    assert (Path(__file__).parent.parent / "src/fluxpanel/static/widget.js").exists()
+    figure = bundle_size()
+    assert figure.ours < 40_000, figure
