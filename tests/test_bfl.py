@@ -200,9 +200,9 @@ def test_expired_result_url(bfl):
 
 def test_a_polling_url_elsewhere_does_not_get_the_key(bfl):
     p = QuickBFL(api_key="k", base_url="https://api.bfl.example")
-    assert p._same_site("https://api.eu.bfl.example/v1/get_result?id=1")
-    assert not p._same_site("https://attacker.example/v1/get_result?id=1")
-    assert not p._same_site("ftp://api.bfl.example/x")
+    assert p.on_site("https://api.eu.bfl.example/v1/get_result?id=1")
+    assert not p.on_site("https://attacker.example/v1/get_result?id=1")
+    assert not p.on_site("ftp://api.bfl.example/x")
 
 
 @pytest.mark.anyio

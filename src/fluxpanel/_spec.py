@@ -104,10 +104,6 @@ class ModelSpec:
         }
 
 
-def _model(id: str, label: str, description: str, *params: ParamSpec) -> ModelSpec:
-    return ModelSpec(id, label, description, {p.name: p for p in params})
-
-
 def models_to_json(models: Mapping[str, ModelSpec]) -> dict[str, Any]:
     """The table as plain JSON, the form the front end reads."""
     return {"models": [m.to_json() for m in models.values()]}
@@ -169,83 +165,99 @@ NUM_IMAGES = ParamSpec(
     max=4,
     step=1,
 )
-_GUIDANCE_HELP = (
-    "How closely the image follows the prompt. Higher values match the prompt "
-    "more closely but may reduce quality; lower values give more creative freedom."
-)
-_STEPS_HELP = "Denoising steps. More steps add detail and take longer."
+# --- Parameters whose ranges differ by model and host: one definition each ------
+
+
+def steps(default: int, high: int, low: int = 1) -> ParamSpec:
+    return ParamSpec(
+        "steps",
+        "integer",
+        "Steps",
+        "Denoising steps. More steps add detail and take longer.",
+        default=default,
+        min=low,
+        max=high,
+        step=1,
+    )
+
+
+def guidance(default: float, low: float, high: float) -> ParamSpec:
+    return ParamSpec(
+        "guidance",
+        "number",
+        "Guidance",
+        "How closely the image follows the prompt. Higher values match the prompt more "
+        "closely but may reduce quality; lower values give more creative freedom.",
+        default=float(default),
+        min=float(low),
+        max=float(high),
+        step=0.1,
+    )
+
+
+def interval(default: float = 2.0, low: float = 1.0, high: float = 4.0) -> ParamSpec:
+    return ParamSpec(
+        "interval",
+        "number",
+        "Interval",
+        "Variance in possible outputs. Low values follow the prompt strongly and "
+        "consistently; high values give more dynamic, varied results.",
+        default=float(default),
+        min=float(low),
+        max=float(high),
+        step=0.1,
+    )
+
+
+def safety_tolerance(default: int, low: int, high: int) -> ParamSpec:
+    return ParamSpec(
+        "safety_tolerance",
+        "integer",
+        "Safety tolerance",
+        f"Moderation level: {low} is the most strict, {high} the most permissive.",
+        default=default,
+        min=low,
+        max=high,
+        step=1,
+    )
+
+
+def aspect_ratio(choices: tuple[str, ...], default: str, label: str, help: str) -> ParamSpec:
+    return ParamSpec("aspect_ratio", "choice", label, help, default=default, choices=choices)
+
+
+#: Every host's names and descriptions for the three models.
+LABELS = {
+    "flux_schnell": ("FLUX.1 [schnell]", "Entry-level model, optimised for speed."),
+    "flux_dev": ("FLUX.1 [dev]", "Developer-focused variant with flexible parameters."),
+    "flux_pro": ("FLUX.1 [pro]", "Professional-grade model, highest quality in the series."),
+}
+
+
+def model(id: str, *params: ParamSpec) -> ModelSpec:
+    """A model's spec: its id, the label and description every host shares, and
+    its parameters in display order."""
+    label, description = LABELS[id]
+    return ModelSpec(id, label, description, {p.name: p for p in params})
+
+
+# --- The FLUX API of API_CONTRACT.md -------------------------------------------
 
 MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
-        "flux_schnell": _model(
-            "flux_schnell",
-            "FLUX.1 [schnell]",
-            "Entry-level model, optimised for speed.",
-            PROMPT,
-            NUM_IMAGES,
-            ASPECT_RATIO,
-            SEED,
-            ParamSpec("steps", "integer", "Steps", _STEPS_HELP, default=4, min=1, max=4, step=1),
+        "flux_schnell": model("flux_schnell", PROMPT, NUM_IMAGES, ASPECT_RATIO, SEED, steps(4, 4)),
+        "flux_dev": model(
+            "flux_dev", PROMPT, NUM_IMAGES, ASPECT_RATIO, SEED, steps(28, 50), guidance(3.5, 0, 10)
         ),
-        "flux_dev": _model(
-            "flux_dev",
-            "FLUX.1 [dev]",
-            "Developer-focused variant with flexible parameters.",
-            PROMPT,
-            NUM_IMAGES,
-            ASPECT_RATIO,
-            SEED,
-            ParamSpec("steps", "integer", "Steps", _STEPS_HELP, default=28, min=1, max=50, step=1),
-            ParamSpec(
-                "guidance",
-                "number",
-                "Guidance",
-                _GUIDANCE_HELP,
-                default=3.5,
-                min=0.0,
-                max=10.0,
-                step=0.1,
-            ),
-        ),
-        "flux_pro": _model(
+        "flux_pro": model(
             "flux_pro",
-            "FLUX.1 [pro]",
-            "Professional-grade model, highest quality in the series.",
             PROMPT,
             ASPECT_RATIO,
             SEED,
-            ParamSpec("steps", "integer", "Steps", _STEPS_HELP, default=25, min=1, max=50, step=1),
-            ParamSpec(
-                "guidance",
-                "number",
-                "Guidance",
-                _GUIDANCE_HELP,
-                default=3.0,
-                min=2.0,
-                max=5.0,
-                step=0.1,
-            ),
-            ParamSpec(
-                "interval",
-                "number",
-                "Interval",
-                "Variance in possible outputs. Low values follow the prompt strongly "
-                "and consistently; high values give more dynamic, varied results.",
-                default=2.0,
-                min=1.0,
-                max=4.0,
-                step=0.1,
-            ),
-            ParamSpec(
-                "safety_tolerance",
-                "integer",
-                "Safety tolerance",
-                "Moderation level: 1 is the most strict, 6 the most permissive.",
-                default=2,
-                min=1,
-                max=6,
-                step=1,
-            ),
+            steps(25, 50),
+            guidance(3.0, 2, 5),
+            interval(),
+            safety_tolerance(2, 1, 6),
         ),
     }
 )

@@ -162,6 +162,57 @@ class Provider:
         return f"{type(self).__name__}()"
 
 
+class HostedProvider(Provider):
+    """Base of the adapters for hosted APIs: a key from the environment, a base
+    URL (overridable, for the loopback fakes), snippets that name the provider
+    and read the key from the environment, and polling waits that grow."""
+
+    #: Where the API is, unless ``base_url`` says otherwise.
+    default_url: str = ""
+    #: Seconds before the first poll, growth per poll, and the longest wait.
+    poll_first, poll_growth, poll_max = 0.5, 1.5, 5.0
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
+        import os
+
+        from .._errors import ConfigError
+
+        key = api_key if api_key is not None else os.environ.get(self.key_env or "")
+        if not key:
+            raise ConfigError(f"no API key for {self.label}: set {self.key_env} or pass api_key=")
+        self._api_key = key
+        self._base = (base_url or self.default_url).rstrip("/")
+        self._base_given = base_url is not None
+
+    @property
+    def endpoint(self) -> str:
+        return self._base
+
+    def secrets(self) -> list[str]:
+        return [self._api_key]
+
+    def client_code(self) -> tuple[str, str]:
+        args = f"provider={self.name!r}"
+        if self._base_given:
+            # Name the adapter fluxpanel ships (a subclass may be the user's own).
+            cls = next(
+                c for c in type(self).__mro__ if c.__module__.startswith("fluxpanel.providers.")
+            )
+            args = f"provider=fluxpanel.providers.{cls.__name__}(base_url={self._base!r})"
+        return args, f"The key is read from ${self.key_env}."
+
+    def poll_delay(self, n: int) -> float:
+        """The wait before the ``n``-th poll (from 0)."""
+        return min(self.poll_max, self.poll_first * self.poll_growth**n)
+
+    def on_site(self, url: str) -> bool:
+        """Whether the API's key may be sent to ``url``."""
+        return same_site(url, self._base)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base!r})"
+
+
 def same_site(url: str, base: str) -> bool:
     """Whether ``url`` (a URL an API handed back, to poll) is on ``base``'s
     host or a sibling host of its domain: the only places the key may go."""

@@ -21,25 +21,34 @@ Where each rule comes from (Black Forest Labs' API reference, late 2026):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from .._errors import APIError, ConfigError, ModerationError, ServerError
+from .._errors import APIError, ModerationError, ServerError
 from .._request import GenerationRequest
-from .._spec import PROMPT, SEED, SEED_MAX, ModelSpec, ParamSpec, check_table
-from ._base import Call, Outputs, Provider, Reply, same_site
+from .._spec import (
+    PROMPT,
+    SEED,
+    SEED_MAX,
+    ParamSpec,
+    aspect_ratio,
+    check_table,
+    guidance,
+    interval,
+    model,
+    safety_tolerance,
+    steps,
+)
+from ._base import Call, HostedProvider, Outputs, Reply
 
 KEY_ENV = "BFL_API_KEY"
 DEFAULT_URL = "https://api.bfl.ai"
 
 _SIZES = ("1024x1024", "1024x768", "768x1024", "1344x768", "768x1344", "1440x1440")
-_ASPECT = ParamSpec(
-    "aspect_ratio",
-    "choice",
+_ASPECT = aspect_ratio(
+    _SIZES,
+    "1024x1024",
     "Size",
     "Width x height in pixels (Black Forest Labs takes multiples of 32, 256 to 1440).",
-    default="1024x1024",
-    choices=_SIZES,
 )
 _IMAGES = ParamSpec(
     "num_images",
@@ -52,83 +61,28 @@ _IMAGES = ParamSpec(
     max=4,
     step=1,
 )
-_SAFETY = ParamSpec(
-    "safety_tolerance",
-    "integer",
-    "Safety tolerance",
-    "Moderation level: 0 is the most strict, 6 the most permissive.",
-    default=2,
-    min=0,
-    max=6,
-    step=1,
-)
-
-
-def _steps(default: int) -> ParamSpec:
-    return ParamSpec(
-        "steps",
-        "integer",
-        "Steps",
-        "Denoising steps. More steps add detail and take longer.",
-        default=default,
-        min=1,
-        max=50,
-        step=1,
-    )
-
-
-def _guidance(default: float) -> ParamSpec:
-    return ParamSpec(
-        "guidance",
-        "number",
-        "Guidance",
-        "How closely the image follows the prompt (1.5 to 5 at Black Forest Labs).",
-        default=default,
-        min=1.5,
-        max=5.0,
-        step=0.1,
-    )
-
-
-def _model(id: str, label: str, description: str, *params: ParamSpec) -> ModelSpec:
-    return ModelSpec(id, label, description, {p.name: p for p in params})
-
 
 MODELS = {
-    "flux_dev": _model(
+    "flux_dev": model(
         "flux_dev",
-        "FLUX.1 [dev]",
-        "Developer-focused variant with flexible parameters.",
         PROMPT,
         _IMAGES,
         _ASPECT,
         SEED,
-        _steps(28),
-        _guidance(3.0),
-        _SAFETY,
+        steps(28, 50),
+        guidance(3.0, 1.5, 5),
+        safety_tolerance(2, 0, 6),
     ),
-    "flux_pro": _model(
+    "flux_pro": model(
         "flux_pro",
-        "FLUX.1 [pro]",
-        "Professional-grade model, highest quality in the series.",
         PROMPT,
         _IMAGES,
         _ASPECT,
         SEED,
-        _steps(40),
-        _guidance(2.5),
-        ParamSpec(
-            "interval",
-            "number",
-            "Interval",
-            "Variance in possible outputs. Low values follow the prompt strongly and "
-            "consistently; high values give more dynamic, varied results.",
-            default=2.0,
-            min=1.0,
-            max=4.0,
-            step=0.1,
-        ),
-        _SAFETY,
+        steps(40, 50),
+        guidance(2.5, 1.5, 5),
+        interval(),
+        safety_tolerance(2, 0, 6),
     ),
 }
 check_table(MODELS)
@@ -137,44 +91,19 @@ _ENDPOINTS = {"flux_dev": "/v1/flux-dev", "flux_pro": "/v1/flux-pro"}
 _PENDING = {"Pending", "Queued", "Processing"}
 
 
-class BlackForestLabs(Provider):
+class BlackForestLabs(HostedProvider):
     """Black Forest Labs' API. ``api_key`` defaults to ``$BFL_API_KEY``."""
 
     name = "bfl"
     label = "Black Forest Labs"
     key_env = KEY_ENV
+    default_url = DEFAULT_URL
     models = MODELS
     max_active = 24
     cancel_note = (
         "Black Forest Labs cannot cancel a task once submitted: fluxpanel stopped "
         "waiting, but the task may still run and be billed."
     )
-    #: Seconds before the first poll, growth per poll, and the longest wait.
-    poll_first, poll_growth, poll_max = 0.5, 1.5, 5.0
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
-        if not key:
-            raise ConfigError(f"no API key for Black Forest Labs: set {KEY_ENV} or pass api_key=")
-        self._api_key = key
-        self._base = (base_url or DEFAULT_URL).rstrip("/")
-        self._base_given = base_url is not None
-
-    @property
-    def endpoint(self) -> str:
-        return self._base
-
-    def secrets(self) -> list[str]:
-        return [self._api_key]
-
-    def client_code(self) -> tuple[str, str]:
-        args = "provider='bfl'"
-        if self._base_given:
-            args = f"provider=fluxpanel.providers.BlackForestLabs(base_url={self._base!r})"
-        return args, f"The key is read from ${KEY_ENV}."
-
-    def __repr__(self) -> str:
-        return f"BlackForestLabs(base_url={self._base!r})"
 
     # -- mapping ours to theirs -----------------------------------------------------
 
@@ -228,7 +157,7 @@ class BlackForestLabs(Provider):
             task, url = data.get("id"), data.get("polling_url")
             if not isinstance(task, str) or not isinstance(url, str):
                 raise self.unreadable(reply, "the answer has no 'id' and 'polling_url'")
-            if not self._same_site(url):
+            if not self.on_site(url):
                 raise self.unreadable(
                     reply, "the polling URL is not on the API's site; the key is not sent there"
                 )
@@ -268,8 +197,6 @@ class BlackForestLabs(Provider):
         return self._poll(call.url, task, state + 1)
 
     def _poll(self, url: str, task: str, n: int) -> Call:
-        delay = min(self.poll_max, self.poll_first * self.poll_growth**n)
-        return Call("GET", url, headers=self._headers(), delay=delay, task=task, state=n)
-
-    def _same_site(self, url: str) -> bool:
-        return same_site(url, self._base)
+        return Call(
+            "GET", url, headers=self._headers(), delay=self.poll_delay(n), task=task, state=n
+        )

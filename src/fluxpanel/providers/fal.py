@@ -22,93 +22,48 @@ fal-ai/flux/schnell, fal-ai/flux/dev and fal-ai/flux-pro, late 2026):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from .._errors import ConfigError, ModerationError
+from .._errors import ModerationError
 from .._request import GenerationRequest
-from .._spec import NUM_IMAGES, PROMPT, SEED, ModelSpec, ParamSpec, check_table
-from ._base import Call, Outputs, Provider, Reply, same_site
+from .._spec import (
+    NUM_IMAGES,
+    PROMPT,
+    SEED,
+    aspect_ratio,
+    check_table,
+    guidance,
+    model,
+    safety_tolerance,
+    steps,
+)
+from ._base import Call, HostedProvider, Outputs, Reply
 
 KEY_ENV = "FAL_KEY"
 DEFAULT_URL = "https://queue.fal.run"
 
 _SIZES = ("square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9")
-_ASPECT = ParamSpec(
-    "aspect_ratio",
-    "choice",
+_ASPECT = aspect_ratio(
+    _SIZES,
+    "landscape_4_3",
     "Image size",
     "fal's named sizes: square_hd is 1024x1024, landscape_16_9 is 1024x576, ...",
-    default="landscape_4_3",
-    choices=_SIZES,
 )
-_STEPS_HELP = "Denoising steps. More steps add detail and take longer."
-
-
-def _steps(high: int, default: int) -> ParamSpec:
-    return ParamSpec(
-        "steps", "integer", "Steps", _STEPS_HELP, default=default, min=1, max=high, step=1
-    )
-
-
-_GUIDANCE = ParamSpec(
-    "guidance",
-    "number",
-    "Guidance",
-    "How closely the image follows the prompt (fal's guidance_scale).",
-    default=3.5,
-    min=1.0,
-    max=20.0,
-    step=0.1,
-)
-
-
-def _model(id: str, label: str, description: str, *params: ParamSpec) -> ModelSpec:
-    return ModelSpec(id, label, description, {p.name: p for p in params})
-
 
 MODELS = {
-    "flux_schnell": _model(
-        "flux_schnell",
-        "FLUX.1 [schnell]",
-        "Entry-level model, optimised for speed.",
-        PROMPT,
-        NUM_IMAGES,
-        _ASPECT,
-        SEED,
-        _steps(12, 4),
+    "flux_schnell": model("flux_schnell", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(4, 12)),
+    "flux_dev": model(
+        "flux_dev", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(28, 50), guidance(3.5, 1, 20)
     ),
-    "flux_dev": _model(
-        "flux_dev",
-        "FLUX.1 [dev]",
-        "Developer-focused variant with flexible parameters.",
-        PROMPT,
-        NUM_IMAGES,
-        _ASPECT,
-        SEED,
-        _steps(50, 28),
-        _GUIDANCE,
-    ),
-    "flux_pro": _model(
+    "flux_pro": model(
         "flux_pro",
-        "FLUX.1 [pro]",
-        "Professional-grade model, highest quality in the series.",
         PROMPT,
         NUM_IMAGES,
         _ASPECT,
         SEED,
-        _steps(50, 28),
-        _GUIDANCE,
-        ParamSpec(
-            "safety_tolerance",
-            "integer",
-            "Safety tolerance",
-            "Moderation level: 1 is the most strict, 6 the most permissive.",
-            default=2,
-            min=1,
-            max=6,
-            step=1,
-        ),
+        steps(28, 50),
+        guidance(3.5, 1, 20),
+        safety_tolerance(2, 1, 6),
     ),
 }
 check_table(MODELS)
@@ -122,38 +77,15 @@ _WIRE = {"aspect_ratio": "image_size", "steps": "num_inference_steps", "guidance
 _WAITING = {"IN_QUEUE", "IN_PROGRESS"}
 
 
-class Fal(Provider):
+class Fal(HostedProvider):
     """fal's queue API. ``api_key`` defaults to ``$FAL_KEY``."""
 
     name = "fal"
     label = "fal"
     key_env = KEY_ENV
+    default_url = DEFAULT_URL
     models = MODELS
-    poll_first, poll_growth, poll_max = 0.5, 1.5, 4.0
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
-        if not key:
-            raise ConfigError(f"no API key for fal: set {KEY_ENV} or pass api_key=")
-        self._api_key = key
-        self._base = (base_url or DEFAULT_URL).rstrip("/")
-        self._base_given = base_url is not None
-
-    @property
-    def endpoint(self) -> str:
-        return self._base
-
-    def secrets(self) -> list[str]:
-        return [self._api_key]
-
-    def client_code(self) -> tuple[str, str]:
-        args = "provider='fal'"
-        if self._base_given:
-            args = f"provider=fluxpanel.providers.Fal(base_url={self._base!r})"
-        return args, f"The key is read from ${KEY_ENV}."
-
-    def __repr__(self) -> str:
-        return f"Fal(base_url={self._base!r})"
+    poll_max = 4.0
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The request's input (our names mapped to fal's)."""
@@ -179,7 +111,7 @@ class Fal(Provider):
 
     def _url(self, reply: Reply, data: dict[str, Any], key: str) -> str:
         url = data.get(key)
-        if not isinstance(url, str) or not same_site(url, self._base):
+        if not isinstance(url, str) or not self.on_site(url):
             raise self.unreadable(reply, f"the answer has no usable {key}")
         return url
 
@@ -241,11 +173,11 @@ class Fal(Provider):
         return Outputs(urls=urls, seeds=[seed] * len(urls), errors=refused)
 
     def _poll(self, url: str, task: str, state: dict[str, Any]) -> Call:
-        delay = min(self.poll_max, self.poll_first * self.poll_growth ** state["n"])
+        delay = self.poll_delay(state["n"])
         return Call("GET", url, headers=self._headers(), delay=delay, task=task, state=state)
 
     def cancel(self, call: Call) -> Call | None:
         cancel = call.state.get("cancel") if isinstance(call.state, dict) else None
-        if isinstance(cancel, str) and same_site(cancel, self._base):
+        if isinstance(cancel, str) and self.on_site(cancel):
             return Call("PUT", cancel, headers=self._headers())
         return None

@@ -21,13 +21,23 @@ schemas of black-forest-labs/flux-schnell, flux-dev and flux-pro, late 2026):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from .._errors import APIError, ConfigError, FluxError, ModerationError
+from .._errors import APIError, FluxError, ModerationError
 from .._request import GenerationRequest
-from .._spec import NUM_IMAGES, PROMPT, SEED, ModelSpec, ParamSpec, check_table
-from ._base import Call, Outputs, Provider, Reply, same_site
+from .._spec import (
+    NUM_IMAGES,
+    PROMPT,
+    SEED,
+    aspect_ratio,
+    check_table,
+    guidance,
+    interval,
+    model,
+    safety_tolerance,
+    steps,
+)
+from ._base import Call, HostedProvider, Outputs, Reply
 
 KEY_ENV = "REPLICATE_API_TOKEN"
 DEFAULT_URL = "https://api.replicate.com"
@@ -37,92 +47,27 @@ DEFAULT_URL = "https://api.replicate.com"
 WAIT = 10
 
 _RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
-_ASPECT = ParamSpec(
-    "aspect_ratio",
-    "choice",
+_ASPECT = aspect_ratio(
+    _RATIOS,
+    "1:1",
     "Aspect ratio",
     "Shape of the image, as width:height (Replicate sizes it to about one megapixel).",
-    default="1:1",
-    choices=_RATIOS,
 )
-_STEPS_HELP = "Denoising steps. More steps add detail and take longer."
-_GUIDANCE_HELP = "How closely the image follows the prompt."
-
-
-def _model(id: str, label: str, description: str, *params: ParamSpec) -> ModelSpec:
-    return ModelSpec(id, label, description, {p.name: p for p in params})
-
 
 MODELS = {
-    "flux_schnell": _model(
-        "flux_schnell",
-        "FLUX.1 [schnell]",
-        "Entry-level model, optimised for speed.",
-        PROMPT,
-        NUM_IMAGES,
-        _ASPECT,
-        SEED,
-        ParamSpec("steps", "integer", "Steps", _STEPS_HELP, default=4, min=1, max=4, step=1),
+    "flux_schnell": model("flux_schnell", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(4, 4)),
+    "flux_dev": model(
+        "flux_dev", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(28, 50), guidance(3.0, 0, 10)
     ),
-    "flux_dev": _model(
-        "flux_dev",
-        "FLUX.1 [dev]",
-        "Developer-focused variant with flexible parameters.",
-        PROMPT,
-        NUM_IMAGES,
-        _ASPECT,
-        SEED,
-        ParamSpec("steps", "integer", "Steps", _STEPS_HELP, default=28, min=1, max=50, step=1),
-        ParamSpec(
-            "guidance",
-            "number",
-            "Guidance",
-            _GUIDANCE_HELP,
-            default=3.0,
-            min=0.0,
-            max=10.0,
-            step=0.1,
-        ),
-    ),
-    "flux_pro": _model(
+    "flux_pro": model(
         "flux_pro",
-        "FLUX.1 [pro]",
-        "Professional-grade model, highest quality in the series.",
         PROMPT,
         _ASPECT,
         SEED,
-        ParamSpec("steps", "integer", "Steps", _STEPS_HELP, default=25, min=1, max=50, step=1),
-        ParamSpec(
-            "guidance",
-            "number",
-            "Guidance",
-            _GUIDANCE_HELP,
-            default=3.0,
-            min=2.0,
-            max=5.0,
-            step=0.1,
-        ),
-        ParamSpec(
-            "interval",
-            "number",
-            "Interval",
-            "Variance in possible outputs. Low values follow the prompt strongly and "
-            "consistently; high values give more dynamic, varied results.",
-            default=2.0,
-            min=1.0,
-            max=4.0,
-            step=0.1,
-        ),
-        ParamSpec(
-            "safety_tolerance",
-            "integer",
-            "Safety tolerance",
-            "Moderation level: 1 is the most strict, 6 the most permissive.",
-            default=2,
-            min=1,
-            max=6,
-            step=1,
-        ),
+        steps(25, 50),
+        guidance(3.0, 2, 5),
+        interval(),
+        safety_tolerance(2, 1, 6),
     ),
 }
 check_table(MODELS)
@@ -137,42 +82,19 @@ _WIRE = {
 _RUNNING = {"starting", "processing"}
 
 
-class Replicate(Provider):
+class Replicate(HostedProvider):
     """Replicate's API. ``api_key`` defaults to ``$REPLICATE_API_TOKEN``."""
 
     name = "replicate"
     label = "Replicate"
     key_env = KEY_ENV
+    default_url = DEFAULT_URL
     models = MODELS
-    poll_first, poll_growth, poll_max = 0.5, 1.5, 4.0
+    poll_max = 4.0
     cancel_note = (
         "A prediction still in Replicate's first answer cannot be cancelled from "
         "here; one being polled was cancelled at Replicate."
     )
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
-        if not key:
-            raise ConfigError(f"no API token for Replicate: set {KEY_ENV} or pass api_key=")
-        self._api_key = key
-        self._base = (base_url or DEFAULT_URL).rstrip("/")
-        self._base_given = base_url is not None
-
-    @property
-    def endpoint(self) -> str:
-        return self._base
-
-    def secrets(self) -> list[str]:
-        return [self._api_key]
-
-    def client_code(self) -> tuple[str, str]:
-        args = "provider='replicate'"
-        if self._base_given:
-            args = f"provider=fluxpanel.providers.Replicate(base_url={self._base!r})"
-        return args, f"The token is read from ${KEY_ENV}."
-
-    def __repr__(self) -> str:
-        return f"Replicate(base_url={self._base!r})"
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The prediction's ``input`` (our names mapped to Replicate's)."""
@@ -218,16 +140,17 @@ class Replicate(Provider):
             raise self.unreadable(reply, f"prediction {task} has an unknown status {status!r}")
         urls = data.get("urls") or {}
         poll = urls.get("get") if isinstance(urls, dict) else None
-        if not isinstance(poll, str) or not same_site(poll, self._base):
+        if not isinstance(poll, str) or not self.on_site(poll):
             raise self.unreadable(reply, f"prediction {task} has no usable urls.get")
         cancel = urls.get("cancel")
         n = call.state["n"] + 1 if isinstance(call.state, dict) else 0
-        delay = min(self.poll_max, self.poll_first * self.poll_growth**n)
         state = {"n": n, "cancel": cancel if isinstance(cancel, str) else None}
-        return Call("GET", poll, headers=self._headers(), delay=delay, task=task, state=state)
+        return Call(
+            "GET", poll, headers=self._headers(), delay=self.poll_delay(n), task=task, state=state
+        )
 
     def cancel(self, call: Call) -> Call | None:
         cancel = call.state.get("cancel") if isinstance(call.state, dict) else None
-        if cancel and same_site(cancel, self._base):
+        if cancel and self.on_site(cancel):
             return Call("POST", cancel, headers=self._headers())
         return None

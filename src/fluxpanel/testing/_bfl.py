@@ -93,10 +93,8 @@ class FakeBFL(LoopbackServer):
         return [r for r in self.requests if r.path.startswith("/v1/get_result")]
 
     def _authorised(self, h: _Handler) -> bool:
-        if h.headers.get("x-key") != self.api_key:
-            h.send_json(403, {"detail": "Not authenticated - Invalid Authentication"})
-            return False
-        return True
+        body = {"detail": "Not authenticated - Invalid Authentication"}
+        return self.authorised(h, "x-key", self.api_key, 403, body)
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
         model = {"/v1/flux-dev": "flux-dev", "/v1/flux-pro": "flux-pro"}.get(h.path)

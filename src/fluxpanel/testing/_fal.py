@@ -80,10 +80,8 @@ class FakeFal(LoopbackServer):
         return [r for r in self.requests if r.method == "PUT"]
 
     def _authorised(self, h: _Handler) -> bool:
-        if h.headers.get("Authorization") != f"Key {self.api_key}":
-            h.send_json(401, {"detail": "No user found for Key ID and Secret"})
-            return False
-        return True
+        body = {"detail": "No user found for Key ID and Secret"}
+        return self.authorised(h, "Authorization", f"Key {self.api_key}", 401, body)
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
         app = h.path.strip("/")

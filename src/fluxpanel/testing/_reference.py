@@ -103,8 +103,8 @@ class ReferenceServer(LoopbackServer):
         if h.path != "/v1/generate":
             h.send_json(404, {"detail": f"no such endpoint: {h.path}"})
             return
-        if h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            h.send_json(401, {"detail": "invalid or missing API key"})
+        denied = {"detail": "invalid or missing API key"}
+        if not self.authorised(h, "Authorization", f"Bearer {self.api_key}", 401, denied):
             return
         fault = self.next_fault()
         if fault and fault.kind == "drop":

@@ -84,17 +84,12 @@ class FakeReplicate(LoopbackServer):
         ]
 
     def _authorised(self, h: _Handler) -> bool:
-        if h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            h.send_json(
-                401,
-                {
-                    "title": "Unauthenticated",
-                    "detail": "You did not pass a valid authentication token",
-                    "status": 401,
-                },
-            )
-            return False
-        return True
+        body = {
+            "title": "Unauthenticated",
+            "detail": "You did not pass a valid authentication token",
+            "status": 401,
+        }
+        return self.authorised(h, "Authorization", f"Bearer {self.api_key}", 401, body)
 
     def _view(self, p: _Prediction) -> dict[str, Any]:
         base = f"{self.base_url}/v1/predictions/{p.id}"

@@ -194,6 +194,13 @@ class LoopbackServer:
         elif fault.kind == "bomb":
             h.send_body(200, bomb_png(), mime)
 
+    def authorised(self, h: _Handler, header: str, expected: str, status: int, body: Any) -> bool:
+        """Whether ``header`` is ``expected``; if not, answers ``status`` with ``body``."""
+        if h.headers.get(header) == expected:
+            return True
+        h.send_json(status, body)
+        return False
+
     # -- routes (subclasses) -------------------------------------------------------------
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
