@@ -133,3 +133,43 @@ def test_abandoned_cache_temp_files_are_removed(tmp_path):
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     assert len(cache) == 0
     assert not old.exists() and new.exists()  # a write in progress is left alone
+
+
+def test_restarting_the_kernel_mid_generation_leaves_nothing_behind(tmp_path):
+    """A real kernel: a panel with history and a slow generation in flight, then
+    a restart. The history folder and any cache temporary files are gone."""
+    import os
+
+    from jupyter_client.manager import start_new_kernel
+
+    from fluxpanel.testing import ReferenceServer
+
+    code = """
+import asyncio, fluxpanel
+client = fluxpanel.AsyncFluxClient(api_key={key!r}, url={url!r}, cache={cache!r})
+panel = fluxpanel.FluxPanel(client=client, prompt="a fox")
+earlier = fluxpanel.FluxPanel(provider="preview", prompt="x")
+await earlier.agenerate()  # a history on disk
+task = asyncio.ensure_future(panel.agenerate())  # a generation in flight
+await asyncio.sleep(0.5)
+print(earlier._store._root(), panel.running)
+"""
+    printed: list[str] = []
+    with ReferenceServer(latency=5.0) as server:
+        km, kc = start_new_kernel(kernel_name="python3")
+        run = code.format(key=server.api_key, url=server.url, cache=str(tmp_path))
+        reply = kc.execute_interactive(
+            run,
+            timeout=60,
+            output_hook=lambda m: (
+                printed.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None
+            ),
+        )
+        assert reply["content"]["status"] == "ok"
+        history_dir, running = "".join(printed).split()
+        assert running == "True" and os.path.isdir(history_dir)
+        km.restart_kernel(now=False)  # a graceful restart, as JupyterLab's Restart does
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    assert not os.path.exists(history_dir)
+    assert list(tmp_path.rglob(".tmp-*")) == []

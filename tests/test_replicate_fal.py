@@ -281,3 +281,9 @@ def test_panel_says_what_had_no_equivalent_when_switching():
     panel.provider_name = "replicate"
     assert panel.aspect_ratio == "1:1" and panel.guidance == 9.5
     assert "no equivalent there for aspect ratio 1344x768 → 1:1" in panel.status_text
+
+
+def test_fal_result_urls_expire(fal):
+    fal.ttl = 0
+    with fclient(fal) as c, pytest.raises(fluxpanel.ResultExpiredError):
+        c.generate(prompt="x")
