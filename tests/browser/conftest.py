@@ -89,6 +89,7 @@ class JupyterServer:
                 f"--ServerApp.root_dir={self.root}",
                 "--LabApp.expose_app_in_browser=True",
                 "--LabApp.news_url=",
+                "--LabApp.extension_manager=readonly",  # no look-ups on a registry
                 "--allow-root",
             ],
             env=env,
