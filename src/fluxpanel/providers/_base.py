@@ -135,6 +135,16 @@ class Provider:
             retry_after=retry_after,
         )
 
+    def json_object(self, reply: Reply) -> dict[str, Any]:
+        """The reply's body as a JSON object, or a clear error saying why not."""
+        try:
+            data = reply.json()
+        except ValueError:
+            raise self.unreadable(reply, "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise self.unreadable(reply, "expected a JSON object")
+        return data
+
     def unreadable(self, reply: Reply, why: str) -> APIError:
         return APIError(
             f"{self.label} sent a response fluxpanel cannot read: {why}",

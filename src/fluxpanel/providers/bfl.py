@@ -147,12 +147,7 @@ class BlackForestLabs(HostedProvider):
         )
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
-        try:
-            data = reply.json()
-        except ValueError:
-            raise self.unreadable(reply, "the body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise self.unreadable(reply, "expected a JSON object")
+        data = self.json_object(reply)
         if call.method == "POST":
             task, url = data.get("id"), data.get("polling_url")
             if not isinstance(task, str) or not isinstance(url, str):

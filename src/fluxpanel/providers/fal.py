@@ -116,12 +116,7 @@ class Fal(HostedProvider):
         return url
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
-        try:
-            data = reply.json()
-        except ValueError:
-            raise self.unreadable(reply, "the body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise self.unreadable(reply, "expected a JSON object")
+        data = self.json_object(reply)
         phase = call.state.get("phase") if isinstance(call.state, dict) else "submit"
         if phase == "submit":
             task = str(data.get("request_id", "?"))

@@ -116,11 +116,8 @@ class Replicate(HostedProvider):
         )
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
-        try:
-            data = reply.json()
-        except ValueError:
-            raise self.unreadable(reply, "the body is not valid JSON") from None
-        if not isinstance(data, dict) or "status" not in data:
+        data = self.json_object(reply)
+        if "status" not in data:
             raise self.unreadable(reply, "expected a prediction")
         task = str(data.get("id", "?"))
         status = data["status"]

@@ -103,12 +103,8 @@ class FakeBFL(LoopbackServer):
             return
         if not self._authorised(h):
             return
-        fault = self.next_fault()
-        if fault and fault.kind == "drop":
-            h.drop()
-            return
-        if fault and fault.kind == "status":
-            h.send_status_fault(fault)
+        answered, fault = self.answered_by_fault(h)
+        if answered:
             return
         try:
             data = json.loads(body)

@@ -106,15 +106,11 @@ class ReferenceServer(LoopbackServer):
         denied = {"detail": "invalid or missing API key"}
         if not self.authorised(h, "Authorization", f"Bearer {self.api_key}", 401, denied):
             return
-        fault = self.next_fault()
-        if fault and fault.kind == "drop":
-            h.drop()
+        answered, fault = self.answered_by_fault(h)
+        if answered:
             return
         if fault and fault.kind == "hang":
             time.sleep(float(fault.options.get("seconds", 5.0)))
-        if fault and fault.kind == "status":
-            h.send_status_fault(fault)
-            return
         if self._chaos():
             h.send_json(503, {"detail": "chaos"})
             return

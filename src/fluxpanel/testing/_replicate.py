@@ -151,12 +151,8 @@ class FakeReplicate(LoopbackServer):
             return
         if not self._authorised(h):
             return
-        fault = self.next_fault()
-        if fault and fault.kind == "drop":
-            h.drop()
-            return
-        if fault and fault.kind == "status":
-            h.send_status_fault(fault)
+        answered, fault = self.answered_by_fault(h)
+        if answered:
             return
         model = parts[3]
         try:

@@ -194,6 +194,18 @@ class LoopbackServer:
         elif fault.kind == "bomb":
             h.send_body(200, bomb_png(), mime)
 
+    def answered_by_fault(self, h: _Handler) -> tuple[bool, Fault | None]:
+        """Take the next queued fault for this call: ``drop`` and ``status``
+        answer it here (``True``); any other is returned for the route to apply."""
+        fault = self.next_fault()
+        if fault and fault.kind == "drop":
+            h.drop()
+            return True, fault
+        if fault and fault.kind == "status":
+            h.send_status_fault(fault)
+            return True, fault
+        return False, fault
+
     def authorised(self, h: _Handler, header: str, expected: str, status: int, body: Any) -> bool:
         """Whether ``header`` is ``expected``; if not, answers ``status`` with ``body``."""
         if h.headers.get(header) == expected:
