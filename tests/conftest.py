@@ -47,5 +47,8 @@ def server():
 
 @pytest.fixture
 def client(server):
-    with fluxpanel.FluxClient(api_key=server.api_key, url=server.url, retry=FAST_RETRY) as c:
+    # No cache: these tests count what reaches the server (the cache has its own tests).
+    with fluxpanel.FluxClient(
+        api_key=server.api_key, url=server.url, retry=FAST_RETRY, cache=False
+    ) as c:
         yield c

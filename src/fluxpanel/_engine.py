@@ -403,17 +403,16 @@ class Engine:
     async def _fetch(
         self, request: GenerationRequest, outputs: Outputs, on_image: ImageCallback | None
     ) -> tuple[list[GeneratedImage], list[FluxError]]:
-        sources: list[str | bytes] = [*outputs.urls, *outputs.images]
         seeds = list(outputs.seeds or [])
 
-        async def one(i: int, source: str | bytes) -> GeneratedImage:
-            data = source if isinstance(source, bytes) else await self.download(source)
+        async def one(i: int, url: str) -> GeneratedImage:
+            data = await self.download(url)
             image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
             await notify(on_image, image)
             return image
 
         results = await asyncio.gather(
-            *(one(i, s) for i, s in enumerate(sources)), return_exceptions=True
+            *(one(i, u) for i, u in enumerate(outputs.urls)), return_exceptions=True
         )
         images: list[GeneratedImage] = []
         errors: list[FluxError] = list(outputs.errors)

@@ -64,10 +64,10 @@ class Reply:
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where a provider's images are: URLs to download, or bytes already here."""
+    """Where a provider's images are: URLs to download, and their seeds when
+    the provider says (otherwise the request's)."""
 
     urls: Sequence[str] = ()
-    images: Sequence[bytes] = ()
     seeds: Sequence[int] | None = None
     #: Tasks of the request that failed (the others' images are kept).
     errors: Sequence[FluxError] = ()

@@ -13,7 +13,7 @@ import textwrap
 
 from .._request import GenerationRequest
 from .._spec import MODELS
-from ._base import Outputs, Provider
+from ._base import Provider
 
 
 class Preview(Provider):
@@ -31,9 +31,6 @@ class Preview(Provider):
     @property
     def endpoint(self) -> str:
         return "preview:"
-
-    def start(self, request: GenerationRequest) -> Outputs:  # pragma: no cover
-        return Outputs(images=[self.render(request, i) for i in range(request.count)])
 
     def render(self, request: GenerationRequest, index: int) -> bytes:
         return draw_placeholder(request, index)
