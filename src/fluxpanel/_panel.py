@@ -412,11 +412,15 @@ class FluxPanel(anywidget.AnyWidget):
         models = provider.models
         model = self.model if self.model in models else next(iter(models))
         spec = models[model]
-        # Carry over only what the model in use took (hidden traits keep stale values).
+        # Carry over what the user set on the model in use (hidden traits keep
+        # stale values; values that were its defaults take the new defaults).
         current = {
             k: getattr(self, k)
             for k in spec.params
-            if k not in _SHARED and before is not None and before.supports(k)
+            if k not in _SHARED
+            and before is not None
+            and before.supports(k)
+            and getattr(self, k) != before.params[k].default
         }
         values = {
             **{k: p.default for k, p in spec.params.items() if k not in _SHARED},
