@@ -390,6 +390,11 @@ async def test_history_keeps_originals_on_disk_not_in_memory():
 def test_switching_provider_lets_defaults_follow():
     from fluxpanel.providers import BlackForestLabs
 
-    panel = FluxPanel(provider="preview", providers=[BlackForestLabs(api_key="k")], model="flux_schnell", prompt="x")
+    panel = FluxPanel(
+        provider="preview",
+        providers=[BlackForestLabs(api_key="k")],
+        model="flux_schnell",
+        prompt="x",
+    )
     panel.provider_name = "bfl"
     assert (panel.model, panel.steps) == ("flux_dev", 28)  # schnell's default 4 did not carry

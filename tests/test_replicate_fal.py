@@ -135,13 +135,11 @@ def test_replicate_402_and_429(rep):
     assert len(rep.creates) == 1 + 2 + 3
 
 
-def test_replicate_cancel_cancels_the_prediction(rep):
-    rep.fail("never_done")
+def cancel_mid_poll(provider):
+    """Start a generation, cancel it while it polls, and check it was cancelled."""
 
     async def run():
-        async with fluxpanel.AsyncFluxClient(
-            provider=QuickReplicate(api_key=rep.api_key, base_url=rep.base_url), cache=False
-        ) as c:
+        async with fluxpanel.AsyncFluxClient(provider=provider, cache=False) as c:
             task = asyncio.ensure_future(c.generate(prompt="x"))
             await asyncio.sleep(0.3)
             task.cancel()
@@ -149,6 +147,11 @@ def test_replicate_cancel_cancels_the_prediction(rep):
                 await task
 
     asyncio.run(run())
+
+
+def test_replicate_cancel_cancels_the_prediction(rep):
+    rep.fail("never_done")
+    cancel_mid_poll(QuickReplicate(api_key=rep.api_key, base_url=rep.base_url))
     assert len(rep.cancels) == 1
     assert next(iter(rep.predictions.values())).status == "canceled"
 
@@ -254,18 +257,7 @@ def test_providers_from_the_environment(monkeypatch):
 
 def test_fal_cancel_by_the_user(fal):
     fal.fail("never_done")
-
-    async def run():
-        async with fluxpanel.AsyncFluxClient(
-            provider=QuickFal(api_key=fal.api_key, base_url=fal.base_url), cache=False
-        ) as c:
-            task = asyncio.ensure_future(c.generate(prompt="x"))
-            await asyncio.sleep(0.3)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-
-    asyncio.run(run())
+    cancel_mid_poll(QuickFal(api_key=fal.api_key, base_url=fal.base_url))
     assert len(fal.cancels) == 1 and next(iter(fal.queue.values())).canceled
 
 
@@ -287,3 +279,15 @@ def test_fal_result_urls_expire(fal):
     fal.ttl = 0
     with fclient(fal) as c, pytest.raises(fluxpanel.ResultExpiredError):
         c.generate(prompt="x")
+
+
+def test_fakes_answer_invalid_json_with_422(fal):
+    import httpx
+
+    from fluxpanel.testing import FakeBFL
+
+    with FakeBFL() as bfl:
+        r = httpx.post(bfl.base_url + "/v1/flux-dev", content=b"{not json", headers={"x-key": bfl.api_key})
+        assert r.status_code == 422 and r.json()["detail"][0]["msg"] == "invalid JSON"
+    r = httpx.post(fal.base_url + "/fal-ai/flux/dev", content=b"{", headers={"Authorization": f"Key {fal.api_key}"})
+    assert r.status_code == 422

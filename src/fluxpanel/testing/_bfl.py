@@ -8,7 +8,6 @@ failure state. More active tasks than the account allows answer 429.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -106,10 +105,8 @@ class FakeBFL(LoopbackServer):
         answered, fault = self.answered_by_fault(h)
         if answered:
             return
-        try:
-            data = json.loads(body)
-        except ValueError:
-            h.send_json(422, {"detail": [{"loc": ["body"], "msg": "invalid JSON"}]})
+        ok, data = self.json_body(h, body)
+        if not ok:
             return
         problems = _check(model, data)
         if problems:

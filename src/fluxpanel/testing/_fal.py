@@ -8,7 +8,6 @@ on the cancel URL cancels a request that has not finished.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -93,10 +92,8 @@ class FakeFal(LoopbackServer):
         answered, fault = self.answered_by_fault(h)
         if answered:
             return
-        try:
-            data = json.loads(body)
-        except ValueError:
-            h.send_json(422, {"detail": [{"loc": ["body"], "msg": "invalid JSON"}]})
+        ok, data = self.json_body(h, body)
+        if not ok:
             return
         problems = _check(_APPS[app], data)
         if problems:
