@@ -184,3 +184,16 @@ def test_size_and_count():
     r = GenerationRequest(model="flux_dev", prompt="x", aspect_ratio="768x1344", num_images=3)
     assert r.size == (768, 1344) and r.count == 3
     assert GenerationRequest(model="flux_pro", prompt="x").count == 1
+
+
+def test_snippet_without_seed_leaves_only_the_seed_out():
+    import ast
+
+    from fluxpanel._snippet import request_code
+
+    r = GenerationRequest(model="flux_pro", prompt="a 'fox'", seed=7)
+    code = request_code(r, "preview", seed=False)
+    call = next(n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "generate")
+    sent = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    assert sent == {k: v for k, v in r.to_payload().items() if k != "seed"}
+    assert "drawn at random" in code and "seed=7," in r.to_code()

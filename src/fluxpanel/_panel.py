@@ -49,6 +49,7 @@ from ._request import (
     fit,
 )
 from ._results import GeneratedImage, Generation
+from ._snippet import request_code
 from ._spec import MODELS, models_to_json
 from .providers import Provider, get_provider
 
@@ -464,9 +465,7 @@ class FluxPanel(anywidget.AnyWidget):
             self.set_trait("code", "# Fix the highlighted settings to see the code.\n")
             return
         request = GenerationRequest(self.model, models=models, **params)
-        code = request.to_code(self._client.provider)
-        if self.seed_mode == "random":
-            code = _without_seed(code)
+        code = request_code(request, self._client.provider, seed=self.seed_mode == "fixed")
         self.set_trait("code", code)
 
     # -- messages from the browser --------------------------------------------------------
@@ -643,7 +642,12 @@ class FluxPanel(anywidget.AnyWidget):
     def _add_to_history(self, gen: Generation, entry: int) -> None:
         self._store.add(entry, gen)
         if gen.images:
-            thumb = _shrink_into_model(gen.images[0], "thumb")
+            # From the display-size preview already made: no second full decode.
+            first = next(
+                (t for t in self._tiles if t["key"] == f"{entry}-{gen.images[0].index}"), None
+            )
+            source = first["ref"].value if first is not None else gen.images[0].data
+            thumb = _shrink_into_model(source, "thumb")
             item = {
                 "id": entry,
                 "ref": thumb[0],
@@ -759,15 +763,15 @@ def _running_loop() -> asyncio.AbstractEventLoop:
         ) from None
 
 
-def _shrink_into_model(image: GeneratedImage, kind: str) -> tuple[_Bytes, str, int, int]:
+def _shrink_into_model(data: bytes, kind: str) -> tuple[_Bytes, str, int, int]:
     from ._previews import PREVIEW_SIDE, THUMB_SIDE, shrink
 
-    small = shrink(image.data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
+    small = shrink(data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
     return _Bytes(value=small.data), small.mime, small.width, small.height
 
 
 def _tile(image: GeneratedImage, entry: int) -> dict[str, Any]:
-    ref, mime, width, height = _shrink_into_model(image, "preview")
+    ref, mime, width, height = _shrink_into_model(image.data, "preview")
     return {
         "key": f"{entry}-{image.index}",
         "ref": ref,
@@ -819,17 +823,6 @@ def _provider_info(provider: Provider) -> dict[str, Any]:
         "offline": provider.offline,
         "setup": setup,
     }
-
-
-def _without_seed(code: str) -> str:
-    lines = [ln for ln in code.splitlines() if not ln.strip().startswith("seed=")]
-    out = "\n".join(lines) + "\n"
-    return out.replace(
-        "generation = client.generate(",
-        "# The seed is drawn at random each run; fix it in the panel to reproduce an image.\n"
-        "generation = client.generate(",
-        1,
-    )
 
 
 _TITLES: list[tuple[type[BaseException], str]] = [

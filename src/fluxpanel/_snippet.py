@@ -17,16 +17,25 @@ def client_code(provider: Any = None) -> tuple[str, str]:
     return provider.client_code()
 
 
-def request_code(request: GenerationRequest, provider: Any = None) -> str:
-    """Python that reproduces ``request`` exactly with fluxpanel (seed included)."""
+def request_code(request: GenerationRequest, provider: Any = None, *, seed: bool = True) -> str:
+    """Python that reproduces ``request`` exactly with fluxpanel (seed included).
+
+    With ``seed=False`` the seed is left out, so each run draws its own: the
+    code for settings whose seed is still random.
+    """
     args, comment = client_code(provider)
     lines = ["import fluxpanel", ""]
     if comment:
         lines.append(f"# {comment}")
     lines.append(f"client = fluxpanel.FluxClient({args})")
+    if not seed:
+        lines.append(
+            "# The seed is drawn at random each run; fix it in the panel to reproduce an image."
+        )
     lines.append("generation = client.generate(")
     for name, value in request.to_payload().items():
-        lines.append(f"    {name}={value!r},")
+        if name != "seed" or seed:
+            lines.append(f"    {name}={value!r},")
     lines.append(")")
     lines.append("generation")
     return "\n".join(lines) + "\n"
