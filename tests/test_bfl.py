@@ -199,10 +199,23 @@ def test_expired_result_url(bfl):
 
 
 def test_a_polling_url_elsewhere_does_not_get_the_key(bfl):
-    p = QuickBFL(api_key="k", base_url="https://api.bfl.example")
-    assert p.on_site("https://api.eu.bfl.example/v1/get_result?id=1")
+    # The key goes to Black Forest Labs' documented API hosts over https (the
+    # regional hosts and their clusters), to the base URL's own origin, and
+    # nowhere else.
+    p = QuickBFL(api_key="k", base_url="https://api.eu.bfl.ai")
+    assert p.on_site("https://api.eu.bfl.ai/v1/get_result?id=1")
+    assert p.on_site("https://api.eu1.bfl.ai/v1/get_result?id=1")
+    assert p.on_site("https://api.eu2.bfl.ai/v1/get_result?id=1")
+    assert p.on_site("https://api.bfl.ai/v1/get_result?id=1")
+    assert not p.on_site("http://api.eu1.bfl.ai/v1/get_result?id=1")  # no downgrade
+    assert not p.on_site("https://api.eu1.bfl.ai:8443/v1/get_result?id=1")
+    assert not p.on_site("https://delivery-eu1.bfl.ai/results/x.png")  # the image host
+    assert not p.on_site("https://api.bfl.ai.attacker.example/v1/get_result?id=1")
     assert not p.on_site("https://attacker.example/v1/get_result?id=1")
-    assert not p.on_site("ftp://api.bfl.example/x")
+    assert not p.on_site("ftp://api.eu.bfl.ai/x")
+    proxy = QuickBFL(api_key="k", base_url="https://gateway.example.com/bfl")
+    assert proxy.on_site("https://gateway.example.com/bfl/v1/get_result?id=1")
+    assert not proxy.on_site("https://api.eu1.bfl.ai/v1/get_result?id=1")
 
 
 @pytest.mark.anyio

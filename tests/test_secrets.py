@@ -48,9 +48,15 @@ def test_snippet_with_explicit_url_names_it_without_credentials(server):
         api_key="sk-secret", url="https://user:pw@api.example.test/gen?token=t"
     )
     code = fluxpanel.GenerationRequest(prompt="x", seed=1).to_code(c.provider)
-    assert "url='https://api.example.test/gen'" in code
-    for secret in ("sk-secret", "pw", "token=t"):
+    # An address with credentials in it is read from the environment, and
+    # the snippet says why; none of them is written.
+    assert "FLUX_API_URL" in code and "holds credentials" in code
+    for secret in ("sk-secret", "pw", "token=t", "user:"):
         assert secret not in code
+    assert c.provider.endpoint == "https://api.example.test/gen?token=REDACTED"
+    plain = fluxpanel.FluxClient(api_key="k", url="https://api.example.test/gen?deployment=b")
+    code = fluxpanel.GenerationRequest(prompt="x", seed=1).to_code(plain.provider)
+    assert "url='https://api.example.test/gen?deployment=b'" in code
 
 
 def test_request_pickles_without_provider_or_key(server, client):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._cache import ResultCache, clear_cache
+from ._cache import CacheWarning, ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient
 from ._compare import Comparison, CostLimitError, acompare, compare
 from ._engine import RetryPolicy
@@ -28,7 +28,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._export import load
+from ._export import ExportExistsError, load
 from ._pricing import PRICES, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
@@ -43,10 +43,12 @@ __all__ = [
     "AsyncFluxClient",
     "AuthError",
     "BadRequestError",
+    "CacheWarning",
     "Comparison",
     "ConfigError",
     "ConnectError",
     "CostLimitError",
+    "ExportExistsError",
     "FluxClient",
     "FluxError",
     "FluxPanel",

@@ -18,12 +18,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ImageError
+
 if TYPE_CHECKING:
     from ._request import GenerationRequest
     from ._results import Generation
     from .providers import Provider
 
 MAGIC = b"FLUXPANEL-CACHE-1\n"
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be read or written; the result is returned all the same."""
+
+
 #: Environment variable that moves the default cache.
 DIR_ENV = "FLUXPANEL_CACHE_DIR"
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -58,7 +66,7 @@ class ResultCache:
         doc = {
             "request": request.to_payload(),
             "provider": provider.name,
-            "endpoint": provider.endpoint,
+            "endpoint": provider.identity,
         }
         blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -70,8 +78,6 @@ class ResultCache:
 
     def get(self, request: GenerationRequest, provider: Provider) -> Generation | None:
         """The stored result of this request at this provider, or ``None``."""
-        from ._results import GeneratedImage, Generation
-
         path = self._file(self.key(request, provider))
         try:
             data = path.read_bytes()
@@ -79,37 +85,16 @@ class ResultCache:
             return None
         try:
             header, blobs = _unpack(data)
-        except ValueError:
-            _remove(path)  # unreadable: treat as a miss and let it be written again
+            generation = _rebuild(header, blobs, request, provider)
+        except (ValueError, KeyError, TypeError, AttributeError, ImageError, RecursionError):
+            # Unreadable, whatever the reason: a miss, and gone so it can be written again.
+            _remove(path)
             return None
         try:
             os.utime(path)  # most recently used
         except OSError:
             pass
-        images = [
-            GeneratedImage(
-                blob,
-                meta["mime"],
-                meta["width"],
-                meta["height"],
-                meta["seed"],
-                meta["index"],
-                request,
-                provider.name,
-            )
-            for meta, blob in zip(header["images"], blobs, strict=True)
-        ]
-        return Generation(
-            request=request,
-            images=images,
-            provider=provider.name,
-            endpoint=provider.endpoint,
-            timings=dict(header.get("timings", {})),
-            cached=True,
-            code=request.to_code(provider),
-            cost=0.0,
-            created=header.get("created", 0.0),
-        )
+        return generation
 
     def contains(self, request: GenerationRequest, provider: Provider) -> bool:
         """Whether a result for this request is stored (without reading it)."""
@@ -210,6 +195,51 @@ class ResultCache:
         return sum(size for _, size, _ in self._entries())
 
 
+def _rebuild(
+    header: Any, blobs: list[bytes], request: GenerationRequest, provider: Provider
+) -> Generation:
+    """The stored generation. Types come from the image bytes and numbers are
+    checked, so an entry planted in a shared cache folder cannot inject markup."""
+    from ._imaging import sniff_mime
+    from ._results import GeneratedImage, Generation
+
+    if not isinstance(header, dict):
+        raise ValueError("the header is not an object")
+    images = []
+    for meta, blob in zip(header["images"], blobs, strict=True):
+        images.append(
+            GeneratedImage(
+                blob,
+                sniff_mime(blob),
+                _int(meta["width"]),
+                _int(meta["height"]),
+                None if meta.get("seed") is None else _int(meta["seed"]),
+                _int(meta["index"]),
+                request,
+                provider.name,
+            )
+        )
+    timings = header.get("timings", {})
+    created = header.get("created", 0.0)
+    return Generation(
+        request=request,
+        images=images,
+        provider=provider.name,
+        endpoint=provider.endpoint,
+        timings={str(k): float(v) for k, v in timings.items()},
+        cached=True,
+        code=request.to_code(provider),
+        cost=0.0,
+        created=float(created),
+    )
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
 def get_cache(cache: ResultCache | bool | str | Path | None) -> ResultCache | None:
     """``True`` -> the default cache; ``False``/``None`` -> none; a path -> a cache there."""
     if cache is True:
@@ -243,11 +273,13 @@ def _unpack(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
     pos += 8
     try:
         header = json.loads(data[pos : pos + n])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValueError("bad header") from None
+    if not isinstance(header, dict) or not isinstance(header.get("images"), list):
+        raise ValueError("the header is not an entry's")
     pos += n
     blobs = []
-    for meta in header.get("images", []):
+    for meta in header["images"]:
         size = int(meta["size"])
         blob = data[pos : pos + size]
         if len(blob) != size:
@@ -263,5 +295,5 @@ def _remove(path: Path) -> bool:
     try:
         path.unlink()
         return True
-    except FileNotFoundError:
+    except OSError:  # gone already, or a folder this process may not change
         return False

@@ -8,6 +8,7 @@ behaviour.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 
 from . import _loop
-from ._cache import ResultCache, get_cache
+from ._cache import CacheWarning, ResultCache, get_cache
 from ._engine import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_IMAGE_BYTES,
@@ -123,7 +124,11 @@ class AsyncFluxClient:
         ``on_image`` is called with each image as it arrives."""
         req = self.request(request, **params)
         if self._cache is not None:
-            hit = await asyncio.to_thread(self._cache.get, req, self._provider)
+            try:
+                hit = await asyncio.to_thread(self._cache.get, req, self._provider)
+            except Exception as e:  # an unreadable cache is a miss, never a failure
+                _cache_warning("read", self._cache, e)
+                hit = None
             if hit is not None:
                 for image in hit.images:
                     await notify(on_image, image)
@@ -131,7 +136,11 @@ class AsyncFluxClient:
         generation = await self._engine.generate(req, on_image=on_image)
         generation.cost = self.estimate_cost(req)
         if self._cache is not None:
-            await asyncio.to_thread(self._cache.put, generation, self._provider)
+            # The host has billed: nothing here may lose the images.
+            try:
+                await asyncio.to_thread(self._cache.put, generation, self._provider)
+            except Exception as e:
+                _cache_warning("write", self._cache, e)
         return generation
 
     async def aclose(self) -> None:
@@ -145,6 +154,16 @@ class AsyncFluxClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self._provider!r})"
+
+
+def _cache_warning(what: str, cache: ResultCache, error: Exception) -> None:
+    warnings.warn(
+        f"fluxpanel could not {what} its result cache at {cache.path} "
+        f"({type(error).__name__}: {error}); the result is not "
+        + ("stored, so the same request would be paid for again" if what == "write" else "used"),
+        CacheWarning,
+        stacklevel=3,
+    )
 
 
 class FluxClient:

@@ -106,20 +106,28 @@ class Comparison:
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(cell: Cell) -> None:
+            # A cell that fails, however, is an error cell: the others (paid
+            # for) are kept, and so is the grid.
             assert cell.request is not None
             async with gate:
                 try:
                     cell.error = None
                     gen = await self._client.generate(cell.request)
-                except FluxError as e:
-                    cell.error = e
+                except Exception as e:
+                    cell.error = _as_flux_error(e)
                 else:
                     cell.generation = gen
                     if gen.images:
-                        cell.thumb = await asyncio.to_thread(_thumb, gen.images[0].data)
+                        try:
+                            cell.thumb = await asyncio.to_thread(_thumb, gen.images[0].data)
+                        except Exception as e:
+                            cell.error = _as_flux_error(e)
                     if gen.errors and not gen.images:
                         cell.error = gen.errors[0]
-            on_update()
+            try:
+                on_update()
+            except Exception:  # a display that cannot update loses nothing
+                pass
 
         await asyncio.gather(*(one(c) for c in cells))
 
@@ -206,6 +214,12 @@ def _cell_html(cell: Cell | None) -> str:
     note = " (cached)" if gen.cached else ""
     caption = f"seed {gen.request.seed}{note}"
     return _html.figure(_html.data_uri(data, mime), gen.request.prompt, caption, CELL_WIDTH)
+
+
+def _as_flux_error(error: Exception) -> FluxError:
+    if isinstance(error, FluxError):
+        return error
+    return FluxError(f"{type(error).__name__}: {error}")
 
 
 def _thumb(data: bytes) -> tuple[bytes, str]:

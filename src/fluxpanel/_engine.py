@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import inspect
+import ipaddress
 import random
 import time
+import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -29,8 +32,9 @@ from ._errors import (
     ResultExpiredError,
     TransportError,
     error_for_status,
+    redact,
 )
-from .providers._base import Call, Outputs, Provider, Reply
+from .providers._base import Call, Outputs, Provider, Reply, is_public_host
 
 if TYPE_CHECKING:
     from ._request import GenerationRequest
@@ -44,16 +48,30 @@ DEFAULT_DOWNLOAD_TIMEOUT = 120.0
 #: Largest image accepted, and largest API response read.
 DEFAULT_MAX_IMAGE_BYTES = 32 * 1024 * 1024
 MAX_API_BYTES = 8 * 1024 * 1024
+#: Redirects followed for one image download (each hop checked).
+MAX_REDIRECTS = 5
+#: Content encodings the engine decodes itself, with a bound on the output.
+_ENCODINGS = {"gzip", "x-gzip", "deflate"}
 
 #: Called with each image as it arrives; may be a coroutine function.
 ImageCallback = Callable[["GeneratedImage"], Any]
 
 
 async def notify(callback: ImageCallback | None, image: GeneratedImage) -> None:
-    if callback is not None:
+    """Tell ``callback`` an image arrived. The image is paid for: a callback
+    that raises is reported as a warning and the image is kept."""
+    if callback is None:
+        return
+    try:
         result = callback(image)
         if inspect.isawaitable(result):
             await result
+    except Exception as e:
+        warnings.warn(
+            f"on_image callback raised {type(e).__name__}: {e}; the image is kept",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 @dataclass(frozen=True)
@@ -132,10 +150,11 @@ class Engine:
 
     # -- clients -------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, encodings: str) -> dict[str, str]:
         from . import __version__
 
-        return {"User-Agent": f"fluxpanel/{__version__}"}
+        # Only the encodings the engine inflates itself, with a bound.
+        return {"User-Agent": f"fluxpanel/{__version__}", "Accept-Encoding": encodings}
 
     def _check_loop(self) -> None:
         """httpx clients belong to the loop that made them: on another loop
@@ -158,7 +177,7 @@ class Engine:
         if self._api is None:
             self._api = httpx.AsyncClient(
                 timeout=self.timeout,
-                headers=self._headers(),
+                headers=self._headers("gzip, deflate"),
                 follow_redirects=False,  # never resend a billable POST elsewhere
                 transport=self._transport,
             )
@@ -172,8 +191,9 @@ class Engine:
         if self._downloads is None:
             self._downloads = httpx.AsyncClient(
                 timeout=self.timeout,
-                headers=self._headers(),
-                follow_redirects=True,
+                # Images are compressed already: ask for them as they are.
+                headers=self._headers("identity"),
+                follow_redirects=False,  # followed by download(), each hop checked
                 transport=self._transport,
             )
         return self._downloads
@@ -203,9 +223,10 @@ class Engine:
                 images, errors = await self._render(request, on_image)
                 submitted = time.perf_counter()
             else:
-                outputs = await self._run_flow(request, started)
+                outputs = await self._within_deadline(self._run_flow(request, started))
                 submitted = time.perf_counter()
-                images, errors = await self._fetch(request, outputs, on_image)
+                left = self.deadline - (submitted - started)
+                images, errors = await self._fetch(request, outputs, on_image, left)
         except FluxError as e:
             raise self._scrub(e) from None
         done = time.perf_counter()
@@ -222,6 +243,18 @@ class Engine:
             errors=[self._scrub(e) for e in errors],
             code=request.to_code(self.provider),
         )
+
+    async def _within_deadline(self, flow: Any) -> Outputs:
+        """``flow`` (submitting and following the provider's task) bounded by
+        the deadline as a whole: a server dripping its answer a byte at a time
+        cannot hold a generation past it. The provider is told to cancel."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await flow
+        except TimeoutError:
+            raise RequestTimeout(
+                f"{self.provider.label} did not finish within {self.deadline:g} s; giving up"
+            ) from None
 
     async def _run_flow(self, request: GenerationRequest, started: float) -> Outputs:
         tasks = self.provider.tasks(request)
@@ -271,8 +304,19 @@ class Engine:
             except asyncio.CancelledError:
                 await self._cancel(call)
                 raise
-            step = self.provider.advance(request, call, reply)
+            step = self._advance(request, call, reply)
         return step
+
+    def _advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
+        """The provider's next step; an answer of a shape it cannot read (a
+        list where an object belongs, a flag that is not a list) is an
+        :class:`APIError`, whatever the adapter tripped over."""
+        try:
+            return self.provider.advance(request, call, reply)
+        except FluxError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            raise self.provider.unreadable(reply, f"{type(e).__name__}: {e}") from None
 
     async def _cancel(self, call: Call) -> None:
         undo = self.provider.cancel(call)
@@ -309,49 +353,55 @@ class Engine:
         reply = await self._with_retries(lambda: self._attempt_api(call), billable=call.billable)
         if reply.status >= 400:
             ra = parse_retry_after(reply.headers.get("retry-after"))
-            raise self.provider.error(call, reply, retry_after=ra)
+            try:
+                error = self.provider.error(call, reply, retry_after=ra)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+                error = error_for_status(
+                    reply.status,
+                    f"{self.provider.label} answered {reply.status} with a body fluxpanel "
+                    f"cannot read ({type(e).__name__})",
+                    request_id=reply.request_id,
+                )
+            raise error
         return reply
 
     async def _attempt_api(self, call: Call) -> Reply:
         request = self.api.build_request(
             call.method, call.url, json=call.json, headers=dict(call.headers)
         )
-        return await self._exchange(self.api, request, MAX_API_BYTES, None)
+        return await self._exchange(self.api, request, MAX_API_BYTES, APIError)
 
     async def _exchange(
         self,
         client: httpx.AsyncClient,
         request: httpx.Request,
         cap: int,
-        total_timeout: float | None,
+        error: type[FluxError],
     ) -> Reply:
-        """Send ``request`` and read at most ``cap`` bytes of the body."""
+        """Send ``request`` and read at most ``cap`` bytes of the body, decoded.
 
-        async def run() -> Reply:
-            response = await client.send(request, stream=True)
-            try:
-                length = response.headers.get("content-length")
-                if response.status_code < 400 and length and length.isdigit() and int(length) > cap:
-                    raise ImageError(
-                        f"the response is {int(length)} bytes, over the {cap}-byte limit"
-                    )
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise ImageError(f"the response is over the {cap}-byte limit")
-                    chunks.append(chunk)
-            finally:
-                await response.aclose()
-            return Reply(response.status_code, response.headers, b"".join(chunks))
-
-        if total_timeout is None:
-            return await run()
+        The body is read as it came off the wire and inflated here with a
+        bound on the output, so no encoding (stacked gzip included) can make
+        it larger in memory than ``cap``. ``error`` is raised when it would be.
+        """
+        response = await client.send(request, stream=True)
         try:
-            async with asyncio.timeout(total_timeout):
-                return await run()
-        except TimeoutError:
-            raise httpx.ReadTimeout("the body did not arrive in time", request=request) from None
+            length = response.headers.get("content-length")
+            if response.status_code < 400 and length and length.isdigit() and int(length) > cap:
+                raise error(f"the response is {int(length)} bytes, over the {cap}-byte limit")
+            inflater = _Inflater.for_encoding(response.headers.get("content-encoding"), error)
+            chunks, size = [], 0
+            async for raw in response.aiter_raw():
+                chunk = inflater.feed(raw, cap - size + 1) if inflater else raw
+                size += len(chunk)
+                if size > cap:
+                    raise error(f"the response is over the {cap}-byte limit")
+                chunks.append(chunk)
+            if inflater:
+                chunks.append(inflater.end(error))
+        finally:
+            await response.aclose()
+        return Reply(response.status_code, response.headers, b"".join(chunks))
 
     async def _with_retries(self, attempt: Callable[[], Any], *, billable: bool) -> Reply:
         policy = self.retry
@@ -379,6 +429,13 @@ class Engine:
 
     def _transport_error(self, e: httpx.HTTPError, billable: bool) -> TransportError:
         where = _host(e)
+        if isinstance(e, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+            # Refused on this side (httpx quotes the offending header, which may
+            # be the key, so its words are not passed on).
+            return TransportError(
+                f"the request to {where} was not sent: it could not be written as HTTP "
+                "(a header value with a line break or another character HTTP does not allow)"
+            )
         if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)):
             return ConnectError(f"could not connect to {where}: {_reason(e)}")
         if isinstance(e, httpx.PoolTimeout):
@@ -401,12 +458,20 @@ class Engine:
     # -- downloads ---------------------------------------------------------------
 
     async def _fetch(
-        self, request: GenerationRequest, outputs: Outputs, on_image: ImageCallback | None
+        self,
+        request: GenerationRequest,
+        outputs: Outputs,
+        on_image: ImageCallback | None,
+        left: float | None = None,
     ) -> tuple[list[GeneratedImage], list[FluxError]]:
+        """Download every image at once. Each has its own budget (and none
+        more than ``left``, what remains of the deadline); the images that
+        arrive are kept whatever happens to the others."""
         seeds = list(outputs.seeds or [])
+        budget = self.download_timeout if left is None else min(self.download_timeout, left)
 
         async def one(i: int, url: str) -> GeneratedImage:
-            data = await self.download(url)
+            data = await self.download(url, budget=max(budget, 0.001))
             image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
             await notify(on_image, image)
             return image
@@ -445,24 +510,34 @@ class Engine:
             self.provider.name,
         )
 
-    async def download(self, url: str) -> bytes:
-        """Fetch one image URL: no credentials, http(s) only, size-capped,
-        retried on transport errors, 408, 429 and 5xx."""
-        scheme = urlsplit(url).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise APIError(
-                f"{self.provider.label} gave an image address with scheme "
-                f"{scheme or '(none)'!r}; only http and https are downloaded"
-            )
+    async def download(self, url: str, *, budget: float | None = None) -> bytes:
+        """Fetch one image URL: no credentials, http(s) only, public addresses
+        only (unless the API itself is local), size-capped, retried on
+        transport errors, 408, 429 and 5xx, all within one time budget."""
+        budget = self.download_timeout if budget is None else budget
+        host = urlsplit(url).hostname or "the image host"
 
         async def attempt() -> Reply:
-            request = self.downloads.build_request("GET", url)
-            return await self._exchange(
-                self.downloads, request, self.max_image_bytes, self.download_timeout
-            )
+            target = url
+            for _ in range(MAX_REDIRECTS + 1):
+                await self._check_image_url(target)
+                request = self.downloads.build_request("GET", target)
+                reply = await self._exchange(
+                    self.downloads, request, self.max_image_bytes, ImageError
+                )
+                location = reply.headers.get("location")
+                if reply.status not in (301, 302, 303, 307, 308) or not location:
+                    return reply
+                target = urljoin(target, location)
+            raise APIError(f"the image at {host} redirected more than {MAX_REDIRECTS} times")
 
-        reply = await self._with_retries(attempt, billable=False)
-        host = urlsplit(url).hostname or "the image host"
+        try:
+            async with asyncio.timeout(budget):
+                reply = await self._with_retries(attempt, billable=False)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the image at {host} did not arrive within {budget:g} s (all attempts)"
+            ) from None
         if reply.status in (403, 404, 410):
             raise ResultExpiredError(
                 f"the image at {host} is gone ({reply.status}); result URLs are "
@@ -474,6 +549,25 @@ class Engine:
             )
         return reply.body
 
+    async def _check_image_url(self, url: str) -> None:
+        """Refuse an image address (or a redirect's target) that is not http(s)
+        or not on the public internet: cloud metadata services and admin pages
+        on loopback are not fetched for a remote API."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise APIError(
+                f"{self.provider.label} gave an image address with scheme "
+                f"{scheme or '(none)'!r}; only http and https are downloaded"
+            )
+        if self.provider.local:
+            return  # the API itself is on this machine or network (tests, a gateway)
+        if not await _resolves_public(parts.hostname):
+            raise APIError(
+                f"{self.provider.label} gave an image address on a private or local network "
+                f"({parts.hostname}); fluxpanel only fetches images from public addresses"
+            )
+
     # -- keeping secrets out of messages ------------------------------------------------
 
     def _scrub(self, error: FluxError) -> FluxError:
@@ -483,9 +577,7 @@ class Engine:
 
         def clean(value: Any) -> Any:
             if isinstance(value, str):
-                for s in secrets:
-                    value = value.replace(s, "[redacted]")
-                return value
+                return redact(value, secrets)
             if isinstance(value, dict):
                 return {clean(k): clean(v) for k, v in value.items()}
             if isinstance(value, list):
@@ -525,9 +617,86 @@ def _classify_status(reply: Reply, billable: bool, policy: RetryPolicy) -> None:
 
 
 def _retryable_transport(e: httpx.HTTPError, billable: bool) -> bool:
+    if isinstance(e, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+        return False  # it will not go better a second time
     if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return True  # the request never left: safe even when billable
     return not billable and isinstance(e, httpx.TransportError)
+
+
+async def _resolves_public(host: str) -> bool:
+    """Whether ``host`` and every address it resolves to are public. A name
+    that does not resolve cannot be fetched either, so it passes here."""
+    if not is_public_host(host):
+        return False
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True  # an address, checked above
+    except ValueError:
+        pass
+    try:
+        async with asyncio.timeout(5):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (OSError, TimeoutError, UnicodeError):
+        return True
+    for *_, sockaddr in infos:
+        try:
+            if not ipaddress.ip_address(str(sockaddr[0]).split("%")[0]).is_global:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+class _Inflater:
+    """One content coding undone with a bound on what it may produce."""
+
+    def __init__(self, wbits: int, raw_fallback: bool, error: type[FluxError]) -> None:
+        self._z = zlib.decompressobj(wbits)
+        self._raw_fallback = raw_fallback
+        self._started = False
+        self._error = error
+
+    @classmethod
+    def for_encoding(cls, header: str | None, error: type[FluxError]) -> _Inflater | None:
+        codings = [c.strip().lower() for c in (header or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if not codings:
+            return None
+        if len(codings) > 1:
+            raise error(
+                f"the server encoded its answer {len(codings)} times ({', '.join(codings)}); "
+                "fluxpanel refuses stacked encodings"
+            )
+        if codings[0] not in _ENCODINGS:
+            raise error(f"the server sent an encoding fluxpanel does not read ({codings[0]})")
+        if codings[0] == "deflate":
+            return cls(zlib.MAX_WBITS, True, error)
+        return cls(16 + zlib.MAX_WBITS, False, error)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Up to ``limit`` bytes of output for ``data``: producing ``limit``
+        means the body is over its cap."""
+        try:
+            try:
+                out = self._z.decompress(data, max(limit, 1))
+            except zlib.error:
+                if not (self._raw_fallback and not self._started):
+                    raise
+                # "deflate" sent as a raw stream, as some servers do.
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._z.decompress(data, max(limit, 1))
+        except zlib.error as e:
+            raise self._error(f"the answer could not be decoded: {e}") from None
+        self._started = True
+        return out
+
+    def end(self, error: type[FluxError]) -> bytes:
+        """What is left once the body has ended (input all consumed: small)."""
+        try:
+            return self._z.flush(64 * 1024)
+        except zlib.error as e:
+            raise error(f"the answer could not be decoded: {e}") from None
 
 
 def _host(e: httpx.HTTPError) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,17 +20,64 @@ MANIFEST = "manifest.json"
 FORMAT = "fluxpanel-export/1"
 
 
+class ExportExistsError(FluxError):
+    """The folder already holds an export; nothing was overwritten."""
+
+
+def write_file(path: Path, data: bytes, *, overwrite: bool) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename.
+
+    Never through a symlink planted at ``path``: with ``overwrite`` the link
+    itself is replaced; without it, anything already at ``path`` (a file or a
+    link) is refused with :class:`FileExistsError`.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fluxpanel-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if overwrite:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)  # fails if anything, a symlink included, is there
+        except FileExistsError:
+            raise
+        except (OSError, NotImplementedError):  # a file system without hard links
+            if os.path.lexists(path):
+                raise FileExistsError(path) from None
+            os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
 def save(gen: Generation, folder: str | Path) -> Path:
-    """Write ``gen``'s images and a manifest into ``folder`` (created if needed)."""
+    """Write ``gen``'s images and a manifest into ``folder`` (created if needed).
+
+    An export is never written over another: a folder that holds a manifest,
+    or a file (or symlink) where an image would go, is refused with
+    :class:`ExportExistsError` and nothing is changed.
+    """
     from . import __version__
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    names = [img.default_name() for img in gen.images]
+    taken = [n for n in [MANIFEST, *names] if os.path.lexists(folder / n)]
+    if taken:
+        raise ExportExistsError(
+            f"{folder} already holds {', '.join(taken)}; choose another folder "
+            "(fluxpanel never overwrites an export)"
+        )
     images = []
-    for img in gen.images:
+    for img, name in zip(gen.images, names, strict=True):
         data = img.to_bytes()
-        name = img.default_name()
-        (folder / name).write_bytes(data)
+        try:
+            write_file(folder / name, data, overwrite=False)
+        except FileExistsError:
+            raise ExportExistsError(
+                f"{folder / name} appeared while saving; not overwritten"
+            ) from None
         images.append(
             {
                 "file": name,
@@ -43,7 +93,7 @@ def save(gen: Generation, folder: str | Path) -> Path:
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "fluxpanel": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(gen.created)),
+        "created": time.strftime(_TIME, time.gmtime(gen.created)),
         "provider": gen.provider,
         "endpoint": gen.endpoint,
         "request": gen.request.to_payload(),
@@ -56,8 +106,15 @@ def save(gen: Generation, folder: str | Path) -> Path:
         "code": gen.to_code(),
     }
     path = folder / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    try:
+        write_file(path, text.encode("utf-8"), overwrite=False)
+    except FileExistsError:
+        raise ExportExistsError(f"{path} appeared while saving; not overwritten") from None
     return path
+
+
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def load(folder: str | Path) -> Generation:
@@ -66,19 +123,33 @@ def load(folder: str | Path) -> Generation:
     Every file is checked against the sha256 in the manifest, and the request
     is validated like any other input.
     """
-    from ._request import GenerationRequest
-    from ._results import GeneratedImage, Generation
 
     folder = Path(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FluxError(f"{folder} has no {MANIFEST}: not a fluxpanel export") from None
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise FluxError(f"{folder / MANIFEST} is not valid JSON: {e}") from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise FluxError(f"{folder / MANIFEST} is not a fluxpanel export ({FORMAT})")
-    request = GenerationRequest.from_payload(manifest["request"])
+    try:
+        return _read(folder, manifest)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, FluxError):
+            raise
+        raise FluxError(f"{folder / MANIFEST} is not readable: {type(e).__name__}: {e}") from None
+
+
+def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
+    from ._imaging import sniff_mime
+    from ._request import GenerationRequest
+    from ._results import GeneratedImage, Generation
+
+    provider = manifest.get("provider", "")
+    provider = provider if isinstance(provider, str) else ""
+    # Validated against the table of the provider that made it.
+    request = GenerationRequest.from_payload(manifest["request"], provider=provider or None)
     images = []
     for meta in manifest["images"]:
         name = Path(str(meta["file"])).name  # never outside the folder
@@ -88,24 +159,32 @@ def load(folder: str | Path) -> Generation:
         images.append(
             GeneratedImage(
                 data,
-                meta["mime"],
-                int(meta["width"]),
-                int(meta["height"]),
-                meta["seed"],
-                int(meta["index"]),
+                sniff_mime(data),  # from the bytes, never from the manifest
+                _int(meta["width"]),
+                _int(meta["height"]),
+                None if meta.get("seed") is None else _int(meta["seed"]),
+                _int(meta["index"]),
                 request,
-                manifest.get("provider", ""),
+                provider,
             )
         )
-    created = time.mktime(time.strptime(manifest["created"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    created = float(calendar.timegm(time.strptime(manifest["created"], _TIME)))
+    endpoint = manifest.get("endpoint", "")
     return Generation(
         request=request,
         images=images,
-        provider=manifest.get("provider", ""),
-        endpoint=manifest.get("endpoint", ""),
-        timings=dict(manifest.get("timings", {})),
+        provider=provider,
+        endpoint=endpoint if isinstance(endpoint, str) else "",
+        timings={str(k): float(v) for k, v in dict(manifest.get("timings", {})).items()},
         cached=bool(manifest.get("cached", False)),
-        code=manifest.get("code", ""),
+        # Rebuilt from the validated request: never the manifest's own text.
+        code=request.to_code(provider or None),
         cost=float(manifest.get("cost_estimate_usd", 0.0)),
         created=created,
     )
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}"[:80])
+    return value

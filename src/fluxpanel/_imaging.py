@@ -61,6 +61,18 @@ def inspect_image(data: bytes, source: str = "image") -> ImageInfo:
     return ImageInfo(_MIME[fmt], w, h)
 
 
+def sniff_mime(data: bytes) -> str:
+    """The type of an image from its first bytes (PNG, JPEG or WebP), never
+    from what a file or a header claims. ``ImageError`` for anything else."""
+    if data.startswith(PNG_SIGNATURE):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise ImageError("not a PNG, JPEG or WebP image")
+
+
 def png_chunk(kind: bytes, payload: bytes) -> bytes:
     crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)

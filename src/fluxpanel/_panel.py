@@ -15,8 +15,9 @@ import concurrent.futures
 import difflib
 import itertools
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import ipywidgets
@@ -37,6 +38,7 @@ from ._errors import (
     ServerError,
     TransportError,
     ValidationError,
+    redact,
 )
 from ._history import HistoryStore
 from ._pricing import format_cost
@@ -52,6 +54,9 @@ from ._results import GeneratedImage, Generation
 from ._snippet import request_code
 from ._spec import MODELS, models_to_json
 from .providers import Provider, get_provider
+
+if TYPE_CHECKING:
+    from ._previews import Shrunk
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -306,7 +311,12 @@ class FluxPanel(anywidget.AnyWidget):
             raise FluxError("there is no result to save yet")
         if folder is None:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(gen.created))
-            folder = Path(self.export_dir) / f"{gen.request.model}-{gen.request.seed}-{stamp}"
+            base = Path(self.export_dir) / f"{gen.request.model}-{gen.request.seed}-{stamp}"
+            folder = next(
+                f
+                for f in (base, *(base.with_name(f"{base.name}-{i}") for i in range(2, 10_000)))
+                if not f.exists()
+            )
         gen.save(folder)
         return Path(folder)
 
@@ -519,6 +529,9 @@ class FluxPanel(anywidget.AnyWidget):
         except ValidationError as e:
             self._fail(e)
             return
+        except Exception as e:  # whatever a crafted file holds, it is shown, not raised
+            self._fail(ValidationError(f"{name[:80]} holds a request fluxpanel cannot read: {e}"))
+            return
         self._apply_request(request)
         self.set_trait("error", {})
         self.set_trait("status", "idle")
@@ -561,21 +574,29 @@ class FluxPanel(anywidget.AnyWidget):
 
     async def _run(self) -> Generation:
         try:
+            return await self._attempt()
+        finally:
+            # Whatever happened (a user's observer raising, a disk error), the
+            # run ends in a terminal state and Generate works again.
+            if self.status == "running":
+                self._set_state(status="error")
+
+    async def _attempt(self) -> Generation:
+        try:
             request = self._prepare()
         except ValidationError as e:
             self._fail(e)
             raise
         entry = next(self._ids)
         fresh: list[dict[str, Any]] = []
-        self.set_trait("error", {})
-        self.set_trait("status_text", "Generating")
-        self.set_trait("expected", request.count)
-        self.set_trait("elapsed", 0.0)
-        self.set_trait("status", "running")
         started = time.perf_counter()
 
         async def arrived(image: GeneratedImage) -> None:
-            tile = await asyncio.to_thread(_tile, image, entry)
+            # Shrunk off the loop; the model that carries it is made here, on
+            # the widget's own thread (marimo sends a model's open message only
+            # from the thread that holds its runtime context).
+            small = await asyncio.to_thread(_shrink, image.data, "preview")
+            tile = _tile(image, entry, small)
             if not fresh:
                 self._drop_tiles()
             fresh.append(tile)
@@ -583,35 +604,71 @@ class FluxPanel(anywidget.AnyWidget):
             self._tiles = sorted(fresh, key=lambda x: x["index"])
 
         try:
+            self._set_state(
+                error={},
+                status_text="Generating",
+                expected=request.count,
+                elapsed=0.0,
+                status="running",
+            )
             gen = await self._client.generate(request, on_image=arrived)
         except asyncio.CancelledError:
-            self.set_trait("elapsed", time.perf_counter() - started)
             kept = " (images that arrived are kept)" if fresh else ""
             note = self._client.provider.cancel_note
-            self.set_trait("status_text", "Cancelled" + kept + (f". {note}" if note else ""))
-            self.set_trait("status", "cancelled")
+            self._set_state(
+                elapsed=time.perf_counter() - started,
+                status_text="Cancelled" + kept + (f". {note}" if note else ""),
+                status="cancelled",
+            )
             raise
         except Exception as e:
-            self.set_trait("elapsed", time.perf_counter() - started)
+            self._set_state(elapsed=time.perf_counter() - started)
             self._fail(e)
             raise
-        self._add_to_history(gen, entry)
+        # The host has billed: from here on nothing may lose the images.
+        try:
+            self._finish(gen, entry, started)
+        except Exception as e:
+            self._result = gen
+            self._fail(e, after="The images arrived and are kept (panel.result), but ")
+        return gen
+
+    def _finish(self, gen: Generation, entry: int, started: float) -> None:
+        notes = []
+        try:
+            self._add_to_history(gen, entry)
+        except Exception as e:  # a full disk, a removed temporary folder
+            notes.append(f"not kept in the history ({type(e).__name__}: {e})")
         self._show_result(gen, entry, tiles_ready=True)
         took = gen.timings.get("total", time.perf_counter() - started)
-        self.set_trait("elapsed", took)
         n = len(gen.images)
         text = f"{n} image{'s' if n != 1 else ''} in {took:.1f} s"
         if gen.cached:
             text = f"{n} image{'s' if n != 1 else ''} from the cache (no cost)"
         self._spent += gen.cost
+        state: dict[str, Any] = {"elapsed": took}
         if not self._client.provider.offline:
-            self.set_trait("cost_text", f"this session ≈ {format_cost(self._spent)}")
+            state["cost_text"] = f"this session ≈ {format_cost(self._spent)}"
         if gen.errors:
             text += f"; {len(gen.errors)} failed"
-            self.set_trait("error", _describe(gen.errors[0], self._client.provider, partial=True))
-        self.set_trait("status_text", text)
-        self.set_trait("status", "done")
-        return gen
+            state["error"] = _describe(gen.errors[0], self._client.provider, partial=True)
+        if notes:
+            text += "; " + "; ".join(notes)
+        self._set_state(**state, status_text=text, status="done")
+
+    def _set_state(self, **traits: Any) -> None:
+        """Set the traits the view shows. An observer that raises (a user's
+        ``observe`` callback) is reported as a warning and cannot stop a run:
+        the value is set and already on its way to the browser."""
+        for name, value in traits.items():
+            try:
+                self.set_trait(name, value)
+            except Exception as e:
+                warnings.warn(
+                    f"an observer of FluxPanel.{name} raised {type(e).__name__}: {e}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
 
     def _prepare(self) -> GenerationRequest:
         params = self.params
@@ -626,12 +683,14 @@ class FluxPanel(anywidget.AnyWidget):
                 self._switching = False
         return request
 
-    def _fail(self, error: BaseException) -> None:
-        self.set_trait("error", _describe(error, self._client.provider))
-        self.set_trait("status_text", "")
-        self.set_trait("status", "error")
+    def _fail(self, error: BaseException, *, after: str = "") -> None:
+        described = _describe(error, self._client.provider)
+        if after:
+            described["message"] = after + described["message"]
+        state: dict[str, Any] = {"error": described, "status_text": "", "status": "error"}
         if isinstance(error, ValidationError) and error.field:
-            self.set_trait("field_errors", {**self.field_errors, error.field: str(error)})
+            state["field_errors"] = {**self.field_errors, error.field: str(error)}
+        self._set_state(**state)
 
     def _drop_tiles(self) -> None:
         for tile in self._tiles:
@@ -647,13 +706,13 @@ class FluxPanel(anywidget.AnyWidget):
                 (t for t in self._tiles if t["key"] == f"{entry}-{gen.images[0].index}"), None
             )
             source = first["ref"].value if first is not None else gen.images[0].data
-            thumb = _shrink_into_model(source, "thumb")
+            thumb = _shrink(source, "thumb")
             item = {
                 "id": entry,
-                "ref": thumb[0],
-                "mime": thumb[1],
-                "thumb_width": thumb[2],
-                "thumb_height": thumb[3],
+                "ref": _Bytes(value=thumb.data),
+                "mime": thumb.mime,
+                "thumb_width": thumb.width,
+                "thumb_height": thumb.height,
                 "model": gen.request.model,
                 "seed": gen.request.seed,
                 "prompt": gen.request.prompt[:300],
@@ -665,7 +724,7 @@ class FluxPanel(anywidget.AnyWidget):
     def _show_result(self, gen: Generation, entry: int, *, tiles_ready: bool = False) -> None:
         if not tiles_ready:
             self._drop_tiles()
-            tiles = [_tile(img, entry) for img in gen.images]
+            tiles = [_tile(img, entry, _shrink(img.data, "preview")) for img in gen.images]
             self._shown = {tile["key"]: img for tile, img in zip(tiles, gen.images, strict=True)}
             self._tiles = tiles
         self._result = gen
@@ -763,21 +822,21 @@ def _running_loop() -> asyncio.AbstractEventLoop:
         ) from None
 
 
-def _shrink_into_model(data: bytes, kind: str) -> tuple[_Bytes, str, int, int]:
+def _shrink(data: bytes, kind: str) -> Shrunk:
+    """A display-size copy (pure work: safe on any thread)."""
     from ._previews import PREVIEW_SIDE, THUMB_SIDE, shrink
 
-    small = shrink(data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
-    return _Bytes(value=small.data), small.mime, small.width, small.height
+    return shrink(data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
 
 
-def _tile(image: GeneratedImage, entry: int) -> dict[str, Any]:
-    ref, mime, width, height = _shrink_into_model(image.data, "preview")
+def _tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any]:
+    """A result tile. Makes a widget model: call it on the widget's thread."""
     return {
         "key": f"{entry}-{image.index}",
-        "ref": ref,
-        "mime": mime,
-        "preview_width": width,
-        "preview_height": height,
+        "ref": _Bytes(value=small.data),
+        "mime": small.mime,
+        "preview_width": small.width,
+        "preview_height": small.height,
         "width": image.width,
         "height": image.height,
         "seed": image.seed,
@@ -852,9 +911,7 @@ def _describe(error: BaseException, provider: Provider, *, partial: bool = False
         message += f". Check {provider.key_env}."
     if partial:
         title = "Some images failed"
-    for secret in provider.secrets():
-        if secret:
-            message = message.replace(secret, "[redacted]")
+    message = redact(message, provider.secrets())
     out: dict[str, Any] = {"title": title, "message": message, "kind": type(error).__name__}
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         out["retry_after"] = error.retry_after

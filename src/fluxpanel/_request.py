@@ -223,14 +223,26 @@ class GenerationRequest:
         models: Mapping[str, ModelSpec] | None = None,
         **params: Any,
     ) -> None:
-        table = MODELS if models is None else models
+        self._setup(model, {"prompt": prompt, **params}, MODELS if models is None else models)
+
+    def _setup(self, model: Any, params: Mapping[str, Any], table: Mapping[str, ModelSpec]) -> None:
         if model is None:
             model = default_model(table)
-        resolved = resolve(table, model, {"prompt": prompt, **params})
+        resolved = resolve(table, model, params)
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_params", resolved)
         object.__setattr__(self, "_models", table)
         object.__setattr__(self, "_hash", hash((model, tuple(sorted(resolved.items())))))
+
+    @classmethod
+    def _build(
+        cls, model: Any, params: Mapping[str, Any], table: Mapping[str, ModelSpec]
+    ) -> GenerationRequest:
+        """A request from a mapping of parameters: any key at all (``models``,
+        ``self``) is checked as a parameter name, never taken as an argument."""
+        request = cls.__new__(cls)
+        request._setup(model, params, table)
+        return request
 
     # -- access -----------------------------------------------------------------
 
@@ -300,27 +312,37 @@ class GenerationRequest:
 
     @classmethod
     def from_payload(
-        cls, payload: Mapping[str, Any], *, models: Mapping[str, ModelSpec] | None = None
+        cls,
+        payload: Mapping[str, Any],
+        *,
+        models: Mapping[str, ModelSpec] | None = None,
+        provider: str | None = None,
     ) -> GenerationRequest:
-        """Read a request back from a JSON body (validated like any other input)."""
+        """Read a request back from a JSON body (validated like any other input).
+
+        ``provider`` names the provider whose table the request was made for
+        (as exports and image metadata record it); ``models`` gives a table.
+        """
         if not isinstance(payload, Mapping):
             raise ValidationError(
                 f"a request must be a JSON object, got {type(payload).__name__}",
                 field=None,
                 value=payload,
             )
-        data = dict(payload)
+        data = {str(k): v for k, v in payload.items()}
         model = data.pop("model", None)
         if model is None:
             raise ValidationError("model is required", field="model", value=None)
-        return cls(model, models=models, **data)
+        table = models if models is not None else table_for(provider)
+        return cls._build(model, data, table)
 
     @classmethod
     def from_image(
         cls, image: str | os.PathLike[str] | bytes, *, models: Mapping[str, ModelSpec] | None = None
     ) -> GenerationRequest:
         """The request saved in an image's metadata by fluxpanel (PNG, JPEG or
-        WebP), validated like any other input."""
+        WebP), validated like any other input against the table of the
+        provider that made it."""
         import json
 
         from ._metadata import read
@@ -334,12 +356,15 @@ class GenerationRequest:
                 field="image",
             )
         try:
-            payload = json.loads(texts["fluxpanel"])["request"]
-        except (ValueError, KeyError, TypeError):
+            doc = json.loads(texts["fluxpanel"])
+            payload = doc["request"]
+            provider = doc.get("provider")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ValidationError(
                 "the fluxpanel metadata in this image is not readable", field="image"
             ) from None
-        return cls.from_payload(payload, models=models)
+        name = provider if isinstance(provider, str) else None
+        return cls.from_payload(payload, models=models, provider=name)
 
     def to_code(self, provider: Any = None) -> str:
         """A runnable Python snippet that reproduces this request with fluxpanel.
@@ -366,8 +391,34 @@ class GenerationRequest:
         return f"GenerationRequest({inner})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self._model, self._params))
+        # A provider's table travels by name; another table by value.
+        name = table_name(self._models)
+        table: Any = name if name is not None else dict(self._models)
+        return (_rebuild, (self._model, self._params, table))
 
 
-def _rebuild(model: str, params: dict[str, Any]) -> GenerationRequest:
-    return GenerationRequest(model, **params)
+def _rebuild(
+    model: str, params: dict[str, Any], table: str | dict[str, ModelSpec] | None = None
+) -> GenerationRequest:
+    models = table_for(table) if table is None or isinstance(table, str) else table
+    return GenerationRequest._build(model, params, models)
+
+
+def table_for(provider: str | None) -> Mapping[str, ModelSpec]:
+    """The capability table of the provider called ``provider`` (the default
+    table for ``None`` or a name fluxpanel does not ship)."""
+    if provider is None:
+        return MODELS
+    from .providers import PROVIDERS
+
+    cls = PROVIDERS.get(provider)
+    return cls.models if cls is not None else MODELS
+
+
+def table_name(models: Mapping[str, ModelSpec]) -> str | None:
+    """The name of the provider whose table ``models`` is, if fluxpanel ships it."""
+    if models is MODELS:
+        return "flux-api"
+    from .providers import PROVIDERS
+
+    return next((name for name, cls in PROVIDERS.items() if cls.models is models), None)

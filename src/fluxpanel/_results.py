@@ -82,12 +82,15 @@ class GeneratedImage:
         the file's metadata, so :meth:`GenerationRequest.from_image` can read
         it back.
         """
+        from ._export import write_file
+
         path = Path(path)
         if path.is_dir():
             path = path / self.default_name()
         elif not path.suffix:
             path = path.with_suffix(self.extension)
-        path.write_bytes(self.to_bytes())
+        # Atomic, and a symlink at ``path`` is replaced, never written through.
+        write_file(path, self.to_bytes(), overwrite=True)
         return path
 
     def default_name(self) -> str:
@@ -110,11 +113,14 @@ class GeneratedImage:
         return data_uri(self.data, self.mime)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        import html
+
         bundle: dict[str, Any] = {"text/plain": repr(self)}
         if self.mime in ("image/png", "image/jpeg"):
             bundle[self.mime] = base64.b64encode(self.data).decode("ascii")
         else:
-            bundle["text/html"] = f'<img src="{self.data_uri()}" alt="generated image">'
+            src = html.escape(self.data_uri())
+            bundle["text/html"] = f'<img src="{src}" alt="generated image">'
         return bundle
 
 

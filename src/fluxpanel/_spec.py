@@ -92,6 +92,9 @@ class ModelSpec:
     def supports(self, name: str) -> bool:
         return name in self.params
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ModelSpec, (self.id, self.label, self.description, dict(self.params)))
+
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.params.items()}
 

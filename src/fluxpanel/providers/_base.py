@@ -10,13 +10,15 @@ poll flow (Black Forest Labs, fal) and a held-open call with a polling fallback
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .._errors import APIError, FluxError, error_for_status
+from .._errors import APIError, ConfigError, FluxError, error_for_status
 
 if TYPE_CHECKING:
     from .._request import GenerationRequest
@@ -52,7 +54,9 @@ class Reply:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        """The body as JSON; ``ValueError`` for anything that is not (nesting
+        too deep for the parser included)."""
+        return parse_json(self.body)
 
     @property
     def request_id(self) -> str | None:
@@ -95,6 +99,9 @@ class Provider:
     max_active: int | None = None
     #: Said when the user cancels, if cancelling cannot stop the billing.
     cancel_note: str = ""
+    #: Whether the API is on this machine or a private network (the loopback
+    #: fakes): only then may result URLs point at non-public addresses.
+    local: bool = False
 
     # -- the flow ------------------------------------------------------------------
 
@@ -127,6 +134,15 @@ class Provider:
         message = f"{what}: {detail}" if detail else what
         if reply.request_id:
             message += f" (request id {reply.request_id})"
+        special = self.error_class(reply.status, detail)
+        if special is not None:
+            cls, advice = special
+            return cls(
+                f"{message}. {advice}" if advice else message,
+                status=reply.status,
+                request_id=reply.request_id,
+                body=_body_for_error(reply.body),
+            )
         return error_for_status(
             reply.status,
             message,
@@ -134,6 +150,11 @@ class Provider:
             body=_body_for_error(reply.body),
             retry_after=retry_after,
         )
+
+    def error_class(self, status: int, detail: str) -> tuple[type[APIError], str] | None:
+        """A host's own meaning for an error answer, where its status alone
+        misleads (fal's 403 for an exhausted balance): ``(class, advice)``."""
+        return None
 
     def json_object(self, reply: Reply) -> dict[str, Any]:
         """The reply's body as a JSON object, or a clear error saying why not."""
@@ -160,6 +181,12 @@ class Provider:
         """Where requests go, without credentials (for caches and manifests)."""
         return ""
 
+    @property
+    def identity(self) -> str:
+        """What tells this provider's results apart from another deployment's
+        (hashed into cache keys, never shown): the endpoint by default."""
+        return self.endpoint
+
     def secrets(self) -> list[str]:
         """Strings that must never appear in messages (the key)."""
         return []
@@ -174,71 +201,173 @@ class Provider:
 
 class HostedProvider(Provider):
     """Base of the adapters for hosted APIs: a key from the environment, a base
-    URL (overridable, for the loopback fakes), snippets that name the provider
-    and read the key from the environment, and polling waits that grow."""
+    URL (overridable, for the loopback fakes and proxies), snippets that name
+    the provider and read the key from the environment, and polling waits
+    that grow."""
 
     #: Where the API is, unless ``base_url`` says otherwise.
     default_url: str = ""
+    #: The hosts the host documents for its API (a full match of the host
+    #: name): the key may go to these over https, and to the base URL's own
+    #: origin, nowhere else.
+    key_hosts: re.Pattern[str] | None = None
     #: Seconds before the first poll, growth per poll, and the longest wait.
     poll_first, poll_growth, poll_max = 0.5, 1.5, 5.0
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
         import os
 
-        from .._errors import ConfigError
-
         key = api_key if api_key is not None else os.environ.get(self.key_env or "")
-        if not key:
-            raise ConfigError(f"no API key for {self.label}: set {self.key_env} or pass api_key=")
-        self._api_key = key
-        self._base = (base_url or self.default_url).rstrip("/")
+        self._api_key = clean_key(key, self.label, self.key_env)
+        base = (base_url or self.default_url).rstrip("/")
+        if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).hostname:
+            raise ConfigError(f"base_url={public_url(base)!r} is not an http or https URL")
+        self._base = base
         self._base_given = base_url is not None
+        self.local = not is_public_host(urlsplit(base).hostname or "")
 
     @property
     def endpoint(self) -> str:
-        return self._base
+        return public_url(self._base)
 
     def secrets(self) -> list[str]:
-        return [self._api_key]
+        return [self._api_key, *url_secrets(self._base)]
 
     def client_code(self) -> tuple[str, str]:
         args = f"provider={self.name!r}"
+        comment = f"The key is read from ${self.key_env}."
         if self._base_given:
             # Name the adapter fluxpanel ships (a subclass may be the user's own).
             cls = next(
                 c for c in type(self).__mro__ if c.__module__.startswith("fluxpanel.providers.")
             )
-            args = f"provider=fluxpanel.providers.{cls.__name__}(base_url={self._base!r})"
-        return args, f"The key is read from ${self.key_env}."
+            args = f"provider=fluxpanel.providers.{cls.__name__}(base_url={self.endpoint!r})"
+            if url_secrets(self._base):
+                comment += " The base URL's credentials are not written here: add them."
+        return args, comment
 
     def poll_delay(self, n: int) -> float:
         """The wait before the ``n``-th poll (from 0)."""
         return min(self.poll_max, self.poll_first * self.poll_growth**n)
 
     def on_site(self, url: str) -> bool:
-        """Whether the API's key may be sent to ``url``."""
-        return same_site(url, self._base)
+        """Whether the API's key may be sent to ``url`` (a URL the API handed
+        back, to poll or cancel): the base URL's own origin, or one of the
+        API hosts the host documents, over https. Never a downgrade to http."""
+        return may_send_key(url, self._base, self.key_hosts)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._base!r})"
+        return f"{type(self).__name__}(base_url={self.endpoint!r})"
 
 
-def same_site(url: str, base: str) -> bool:
-    """Whether ``url`` (a URL an API handed back, to poll) is on ``base``'s
-    host or a sibling host of its domain: the only places the key may go."""
-    parts, home_parts = urlsplit(url), urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname or not home_parts.hostname:
+def clean_key(key: str | None, label: str, env: str | None) -> str:
+    """An API key fit for an HTTP header: surrounding whitespace (a key read
+    from a file, a ``.env`` with ``\\r``) is dropped; a key with spaces or
+    control characters inside is refused with an error that does not show it."""
+    where = f"set {env} or pass api_key=" if env else "pass api_key="
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigError(f"no API key for {label}: {where}")
+    key = key.strip()
+    if any(not 0x21 <= ord(c) <= 0x7E for c in key):
+        raise ConfigError(
+            f"the API key for {label} contains a space, a line break or another character "
+            f"an HTTP header cannot carry (the key is not shown); check it and {where}"
+        )
+    return key
+
+
+def _origin(parts: Any) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def may_send_key(url: str, base: str, key_hosts: re.Pattern[str] | None = None) -> bool:
+    """Whether a key for the API at ``base`` may be sent to ``url``.
+
+    Yes for ``base``'s own origin (scheme, host and port); yes over https to a
+    host that ``key_hosts`` (the API hosts a provider documents, such as Black
+    Forest Labs' regional shards) matches, when ``base`` is one of them too.
+    Never from https down to http, never to a sibling that merely shares a
+    suffix (``co.uk``), never to another port of an address.
+    """
+    try:
+        parts, home = urlsplit(url), urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not home.hostname:
+            return False
+        if home.scheme == "https" and parts.scheme != "https":
+            return False
+        if _origin(parts) == _origin(home):
+            return True
+        if key_hosts is None or parts.scheme != "https" or parts.port not in (None, 443):
+            return False
+        host, home_host = parts.hostname.lower(), home.hostname.lower()
+        return bool(key_hosts.fullmatch(host) and key_hosts.fullmatch(home_host))
+    except ValueError:  # a port out of range, say
         return False
-    host, home = parts.hostname, home_parts.hostname
-    site = home.split(".", 1)[1] if home.count(".") >= 2 else home
-    return host == home or host == site or host.endswith("." + site)
+
+
+#: Query parameters whose values are credentials (never shown or stored).
+_SECRET_PARAM = re.compile(r"key|token|secret|sig|password|passwd|auth|credential", re.I)
+
+
+def public_url(url: str) -> str:
+    """``url`` safe to show and store: no user info or fragment, and the values
+    of query parameters that look like credentials replaced."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        pass
+    query = urlencode(
+        [
+            (k, "REDACTED" if _SECRET_PARAM.search(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+    )
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials written into ``url`` (user info, credential-like query
+    values), which must never appear in a message."""
+    parts = urlsplit(url)
+    found = [s for s in (parts.username, parts.password) if s]
+    found += [v for k, v in parse_qsl(parts.query) if v and _SECRET_PARAM.search(k)]
+    return found
+
+
+def is_public_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is on the public internet, as
+    far as can be told without a look-up: addresses are checked; ``localhost``
+    and ``*.localhost``/``.local``/``.internal`` names are not public."""
+    host = host.strip("[]").rstrip(".").lower()
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        pass
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return False
+    return True
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON from ``body``; ``ValueError`` for anything else, including nesting
+    deeper than the parser can follow (which raises ``RecursionError``)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to read") from None
 
 
 def error_detail(body: bytes, limit: int = 500) -> str:
     """The human part of an error body: ``detail``/``message``/``error`` or the text."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(body)
+    except ValueError:  # UnicodeDecodeError is one
         text = body.decode("utf-8", "replace").strip()
         return text[:limit]
     for key in ("detail", "message", "error", "title"):
@@ -252,12 +381,19 @@ def error_detail(body: bytes, limit: int = 500) -> str:
                 return "; ".join(msgs)[:limit]
             if isinstance(value, dict) and "message" in value:
                 return str(value["message"])[:limit]
-            return json.dumps(value)[:limit]
-    return json.dumps(data)[:limit] if data else ""
+            return _dumps(value)[:limit]
+    return _dumps(data)[:limit] if data else ""
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except (ValueError, TypeError, RecursionError):
+        return repr(type(value))
 
 
 def _body_for_error(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(body)
+    except ValueError:
         return body[:2000].decode("utf-8", "replace")

@@ -17,10 +17,26 @@ Where each rule comes from (Black Forest Labs' API reference, late 2026):
 - One image per task; signed result URLs last 10 minutes; at most 24 active
   tasks per account, then 429.
 - Authentication is the ``x-key`` header; there is no way to cancel a task.
+- Hosts ("Integration guidelines", docs.bfl.ai/integration_guidelines, and
+  "Generating images", docs.bfl.ai/quick_start/generating_images): the
+  global ``api.bfl.ai``, the regional ``api.eu.bfl.ai`` and ``api.us.bfl.ai``
+  and the single-cluster ``api.eu1.bfl.ai``/``api.us1.bfl.ai``; "always use
+  the polling_url returned in responses", which may name another cluster of
+  the region (``api.eu2.bfl.ai``). The key goes to those hosts over https and
+  nowhere else; ``result.sample`` is a signed URL on a delivery host, fetched
+  without it.
+- Statuses ("Get result", the ``StatusResponse`` enum of
+  api.bfl.ai/openapi.json): ``Task not found``, ``Pending``, ``Request
+  Moderated``, ``Content Moderated``, ``Ready``, ``Error``; FLUX 3 adds the
+  waiting states ``Reasoning`` and ``Generating`` (vercel/ai,
+  ``@ai-sdk/black-forest-labs@1.0.68``: "Handle reasoning and generating poll
+  statuses"). The official SDK (black-forest-labs/blackforest) fails at once
+  on a status it does not know; so does this adapter.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .._errors import APIError, ModerationError, ServerError
@@ -88,7 +104,10 @@ MODELS = {
 check_table(MODELS)
 
 _ENDPOINTS = {"flux_dev": "/v1/flux-dev", "flux_pro": "/v1/flux-pro"}
-_PENDING = {"Pending", "Queued", "Processing"}
+#: The documented waiting states: poll again.
+WAITING = frozenset({"Pending", "Reasoning", "Generating"})
+#: Black Forest Labs' API hosts: global, regional and their clusters.
+KEY_HOSTS = re.compile(r"api(\.(eu|us)[0-9]*)?\.bfl\.ai")
 
 
 class BlackForestLabs(HostedProvider):
@@ -99,6 +118,7 @@ class BlackForestLabs(HostedProvider):
     key_env = KEY_ENV
     default_url = DEFAULT_URL
     models = MODELS
+    key_hosts = KEY_HOSTS
     max_active = 24
     cancel_note = (
         "Black Forest Labs cannot cancel a task once submitted: fluxpanel stopped "
@@ -154,11 +174,15 @@ class BlackForestLabs(HostedProvider):
                 raise self.unreadable(reply, "the answer has no 'id' and 'polling_url'")
             if not self.on_site(url):
                 raise self.unreadable(
-                    reply, "the polling URL is not on the API's site; the key is not sent there"
+                    reply,
+                    "the polling URL is not one of Black Forest Labs' API hosts (over https); "
+                    "the key was not sent there",
                 )
             return self._poll(url, task, 0)
         status = data.get("status")
-        task = call.task or data.get("id") or "?"
+        task = call.task or str(data.get("id") or "?")
+        if not isinstance(status, str):
+            raise self.unreadable(reply, f"task {task} has no status")
         if status == "Ready":
             result = data.get("result") or {}
             sample = result.get("sample") if isinstance(result, dict) else None
@@ -186,8 +210,13 @@ class BlackForestLabs(HostedProvider):
             )
         if status == "Error":
             raise ServerError(f"Black Forest Labs' task {task} failed (Error)", body=data)
-        # Pending, or a waiting state this adapter does not know yet: keep polling
-        # (the engine's deadline bounds it).
+        if status not in WAITING:
+            raise APIError(
+                f"Black Forest Labs answered task {task} with a status fluxpanel does not know "
+                f"({status[:80]!r}); the documented ones are Pending, Reasoning, Generating, "
+                "Ready, Request Moderated, Content Moderated, Task not found and Error",
+                body=data,
+            )
         state = call.state if isinstance(call.state, int) else 0
         return self._poll(call.url, task, state + 1)
 

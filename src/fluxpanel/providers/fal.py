@@ -11,6 +11,12 @@ fal-ai/flux/schnell, fal-ai/flux/dev and fal-ai/flux-pro, late 2026):
   result: ``images`` (``url``, ``width``, ``height``, ``content_type``),
   ``seed`` and ``has_nsfw_concepts`` (one flag per image). ``PUT cancel_url``
   cancels a request that has not finished. Extra requests queue, not fail.
+- An account without credit is answered 403 with ``{"detail": "User is
+  locked. Reason: Exhausted balance. Top up your balance at
+  fal.ai/dashboard/billing"}`` (recorded by several integrations; the status
+  says "forbidden", the words say "out of credit").
+- The queue, status, result and cancel URLs are on ``queue.fal.run`` (fal-js,
+  ``libs/client/src/queue.ts``); the key goes there over https and nowhere else.
 - Inputs: ``image_size`` (``square_hd``, ``square``, ``portrait_4_3``,
   ``portrait_16_9``, ``landscape_4_3``, ``landscape_16_9``; default
   ``landscape_4_3``), ``num_images`` 1 to 4, ``seed``,
@@ -22,9 +28,10 @@ fal-ai/flux/schnell, fal-ai/flux/dev and fal-ai/flux-pro, late 2026):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .._errors import ModerationError
+from .._errors import APIError, InsufficientCreditsError, ModerationError
 from .._request import GenerationRequest
 from .._spec import (
     NUM_IMAGES,
@@ -75,6 +82,7 @@ _APPS = {
 }
 _WIRE = {"aspect_ratio": "image_size", "steps": "num_inference_steps", "guidance": "guidance_scale"}
 _WAITING = {"IN_QUEUE", "IN_PROGRESS"}
+KEY_HOSTS = re.compile(r"queue\.fal\.run")
 
 
 class Fal(HostedProvider):
@@ -84,8 +92,14 @@ class Fal(HostedProvider):
     label = "fal"
     key_env = KEY_ENV
     default_url = DEFAULT_URL
+    key_hosts = KEY_HOSTS
     models = MODELS
     poll_max = 4.0
+
+    def error_class(self, status: int, detail: str) -> tuple[type[APIError], str] | None:
+        if "exhausted balance" in detail.lower():
+            return InsufficientCreditsError, "Top up at fal.ai/dashboard/billing."
+        return None
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The request's input (our names mapped to fal's)."""
@@ -129,6 +143,8 @@ class Fal(HostedProvider):
             return self._poll(self._url(reply, data, "status_url"), task, state)
         if phase == "status":
             status = data.get("status")
+            if not isinstance(status, str):
+                raise self.unreadable(reply, f"request {call.task} has no status")
             if status == "COMPLETED":
                 state = {**call.state, "phase": "result"}
                 return Call(
@@ -138,7 +154,9 @@ class Fal(HostedProvider):
                 return self._poll(
                     call.url, call.task or "?", {**call.state, "n": call.state["n"] + 1}
                 )
-            raise self.unreadable(reply, f"request {call.task} has an unknown status {status!r}")
+            raise self.unreadable(
+                reply, f"request {call.task} has an unknown status {status[:80]!r}"
+            )
         return self._outputs(request, call, reply, data)
 
     def _outputs(
@@ -147,8 +165,16 @@ class Fal(HostedProvider):
         images = data.get("images")
         if not isinstance(images, list) or not images:
             raise self.unreadable(reply, f"request {call.task} has no images")
-        flags = data.get("has_nsfw_concepts") or [False] * len(images)
-        seed = data.get("seed") if isinstance(data.get("seed"), int) else request.seed
+        flags = data.get("has_nsfw_concepts")
+        if flags is None:
+            flags = [False] * len(images)
+        if not isinstance(flags, list) or not all(isinstance(f, bool) for f in flags):
+            raise self.unreadable(
+                reply, f"has_nsfw_concepts of request {call.task} is not a list of true/false"
+            )
+        seed = data.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            seed = request.seed
         urls, refused = [], []
         for i, item in enumerate(images):
             url = item.get("url") if isinstance(item, dict) else None

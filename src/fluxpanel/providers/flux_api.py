@@ -14,19 +14,19 @@ from urllib.parse import urlsplit, urlunsplit
 from .._errors import ConfigError
 from .._request import GenerationRequest
 from .._spec import MODELS
-from ._base import Call, Outputs, Provider, Reply
+from ._base import (
+    Call,
+    Outputs,
+    Provider,
+    Reply,
+    clean_key,
+    is_public_host,
+    public_url,
+    url_secrets,
+)
 
 KEY_ENV = "FLUX_API_KEY"
 URL_ENV = "FLUX_API_URL"
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info, query or fragment: safe to show and store."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class FluxAPI(Provider):
@@ -42,11 +42,12 @@ class FluxAPI(Provider):
 
     def __init__(self, api_key: str | None = None, url: str | None = None) -> None:
         key = api_key if api_key is not None else os.environ.get(KEY_ENV)
-        if not key:
+        if not isinstance(key, str) or not key.strip():
             raise ConfigError(
                 f"no API key for the FLUX API: set the {KEY_ENV} environment "
                 "variable or pass api_key=; without a key, use provider='preview'"
             )
+        key = clean_key(key, self.label, KEY_ENV)
         endpoint = url if url is not None else os.environ.get(URL_ENV)
         if not endpoint:
             raise ConfigError(
@@ -59,16 +60,33 @@ class FluxAPI(Provider):
         self._api_key = key
         self._url = endpoint
         self._url_given = url is not None
+        self.local = not is_public_host(urlsplit(endpoint).hostname or "")
 
     @property
     def endpoint(self) -> str:
+        """The endpoint, query string included (a deployment may be chosen
+        there), without credentials."""
         return public_url(self._url)
 
+    @property
+    def identity(self) -> str:
+        # The whole address but the user info: two deployments behind one path
+        # are two caches. Only hashed, never stored.
+        parts = urlsplit(self._url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
     def secrets(self) -> list[str]:
-        return [self._api_key]
+        return [self._api_key, *url_secrets(self._url)]
 
     def client_code(self) -> tuple[str, str]:
         comment = f"The key is read from ${KEY_ENV}"
+        if url_secrets(self._url):
+            # The snippet cannot carry the credentials in this address.
+            return "", comment + (
+                f" and the endpoint from ${URL_ENV} (its address holds credentials, "
+                "so it is not written here)."
+            )
         if self._url_given:
             return f"url={self.endpoint!r}", comment + "."
         return "", comment + f" and the endpoint from ${URL_ENV}."

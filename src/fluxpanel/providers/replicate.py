@@ -17,10 +17,18 @@ schemas of black-forest-labs/flux-schnell, flux-dev and flux-pro, late 2026):
   ``steps`` 1 to 50 (default 25), ``guidance`` 2 to 5 (3), ``interval`` 1 to 4
   (2) and ``safety_tolerance`` 1 to 6 (2); ``output_format`` webp, jpg or png.
 - 600 prediction creations a minute, then 429.
+- Moderation: the partner models (flux-pro and newer, run by Black Forest
+  Labs) fail with "The input or output was flagged as sensitive. Please try
+  again with different inputs. (E005)"; cog-flux (replicate/cog-flux,
+  ``predict.py``) fails with "NSFW content detected" when every image of a
+  batch is flagged. Both are :class:`ModerationError`, in the host's words.
+- Predictions are polled at ``urls.get`` on ``api.replicate.com``; the key
+  goes there over https and nowhere else.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .._errors import APIError, FluxError, ModerationError
@@ -80,6 +88,9 @@ _WIRE = {
     "flux_pro": {},
 }
 _RUNNING = {"starting", "processing"}
+KEY_HOSTS = re.compile(r"api\.replicate\.com")
+#: Words of Replicate's moderation failures (E005, cog-flux's NSFW check).
+MODERATION = re.compile(r"\(E005\)|flagged as sensitive|nsfw", re.I)
 
 
 class Replicate(HostedProvider):
@@ -89,6 +100,7 @@ class Replicate(HostedProvider):
     label = "Replicate"
     key_env = KEY_ENV
     default_url = DEFAULT_URL
+    key_hosts = KEY_HOSTS
     models = MODELS
     poll_max = 4.0
     cancel_note = (
@@ -119,8 +131,10 @@ class Replicate(HostedProvider):
         data = self.json_object(reply)
         if "status" not in data:
             raise self.unreadable(reply, "expected a prediction")
-        task = str(data.get("id", "?"))
+        task = str(data.get("id", "?"))[:80]
         status = data["status"]
+        if not isinstance(status, str):
+            raise self.unreadable(reply, f"prediction {task} has no status")
         if status == "succeeded":
             output = data.get("output")
             urls = [output] if isinstance(output, str) else output
@@ -128,13 +142,13 @@ class Replicate(HostedProvider):
                 raise self.unreadable(reply, f"prediction {task} succeeded without output URLs")
             return Outputs(urls=urls)
         if status == "failed":
-            error = str(data.get("error") or "no reason given")
-            cls = ModerationError if "nsfw" in error.lower() else APIError
+            error = str(data.get("error") or "no reason given")[:500]
+            cls = ModerationError if MODERATION.search(error) else APIError
             raise cls(f"Replicate's prediction {task} failed: {error}", body=data)
         if status in ("canceled", "aborted"):
             raise FluxError(f"Replicate's prediction {task} was {status}")
         if status not in _RUNNING:
-            raise self.unreadable(reply, f"prediction {task} has an unknown status {status!r}")
+            raise self.unreadable(reply, f"prediction {task} has an unknown status {status[:80]!r}")
         urls = data.get("urls") or {}
         poll = urls.get("get") if isinstance(urls, dict) else None
         if not isinstance(poll, str) or not self.on_site(poll):
