@@ -3,14 +3,41 @@
 // 10 MiB): only the small request it holds is sent.
 
 const MAX_TEXT = 1 << 20;
+const KEY = "fluxpanel";
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 
-async function inflate(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/**
+ * Inflate `bytes`, stopping once more than `limit` bytes have come out: a
+ * chunk of a few KB can inflate to gigabytes. Returns null past the limit.
+ */
+async function inflate(bytes, limit = MAX_TEXT) {
+  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate")).getReader();
+  const parts = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > limit) return null;
+      parts.push(value);
+    }
+  } catch {
+    return null; // not valid deflate data
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
+// Only our key is read; every other text chunk is skipped before any inflating.
 async function pngTexts(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = {};
@@ -23,16 +50,20 @@ async function pngTexts(bytes) {
     if (type === "IEND") break;
     if (type !== "tEXt" && type !== "iTXt" && type !== "zTXt") continue;
     const zero = body.indexOf(0);
-    if (zero < 0) continue;
-    const key = latin1.decode(body.subarray(0, zero));
-    if (type === "tEXt") out[key] = latin1.decode(body.subarray(zero + 1));
-    else if (type === "zTXt") out[key] = latin1.decode(await inflate(body.subarray(zero + 2)));
-    else {
+    if (zero < 0 || latin1.decode(body.subarray(0, zero)) !== KEY) continue;
+    let text = null;
+    if (type === "tEXt") text = latin1.decode(body.subarray(zero + 1));
+    else if (type === "zTXt") {
+      const raw = await inflate(body.subarray(zero + 2));
+      text = raw && latin1.decode(raw);
+    } else {
       const compressed = body[zero + 1];
       let rest = body.subarray(zero + 3);
       for (let skip = 0; skip < 2; skip++) rest = rest.subarray(rest.indexOf(0) + 1); // language, translated key
-      out[key] = utf8.decode(compressed ? await inflate(rest) : rest);
+      const raw = compressed ? await inflate(rest) : rest;
+      text = raw && utf8.decode(raw);
     }
+    if (text !== null) out[KEY] = text;
   }
   return out;
 }

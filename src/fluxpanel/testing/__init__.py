@@ -5,7 +5,15 @@ from ._bfl import BFL_FAULTS, FakeBFL
 from ._fal import FAL_FAULTS, FakeFal
 from ._reference import API_FAULTS, ReferenceServer
 from ._replicate import REPLICATE_FAULTS, FakeReplicate
-from ._server import IMAGE_FAULTS, LoopbackServer, Recorded, bomb_png, seeded_png, solid_png
+from ._server import (
+    IMAGE_FAULTS,
+    HostRoutes,
+    LoopbackServer,
+    Recorded,
+    bomb_png,
+    seeded_png,
+    solid_png,
+)
 
 __all__ = [
     "API_FAULTS",
@@ -16,6 +24,7 @@ __all__ = [
     "FakeBFL",
     "FakeFal",
     "FakeReplicate",
+    "HostRoutes",
     "LoopbackServer",
     "Recorded",
     "ReferenceServer",

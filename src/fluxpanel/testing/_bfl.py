@@ -77,6 +77,9 @@ class FakeBFL(LoopbackServer):
         self.tasks: dict[str, _Task] = {}
         #: The most tasks that were active at once.
         self.max_active_seen = 0
+        #: Where polling URLs point, when not at this server's own address: a
+        #: cluster of the region, as Black Forest Labs' regional hosts answer.
+        self.polling_base: str | None = None
         self._task_lock = threading.Lock()
 
     @property
@@ -126,7 +129,11 @@ class FakeBFL(LoopbackServer):
             self.tasks[task.id] = task
             self.max_active_seen = max(self.max_active_seen, self.active)
         h.send_json(
-            200, {"id": task.id, "polling_url": f"{self.base_url}/v1/get_result?id={task.id}"}
+            200,
+            {
+                "id": task.id,
+                "polling_url": f"{self.polling_base or self.url_base}/v1/get_result?id={task.id}",
+            },
         )
 
     def handle_get(self, h: _Handler) -> None:

@@ -103,7 +103,7 @@ class FakeFal(LoopbackServer):
         with self._qlock:
             self.queue[req.id] = req
         # Status and result live under the app's owner/name, without the endpoint.
-        root = f"{self.base_url}/{'/'.join(app.split('/')[:2])}/requests/{req.id}"
+        root = f"{self.url_base}/{'/'.join(app.split('/')[:2])}/requests/{req.id}"
         h.send_json(
             200,
             {

@@ -92,7 +92,7 @@ class FakeReplicate(LoopbackServer):
         return self.authorised(h, "Authorization", f"Bearer {self.api_key}", 401, body)
 
     def _view(self, p: _Prediction) -> dict[str, Any]:
-        base = f"{self.base_url}/v1/predictions/{p.id}"
+        base = f"{self.url_base}/v1/predictions/{p.id}"
         out: dict[str, Any] = {
             "id": p.id,
             "model": f"black-forest-labs/{p.model}",

@@ -9,8 +9,10 @@ demand: queued faults for the API's routes and for image downloads.
 from __future__ import annotations
 
 import collections
+import gzip
 import io
 import json
+import re
 import secrets
 import socket
 import struct
@@ -21,6 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
 
 #: Faults for image downloads, on every server.
 IMAGE_FAULTS = {
@@ -31,6 +36,8 @@ IMAGE_FAULTS = {
     "not_image",  # HTML instead of an image
     "oversized",  # more bytes than ``size`` (default 40 MiB) of junk
     "bomb",  # a small PNG that claims to be enormous
+    "gzip",  # the image gzipped ``layers`` times, each layer named in Content-Encoding
+    "redirect",  # 302 to ``location``
 }
 
 
@@ -54,6 +61,47 @@ class Fault:
     options: dict[str, Any]
 
 
+@dataclass
+class _Answer:
+    method: str
+    path: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    encodings: tuple[str, ...]
+
+
+class HostRoutes(httpx.AsyncBaseTransport):
+    """An httpx transport that takes requests for public origins to loopback
+    servers, so a fake can answer as ``https://api.eu1.bfl.ai`` and the client
+    sees exactly the hostnames the host would hand out. An origin with no
+    route fails to connect, as an unknown host would: nothing leaves loopback.
+
+    ``HostRoutes({"https://api.eu.bfl.ai": fake, "https://api.eu1.bfl.ai": fake})``
+    """
+
+    def __init__(self, routes: Mapping[str, LoopbackServer | str]) -> None:
+        self.routes = {k.rstrip("/").lower(): v for k, v in routes.items()}
+        #: (origin, method, path, headers) of every request, as the client sent it.
+        self.seen: list[tuple[str, str, str, dict[str, str]]] = []
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = f"{url.scheme}://{url.netloc.decode('ascii')}".lower()
+        self.seen.append((origin, request.method, url.raw_path.decode(), dict(request.headers)))
+        target = self.routes.get(origin)
+        if target is None:
+            raise httpx.ConnectError(f"no route to {origin} (loopback tests)", request=request)
+        base = target.base_url if isinstance(target, LoopbackServer) else target
+        port = urlsplit(base).port
+        request.url = url.copy_with(scheme="http", host="127.0.0.1", port=port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class LoopbackServer:
     """Base of the loopback servers. Subclasses set ``api_faults`` and
     override :meth:`handle_post` / :meth:`handle_get` / :meth:`handle_put`."""
@@ -75,8 +123,15 @@ class LoopbackServer:
         self._faults: collections.deque[Fault] = collections.deque()
         self._image_faults: collections.deque[Fault] = collections.deque()
         self._images: dict[str, tuple[bytes, float, str]] = {}
+        self._answers: collections.deque[_Answer] = collections.deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        #: The address the server says it is at in the URLs it hands out
+        #: (``https://api.eu.bfl.ai``, say, reached through :class:`HostRoutes`);
+        #: its own loopback address when ``None``.
+        self.public_url: str | None = None
+        #: Where it says its images are (a delivery host), likewise.
+        self.images_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -106,6 +161,41 @@ class LoopbackServer:
     def base_url(self) -> str:
         assert self._httpd is not None, "the server is not running"
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def url_base(self) -> str:
+        """The base of the URLs this server hands out (its public name, if set)."""
+        return self.public_url or self.base_url
+
+    def answer(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        encodings: tuple[str, ...] = (),
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` ``method`` requests whose path matches the
+        regular expression ``path`` (``re.search``) with ``body`` (bytes as they are, anything else as JSON),
+        before the route sees them: a hostile host in a line. ``encodings``
+        compresses the body that many times and says so in Content-Encoding."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        with self._lock:
+            for _ in range(times):
+                self._answers.append(
+                    _Answer(method, path, status, data, dict(headers or {}), encodings)
+                )
+
+    def take_answer(self, method: str, path: str) -> _Answer | None:
+        with self._lock:
+            for item in self._answers:
+                if item.method == method and re.search(item.path, path):
+                    self._answers.remove(item)
+                    return item
+        return None
 
     # -- faults ----------------------------------------------------------------------
 
@@ -160,7 +250,7 @@ class LoopbackServer:
         token = secrets.token_urlsafe(12)
         with self._lock:
             self._images[token] = (data, time.monotonic() + self.ttl, mime)
-        return f"{self.base_url}/images/{token}.png"
+        return f"{self.images_url or self.url_base}/images/{token}.png"
 
     def serve_image(self, h: _Handler) -> None:
         token = h.path[len("/images/") :].split(".")[0]
@@ -193,6 +283,11 @@ class LoopbackServer:
             h.send_slow(200, b"\0" * size, mime, {"chunk": 1 << 20, "interval": 0})
         elif fault.kind == "bomb":
             h.send_body(200, bomb_png(), mime)
+        elif fault.kind == "gzip":
+            layers = int(fault.options.get("layers", 1))
+            h.send_encoded(200, fault.options.get("body", data), mime, ("gzip",) * layers)
+        elif fault.kind == "redirect":
+            h.send_body(302, b"", "text/plain", {"Location": fault.options["location"]})
 
     def answered_by_fault(self, h: _Handler) -> tuple[bool, Fault | None]:
         """Take the next queued fault for this call: ``drop`` and ``status``
@@ -268,22 +363,36 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.owner.record(Recorded(method, self.path, dict(self.headers), body))
         return body
 
+    def _answered(self, method: str) -> bool:
+        """A queued :meth:`LoopbackServer.answer` for this request, sent."""
+        item = self.server.owner.take_answer(method, self.path)
+        if item is None:
+            return False
+        self.send_encoded(item.status, item.body, "application/json", item.encodings, item.headers)
+        return True
+
     def do_POST(self) -> None:
         owner = self.server.owner
         with owner._lock:
             owner.in_flight += 1
             owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
         try:
-            owner.handle_post(self, self._read("POST"))
+            body = self._read("POST")
+            if not self._answered("POST"):
+                owner.handle_post(self, body)
         finally:
             with owner._lock:
                 owner.in_flight -= 1
 
     def do_PUT(self) -> None:
-        self.server.owner.handle_put(self, self._read("PUT"))
+        body = self._read("PUT")
+        if not self._answered("PUT"):
+            self.server.owner.handle_put(self, body)
 
     def do_GET(self) -> None:
         self._read("GET")
+        if self._answered("GET"):
+            return
         if self.path.startswith("/images/"):
             self.server.owner.serve_image(self)
         else:
@@ -306,6 +415,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+    def send_encoded(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        encodings: tuple[str, ...],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """``body`` gzipped once per name in ``encodings``, all of them named
+        in Content-Encoding (a stacked encoding when there are several)."""
+        for _ in encodings:
+            body = gzip.compress(body, compresslevel=9)
+        extra = dict(headers or {})
+        if encodings:
+            extra["Content-Encoding"] = ", ".join(encodings)
+        self.send_body(status, body, ctype, extra)
 
     def send_json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> None:
         self.send_body(status, json.dumps(data).encode(), headers=headers)
