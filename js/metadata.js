@@ -4,30 +4,55 @@
 
 const MAX_TEXT = 1 << 20;
 const KEY = "fluxpanel";
+const SLICE = 1024;
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 
 /**
  * Inflate `bytes`, stopping once more than `limit` bytes have come out: a
- * chunk of a few KB can inflate to gigabytes. Returns null past the limit.
+ * chunk of a few KB can inflate to gigabytes. The input goes in 1 KB at a
+ * time (deflate expands at most about 1000:1), so no more than about a
+ * megabyte past the limit is ever made. Returns null past the limit, or for
+ * data that is not deflate.
  */
 async function inflate(bytes, limit = MAX_TEXT) {
-  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate")).getReader();
+  const stream = new DecompressionStream("deflate");
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
   const parts = [];
   let size = 0;
-  try {
+  let over = false;
+  const drained = (async () => {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
+      if (done) return;
       size += value.length;
-      if (size > limit) return null;
+      if (size > limit) {
+        over = true;
+        return;
+      }
       parts.push(value);
+    }
+  })();
+  try {
+    for (let at = 0; at < bytes.length && !over; at += SLICE) {
+      const written = writer.write(bytes.subarray(at, at + SLICE));
+      written.catch(() => {});
+      await Promise.race([written, drained]);
+    }
+    if (!over) {
+      const closed = writer.close();
+      closed.catch(() => {});
+      await Promise.race([closed, drained]);
+      await drained;
     }
   } catch {
     return null; // not valid deflate data
   } finally {
     reader.cancel().catch(() => {});
+    writer.abort().catch(() => {});
   }
+  if (over) return null;
   const out = new Uint8Array(size);
   let at = 0;
   for (const part of parts) {

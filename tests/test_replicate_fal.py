@@ -287,7 +287,13 @@ def test_fakes_answer_invalid_json_with_422(fal):
     from fluxpanel.testing import FakeBFL
 
     with FakeBFL() as bfl:
-        r = httpx.post(bfl.base_url + "/v1/flux-dev", content=b"{not json", headers={"x-key": bfl.api_key})
+        r = httpx.post(
+            bfl.base_url + "/v1/flux-dev", content=b"{not json", headers={"x-key": bfl.api_key}
+        )
         assert r.status_code == 422 and r.json()["detail"][0]["msg"] == "invalid JSON"
-    r = httpx.post(fal.base_url + "/fal-ai/flux/dev", content=b"{", headers={"Authorization": f"Key {fal.api_key}"})
+    r = httpx.post(
+        fal.base_url + "/fal-ai/flux/dev",
+        content=b"{",
+        headers={"Authorization": f"Key {fal.api_key}"},
+    )
     assert r.status_code == 422

@@ -193,7 +193,11 @@ def test_snippet_without_seed_leaves_only_the_seed_out():
 
     r = GenerationRequest(model="flux_pro", prompt="a 'fox'", seed=7)
     code = request_code(r, "preview", seed=False)
-    call = next(n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "generate")
+    call = next(
+        n
+        for n in ast.walk(ast.parse(code))
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "generate"
+    )
     sent = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
     assert sent == {k: v for k, v in r.to_payload().items() if k != "seed"}
     assert "drawn at random" in code and "seed=7," in r.to_code()

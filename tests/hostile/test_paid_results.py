@@ -111,8 +111,13 @@ def test_one_unreadable_answer_is_one_error_cell(tmp_path):
             api_key=server.api_key, url=server.url, cache=False, retry=FAST_RETRY
         )
         comparison = fluxpanel.compare(
-            "a fox", client=client, model="flux_dev", steps=[10, 20, 30], concurrency=1,
-            display=False, seed=1,
+            "a fox",
+            client=client,
+            model="flux_dev",
+            steps=[10, 20, 30],
+            concurrency=1,
+            display=False,
+            seed=1,
         )
     assert len(comparison.failed) == 1
     assert isinstance(comparison.failed[0].error, fluxpanel.APIError)

@@ -65,8 +65,9 @@ def test_every_form_of_the_key_is_scrubbed_from_errors_and_the_panel(server):
 
 
 def test_a_request_that_could_not_be_written_says_not_sent():
-    from fluxpanel._engine import Engine
     import httpx
+
+    from fluxpanel._engine import Engine
 
     engine = Engine(FluxAPI(api_key="k", url="http://127.0.0.1:1/x"))
     error = engine._transport_error(

@@ -100,7 +100,7 @@ class ReferenceServer(LoopbackServer):
         h.send_json(405 if h.path == "/v1/generate" else 404, {"detail": "not found"})
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
-        if h.path != "/v1/generate":
+        if h.path.split("?")[0] != "/v1/generate":
             h.send_json(404, {"detail": f"no such endpoint: {h.path}"})
             return
         denied = {"detail": "invalid or missing API key"}
