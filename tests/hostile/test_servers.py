@@ -58,7 +58,7 @@ def test_an_honest_gzipped_image_is_read(server):
 @pytest.mark.parametrize("encodings", [("gzip", "gzip"), ("gzip",)])
 def test_an_api_answer_that_inflates_past_its_cap(server, encodings):
     server.answer("POST", r"^/v1/generate$", b"[" + ZEROS[:16_000_000] + b"]", encodings=encodings)
-    with _client(server) as c, pytest.raises(fluxpanel.APIError, match="stacked|over the"):
+    with _client(server) as c, pytest.raises(fluxpanel.APIError, match=r"stacked|over the"):
         c.generate(prompt="x")
 
 
@@ -190,7 +190,7 @@ def test_a_result_url_on_a_private_address_is_not_fetched(server, images_url):
 def test_a_redirect_to_loopback_is_not_followed(server):
     server.images_url = "https://images.flux.example"
     server.fail_images("redirect", location=f"{server.base_url}/admin", times=4)
-    client, routes = _public_api(server)
+    client, _ = _public_api(server)
     with client, pytest.raises(fluxpanel.APIError, match="private or local network"):
         client.generate(prompt="x")
     assert not [r for r in server.requests if r.path.startswith("/admin")]

@@ -179,9 +179,10 @@ class LoopbackServer:
         times: int = 1,
     ) -> None:
         """Answer the next ``times`` ``method`` requests whose path matches the
-        regular expression ``path`` (``re.search``) with ``body`` (bytes as they are, anything else as JSON),
-        before the route sees them: a hostile host in a line. ``encodings``
-        compresses the body that many times and says so in Content-Encoding."""
+        regular expression ``path`` (``re.search``) with ``body`` (bytes as
+        they are, anything else as JSON), before the route sees them: a hostile
+        host in a line. ``encodings`` compresses the body that many times and
+        says so in Content-Encoding."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         with self._lock:
             for _ in range(times):
