@@ -16,6 +16,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -227,6 +228,56 @@ def run_load(n: int = 1000, concurrency: int = 8, chaos: float = 0.1, seed: int 
     return asyncio.run(_load(n, concurrency, chaos, seed))
 
 
+#: The attack suites in tests/hostile/, by surface (a new surface adds its file here).
+SURFACES = {
+    "test_paid_results.py": "paid results",
+    "test_secrets.py": "secrets",
+    "test_servers.py": "hostile servers",
+    "test_files.py": "files and folders",
+}
+
+
+@dataclass
+class Attack:
+    surface: str
+    name: str
+    outcome: str  # "held", or "DEFECT" when the attack succeeded
+
+    @property
+    def held(self) -> bool:
+        return self.outcome == "held"
+
+
+def describe(nodeid: str) -> tuple[str, str]:
+    """``(surface, attack)`` in words, from a test's node id."""
+    path, _, test = nodeid.partition("::")
+    name, _, params = test.partition("[")
+    words = name.removeprefix("test_").replace("_", " ")
+    if params:
+        words += f" ({params.rstrip(']')})"
+    return SURFACES.get(path.rsplit("/", 1)[-1], path), words
+
+
+def run_attacks(root: str = "tests/hostile") -> list[Attack]:
+    """Every attack of the hostile suite, run, with its outcome. The suite is
+    the one definition of each attack; this only reports it."""
+    import pytest
+
+    attacks: list[Attack] = []
+
+    class Collect:
+        def pytest_runtest_logreport(self, report: Any) -> None:
+            failed_setup = report.when == "setup" and not report.passed
+            if report.when == "call" or failed_setup:
+                surface, name = describe(report.nodeid)
+                attacks.append(Attack(surface, name, "held" if report.passed else "DEFECT"))
+
+    pytest.main(
+        ["-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts=", root], plugins=[Collect()]
+    )
+    return attacks
+
+
 def main() -> None:
     rows = [run_scenario(s) for s in SCENARIOS]
     width = max(len(r.scenario.name) for r in rows)
@@ -246,6 +297,17 @@ def main() -> None:
         f"{load.lost} lost, {load.duplicates} sent twice, {load.posts} POSTs, "
         f"client memory {load.memory_growth:.2f}x from 20% to 100% of the run, "
         f"{load.seconds:.1f} s"
+    )
+    attacks = run_attacks()
+    print()
+    width = max(len(a.name) for a in attacks)
+    print(f"{'surface':<18} {'attack':<{width}}  outcome")
+    for a in attacks:
+        print(f"{a.surface:<18} {a.name:<{width}}  {a.outcome}")
+    defects = [a for a in attacks if not a.held]
+    print(
+        f"\nattacks: {len(attacks)} tried, {len(defects)} defects found, "
+        f"{'nothing lost' if not defects else 'SEE ABOVE'}"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 import pytest
-from benchmarks.reliability import SCENARIOS, run_load, run_scenario
+from benchmarks.reliability import SCENARIOS, SURFACES, describe, run_load, run_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,3 +173,14 @@ print(earlier._store._root(), panel.running)
         km.shutdown_kernel(now=False)
     assert not os.path.exists(history_dir)
     assert list(tmp_path.rglob(".tmp-*")) == []
+
+
+def test_every_hostile_surface_is_in_the_attacks_table():
+    from pathlib import Path
+
+    files = {p.name for p in (Path(__file__).parent / "hostile").glob("test_*.py")}
+    assert files == set(SURFACES)
+    assert describe("tests/hostile/test_secrets.py::test_where_a_key_may_go[a-b-False]") == (
+        "secrets",
+        "where a key may go (a-b-False)",
+    )
