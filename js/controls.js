@@ -36,6 +36,8 @@ export function buildControls({ spec, models, get, set, generate, uid }) {
   const errorSlots = new Map();
   const fields = [];
 
+  const dependents = new Map(); // parameter -> fields shown only with one of its values
+
   function field(name, param, ...body) {
     const slot = h("div", { class: "fluxpanel-field-error", role: "alert" });
     errorSlots.set(name, slot);
@@ -46,6 +48,11 @@ export function buildControls({ spec, models, get, set, generate, uid }) {
       ...body,
       slot,
     );
+    if (param.only_with) {
+      const { param: other, value } = param.only_with;
+      const show = () => (el.hidden = get(other) !== value);
+      dependents.set(other, [...(dependents.get(other) || []), show]);
+    }
     fields.push(el);
     return el;
   }
@@ -103,6 +110,11 @@ export function buildControls({ spec, models, get, set, generate, uid }) {
       );
       field(param.name, param, select);
       updaters.set(param.name, () => (select.value = get(param.name)));
+    } else if (param.kind === "boolean") {
+      const box = h("input", { id, type: "checkbox", onchange: (e) => set(param.name, e.target.checked) });
+      const row = h("label", { class: "fluxpanel-toggle", for: id }, box, param.help.split(". ")[0]);
+      field(param.name, param, row);
+      updaters.set(param.name, () => (box.checked = Boolean(get(param.name))));
     } else if (param.name === "seed") {
       const box = h("input", {
         id,
@@ -175,9 +187,26 @@ export function buildControls({ spec, models, get, set, generate, uid }) {
     }
   }
 
-  const el = h("div", { class: "fluxpanel-controls" }, fields);
-  const update = (name) => updaters.get(name)?.();
+  // What people must be told about this model at this host (determinism, seeds),
+  // for the values set now.
+  const caveats = h("div", { class: "fluxpanel-caveats", "data-part": "caveats", role: "note" });
+  const showCaveats = () => {
+    const texts = (spec.caveats || [])
+      .filter((c) => Object.entries(c.when).every(([k, v]) => get(k) === v))
+      .map((c) => h("p", { class: "fluxpanel-caveat" }, c.text));
+    caveats.replaceChildren(...texts);
+    caveats.hidden = texts.length === 0;
+  };
+  const watched = new Set((spec.caveats || []).flatMap((c) => Object.keys(c.when)));
+
+  const el = h("div", { class: "fluxpanel-controls" }, fields, caveats);
+  const update = (name) => {
+    updaters.get(name)?.();
+    for (const show of dependents.get(name) || []) show();
+    if (watched.has(name)) showCaveats();
+  };
   for (const name of updaters.keys()) update(name);
+  showCaveats();
 
   function errors(byField) {
     for (const [name, slot] of errorSlots) {

@@ -80,13 +80,13 @@ export function createGallery({ preview, original, reuseSeed, save }) {
     const dl = h("button", { class: "fluxpanel-link", title: "Download the original image", onclick: () => download(tile, dl) }, "Download");
     return h(
       "figure",
-      { class: "fluxpanel-tile", "data-seed": tile.seed, "data-index": tile.index },
+      { class: "fluxpanel-tile", "data-seed": tile.seed, "data-index": tile.index, title: tile.seed_note || "" },
       img,
       h(
         "figcaption",
         {},
         h("span", { class: "fluxpanel-caption" }, `seed ${tile.seed} · ${tile.model}${count > 1 ? ` · #${tile.index + 1}` : ""}`),
-        h("button", { class: "fluxpanel-link", title: "Fix the seed to this one", "data-action": "reuse-seed", onclick: () => reuseSeed(tile.seed) }, "Reuse seed"),
+        h("button", { class: "fluxpanel-link", title: `Fix the seed to this one. ${tile.seed_note || ""}`, "data-action": "reuse-seed", onclick: () => reuseSeed(tile.seed) }, "Reuse seed"),
         dl,
       ),
     );

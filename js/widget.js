@@ -209,8 +209,8 @@ function render({ model, el }) {
 
   model.on("change:spec", rebuildControls);
   model.on("change:model", rebuildControls);
-  const paramNames = (model.get("spec")?.models || []).flatMap((m) => m.params.map((p) => p.name));
-  for (const name of new Set([...paramNames, ...PARAM_EXTRAS])) {
+  // Every parameter of every offered provider is a trait (param_names).
+  for (const name of new Set([...(model.get("param_names") || []), ...PARAM_EXTRAS])) {
     if (name !== "model") model.on(`change:${name}`, () => controls?.update(name));
   }
   model.on("change:field_errors", () => {

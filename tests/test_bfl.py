@@ -37,7 +37,8 @@ def test_generate_maps_our_names_to_theirs(bfl):
         g = c.generate(
             model="flux_pro",
             prompt="a fox",
-            aspect_ratio="768x1344",
+            width=768,
+            height=1344,
             seed=5,
             steps=30,
             guidance=4.0,
@@ -55,6 +56,7 @@ def test_generate_maps_our_names_to_theirs(bfl):
         "seed": 5,
         "output_format": "png",
         "interval": 3.0,
+        "prompt_upsampling": False,
     }
     assert bfl.submits[0].path == "/v1/flux-pro"
     assert (
@@ -86,9 +88,12 @@ def test_the_spec_follows_bfl_documentation():
     assert (pro["guidance"].min, pro["guidance"].max, pro["guidance"].default) == (1.5, 5.0, 2.5)
     assert (pro["steps"].default, dev["steps"].default, dev["guidance"].default) == (40, 28, 3.0)
     assert "flux_schnell" not in BFL_MODELS and "interval" not in dev
-    for size in pro["aspect_ratio"].choices:
-        w, h = map(int, size.split("x"))
-        assert w % 32 == 0 and h % 32 == 0 and 256 <= min(w, h) and max(w, h) <= 1440
+    for side in ("width", "height"):
+        p = pro[side]
+        assert (p.min, p.max, p.multiple_of) == (256, 1440, 32)
+    assert (pro["width"].default, pro["height"].default) == (1024, 768)
+    with pytest.raises(fluxpanel.ValidationError, match="not a multiple of 32"):
+        GenerationRequest(model="flux_pro", prompt="x", width=1000, models=BFL_MODELS)
 
 
 def test_polls_with_growing_intervals_until_ready(bfl):

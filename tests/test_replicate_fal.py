@@ -81,6 +81,9 @@ def test_replicate_held_call_maps_names(rep):
         "seed": 3,
         "num_inference_steps": 30,
         "guidance": 4.0,
+        "go_fast": True,
+        "megapixels": "1",
+        "disable_safety_checker": False,
         "output_format": "png",
     }
     assert len(g) == 2 and rep.polls == []  # answered in the held call
@@ -113,7 +116,8 @@ def test_replicate_table_follows_its_schema():
     ("fault", "cls", "match"),
     [
         ("failed", fluxpanel.APIError, "CUDA out of memory"),
-        ("nsfw", fluxpanel.ModerationError, "NSFW content detected"),
+        ("nsfw", fluxpanel.ModerationError, "All generated images contained NSFW content"),
+        ("e005", fluxpanel.ModerationError, r"flagged as sensitive.*\(E005\)"),
     ],
 )
 def test_replicate_failed_predictions(rep, fault, cls, match):
@@ -187,7 +191,8 @@ def test_fal_queue_flow_and_names(fal):
             seed=8,
         )
     sub = fal.submits[0]
-    assert sub.path == "/fal-ai/flux-pro" and sub.headers["Authorization"] == f"Key {fal.api_key}"
+    assert sub.path == "/fal-ai/flux-pro/new"
+    assert sub.headers["Authorization"] == f"Key {fal.api_key}"
     assert sub.json() == {
         "prompt": "a fox",
         "num_images": 2,
@@ -196,6 +201,7 @@ def test_fal_queue_flow_and_names(fal):
         "num_inference_steps": 20,
         "guidance_scale": 5.0,
         "safety_tolerance": "4",
+        "enhance_prompt": False,
         "output_format": "png",
     }
     assert len(fal.polls) == 3 and len(g) == 2 and {i.seed for i in g} == {8}
@@ -211,11 +217,12 @@ def test_fal_schnell_and_dev_enable_the_safety_checker(fal):
     assert FAL_MODELS["flux_dev"].params["guidance"].max == 20
 
 
-def test_fal_nsfw_flags_drop_images_with_a_note(fal):
+def test_fal_nsfw_flags_withhold_images_with_a_note(fal):
     fal.fail("nsfw", index=1)
     with fclient(fal) as c:
         g = c.generate(model="flux_dev", prompt="x", num_images=3)
-    assert len(g) == 2 and isinstance(g.errors[0], fluxpanel.ModerationError)
+    assert len(g) == 2 and g.errors == [] and (g.requested, g.withheld) == (3, 1)
+    assert g.withheld_note == "1 of 3 images was withheld by fal's safety checker"
     fal.fail("nsfw")
     with fclient(fal) as c, pytest.raises(fluxpanel.ModerationError, match="safety checker"):
         c.generate(model="flux_dev", prompt="x")

@@ -104,6 +104,8 @@ class ResultCache:
         """Store a complete result (atomically), then keep the cache under its cap."""
         if generation.errors or not generation.images:
             return  # a partial result would stop the missing images being retried
+        from ._results import batch_record
+
         key = self.key(generation.request, provider)
         header = {
             "key": key,
@@ -112,6 +114,7 @@ class ResultCache:
             "endpoint": provider.endpoint,
             "timings": generation.timings,
             "created": generation.created,
+            **batch_record(generation),
             "images": [
                 {
                     "mime": i.mime,
@@ -201,7 +204,7 @@ def _rebuild(
     """The stored generation. Types come from the image bytes and numbers are
     checked, so an entry planted in a shared cache folder cannot inject markup."""
     from ._imaging import sniff_mime
-    from ._results import GeneratedImage, Generation
+    from ._results import GeneratedImage, Generation, batch_fields
 
     if not isinstance(header, dict):
         raise ValueError("the header is not an object")
@@ -231,6 +234,7 @@ def _rebuild(
         code=request.to_code(provider),
         cost=0.0,
         created=float(created),
+        **batch_fields(header),
     )
 
 

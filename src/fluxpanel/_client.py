@@ -96,6 +96,16 @@ class AsyncFluxClient:
             return 0.0
         return estimate_cost(request, self._prices)
 
+    def _cost(self, request: GenerationRequest, generation: Generation) -> float:
+        """What a finished generation is expected to have cost: every image
+        the host made (one that failed to download was still made), less those
+        it withheld where it does not bill them."""
+        billed = request.count
+        if not self._provider.bills_withheld:
+            billed -= generation.withheld
+        per_image = self.estimate_cost(request) / max(request.count, 1)
+        return per_image * max(billed, 0)
+
     def request(
         self, request: GenerationRequest | None = None, /, **params: Any
     ) -> GenerationRequest:
@@ -134,7 +144,7 @@ class AsyncFluxClient:
                     await notify(on_image, image)
                 return hit
         generation = await self._engine.generate(req, on_image=on_image)
-        generation.cost = self.estimate_cost(req)
+        generation.cost = self._cost(req, generation)
         if self._cache is not None:
             # The host has billed: nothing here may lose the images.
             try:

@@ -27,6 +27,7 @@ from ._errors import (
     ConnectError,
     FluxError,
     ImageError,
+    ModerationError,
     RateLimitError,
     RequestTimeout,
     ResultExpiredError,
@@ -219,6 +220,7 @@ class Engine:
         started = time.perf_counter()
         self._check_loop()
         try:
+            withheld = 0
             if self.provider.offline:
                 images, errors = await self._render(request, on_image)
                 submitted = time.perf_counter()
@@ -226,6 +228,7 @@ class Engine:
                 outputs = await self._within_deadline(self._run_flow(request, started))
                 submitted = time.perf_counter()
                 left = self.deadline - (submitted - started)
+                withheld = outputs.withheld
                 images, errors = await self._fetch(request, outputs, on_image, left)
         except FluxError as e:
             raise self._scrub(e) from None
@@ -242,6 +245,9 @@ class Engine:
             },
             errors=[self._scrub(e) for e in errors],
             code=request.to_code(self.provider),
+            requested=request.count,
+            withheld=withheld,
+            withheld_by=self.provider.withheld_by if withheld else "",
         )
 
     async def _within_deadline(self, flow: Any) -> Outputs:
@@ -270,14 +276,19 @@ class Engine:
         for error in failed:
             if not isinstance(error, FluxError):
                 raise error
-        # One image per task: keep every task's seed, and what failed.
+        # One image per task: keep every task's seed, and what failed; a task
+        # refused by moderation is an image withheld, not a failure.
         urls, seeds = [], []
         for task, result in zip(tasks, results, strict=True):
             if isinstance(result, Outputs):
                 urls += result.urls
                 seeds += list(result.seeds or [task.seed] * len(result.urls))
+        withheld = [e for e in failed if isinstance(e, ModerationError)]
         return Outputs(
-            urls=urls, seeds=seeds, errors=[e for e in failed if isinstance(e, FluxError)]
+            urls=urls,
+            seeds=seeds,
+            errors=[e for e in failed if isinstance(e, FluxError) and e not in withheld],
+            withheld=len(withheld) + sum(r.withheld for r in ok),
         )
 
     async def _run_task(self, request: GenerationRequest, started: float) -> Outputs:

@@ -59,6 +59,7 @@ def save(gen: Generation, folder: str | Path) -> Path:
     :class:`ExportExistsError` and nothing is changed.
     """
     from . import __version__
+    from ._results import batch_record
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,8 @@ def save(gen: Generation, folder: str | Path) -> Path:
         "format": FORMAT,
         "fluxpanel": __version__,
         "created": time.strftime(_TIME, time.gmtime(gen.created)),
+        **batch_record(gen),
+        "notes": gen.notes,
         "provider": gen.provider,
         "endpoint": gen.endpoint,
         "request": gen.request.to_payload(),
@@ -144,7 +147,7 @@ def load(folder: str | Path) -> Generation:
 def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
     from ._imaging import sniff_mime
     from ._request import GenerationRequest
-    from ._results import GeneratedImage, Generation
+    from ._results import GeneratedImage, Generation, batch_fields
 
     provider = manifest.get("provider", "")
     provider = provider if isinstance(provider, str) else ""
@@ -181,6 +184,7 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
         code=request.to_code(provider or None),
         cost=float(manifest.get("cost_estimate_usd", 0.0)),
         created=created,
+        **batch_fields(manifest),
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import FluxError
+from ._results import batch_record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,6 +73,7 @@ class HistoryStore:
             "code": gen.code,
             "cost": gen.cost,
             "created": gen.created,
+            **batch_record(gen),
             "images": images,
         }
         (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
@@ -80,7 +82,7 @@ class HistoryStore:
     def load(self, entry: int, models: Mapping[str, ModelSpec] | None = None) -> Generation:
         """The generation stored under ``entry``, read from disk."""
         from ._request import GenerationRequest
-        from ._results import GeneratedImage, Generation
+        from ._results import GeneratedImage, Generation, batch_fields
 
         if entry not in self._ids or self._dir is None:
             raise KeyError(entry)
@@ -111,6 +113,7 @@ class HistoryStore:
             code=record["code"],
             cost=record["cost"],
             created=record["created"],
+            **batch_fields(record),
         )
 
     def close(self) -> None:

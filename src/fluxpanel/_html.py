@@ -30,6 +30,11 @@ def failed(message: str, width: int) -> str:
     )
 
 
+def notes(texts: Iterable[str]) -> str:
+    """What a person should know about a result, as short paragraphs."""
+    return "".join(f'<p style="font-size:12px;margin:4px 0">{html.escape(t)}</p>' for t in texts)
+
+
 def grid(cells: Iterable[str]) -> str:
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px">{"".join(cells)}</div>'
 

@@ -52,7 +52,8 @@ from ._request import (
 )
 from ._results import GeneratedImage, Generation
 from ._snippet import request_code
-from ._spec import MODELS, models_to_json
+from ._spec import ModelSpec, models_to_json
+from ._traits import make_trait, param_kinds
 from .providers import Provider, get_provider
 
 if TYPE_CHECKING:
@@ -88,19 +89,14 @@ class FluxPanel(anywidget.AnyWidget):
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
-    # -- parameters (ranges and defaults come from the provider's spec) ----------
+    # -- the model and seed mode; every model parameter is a trait made from the
+    # offered providers' tables when the panel is made (see _traits) ------------
     model = t.Unicode(DEFAULT_MODEL, help="The model id.").tag(sync=True)
-    prompt = t.Unicode("", help="What to draw.").tag(sync=True)
-    num_images = t.Int(1, help="Images per generation (models that take it).").tag(sync=True)
-    aspect_ratio = t.Unicode("1024x1024", help="Image size.").tag(sync=True)
-    seed = t.Int(0, help="The seed; drawn anew per generation in random mode.").tag(sync=True)
     seed_mode = t.Enum(
         ("random", "fixed"), "random", help="'random': a new seed each time; 'fixed': reuse."
     ).tag(sync=True)
-    steps = t.Int(0, help="Denoising steps.").tag(sync=True)
-    guidance = t.Float(0.0, help="Prompt adherence (models that take it).").tag(sync=True)
-    interval = t.Float(0.0, help="Output variance (models that take it).").tag(sync=True)
-    safety_tolerance = t.Int(0, help="Moderation level (models that take it).").tag(sync=True)
+    #: Every parameter name the panel has a trait for (the front end listens to each).
+    param_names = t.List(t.Unicode(), read_only=True).tag(sync=True)
 
     # -- what the view shows --------------------------------------------------------
     spec = t.Dict(help="The provider's capability table, as JSON (read-only).").tag(sync=True)
@@ -172,10 +168,17 @@ class FluxPanel(anywidget.AnyWidget):
         seed_mode = params.pop("seed_mode", "fixed" if params.get("seed") is not None else "random")
         # Validate what was given exactly as a request would (raises ValidationError).
         preset = GenerationRequest(model, models=models, **{"prompt": "x", **params})
-        values = {k: v for k, v in preset.params.items() if k in params or k != "prompt"}
+        values = {
+            **_defaults(models[model]),
+            **{k: v for k, v in preset.params.items() if k in params or k != "prompt"},
+        }
         values["prompt"] = params.get("prompt", "")
 
-        super().__init__(model=model, seed_mode=seed_mode, **values)
+        super().__init__(model=model, seed_mode=seed_mode)
+        self._add_param_traits()
+        with self.hold_trait_notifications():
+            for name, value in values.items():
+                setattr(self, name, value)
         self._switching = False
         self._show_provider()
         self.set_trait(
@@ -196,10 +199,13 @@ class FluxPanel(anywidget.AnyWidget):
 
     @property
     def params(self) -> dict[str, Any]:
-        """The current value of every parameter the current model takes."""
+        """The current value of every parameter the current model takes (those
+        that apply with the others' values: a width only with a custom size)."""
         spec = self._client.provider.models.get(self.model)
-        names = spec.params if spec is not None else ()
-        return {name: getattr(self, name) for name in names}
+        if spec is None:
+            return {}
+        values = {name: getattr(self, name) for name in spec.params}
+        return {name: values[name] for name in spec.applicable(values)}
 
     @property
     def request(self) -> GenerationRequest:
@@ -415,6 +421,7 @@ class FluxPanel(anywidget.AnyWidget):
         if isinstance(provider, str):
             provider = self._offered.get(provider) or get_provider(provider)
         self._offered.setdefault(provider.name, provider)
+        self._add_param_traits()  # a provider given here may take new parameters
         before = self._client.provider.models.get(self.model)
         client = self._clients.get(provider.name)
         if client is None or client.provider is not provider:
@@ -461,7 +468,18 @@ class FluxPanel(anywidget.AnyWidget):
         self.set_trait("status_text", f"Now using {provider.label}{note}")
         self._revalidate()
 
-    @t.observe(*all_param_names(MODELS), "seed_mode")
+    def _add_param_traits(self) -> None:
+        """A synced trait for every parameter of every offered provider's
+        table not yet a trait here: ``panel.raw = True``, ``observe`` and
+        ``traitlets.link`` work for each."""
+        kinds = param_kinds(p.models for p in self._offered.values())
+        new = {n: make_trait(n, k) for n, k in kinds.items() if not self.has_trait(n)}
+        if new:
+            self.add_traits(**new)
+            self.observe(self._on_param, names=list(new))
+        self.set_trait("param_names", list(dict.fromkeys([*self.param_names, *kinds])))
+
+    @t.observe("seed_mode")
     def _on_param(self, change: dict[str, Any]) -> None:
         if not self._switching:
             self._revalidate()
@@ -652,6 +670,8 @@ class FluxPanel(anywidget.AnyWidget):
         if gen.errors:
             text += f"; {len(gen.errors)} failed"
             state["error"] = _describe(gen.errors[0], self._client.provider, partial=True)
+        if gen.withheld:
+            text += f"; {gen.withheld_note}"
         if notes:
             text += "; " + "; ".join(notes)
         self._set_state(**state, status_text=text, status="done")
@@ -803,6 +823,7 @@ class FluxPanel(anywidget.AnyWidget):
             f"<p><strong>FluxPanel</strong> · {_html.text(self._client.provider.label)}"
             " · the latest result</p>"
             + _html.grid(cells)
+            + _html.notes(gen.notes)
             + "<p style='margin:8px 0 2px'>Reproduce it with:</p>"
             + _html.code_block(gen.to_code())
             + "</div>"
@@ -810,6 +831,11 @@ class FluxPanel(anywidget.AnyWidget):
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _defaults(spec: ModelSpec) -> dict[str, Any]:
+    """A model's defaults for the panel's traits (the prompt and the seed have none)."""
+    return {k: p.default for k, p in spec.params.items() if p.default is not None}
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:
@@ -829,9 +855,23 @@ def _shrink(data: bytes, kind: str) -> Shrunk:
     return shrink(data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
 
 
+def _seed_note(image: GeneratedImage) -> str:
+    """How to make this image again, as its host seeds a batch."""
+    request = image.request
+    if request is None or request.count == 1:
+        return "Generate with this seed to make it again."
+    if request.spec.batch_seeds == "each":
+        return f"Its own seed: generate with seed {image.seed} and 1 image to make it again."
+    return (
+        f"One seed made the whole batch: run the batch again (seed {request.seed}, "
+        f"{request.count} images) to make this image again."
+    )
+
+
 def _tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any]:
     """A result tile. Makes a widget model: call it on the widget's thread."""
     return {
+        "seed_note": _seed_note(image),
         "key": f"{entry}-{image.index}",
         "ref": _Bytes(value=small.data),
         "mime": small.mime,

@@ -63,6 +63,10 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
         if not isinstance(value, str) or value not in (spec.choices or ()):
             raise fail("not one of the choices")
         return value
+    if spec.kind == "boolean":
+        if not isinstance(value, bool):
+            raise fail(f"expected True or False, got {type(value).__name__}")
+        return value
     # integer / number
     if isinstance(value, bool):
         raise fail("expected a number, got a bool")
@@ -78,7 +82,21 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
             raise fail("not a finite number")
     if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
         raise fail("out of range")
+    if spec.multiple_of and value % spec.multiple_of:
+        raise fail(f"not a multiple of {spec.multiple_of}")
     return value
+
+
+def _inapplicable(p: ParamSpec, model: str, value: Any) -> ValidationError:
+    other, wanted = p.only_with or ("", None)
+    return ValidationError(
+        f"{p.name} applies only when {other} is {wanted!r} (for {model}); "
+        f"set {other}={wanted!r} or leave {p.name} out",
+        field=p.name,
+        value=value,
+        model=model,
+        allowed=f"only with {other}={wanted!r}",
+    )
 
 
 def _missing(p: ParamSpec, model: str) -> ValidationError:
@@ -128,8 +146,13 @@ def resolve(
             allowed=", ".join(spec.params),
         )
     out: dict[str, Any] = {}
+    # Parameters that depend on another's value come after it in the table.
     for name, p in spec.params.items():
         value = params.get(name)
+        if not p.applies(out):
+            if value is not None:
+                raise _inapplicable(p, model, value)
+            continue
         if value is None:
             if p.required:
                 raise _missing(p, model)
@@ -158,6 +181,8 @@ def field_errors(
     spec = models[model]
     errors: dict[str, str] = {}
     for name, p in spec.params.items():
+        if not p.applies(params):
+            continue  # hidden: its value is not used
         value = params.get(name)
         try:
             if value is None:
@@ -187,13 +212,18 @@ def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
         p = spec.params.get(name)
         if p is None or value is None:
             continue
-        if p.kind in ("integer", "number") and isinstance(value, numbers.Real):
+        if p.kind == "boolean":
+            if not isinstance(value, bool):
+                continue
+        elif p.kind in ("integer", "number") and isinstance(value, numbers.Real):
             if isinstance(value, bool) or not math.isfinite(value):
                 continue
             lo = p.min if p.min is not None else value
             hi = p.max if p.max is not None else value
             value = min(max(value, lo), hi)
             value = round(value) if p.kind == "integer" else float(value)
+            if p.multiple_of:
+                value = max(int(lo), min(int(hi), round(value / p.multiple_of) * p.multiple_of))
         elif p.kind == "choice" and value not in (p.choices or ()):
             continue
         elif p.kind == "text" and isinstance(value, str) and p.max is not None:
@@ -288,6 +318,17 @@ class GenerationRequest:
         """How many images this request makes."""
         return int(self._params.get("num_images", 1))
 
+    @property
+    def caveats(self) -> list[str]:
+        """What is true of this request at its host that people must be told
+        (for instance that the same seed will not give the same image)."""
+        return self.spec.caveats_for(self._params)
+
+    @property
+    def reproducible(self) -> bool:
+        """Whether the host promises the same image for the same request."""
+        return not self.caveats
+
     # -- transforms ---------------------------------------------------------------
 
     def replace(self, **changes: Any) -> GenerationRequest:
@@ -304,7 +345,13 @@ class GenerationRequest:
             kept = {k: v for k, v in params.items() if v != old.params[k].default}
             params = fit(self._models[model], kept)
         params.update(changes)
-        return GenerationRequest(model, models=self._models, **params)
+        spec = self._models.get(model)
+        if spec is not None:
+            # Parameters that no longer apply (a width once the size is not
+            # custom) go, unless given here.
+            keep = set(spec.applicable(params)) | set(changes)
+            params = {k: v for k, v in params.items() if k in keep or k not in spec.params}
+        return GenerationRequest._build(model, params, self._models)
 
     def to_payload(self) -> dict[str, Any]:
         """The exact JSON body sent to the FLUX API."""

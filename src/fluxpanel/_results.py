@@ -145,6 +145,36 @@ class Generation:
     cost: float = 0.0
     #: When it was made (seconds since the epoch; kept by the cache).
     created: float = field(default_factory=time.time)
+    #: Images asked for, and how many of them the host made but withheld
+    #: (its safety filter), and who withheld them.
+    requested: int = 0
+    withheld: int = 0
+    withheld_by: str = ""
+
+    @property
+    def withheld_note(self) -> str:
+        """ "1 of 4 images was withheld by Replicate's safety filter", or ""."""
+        if not self.withheld:
+            return ""
+        asked = self.requested or len(self.images) + self.withheld
+        verb = "was" if self.withheld == 1 else "were"
+        noun = "image" if asked == 1 else "images"
+        return f"{self.withheld} of {asked} {noun} {verb} withheld by " + (
+            self.withheld_by or "the host"
+        )
+
+    @property
+    def notes(self) -> list[str]:
+        """What a person should know about this result: images withheld, and
+        the host's caveats (determinism, batch seeds)."""
+        notes = [self.withheld_note] if self.withheld else []
+        notes += self.request.caveats
+        if self.request.count > 1 and self.request.spec.batch_seeds == "batch":
+            notes.append(
+                f"One seed ({self.request.seed}) made the whole batch: run the batch again "
+                f"({self.request.count} images) to make one of its images again."
+            )
+        return notes
 
     def __iter__(self) -> Iterator[GeneratedImage]:
         return iter(self.images)
@@ -180,6 +210,7 @@ class Generation:
         t = self.timings.get("total")
         took = f", {t:.2f}s" if t is not None else ""
         errs = f", {len(self.errors)} failed" if self.errors else ""
+        errs += f", {self.withheld} withheld" if self.withheld else ""
         cached = ", cached" if self.cached else ""
         return (
             f"<Generation {self.request.model} seed={self.request.seed} "
@@ -188,6 +219,27 @@ class Generation:
 
     def _repr_html_(self) -> str:
         return generation_html(self)
+
+
+def batch_record(gen: Generation) -> dict[str, Any]:
+    """How many images were asked for and withheld, as history, exports and
+    the cache store it."""
+    return {"requested": gen.requested, "withheld": gen.withheld, "withheld_by": gen.withheld_by}
+
+
+def batch_fields(record: Any) -> dict[str, Any]:
+    """:func:`batch_record` read back, checked (a missing or odd field is none)."""
+
+    def count(value: Any) -> int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000
+        return value if ok else 0
+
+    by = record.get("withheld_by") if isinstance(record, dict) else ""
+    return {
+        "requested": count(record.get("requested")) if isinstance(record, dict) else 0,
+        "withheld": count(record.get("withheld")) if isinstance(record, dict) else 0,
+        "withheld_by": by[:200] if isinstance(by, str) else "",
+    }
 
 
 def generation_html(gen: Generation, *, width: int = 256) -> str:
@@ -209,6 +261,7 @@ def generation_html(gen: Generation, *, width: int = 256) -> str:
     return (
         '<div class="fluxpanel-generation">'
         + _html.grid(cells)
+        + _html.notes(gen.notes)
         + f"<details><summary>{_html.text(gen.provider)}{note}: parameters</summary>"
         + _html.params_table(gen.request.to_payload())
         + "</details></div>"

@@ -27,6 +27,8 @@ def request_code(request: GenerationRequest, provider: Any = None, *, seed: bool
     lines = ["import fluxpanel", ""]
     if comment:
         lines.append(f"# {comment}")
+    for caveat in request.caveats:
+        lines.append(f"# Note: {caveat}")
     lines.append(f"client = fluxpanel.FluxClient({args})")
     if not seed:
         lines.append(

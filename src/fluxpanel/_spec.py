@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-Kind = Literal["text", "integer", "number", "choice"]
+Kind = Literal["text", "integer", "number", "choice", "boolean"]
 
 #: Bounds of a seed, shared by every model (the API page: ``x < 2147483647``).
 SEED_MAX = 2_147_483_646
@@ -41,6 +41,12 @@ class ParamSpec:
     step: float | None = None
     choices: tuple[str, ...] | None = None
     required: bool = False
+    #: Integers that must be a multiple of this (widths and heights).
+    multiple_of: int | None = None
+    #: ``(other, value)``: the parameter applies only while ``other`` has
+    #: ``value`` (a width with ``aspect_ratio="custom"``); otherwise it is not
+    #: shown, not sent and may not be given.
+    only_with: tuple[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -51,22 +57,33 @@ class ParamSpec:
             "default": self.default,
             "required": self.required,
         }
-        for key in ("min", "max", "step"):
+        for key in ("min", "max", "step", "multiple_of"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
         if self.choices is not None:
             out["choices"] = list(self.choices)
+        if self.only_with is not None:
+            out["only_with"] = {"param": self.only_with[0], "value": self.only_with[1]}
         return out
 
     def allowed(self) -> str:
         """What this parameter accepts, in words (used in error messages)."""
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices or ())
+        if self.kind == "boolean":
+            return "True or False"
         if self.kind == "text":
             return f"a string of {_num(self.min)} to {_num(self.max)} characters"
         noun = "an integer" if self.kind == "integer" else "a number"
-        return f"{noun} from {_num(self.min)} to {_num(self.max)}"
+        text = f"{noun} from {_num(self.min)} to {_num(self.max)}"
+        if self.multiple_of:
+            text += f", a multiple of {self.multiple_of}"
+        return text
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether this parameter applies, given the other parameters' values."""
+        return self.only_with is None or values.get(self.only_with[0]) == self.only_with[1]
 
 
 def _num(x: float | None) -> str:
@@ -78,13 +95,41 @@ def _num(x: float | None) -> str:
 
 
 @dataclass(frozen=True)
+class Caveat:
+    """Something true of a model at a host that people must be told, such as
+    "the same seed does not give the same image". ``when`` names parameter
+    values it depends on (every one must match); empty means always."""
+
+    text: str
+    when: Mapping[str, Any] = field(default_factory=dict)
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        return all(values.get(k) == v for k, v in self.when.items())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "when": dict(self.when)}
+
+
+#: How a host seeds a batch: ``"batch"``, one seed for the whole request (an
+#: image of the batch is reproduced by running the batch again); ``"each"``,
+#: seed, seed + 1, ... one per image (each can be made again alone).
+BatchSeeds = Literal["batch", "each"]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A model: its id, a short description and its parameters in display order."""
+    """A model: its id, a short description and its parameters in display order.
+
+    ``caveats`` are what people must be told about the model at this host
+    (determinism, seeds); ``batch_seeds`` how the host seeds a batch.
+    """
 
     id: str
     label: str
     description: str
     params: Mapping[str, ParamSpec] = field(default_factory=dict)
+    caveats: tuple[Caveat, ...] = ()
+    batch_seeds: BatchSeeds = "batch"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -93,10 +138,25 @@ class ModelSpec:
         return name in self.params
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (ModelSpec, (self.id, self.label, self.description, dict(self.params)))
+        args = (self.id, self.label, self.description, dict(self.params))
+        return (ModelSpec, (*args, self.caveats, self.batch_seeds))
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.params.items()}
+
+    def applicable(self, values: Mapping[str, Any]) -> list[str]:
+        """The parameters that apply with these values (see ``only_with``)."""
+        return [name for name, p in self.params.items() if p.applies(values)]
+
+    def caveats_for(self, values: Mapping[str, Any]) -> list[str]:
+        """The caveats that hold for these parameter values."""
+        return [c.text for c in self.caveats if c.applies(values)]
+
+    @property
+    def reproducible(self) -> bool:
+        """Whether the host promises the same image for the same seed and
+        settings, whatever the settings (no caveat about determinism)."""
+        return not self.caveats
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +164,8 @@ class ModelSpec:
             "label": self.label,
             "description": self.description,
             "params": [p.to_json() for p in self.params.values()],
+            "caveats": [c.to_json() for c in self.caveats],
+            "batch_seeds": self.batch_seeds,
         }
 
 
@@ -113,19 +175,28 @@ def models_to_json(models: Mapping[str, ModelSpec]) -> dict[str, Any]:
 
 
 def check_table(models: Mapping[str, ModelSpec]) -> None:
-    """Assert a table is self-consistent: every default lies inside its range."""
+    """Assert a table is self-consistent: every default lies inside its range
+    (and on its step), every ``only_with`` names an earlier parameter."""
     for model in models.values():
+        seen: list[str] = []
         for p in model.params.values():
+            if p.only_with is not None:
+                assert p.only_with[0] in seen, (model.id, p.name, "only_with")
+            seen.append(p.name)
             if p.default is None:
                 continue
             if p.kind == "choice":
                 assert p.default in (p.choices or ()), (model.id, p.name)
+            elif p.kind == "boolean":
+                assert isinstance(p.default, bool), (model.id, p.name)
             elif p.kind in ("integer", "number"):
                 assert p.min is not None and p.max is not None
                 assert math.isfinite(p.default) and p.min <= p.default <= p.max, (
                     model.id,
                     p.name,
                 )
+                if p.multiple_of:
+                    assert p.default % p.multiple_of == 0, (model.id, p.name)
 
 
 # --- The parameters shared by every model -------------------------------------
@@ -147,22 +218,30 @@ ASPECT_RATIO = ParamSpec(
     default="1024x1024",
     choices=("1024x1024", "768x1344", "1344x768"),
 )
-SEED = ParamSpec(
-    "seed",
-    "integer",
-    "Seed",
-    "Starting noise. The same seed and settings give the same image; "
-    "leave it random to explore, fix it to reproduce.",
-    default=None,
-    min=0,
-    max=SEED_MAX,
-    step=1,
-)
+
+
+def seed(low: int = 0, note: str = "") -> ParamSpec:
+    """The seed, from ``low`` (a host that reads 0 as "no seed" starts at 1)."""
+    return ParamSpec(
+        "seed",
+        "integer",
+        "Seed",
+        "Starting noise. The same seed and settings give the same image; "
+        "leave it random to explore, fix it to reproduce." + (f" {note}" if note else ""),
+        default=None,
+        min=low,
+        max=SEED_MAX,
+        step=1,
+    )
+
+
+SEED = seed()
 NUM_IMAGES = ParamSpec(
     "num_images",
     "integer",
     "Images",
-    "How many images to make from this prompt (each gets its own seed from the first).",
+    "How many images to make from this prompt, in one batch (one seed for the "
+    "batch: run the batch again to make one of its images again).",
     default=1,
     min=1,
     max=4,
@@ -229,6 +308,27 @@ def aspect_ratio(choices: tuple[str, ...], default: str, label: str, help: str) 
     return ParamSpec("aspect_ratio", "choice", label, help, default=default, choices=choices)
 
 
+def choice(name: str, label: str, help: str, choices: tuple[str, ...], default: str) -> ParamSpec:
+    return ParamSpec(name, "choice", label, help, default=default, choices=choices)
+
+
+PROMPT_UPSAMPLING = ParamSpec(
+    "prompt_upsampling",
+    "boolean",
+    "Prompt upsampling",
+    "Let the host rewrite the prompt with more detail before generating. The "
+    "rewritten prompt varies, so results are less predictable.",
+    default=False,
+)
+SAFETY_CHECKER = ParamSpec(
+    "safety_checker",
+    "boolean",
+    "Safety checker",
+    "Check each image for unsafe content; flagged images are withheld by the host.",
+    default=True,
+)
+
+
 #: Every host's names and descriptions for the three models.
 LABELS = {
     "flux_schnell": ("FLUX.1 [schnell]", "Entry-level model, optimised for speed."),
@@ -237,11 +337,36 @@ LABELS = {
 }
 
 
-def model(id: str, *params: ParamSpec) -> ModelSpec:
+def size(
+    name: str, low: int, high: int, multiple: int, default: int, when: Any = None
+) -> ParamSpec:
+    """A width or height in pixels, optionally applying only with one value of
+    another parameter (``("aspect_ratio", "custom")``)."""
+    label = name.capitalize()
+    return ParamSpec(
+        name,
+        "integer",
+        label,
+        f"{label} of the image in pixels, {low} to {high}, a multiple of {multiple}.",
+        default=default,
+        min=low,
+        max=high,
+        step=multiple,
+        multiple_of=multiple,
+        only_with=when,
+    )
+
+
+def model(
+    id: str,
+    *params: ParamSpec,
+    caveats: tuple[Caveat, ...] = (),
+    batch_seeds: BatchSeeds = "batch",
+) -> ModelSpec:
     """A model's spec: its id, the label and description every host shares, and
     its parameters in display order."""
     label, description = LABELS[id]
-    return ModelSpec(id, label, description, {p.name: p for p in params})
+    return ModelSpec(id, label, description, {p.name: p for p in params}, caveats, batch_seeds)
 
 
 # --- The FLUX API of API_CONTRACT.md -------------------------------------------

@@ -21,7 +21,7 @@ from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate
 from ..conftest import FAST_RETRY, small_image
 
 NON_DEFAULT = {  # a value only that host's table takes
-    "bfl": {"safety_tolerance": 0, "aspect_ratio": "1024x768"},
+    "bfl": {"safety_tolerance": 0, "width": 1440, "height": 256},
     "replicate": {"aspect_ratio": "16:9"},
     "fal": {"aspect_ratio": "landscape_16_9"},
     "flux-api": {"aspect_ratio": "768x1344"},

@@ -75,6 +75,8 @@ class Outputs:
     seeds: Sequence[int] | None = None
     #: Tasks of the request that failed (the others' images are kept).
     errors: Sequence[FluxError] = ()
+    #: Images of the batch the host made but withheld (its safety filter).
+    withheld: int = 0
 
 
 Step = Call | Outputs
@@ -99,6 +101,10 @@ class Provider:
     max_active: int | None = None
     #: Said when the user cancels, if cancelling cannot stop the billing.
     cancel_note: str = ""
+    #: Who withholds images of a batch, in words ("Replicate's safety filter").
+    withheld_by: str = "the host's moderation"
+    #: Whether the host bills an image it withheld.
+    bills_withheld: bool = True
     #: Whether the API is on this machine or a private network (the loopback
     #: fakes): only then may result URLs point at non-public addresses.
     local: bool = False

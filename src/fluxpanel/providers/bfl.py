@@ -3,12 +3,16 @@
 Where each rule comes from (Black Forest Labs' API reference, late 2026):
 
 - "Generate an image with FLUX.1 [pro]" (``POST /v1/flux-pro``) and
-  "... FLUX.1 [dev]" (``POST /v1/flux-dev``): the body fields ``prompt``,
-  ``width``/``height`` (256 to 1440, multiples of 32), ``steps`` (1 to 50;
-  default 40 for pro, 28 for dev), ``guidance`` (1.5 to 5; default 2.5 for
-  pro, 3 for dev), ``interval`` (pro only, 1 to 4, default 2),
-  ``safety_tolerance`` (0 strict to 6 permissive, default 2), ``seed`` and
-  ``output_format``. The answer is ``{"id", "polling_url"}``.
+  "... FLUX.1 [dev]" (``POST /v1/flux-dev``), the ``FluxProInputs`` and
+  ``FluxDevInputs`` of api.bfl.ai/openapi.json (the same fields as
+  black-forest-labs/blackforest's ``GenericDimensionInput``): ``prompt``,
+  ``width``/``height`` (256 to 1440, multiples of 32; default 1024 x 768),
+  ``steps`` (1 to 50; default 40 for pro, 28 for dev), ``guidance`` (1.5 to
+  5; default 2.5 for pro, 3 for dev), ``interval`` (pro only, 1 to 4, default
+  2), ``safety_tolerance`` (0 strict to 6 permissive, default 2),
+  ``prompt_upsampling`` (false), ``seed`` and ``output_format`` (jpeg or
+  png). Unknown fields are refused (422). The answer is ``{"id",
+  "polling_url"}``.
 - FLUX.1 [schnell] is not offered.
 - "Errors": ``get_result`` answers ``Ready``, ``Pending``, ``Request
   Moderated`` (the input was refused before generating), ``Content
@@ -43,15 +47,16 @@ from .._errors import APIError, ModerationError, ServerError
 from .._request import GenerationRequest
 from .._spec import (
     PROMPT,
+    PROMPT_UPSAMPLING,
     SEED,
     SEED_MAX,
     ParamSpec,
-    aspect_ratio,
     check_table,
     guidance,
     interval,
     model,
     safety_tolerance,
+    size,
     steps,
 )
 from ._base import Call, HostedProvider, Outputs, Reply
@@ -59,13 +64,8 @@ from ._base import Call, HostedProvider, Outputs, Reply
 KEY_ENV = "BFL_API_KEY"
 DEFAULT_URL = "https://api.bfl.ai"
 
-_SIZES = ("1024x1024", "1024x768", "768x1024", "1344x768", "768x1344", "1440x1440")
-_ASPECT = aspect_ratio(
-    _SIZES,
-    "1024x1024",
-    "Size",
-    "Width x height in pixels (Black Forest Labs takes multiples of 32, 256 to 1440).",
-)
+_WIDTH = size("width", 256, 1440, 32, 1024)
+_HEIGHT = size("height", 256, 1440, 32, 768)
 _IMAGES = ParamSpec(
     "num_images",
     "integer",
@@ -83,22 +83,28 @@ MODELS = {
         "flux_dev",
         PROMPT,
         _IMAGES,
-        _ASPECT,
+        _WIDTH,
+        _HEIGHT,
         SEED,
         steps(28, 50),
         guidance(3.0, 1.5, 5),
         safety_tolerance(2, 0, 6),
+        PROMPT_UPSAMPLING,
+        batch_seeds="each",
     ),
     "flux_pro": model(
         "flux_pro",
         PROMPT,
         _IMAGES,
-        _ASPECT,
+        _WIDTH,
+        _HEIGHT,
         SEED,
         steps(40, 50),
         guidance(2.5, 1.5, 5),
         interval(),
         safety_tolerance(2, 0, 6),
+        PROMPT_UPSAMPLING,
+        batch_seeds="each",
     ),
 }
 check_table(MODELS)
@@ -120,6 +126,7 @@ class BlackForestLabs(HostedProvider):
     models = MODELS
     key_hosts = KEY_HOSTS
     max_active = 24
+    withheld_by = "Black Forest Labs' moderation"
     cancel_note = (
         "Black Forest Labs cannot cancel a task once submitted: fluxpanel stopped "
         "waiting, but the task may still run and be billed."
@@ -129,19 +136,8 @@ class BlackForestLabs(HostedProvider):
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for one task (our names mapped to Black Forest Labs')."""
-        width, height = request.size
-        body: dict[str, Any] = {
-            "prompt": request.prompt,
-            "width": width,
-            "height": height,
-            "steps": request.steps,
-            "guidance": request.guidance,
-            "safety_tolerance": request.safety_tolerance,
-            "seed": request.seed,
-            "output_format": "png",  # lossless originals
-        }
-        if request.interval is not None:
-            body["interval"] = request.interval
+        body = {k: v for k, v in request.params.items() if k != "num_images"}
+        body["output_format"] = "png"  # lossless originals
         return body
 
     def tasks(self, request: GenerationRequest) -> list[GenerationRequest]:

@@ -1,7 +1,15 @@
 """``Fal``: the FLUX models on fal's queue API.
 
-Where each rule comes from (fal's queue documentation and the API pages of
-fal-ai/flux/schnell, fal-ai/flux/dev and fal-ai/flux-pro, late 2026):
+Where each rule comes from (fal's queue documentation; the input types fal
+generates from its registry into fal-ai/fal-js,
+``libs/client/src/types/endpoints.ts``: ``FluxSchnellInput``,
+``FluxDevInput`` at 381105e, 2026-08-02, and ``FluxProNewInput`` at 9830f25,
+2026-04-07; the model pages fal.ai/models/<route> for ranges):
+
+- Routes: FLUX.1 [schnell] ``fal-ai/flux/schnell``, [dev] ``fal-ai/flux/dev``,
+  [pro] ``fal-ai/flux-pro/new`` ("FLUX.1 [pro] new is an accelerated version
+  of FLUX.1 [pro]"; the 2026-08 types no longer list it, the model page
+  still does). Kept in :data:`ROUTES`, the one table of routes.
 
 - ``POST https://queue.fal.run/<app>`` with the input as the JSON body and
   ``Authorization: Key <key>`` submits a request and answers ``request_id``,
@@ -22,8 +30,15 @@ fal-ai/flux/schnell, fal-ai/flux/dev and fal-ai/flux-pro, late 2026):
   ``landscape_4_3``), ``num_images`` 1 to 4, ``seed``,
   ``num_inference_steps`` (schnell 1 to 12, default 4; dev and pro 1 to 50,
   default 28), ``guidance_scale`` (dev and pro, 1 to 20, default 3.5),
-  ``safety_tolerance`` (pro, ``"1"`` to ``"6"``, default ``"2"``),
-  ``enable_safety_checker`` and ``output_format`` (``jpeg`` or ``png``).
+  ``acceleration`` (schnell and dev: ``none``, ``regular``, ``high``; default
+  ``none``), ``enable_safety_checker`` (schnell and dev, default true),
+  ``safety_tolerance`` (pro, the strings ``"1"`` to ``"6"``, default
+  ``"2"``), ``enhance_prompt`` (pro, default false), ``output_format``
+  (``jpeg`` or ``png``), ``sync_mode``.
+- Seeds: "Seed of the generated Image. It will be the same value of the one
+  passed in the input": one seed for the whole request. Flagged images are
+  replaced by black ones and marked in ``has_nsfw_concepts``; fal bills them
+  (they were made), and fluxpanel withholds them.
 """
 
 from __future__ import annotations
@@ -36,9 +51,12 @@ from .._request import GenerationRequest
 from .._spec import (
     NUM_IMAGES,
     PROMPT,
+    PROMPT_UPSAMPLING,
+    SAFETY_CHECKER,
     SEED,
     aspect_ratio,
     check_table,
+    choice,
     guidance,
     model,
     safety_tolerance,
@@ -57,10 +75,35 @@ _ASPECT = aspect_ratio(
     "fal's named sizes: square_hd is 1024x1024, landscape_16_9 is 1024x576, ...",
 )
 
+_ACCELERATION = choice(
+    "acceleration",
+    "Acceleration",
+    "fal's speed-ups: faster generations, slightly different images.",
+    ("none", "regular", "high"),
+    "none",
+)
+
 MODELS = {
-    "flux_schnell": model("flux_schnell", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(4, 12)),
+    "flux_schnell": model(
+        "flux_schnell",
+        PROMPT,
+        NUM_IMAGES,
+        _ASPECT,
+        SEED,
+        steps(4, 12),
+        _ACCELERATION,
+        SAFETY_CHECKER,
+    ),
     "flux_dev": model(
-        "flux_dev", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(28, 50), guidance(3.5, 1, 20)
+        "flux_dev",
+        PROMPT,
+        NUM_IMAGES,
+        _ASPECT,
+        SEED,
+        steps(28, 50),
+        guidance(3.5, 1, 20),
+        _ACCELERATION,
+        SAFETY_CHECKER,
     ),
     "flux_pro": model(
         "flux_pro",
@@ -71,16 +114,24 @@ MODELS = {
         steps(28, 50),
         guidance(3.5, 1, 20),
         safety_tolerance(2, 1, 6),
+        PROMPT_UPSAMPLING,
     ),
 }
 check_table(MODELS)
 
-_APPS = {
+#: Each model's route at fal.
+ROUTES = {
     "flux_schnell": "fal-ai/flux/schnell",
     "flux_dev": "fal-ai/flux/dev",
-    "flux_pro": "fal-ai/flux-pro",
+    "flux_pro": "fal-ai/flux-pro/new",
 }
-_WIRE = {"aspect_ratio": "image_size", "steps": "num_inference_steps", "guidance": "guidance_scale"}
+_WIRE = {
+    "aspect_ratio": "image_size",
+    "steps": "num_inference_steps",
+    "guidance": "guidance_scale",
+    "safety_checker": "enable_safety_checker",
+    "prompt_upsampling": "enhance_prompt",
+}
 _WAITING = {"IN_QUEUE", "IN_PROGRESS"}
 KEY_HOSTS = re.compile(r"queue\.fal\.run")
 
@@ -95,6 +146,8 @@ class Fal(HostedProvider):
     key_hosts = KEY_HOSTS
     models = MODELS
     poll_max = 4.0
+    withheld_by = "fal's safety checker"
+    bills_withheld = True
 
     def error_class(self, status: int, detail: str) -> tuple[type[APIError], str] | None:
         if "exhausted balance" in detail.lower():
@@ -106,8 +159,6 @@ class Fal(HostedProvider):
         body: dict[str, Any] = {_WIRE.get(k, k): v for k, v in request.params.items()}
         if "safety_tolerance" in body:
             body["safety_tolerance"] = str(body["safety_tolerance"])  # fal takes "1".."6"
-        else:
-            body["enable_safety_checker"] = True
         body["output_format"] = "png"  # lossless originals
         return body
 
@@ -117,7 +168,7 @@ class Fal(HostedProvider):
     def start(self, request: GenerationRequest) -> Call:
         return Call(
             "POST",
-            f"{self._base}/{_APPS[request.model]}",
+            f"{self._base}/{ROUTES[request.model]}",
             json=self.wire(request),
             headers=self._headers(),
             billable=True,
@@ -175,23 +226,21 @@ class Fal(HostedProvider):
         seed = data.get("seed")
         if not isinstance(seed, int) or isinstance(seed, bool):
             seed = request.seed
-        urls, refused = [], []
+        urls, refused = [], 0
         for i, item in enumerate(images):
             url = item.get("url") if isinstance(item, dict) else None
             if not isinstance(url, str):
                 raise self.unreadable(reply, f"image {i + 1} of request {call.task} has no url")
             if i < len(flags) and flags[i]:
-                refused.append(
-                    ModerationError(
-                        f"fal's safety checker refused image {i + 1} of request {call.task} "
-                        "(it was replaced by a black image)"
-                    )
-                )
+                refused += 1  # replaced by a black image: withheld, not downloaded
             else:
                 urls.append(url)
         if not urls:
-            raise refused[0]
-        return Outputs(urls=urls, seeds=[seed] * len(urls), errors=refused)
+            raise ModerationError(
+                f"fal's safety checker withheld every image of request {call.task} "
+                "(each was replaced by a black image); try another prompt or seed"
+            )
+        return Outputs(urls=urls, seeds=[seed] * len(urls), withheld=refused)
 
     def _poll(self, url: str, task: str, state: dict[str, Any]) -> Call:
         delay = self.poll_delay(state["n"])

@@ -1,27 +1,48 @@
 """``Replicate``: the FLUX models as Replicate's official models.
 
-Where each rule comes from (Replicate's HTTP API reference and the input
-schemas of black-forest-labs/flux-schnell, flux-dev and flux-pro, late 2026):
+Where each rule comes from:
 
-- ``POST /v1/models/black-forest-labs/<model>/predictions`` with
+- The prediction protocol (Replicate's HTTP API reference; the recorded
+  cassettes of replicate/replicate-python and the client generated from
+  Replicate's OpenAPI, replicate/replicate-python-beta):
+  ``POST /v1/models/black-forest-labs/<model>/predictions`` with
   ``{"input": {...}}`` and ``Authorization: Bearer <token>`` creates a
   prediction. ``Prefer: wait=<1..60>`` holds the call open until it finishes;
   otherwise (or if it takes longer) poll ``urls.get``; ``urls.cancel`` cancels.
-- A prediction's ``status`` is ``starting``, ``processing``, ``succeeded``,
-  ``failed`` (with ``error``), ``canceled`` or ``aborted``. ``output`` is a
-  list of URLs (schnell, dev) or one URL (pro); outputs are deleted after an
-  hour, so they are downloaded at once.
-- Inputs: ``aspect_ratio`` as ``1:1``, ``16:9``, ...; ``num_outputs`` 1 to 4
-  (schnell, dev); ``num_inference_steps`` 1 to 4, default 4 (schnell) and 1 to
-  50, default 28 (dev); ``guidance`` 0 to 10, default 3 (dev); pro takes
-  ``steps`` 1 to 50 (default 25), ``guidance`` 2 to 5 (3), ``interval`` 1 to 4
-  (2) and ``safety_tolerance`` 1 to 6 (2); ``output_format`` webp, jpg or png.
-- 600 prediction creations a minute, then 429.
-- Moderation: the partner models (flux-pro and newer, run by Black Forest
-  Labs) fail with "The input or output was flagged as sensitive. Please try
-  again with different inputs. (E005)"; cog-flux (replicate/cog-flux,
-  ``predict.py``) fails with "NSFW content detected" when every image of a
-  batch is flagged. Both are :class:`ModerationError`, in the host's words.
+  A prediction's ``status`` is ``starting``, ``processing``, ``succeeded``,
+  ``failed`` (with ``error``), ``canceled`` or ``aborted``. Invalid input is
+  422 ``application/problem+json`` with ``title``, ``detail`` and
+  ``invalid_fields``. Outputs are deleted after an hour, so they are
+  downloaded at once. 600 prediction creations a minute, then 429.
+- flux-schnell and flux-dev run replicate/cog-flux (``predict.py``, the
+  ``SchnellPredictor`` and ``DevPredictor`` inputs): ``aspect_ratio`` one of
+  the eleven ratios of ``ASPECT_RATIOS`` (default 1:1), ``num_outputs`` 1 to
+  4, ``num_inference_steps`` 1 to 4 (default 4) and 1 to 50 (default 28),
+  ``guidance`` 0 to 10 (default 3, dev), ``megapixels`` "1" or "0.25",
+  ``disable_safety_checker`` (false), ``go_fast`` (true), ``seed``,
+  ``output_format`` webp, jpg or png. The output is a list of URLs.
+- Determinism (the models' pages, replicate.com/black-forest-labs/flux-schnell):
+  ``go_fast`` "Run faster predictions with model optimized for speed
+  (currently fp8 quantized) ... Note that outputs will not be deterministic
+  when this is enabled, even if you set a seed." Seeds (cog-flux
+  ``bf16_predict``): ``if not seed`` draws a random one, so 0 is no seed here
+  and seeds start at 1; one seed makes the whole batch (``get_noise(num_outputs,
+  ..., seed=seed)``). Safety (cog-flux ``postprocess``): a flagged image is left
+  out of the output; when every image is flagged the prediction fails with
+  "All generated images contained NSFW content. Try running it again with a
+  different prompt." Pricing is per output image ("$3 per thousand output
+  images" for flux-schnell), so a withheld image is not billed.
+- flux-pro is run by Black Forest Labs (its version page,
+  replicate.com/black-forest-labs/flux-pro/versions/.../api, and the
+  flux-1.1-pro version 96ccd0e7 that shares its schema): ``aspect_ratio`` one
+  of custom, 1:1, 16:9, 3:2, 2:3, 4:5, 5:4, 9:16, 3:4, 4:3 (default 1:1);
+  ``width``/``height`` 256 to 1440 "only used when aspect_ratio=custom. Must
+  be a multiple of 32"; ``steps`` 1 to 50 (25) and ``interval`` 1 to 4 (2),
+  both marked deprecated; ``guidance`` 2 to 5 (3); ``safety_tolerance`` 1 to
+  6 (2); ``prompt_upsampling`` (false); ``seed``; ``output_format`` webp, jpg
+  or png. The output is one URL. Its moderation answers with the error "The
+  input or output was flagged as sensitive. Please try again with different
+  inputs. (E005)".
 - Predictions are polled at ``urls.get`` on ``api.replicate.com``; the key
   goes there over https and nowhere else.
 """
@@ -36,13 +57,20 @@ from .._request import GenerationRequest
 from .._spec import (
     NUM_IMAGES,
     PROMPT,
+    PROMPT_UPSAMPLING,
+    SAFETY_CHECKER,
     SEED,
+    Caveat,
+    ParamSpec,
     aspect_ratio,
     check_table,
+    choice,
     guidance,
     interval,
     model,
     safety_tolerance,
+    seed,
+    size,
     steps,
 )
 from ._base import Call, HostedProvider, Outputs, Reply
@@ -54,34 +82,68 @@ DEFAULT_URL = "https://api.replicate.com"
 #: that a slow one moves on to polling, where Cancel can stop it.
 WAIT = 10
 
-_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
-_ASPECT = aspect_ratio(
-    _RATIOS,
-    "1:1",
-    "Aspect ratio",
-    "Shape of the image, as width:height (Replicate sizes it to about one megapixel).",
+_COG_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+_PRO_RATIOS = ("custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
+_HELP = "Shape of the image, as width:height (Replicate sizes it to about one megapixel)."
+_CUSTOM = ("aspect_ratio", "custom")
+_GO_FAST = ParamSpec(
+    "go_fast",
+    "boolean",
+    "Go fast",
+    "Replicate's faster fp8 path. Its images are not the same for the same seed; "
+    "turn it off (bf16) to reproduce an image exactly.",
+    default=True,
+)
+_MEGAPIXELS = choice(
+    "megapixels", "Megapixels", "About how many megapixels the image has.", ("1", "0.25"), "1"
+)
+_COG_SEED = seed(1, "Replicate reads 0 as no seed, so seeds start at 1.")
+_NOT_DETERMINISTIC = Caveat(
+    "With go_fast on, Replicate does not promise the same image for the same seed "
+    "and settings; turn go_fast off to reproduce an image exactly.",
+    {"go_fast": True},
 )
 
+
+def _cog(id: str, *params: ParamSpec) -> Any:
+    return model(
+        id,
+        PROMPT,
+        NUM_IMAGES,
+        aspect_ratio(_COG_RATIOS, "1:1", "Aspect ratio", _HELP),
+        _COG_SEED,
+        *params,
+        _GO_FAST,
+        _MEGAPIXELS,
+        SAFETY_CHECKER,
+        caveats=(_NOT_DETERMINISTIC,),
+        batch_seeds="batch",
+    )
+
+
 MODELS = {
-    "flux_schnell": model("flux_schnell", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(4, 4)),
-    "flux_dev": model(
-        "flux_dev", PROMPT, NUM_IMAGES, _ASPECT, SEED, steps(28, 50), guidance(3.0, 0, 10)
-    ),
+    "flux_schnell": _cog("flux_schnell", steps(4, 4)),
+    "flux_dev": _cog("flux_dev", steps(28, 50), guidance(3.0, 0, 10)),
     "flux_pro": model(
         "flux_pro",
         PROMPT,
-        _ASPECT,
+        aspect_ratio(
+            _PRO_RATIOS, "1:1", "Aspect ratio", _HELP + " 'custom' takes a width and height."
+        ),
+        size("width", 256, 1440, 32, 1024, _CUSTOM),
+        size("height", 256, 1440, 32, 1024, _CUSTOM),
         SEED,
         steps(25, 50),
         guidance(3.0, 2, 5),
         interval(),
         safety_tolerance(2, 1, 6),
+        PROMPT_UPSAMPLING,
     ),
 }
 check_table(MODELS)
 
 _SLUGS = {"flux_schnell": "flux-schnell", "flux_dev": "flux-dev", "flux_pro": "flux-pro"}
-#: Our parameter names -> Replicate's, by model.
+#: Our parameter names -> Replicate's, by model (the rest are the same).
 _WIRE = {
     "flux_schnell": {"num_images": "num_outputs", "steps": "num_inference_steps"},
     "flux_dev": {"num_images": "num_outputs", "steps": "num_inference_steps"},
@@ -103,6 +165,8 @@ class Replicate(HostedProvider):
     key_hosts = KEY_HOSTS
     models = MODELS
     poll_max = 4.0
+    withheld_by = "Replicate's safety filter"
+    bills_withheld = False
     cancel_note = (
         "A prediction still in Replicate's first answer cannot be cancelled from "
         "here; one being polled was cancelled at Replicate."
@@ -112,6 +176,8 @@ class Replicate(HostedProvider):
         """The prediction's ``input`` (our names mapped to Replicate's)."""
         names = _WIRE[request.model]
         body = {names.get(k, k): v for k, v in request.params.items()}
+        if "safety_checker" in body:
+            body["disable_safety_checker"] = not body.pop("safety_checker")
         body["output_format"] = "png"  # lossless originals
         return body
 
@@ -140,7 +206,10 @@ class Replicate(HostedProvider):
             urls = [output] if isinstance(output, str) else output
             if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
                 raise self.unreadable(reply, f"prediction {task} succeeded without output URLs")
-            return Outputs(urls=urls)
+            if len(urls) > request.count:
+                raise self.unreadable(reply, f"prediction {task} returned more images than asked")
+            # cog-flux leaves flagged images out of the output.
+            return Outputs(urls=urls, withheld=request.count - len(urls))
         if status == "failed":
             error = str(data.get("error") or "no reason given")[:500]
             cls = ModerationError if MODERATION.search(error) else APIError

@@ -1,9 +1,16 @@
 """``FakeBFL``: Black Forest Labs' API on loopback, as its documentation says.
 
+Written from Black Forest Labs' API reference (``FluxDevInputs`` and
+``FluxProInputs`` of api.bfl.ai/openapi.json; "Get result" and its
+``StatusResponse``), never from the adapter's tables.
 ``POST /v1/flux-dev`` and ``/v1/flux-pro`` with the ``x-key`` header return
-``{"id", "polling_url"}``; polling answers ``Pending`` a few times, then
+``{"id", "polling_url"}``; a body breaking the schema (an unknown field
+included) is 422 with FastAPI's ``detail`` list. Polling answers ``Pending``
+(and, told so, FLUX 3's ``Reasoning`` and ``Generating``) a few times, then
 ``Ready`` with ``result.sample`` (a URL that expires), or a moderation or
-failure state. More active tasks than the account allows answer 429.
+failure state. ``polling_base`` makes the polling URL name another cluster
+(``https://api.eu1.bfl.ai`` behind ``https://api.eu.bfl.ai``), as regional
+hosts do. More active tasks than the account allows answer 429.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ._schema import Field, check
 from ._server import LoopbackServer, _Handler, seeded_png
 
 #: Per-task faults (the next submitted task gets it) and whole-call faults.
@@ -26,23 +34,41 @@ BFL_FAULTS = frozenset(
         "error",  # the task ends in "Error"
         "not_found",  # polling the task answers "Task not found"
         "never_ready",  # the task stays "Pending" for ever
+        "unknown_status",  # polling answers ``status`` (default "Queued, maybe")
     }
 )
-_TASK_FAULTS = {"request_moderated", "content_moderated", "error", "not_found", "never_ready"}
+_TASK_FAULTS = {
+    "request_moderated",
+    "content_moderated",
+    "error",
+    "not_found",
+    "never_ready",
+    "unknown_status",
+}
 _FINAL = {
     "request_moderated": "Request Moderated",
     "content_moderated": "Content Moderated",
     "error": "Error",
     "not_found": "Task not found",
 }
-_RANGES = {  # the documented body fields: (kind, low, high)
-    "width": (int, 256, 1440),
-    "height": (int, 256, 1440),
-    "steps": (int, 1, 50),
-    "guidance": (float, 1.5, 5.0),
-    "safety_tolerance": (int, 0, 6),
-    "interval": (float, 1.0, 4.0),
-    "seed": (int, 0, 2**32 - 1),
+#: The published input schemas (FluxDevInputs, FluxProInputs).
+_DEV = {
+    "prompt": Field("string", nullable=True),
+    "image_prompt": Field("string", nullable=True),
+    "width": Field("integer", 256, 1440, multiple_of=32),
+    "height": Field("integer", 256, 1440, multiple_of=32),
+    "steps": Field("integer", 1, 50, nullable=True),
+    "prompt_upsampling": Field("boolean"),
+    "seed": Field("integer", nullable=True),
+    "guidance": Field("number", 1.5, 5, nullable=True),
+    "safety_tolerance": Field("integer", 0, 6),
+    "output_format": Field("string", enum=("jpeg", "png"), nullable=True),
+    "webhook_url": Field("string", nullable=True),
+    "webhook_secret": Field("string", nullable=True),
+}
+SCHEMAS = {
+    "/v1/flux-dev": _DEV,
+    "/v1/flux-pro": {**_DEV, "interval": Field("number", 1, 4, nullable=True)},
 }
 
 
@@ -54,6 +80,8 @@ class _Task:
     polls_left: int
     fault: str | None = None
     done: bool = False
+    options: dict[str, Any] | None = None
+    polls: int = 0
 
 
 class FakeBFL(LoopbackServer):
@@ -77,6 +105,9 @@ class FakeBFL(LoopbackServer):
         self.tasks: dict[str, _Task] = {}
         #: The most tasks that were active at once.
         self.max_active_seen = 0
+        #: The waiting states a task passes through, in order, before Ready
+        #: (FLUX 3 answers "Reasoning" then "Generating").
+        self.waiting = ("Pending",)
         #: Where polling URLs point, when not at this server's own address: a
         #: cluster of the region, as Black Forest Labs' regional hosts answer.
         self.polling_base: str | None = None
@@ -99,8 +130,9 @@ class FakeBFL(LoopbackServer):
         return self.authorised(h, "x-key", self.api_key, 403, body)
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
-        model = {"/v1/flux-dev": "flux-dev", "/v1/flux-pro": "flux-pro"}.get(h.path)
-        if model is None:
+        schema = SCHEMAS.get(h.path)
+        model = h.path.rsplit("/", 1)[-1]
+        if schema is None:
             h.send_json(404, {"detail": "Not Found"})
             return
         if not self._authorised(h):
@@ -111,9 +143,10 @@ class FakeBFL(LoopbackServer):
         ok, data = self.json_body(h, body)
         if not ok:
             return
-        problems = _check(model, data)
+        problems = check(schema, data)
         if problems:
-            h.send_json(422, {"detail": problems})
+            detail = [{"loc": ["body", f], "msg": m, "type": "value_error"} for f, m in problems]
+            h.send_json(422, {"detail": detail})
             return
         with self._task_lock:
             if self.active >= self.max_active:
@@ -125,6 +158,7 @@ class FakeBFL(LoopbackServer):
                 data,
                 self.pending_polls,
                 fault.kind if fault and fault.kind in _TASK_FAULTS else None,
+                options=fault.options if fault else None,
             )
             self.tasks[task.id] = task
             self.max_active_seen = max(self.max_active_seen, self.active)
@@ -149,9 +183,15 @@ class FakeBFL(LoopbackServer):
             if task is None or task.fault == "not_found":
                 h.send_json(200, {"id": task_id, "status": "Task not found"})
                 return
+            if task.fault == "unknown_status":
+                status = (task.options or {}).get("status", "Queued, maybe")
+                h.send_json(200, {"id": task.id, "status": status, "result": None})
+                return
             if task.fault == "never_ready" or task.polls_left > 0:
                 task.polls_left -= 1
-                h.send_json(200, {"id": task.id, "status": "Pending", "progress": 0.5})
+                state = self.waiting[min(task.polls, len(self.waiting) - 1)]
+                task.polls += 1
+                h.send_json(200, {"id": task.id, "status": state, "progress": 0.5})
                 return
             task.done = True
         if task.fault in _FINAL:
@@ -164,32 +204,3 @@ class FakeBFL(LoopbackServer):
             "seed": task.body.get("seed"),
         }
         h.send_json(200, {"id": task.id, "status": "Ready", "result": result})
-
-
-def _check(model: str, data: Any) -> list[dict[str, Any]]:
-    """Problems with a submitted body, in FastAPI's shape."""
-    if not isinstance(data, dict):
-        return [{"loc": ["body"], "msg": "expected an object"}]
-    problems = []
-    if not isinstance(data.get("prompt"), str):
-        problems.append({"loc": ["body", "prompt"], "msg": "field required"})
-    allowed = set(_RANGES) | {"prompt", "output_format", "prompt_upsampling"}
-    if model == "flux-dev":
-        allowed.discard("interval")
-    for key, value in data.items():
-        if key not in allowed:
-            problems.append({"loc": ["body", key], "msg": "extra fields not permitted"})
-            continue
-        if key in _RANGES:
-            kind, low, high = _RANGES[key]
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind is int:
-                ok = ok and float(value).is_integer()
-            if not ok or not low <= value <= high:
-                problems.append({"loc": ["body", key], "msg": f"must be between {low} and {high}"})
-    for key in ("width", "height"):
-        if isinstance(data.get(key), int) and data[key] % 32:
-            problems.append({"loc": ["body", key], "msg": "must be a multiple of 32"})
-    if data.get("output_format", "jpeg") not in ("jpeg", "png"):
-        problems.append({"loc": ["body", "output_format"], "msg": "jpeg or png"})
-    return problems

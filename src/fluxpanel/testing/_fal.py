@@ -1,9 +1,15 @@
 """``FakeFal``: fal's queue API on loopback, as documented.
 
-``POST /<app>`` submits and answers the request's status, response and
-cancel URLs; the status moves ``IN_QUEUE`` -> ``IN_PROGRESS`` -> ``COMPLETED``;
-the response holds ``images``, ``seed`` and ``has_nsfw_concepts``; ``PUT``
-on the cancel URL cancels a request that has not finished.
+Written from fal's material, never from the adapter's tables: the queue
+protocol (fal-ai/fal-js ``queue.ts``) and the input types fal generates into
+fal-js ``types/endpoints.ts`` (``FluxDevInput``, which ``FluxSchnellInput``
+is, and ``FluxProNewInput``). ``POST /<route>`` submits and answers the
+request's status, response and cancel URLs; the status moves ``IN_QUEUE`` ->
+``IN_PROGRESS`` -> ``COMPLETED``; the response holds ``images``, ``seed`` (one
+for the request) and ``has_nsfw_concepts``, or, for input that breaks the
+schema, 422 with FastAPI's ``detail`` list; ``PUT`` on the cancel URL cancels
+a request that has not finished. An account out of credit is answered 403
+"User is locked. Reason: Exhausted balance. ..." at submit.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ._schema import Field, check
 from ._server import LoopbackServer, _Handler, seeded_png
 
 FAL_FAULTS = frozenset(
@@ -22,9 +29,12 @@ FAL_FAULTS = frozenset(
         "nsfw",  # flag image ``index`` (default: all) as NSFW
         "failed",  # the result answers 500 with a detail
         "never_done",  # the request stays IN_QUEUE for ever
+        "exhausted",  # the account has no credit: 403 at submit
     }
 )
-_APPS = {"fal-ai/flux/schnell": "schnell", "fal-ai/flux/dev": "dev", "fal-ai/flux-pro": "pro"}
+EXHAUSTED = (
+    "User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing"
+)
 _SIZES = {
     "square_hd": (1024, 1024),
     "square": (512, 512),
@@ -33,10 +43,29 @@ _SIZES = {
     "landscape_4_3": (1024, 768),
     "landscape_16_9": (1024, 576),
 }
-_INPUTS: dict[str, dict[str, tuple[float, float]]] = {
-    "schnell": {"num_inference_steps": (1, 12), "num_images": (1, 4)},
-    "dev": {"num_inference_steps": (1, 50), "num_images": (1, 4), "guidance_scale": (1, 20)},
-    "pro": {"num_inference_steps": (1, 50), "num_images": (1, 4), "guidance_scale": (1, 20)},
+_COMMON = {
+    "prompt": Field("string", required=True),
+    "image_size": Field("string", enum=tuple(_SIZES)),  # or {"width", "height"}
+    "num_images": Field("integer", 1, 4),
+    "seed": Field("integer"),
+    "output_format": Field("string", enum=("jpeg", "png")),
+    "sync_mode": Field("boolean"),
+    "num_inference_steps": Field("integer", 1, 50),
+    "guidance_scale": Field("number", 1, 20),
+}
+_DEV = {
+    **_COMMON,
+    "acceleration": Field("string", enum=("none", "regular", "high")),
+    "enable_safety_checker": Field("boolean"),
+}
+SCHEMAS: dict[str, dict[str, Field]] = {
+    "fal-ai/flux/schnell": {**_DEV, "num_inference_steps": Field("integer", 1, 12)},
+    "fal-ai/flux/dev": _DEV,
+    "fal-ai/flux-pro/new": {
+        **_COMMON,
+        "safety_tolerance": Field("string", enum=("1", "2", "3", "4", "5", "6")),
+        "enhance_prompt": Field("boolean"),
+    },
 }
 
 
@@ -50,6 +79,7 @@ class _Request:
     fault: Any = None
     canceled: bool = False
     result: Any = None
+    problems: list[dict[str, Any]] | None = None
 
 
 class FakeFal(LoopbackServer):
@@ -84,7 +114,7 @@ class FakeFal(LoopbackServer):
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
         app = h.path.strip("/")
-        if app not in _APPS:
+        if app not in SCHEMAS:
             h.send_json(404, {"detail": "Application not found"})
             return
         if not self._authorised(h):
@@ -92,14 +122,17 @@ class FakeFal(LoopbackServer):
         answered, fault = self.answered_by_fault(h)
         if answered:
             return
+        if fault is not None and fault.kind == "exhausted":
+            h.send_json(403, {"detail": EXHAUSTED})
+            return
         ok, data = self.json_body(h, body)
         if not ok:
             return
-        problems = _check(_APPS[app], data)
-        if problems:
-            h.send_json(422, {"detail": problems})
-            return
-        req = _Request(secrets.token_hex(8), app, _APPS[app], data, self.queue_polls, fault)
+        req = _Request(secrets.token_hex(8), app, app, data, self.queue_polls, fault)
+        # Checked when run: the result answers 422, as fal's queue does.
+        req.problems = _problems(app, data)
+        if req.problems:
+            req.polls_left = 0
         with self._qlock:
             self.queue[req.id] = req
         # Status and result live under the app's owner/name, without the endpoint.
@@ -159,6 +192,9 @@ class FakeFal(LoopbackServer):
         if req.polls_left > 0:
             h.send_json(400, {"detail": "Request is still in progress"})
             return
+        if req.problems:
+            h.send_json(422, {"detail": req.problems})
+            return
         if req.fault is not None and req.fault.kind == "failed":
             h.send_json(
                 500,
@@ -173,7 +209,11 @@ class FakeFal(LoopbackServer):
 
     def _result(self, req: _Request) -> dict[str, Any]:
         if req.result is None:
-            w, h = _SIZES.get(req.input.get("image_size", "landscape_4_3"), (1024, 768))
+            size = req.input.get("image_size", "landscape_4_3")
+            if isinstance(size, dict):
+                w, h = size["width"], size["height"]
+            else:
+                w, h = _SIZES[size]
             n = int(req.input.get("num_images", 1))
             seed = req.input.get("seed", 1234)
             images = [
@@ -214,32 +254,16 @@ class FakeFal(LoopbackServer):
         h.send_json(202, {"status": "CANCELLATION_REQUESTED"})
 
 
-def _check(model: str, data: Any) -> list[dict[str, Any]]:
-    if not isinstance(data, dict):
-        return [{"loc": ["body"], "msg": "expected an object"}]
-    problems = []
-    if not isinstance(data.get("prompt"), str):
-        problems.append({"loc": ["body", "prompt"], "msg": "field required"})
-    ranges = _INPUTS[model]
-    for key, value in data.items():
-        if key in ("prompt", "seed", "enable_safety_checker", "output_format", "sync_mode"):
-            continue
-        if key == "image_size":
-            if value not in _SIZES:
-                problems.append({"loc": ["body", key], "msg": "unexpected value"})
-            continue
-        if key == "safety_tolerance" and model == "pro":
-            if value not in {"1", "2", "3", "4", "5", "6"}:
-                problems.append({"loc": ["body", key], "msg": "must be '1' to '6'"})
-            continue
-        if key not in ranges:
-            problems.append({"loc": ["body", key], "msg": "extra fields not permitted"})
-            continue
-        low, high = ranges[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not low <= value <= high
-        ):
-            problems.append({"loc": ["body", key], "msg": f"must be between {low} and {high}"})
-    return problems
+def _problems(route: str, data: Any) -> list[dict[str, Any]]:
+    """FastAPI's ``detail`` list for input that breaks the route's schema."""
+    if isinstance(data, dict) and isinstance(data.get("image_size"), dict):
+        size = data["image_size"]
+        ok = all(
+            isinstance(size.get(k), int) and not isinstance(size.get(k), bool)
+            for k in ("width", "height")
+        )
+        data = {k: v for k, v in data.items() if k != "image_size"} if ok else data
+    return [
+        {"loc": ["body", f], "msg": m, "type": "value_error"}
+        for f, m in check(SCHEMAS[route], data)
+    ]

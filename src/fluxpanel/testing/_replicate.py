@@ -1,19 +1,31 @@
 """``FakeReplicate``: Replicate's predictions API on loopback, as documented.
 
+Written from Replicate's material, never from the adapter's tables: the
+prediction protocol (replicate/replicate-python's recorded cassettes, the
+client generated from Replicate's OpenAPI), replicate/cog-flux ``predict.py``
+for flux-schnell and flux-dev (inputs, seeds, safety), and the flux-pro
+version page for flux-pro.
+
 Creating a prediction with ``Prefer: wait`` answers when it finishes (or with
 its current state, when it takes more polls than the server is told to hold);
-``GET /v1/predictions/<id>`` polls it; ``POST .../cancel`` cancels it. Outputs
-are URLs that expire after an hour.
+``GET /v1/predictions/<id>`` polls it; ``POST .../cancel`` cancels it. Input
+that breaks the model's schema is 422 ``application/problem+json`` with
+``invalid_fields``. Like cog-flux, a seed of 0 is no seed (a random one is
+drawn), one seed makes the whole batch, ``go_fast`` does not give the same
+image twice, and flagged images are left out of the output. Outputs are URLs
+that expire after an hour.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ._schema import Field, check
 from ._server import LoopbackServer, _Handler, seeded_png
 
 REPLICATE_FAULTS = frozenset(
@@ -21,26 +33,59 @@ REPLICATE_FAULTS = frozenset(
         "status",  # answer the create with ``status`` (402, 429 with ``retry_after``, 5xx)
         "drop",  # close the create's connection without answering
         "failed",  # the prediction fails with ``error`` (default "CUDA out of memory")
-        "nsfw",  # the prediction fails: "NSFW content detected"
+        "nsfw",  # every image flagged: cog-flux's failure
+        "withhold",  # ``count`` images of the batch flagged and left out (cog-flux)
+        "e005",  # a partner model's moderation failure (E005)
         "never_done",  # the prediction stays "processing" for ever
     }
 )
-_MODELS = {"flux-schnell", "flux-dev", "flux-pro"}
-_RATIOS = {"1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"}
-_INPUTS: dict[str, dict[str, tuple[type, float, float]]] = {
-    "flux-schnell": {"num_outputs": (int, 1, 4), "num_inference_steps": (int, 1, 4)},
+NSFW = "All generated images contained NSFW content. Try running it again with a different prompt."
+E005 = (
+    "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+)
+
+_COG_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+_COG = {  # cog-flux Inputs, shared by schnell and dev
+    "prompt": Field("string", required=True),
+    "aspect_ratio": Field("string", enum=_COG_RATIOS),
+    "num_outputs": Field("integer", 1, 4),
+    "seed": Field("integer"),
+    "output_format": Field("string", enum=("webp", "jpg", "png")),
+    "output_quality": Field("integer", 0, 100),
+    "disable_safety_checker": Field("boolean"),
+    "go_fast": Field("boolean"),
+    "megapixels": Field("string", enum=("1", "0.25")),
+}
+SCHEMAS: dict[str, dict[str, Field]] = {
+    "flux-schnell": {**_COG, "num_inference_steps": Field("integer", 1, 4)},
     "flux-dev": {
-        "num_outputs": (int, 1, 4),
-        "num_inference_steps": (int, 1, 50),
-        "guidance": (float, 0, 10),
+        **_COG,
+        "num_inference_steps": Field("integer", 1, 50),
+        "guidance": Field("number", 0, 10),
+        "image": Field("string"),
+        "prompt_strength": Field("number", 0, 1),
     },
     "flux-pro": {
-        "steps": (int, 1, 50),
-        "guidance": (float, 2, 5),
-        "interval": (float, 1, 4),
-        "safety_tolerance": (int, 1, 6),
+        "prompt": Field("string", required=True),
+        "image_prompt": Field("string"),
+        "aspect_ratio": Field(
+            "string",
+            enum=("custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"),
+        ),
+        "width": Field("integer", 256, 1440),  # rounded to a multiple of 32, not refused
+        "height": Field("integer", 256, 1440),
+        "steps": Field("integer", 1, 50),
+        "guidance": Field("number", 2, 5),
+        "interval": Field("number", 1, 4),
+        "safety_tolerance": Field("integer", 1, 6),
+        "seed": Field("integer"),
+        "prompt_upsampling": Field("boolean"),
+        "output_format": Field("string", enum=("webp", "jpg", "png")),
+        "output_quality": Field("integer", 0, 100),
     },
 }
+#: Models run by cog-flux (the rest are partner models run by Black Forest Labs).
+_COG_MODELS = {"flux-schnell", "flux-dev"}
 
 
 @dataclass
@@ -52,6 +97,7 @@ class _Prediction:
     fault: Any = None
     status: str = "starting"
     output: Any = None
+    error: str | None = None
 
 
 class FakeReplicate(LoopbackServer):
@@ -67,6 +113,8 @@ class FakeReplicate(LoopbackServer):
         super().__init__(api_key=api_key, ttl=ttl)
         self.processing_polls = processing_polls
         self.predictions: dict[str, _Prediction] = {}
+        #: The seed each prediction was made with (cog-flux logs "Using seed: N").
+        self.seeds_used: dict[str, int] = {}
         self._plock = threading.Lock()
 
     @property
@@ -91,6 +139,20 @@ class FakeReplicate(LoopbackServer):
         }
         return self.authorised(h, "Authorization", f"Bearer {self.api_key}", 401, body)
 
+    def _outputs(self, p: _Prediction) -> Any:
+        """The output URLs, made once (the same on every read)."""
+        n = int(p.input.get("num_outputs", 1))
+        seed = p.input.get("seed")
+        if p.model in _COG_MODELS and not seed:
+            seed = random.randrange(1, 65536)  # cog-flux: "if not seed", a random one
+        self.seeds_used[p.id] = seed
+        # fp8 (go_fast, on by default) does not repeat itself for a seed.
+        noise = secrets.token_hex(4) if p.input.get("go_fast", p.model in _COG_MODELS) else ""
+        key = (p.model, p.input.get("prompt"), seed, noise)
+        flagged = int(p.fault[1]) if isinstance(p.fault, tuple) and p.fault[0] == "withhold" else 0
+        urls = [self.store(seeded_png(*key, i)) for i in range(n)][flagged:]
+        return urls[0] if p.model not in _COG_MODELS else urls
+
     def _view(self, p: _Prediction) -> dict[str, Any]:
         base = f"{self.url_base}/v1/predictions/{p.id}"
         out: dict[str, Any] = {
@@ -103,14 +165,11 @@ class FakeReplicate(LoopbackServer):
             "urls": {"get": base, "cancel": base + "/cancel"},
         }
         if p.status == "succeeded":
-            if p.output is None:  # made once, then the same URLs on every read
-                n = int(p.input.get("num_outputs", 1))
-                key = (p.model, p.input.get("prompt"), p.input.get("seed"))
-                urls = [self.store(seeded_png(*key, i)) for i in range(n)]
-                p.output = urls[0] if p.model == "flux-pro" else urls
+            if p.output is None:
+                p.output = self._outputs(p)
             out["output"] = p.output
         elif p.status == "failed":
-            out["error"] = p.fault
+            out["error"] = p.error
         return out
 
     def _advance(self, p: _Prediction) -> None:
@@ -121,10 +180,7 @@ class FakeReplicate(LoopbackServer):
             p.polls_left -= 1
             p.status = "processing"
             return
-        if p.fault:
-            p.status = "failed"
-        else:
-            p.status = "succeeded"
+        p.status = "failed" if p.error else "succeeded"
 
     def handle_post(self, h: _Handler, body: bytes) -> None:
         parts = h.path.strip("/").split("/")
@@ -144,7 +200,7 @@ class FakeReplicate(LoopbackServer):
         if not (
             len(parts) == 5
             and parts[:3] == ["v1", "models", "black-forest-labs"]
-            and parts[3] in _MODELS
+            and parts[3] in SCHEMAS
             and parts[4] == "predictions"
         ):
             h.send_json(404, {"detail": "Not found."})
@@ -158,39 +214,47 @@ class FakeReplicate(LoopbackServer):
         try:
             data = json.loads(body)["input"]
         except (ValueError, KeyError, TypeError):
-            h.send_json(
-                422,
-                {
-                    "title": "Input validation failed",
-                    "detail": "- input is required",
-                    "status": 422,
-                },
-            )
+            self._invalid(h, [("input", "input is required")])
             return
-        problem = _check(model, data)
-        if problem:
-            h.send_json(
-                422,
-                {
-                    "title": "Input validation failed",
-                    "detail": f"- input: {problem}",
-                    "status": 422,
-                },
-            )
+        problems = check(SCHEMAS[model], data)
+        if problems:
+            self._invalid(h, problems)
             return
         kind = fault.kind if fault else None
-        reason = {
-            "failed": fault.options.get("error", "CUDA out of memory") if fault else None,
-            "nsfw": "NSFW content detected. Try running it again, or try a different prompt.",
-            "never_done": "never_done",
+        error = {
+            "failed": (fault.options.get("error", "CUDA out of memory") if fault else None),
+            "nsfw": NSFW,
+            "e005": E005,
         }.get(kind or "")
-        p = _Prediction(secrets.token_hex(10), model, data, self.processing_polls, reason)
+        marker: Any = kind
+        if kind == "withhold" and fault is not None:
+            marker = ("withhold", fault.options.get("count", 1))
+        p = _Prediction(
+            secrets.token_hex(10), model, data, self.processing_polls, marker, error=error
+        )
         with self._plock:
             self.predictions[p.id] = p
             if "wait" in (h.headers.get("Prefer") or ""):
                 self._advance(p)  # held open: finished if it could be
             view = self._view(p)
         h.send_json(201, view)
+
+    def _invalid(self, h: _Handler, problems: list[tuple[str, str]]) -> None:
+        h.send_body(
+            422,
+            json.dumps(
+                {
+                    "title": "Input validation failed",
+                    "detail": "\n".join(f"- input.{f}: {m}" for f, m in problems),
+                    "status": 422,
+                    "invalid_fields": [
+                        {"type": "invalid", "field": f"input.{f}", "description": m}
+                        for f, m in problems
+                    ],
+                }
+            ).encode(),
+            "application/problem+json",
+        )
 
     def handle_get(self, h: _Handler) -> None:
         parts = h.path.strip("/").split("/")
@@ -207,30 +271,3 @@ class FakeReplicate(LoopbackServer):
             self._advance(p)
             view = self._view(p)
         h.send_json(200, view)
-
-
-def _check(model: str, data: Any) -> str:
-    if not isinstance(data, dict):
-        return "must be an object"
-    if not isinstance(data.get("prompt"), str):
-        return "prompt is required"
-    ranges = _INPUTS[model]
-    for key, value in data.items():
-        if key in ("prompt", "seed", "output_format", "output_quality", "go_fast"):
-            continue
-        if key == "aspect_ratio":
-            if value not in _RATIOS:
-                return f"aspect_ratio must be one of {sorted(_RATIOS)}"
-            continue
-        if key not in ranges:
-            return f"Additional property {key} is not allowed"
-        kind, low, high = ranges[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"{key}: Invalid type"
-        if kind is int and not float(value).is_integer():
-            return f"{key}: Invalid type. Expected: integer"
-        if not low <= value <= high:
-            return f"{key} must be between {low} and {high}"
-    if data.get("output_format", "webp") not in ("webp", "jpg", "png"):
-        return "output_format must be one of webp, jpg, png"
-    return ""
