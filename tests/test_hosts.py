@@ -127,7 +127,9 @@ def test_go_fast_is_offered_with_the_hosts_default_and_its_caveat_is_said():
     code = fast.to_code("replicate")
     assert "# Note: With go_fast on, Replicate does not promise the same image" in code
     assert "Note" not in exact.to_code("replicate")
-    assert REP["flux_pro"].reproducible and Fal.models["flux_dev"].reproducible
+    assert Fal.models["flux_dev"].reproducible
+    pro = GenerationRequest(model="flux_pro", prompt="x", seed=1, models=REP)
+    assert pro.reproducible and not pro.replace(prompt_upsampling=True).reproducible
 
 
 def test_replicate_seeds_start_at_1_where_0_means_no_seed():

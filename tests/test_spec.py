@@ -145,3 +145,12 @@ def test_readme_provider_table_matches_the_providers():
         assert [m.strip() for m in cells[2].split(",")] == list(cls.models), name
         if cls.key_env:
             assert f"`{cls.key_env}`" in cells[1], name
+
+
+def test_readme_host_table_is_the_generated_one():
+    """`python -m fluxpanel._docs --readme` renews it; this keeps it in step."""
+    from fluxpanel._docs import host_table, with_host_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert host_table() in readme
+    assert with_host_table(readme) == readme

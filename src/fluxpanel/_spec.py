@@ -320,6 +320,12 @@ PROMPT_UPSAMPLING = ParamSpec(
     "rewritten prompt varies, so results are less predictable.",
     default=False,
 )
+#: Prompt upsampling rewrites the prompt each time: said wherever a host offers it.
+UPSAMPLING_VARIES = Caveat(
+    "With prompt upsampling on, the host rewrites the prompt each time, so the same "
+    "seed and settings need not give the same image; turn it off to reproduce one.",
+    {"prompt_upsampling": True},
+)
 SAFETY_CHECKER = ParamSpec(
     "safety_checker",
     "boolean",

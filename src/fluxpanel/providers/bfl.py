@@ -50,6 +50,7 @@ from .._spec import (
     PROMPT_UPSAMPLING,
     SEED,
     SEED_MAX,
+    UPSAMPLING_VARIES,
     ParamSpec,
     check_table,
     guidance,
@@ -90,6 +91,7 @@ MODELS = {
         guidance(3.0, 1.5, 5),
         safety_tolerance(2, 0, 6),
         PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
         batch_seeds="each",
     ),
     "flux_pro": model(
@@ -104,6 +106,7 @@ MODELS = {
         interval(),
         safety_tolerance(2, 0, 6),
         PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
         batch_seeds="each",
     ),
 }

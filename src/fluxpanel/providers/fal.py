@@ -54,6 +54,7 @@ from .._spec import (
     PROMPT_UPSAMPLING,
     SAFETY_CHECKER,
     SEED,
+    UPSAMPLING_VARIES,
     aspect_ratio,
     check_table,
     choice,
@@ -115,6 +116,7 @@ MODELS = {
         guidance(3.5, 1, 20),
         safety_tolerance(2, 1, 6),
         PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
     ),
 }
 check_table(MODELS)

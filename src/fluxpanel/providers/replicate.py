@@ -60,6 +60,7 @@ from .._spec import (
     PROMPT_UPSAMPLING,
     SAFETY_CHECKER,
     SEED,
+    UPSAMPLING_VARIES,
     Caveat,
     ParamSpec,
     aspect_ratio,
@@ -138,6 +139,7 @@ MODELS = {
         interval(),
         safety_tolerance(2, 1, 6),
         PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
     ),
 }
 check_table(MODELS)
