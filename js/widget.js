@@ -91,6 +91,15 @@ function render({ model, el }) {
   );
   el.append(root);
 
+  // The static copy of the result that follows the panel (for viewers with no
+  // kernel) is hidden while this live view is on screen, in any front end.
+  const staticId = String(model.get("_static_id") || "").replace(/[^0-9a-f]/g, "");
+  const hideStatic = document.createElement("style");
+  if (staticId) {
+    hideStatic.textContent = `[data-fluxpanel-static="${staticId}"] { display: none !important; }`;
+    document.head.append(hideStatic);
+  }
+
   // -- drop an image saved by fluxpanel to restore its settings ------------------
   const dropHint = h("div", { class: "fluxpanel-drop", "data-part": "drop" }, "Drop an image saved by fluxpanel to restore its settings");
   dropHint.hidden = true;
@@ -231,6 +240,7 @@ function render({ model, el }) {
   model.on("msg:custom", onCustom);
 
   return () => {
+    hideStatic.remove();
     root.removeEventListener("dragover", onDragOver);
     root.removeEventListener("dragleave", onDragLeave);
     root.removeEventListener("drop", onDrop);

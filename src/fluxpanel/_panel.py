@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import difflib
 import itertools
+import secrets
 import time
 import warnings
 from pathlib import Path
@@ -121,6 +122,9 @@ class FluxPanel(anywidget.AnyWidget):
     )
     cost_text = t.Unicode("", read_only=True).tag(sync=True)
     history_current = t.Int(-1, read_only=True).tag(sync=True)
+    #: Names this panel's static copy, so the live view hides exactly that copy
+    #: in any front end (JupyterLab, Notebook 7, nbclassic, Voila, marimo).
+    _static_id = t.Unicode(read_only=True).tag(sync=True)
     _tiles = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
     _history = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
 
@@ -151,7 +155,14 @@ class FluxPanel(anywidget.AnyWidget):
             self._loop = None
         if client is not None and provider is not None:
             raise ConfigError("pass either provider= or client=, not both")
-        self._client = client or AsyncFluxClient(provider=provider)
+        if client is None:
+            from .providers import PreviewNotice
+
+            # Without a key the panel's own banner says so: no second notice.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PreviewNotice)
+                client = AsyncFluxClient(provider=provider)
+        self._client = client
         self._clients = {self._client.provider.name: self._client}
         self._offered = _offered(self._client.provider, providers)
         models = self._client.provider.models
@@ -175,6 +186,7 @@ class FluxPanel(anywidget.AnyWidget):
         values["prompt"] = params.get("prompt", "")
 
         super().__init__(model=model, seed_mode=seed_mode)
+        self.set_trait("_static_id", secrets.token_hex(8))
         self._add_param_traits()
         with self.hold_trait_notifications():
             for name, value in values.items():
@@ -803,7 +815,7 @@ class FluxPanel(anywidget.AnyWidget):
 
         gen = self._result
         if gen is None:
-            return '<div class="fluxpanel-static"></div>'
+            return f'<div class="fluxpanel-static" data-fluxpanel-static="{self._static_id}"></div>'
         tiles = {tile["index"]: tile for tile in self._tiles}
         cells = []
         for img in gen.images:
@@ -819,7 +831,8 @@ class FluxPanel(anywidget.AnyWidget):
             )
         cells += [_html.failed(str(e), 200) for e in gen.errors]
         return (
-            '<div class="fluxpanel-static" style="font-family:system-ui,sans-serif">'
+            f'<div class="fluxpanel-static" data-fluxpanel-static="{self._static_id}" '
+            'style="font-family:system-ui,sans-serif">'
             f"<p><strong>FluxPanel</strong> · {_html.text(self._client.provider.label)}"
             " · the latest result</p>"
             + _html.grid(cells)
