@@ -206,7 +206,16 @@ function render({ model, el }) {
     gallery.update(tiles, expected);
   }
 
-  const showHistory = () => history.update(model.get("_history") || [], model.get("history_current"));
+  const showHistory = () => {
+    history.update(model.get("_history") || [], model.get("history_current"));
+    // Say which result is on screen (once, whichever view sees it first): in
+    // marimo, changes from the browser are what re-run the cells reading the panel.
+    const current = model.get("history_current");
+    if (current >= 0 && model.get("_result_shown") !== current) {
+      model.set("_result_shown", current);
+      model.save_changes();
+    }
+  };
   const showCode = () => snippet.update({ result: model.get("result_code"), current: model.get("code") });
 
   rebuildControls();

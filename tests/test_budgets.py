@@ -23,3 +23,22 @@ def test_front_end_bundle_under_40_kb():
     assert (Path(__file__).parent.parent / "src/fluxpanel/static/widget.js").exists()
     figure = bundle_size()
     assert figure.ours < 40_000, figure
+
+
+def test_the_front_end_assumes_no_one_notebook_application():
+    """The bundle runs wherever anywidget does (JupyterLab, Notebook 7,
+    nbclassic, Voila, marimo, VS Code, Colab): it names no host application's
+    globals; the one JupyterLab class in the stylesheet only tidies an
+    output's spacing there, and the static copy is hidden by its own token."""
+    static = Path(__file__).parent.parent / "src/fluxpanel/static"
+    script = (static / "widget.js").read_text()
+    for name in (
+        "jupyterapp",
+        "window.jupyter",
+        "Jupyter.",
+        "@jupyterlab",
+        "google.colab",
+        "acquireVsCodeApi",
+    ):
+        assert name not in script, name
+    assert "data-fluxpanel-static" in script

@@ -125,6 +125,9 @@ class FluxPanel(anywidget.AnyWidget):
     #: Names this panel's static copy, so the live view hides exactly that copy
     #: in any front end (JupyterLab, Notebook 7, nbclassic, Voila, marimo).
     _static_id = t.Unicode(read_only=True).tag(sync=True)
+    #: The result a view has shown, written by the view: in marimo a change
+    #: from the browser is what runs again the cells that read the panel.
+    _result_shown = t.Int(-1).tag(sync=True)
     _tiles = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
     _history = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
 

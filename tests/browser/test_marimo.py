@@ -1,0 +1,96 @@
+"""The panel in marimo: notebooks/marimo_quickstart.py served by ``marimo run``
+on loopback and driven in Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT, _free_port
+
+NOTEBOOK = ROOT / "notebooks" / "marimo_quickstart.py"
+
+
+@pytest.fixture(scope="module")
+def marimo_app(tmp_path_factory):
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("marimo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "BFL_", "FAL_"))}
+    env.pop("REPLICATE_API_TOKEN", None)
+    log = open(workdir / "marimo.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "marimo",
+            "run",
+            str(NOTEBOOK),
+            "--headless",
+            "--no-token",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((workdir / "marimo.log").read_text()[-3000:]) from None
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_the_panel_works_in_marimo(marimo_app, page):
+    page.goto(marimo_app)
+    panel = page.locator("[data-fluxpanel]")
+    expect(panel).to_have_count(1, timeout=90_000)
+    expect(panel.locator('[data-part="banner"]')).to_contain_text("Preview mode")
+    expect(page.get_by_text("Press Generate.")).to_be_visible()
+    panel.locator('[data-action="generate"]').click()
+    tile = panel.locator("figure.fluxpanel-tile")
+    expect(tile).to_have_count(1, timeout=30_000)
+    # The fresh image shows (its bytes came in a child model made on the
+    # widget's own thread), not only the history thumbnail.
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=tile.locator("img").element_handle()
+    )
+    expect(panel.locator(".fluxpanel-history-item")).to_have_count(1)
+    # The cell that reads the panel ran again when the generation finished.
+    expect(page.get_by_text("1 generation(s).")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("with seed 42")).to_be_visible()
+    # Controls, errors and model switching.
+    panel.locator('[data-param="model"] select').select_option("flux_dev")
+    expect(panel.locator('[data-param="guidance"]')).to_be_visible()
+    steps = panel.locator('[data-param="steps"] input[type="number"]')
+    steps.fill("99")
+    steps.press("Tab")
+    expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_contain_text("steps=99")
+    steps.fill("20")
+    steps.press("Tab")
+    panel.locator('[data-action="generate"]').click()
+    expect(page.get_by_text("2 generation(s).")).to_be_visible(timeout=30_000)
+    panel.locator(".fluxpanel-snippet summary").click()
+    expect(panel.locator('[data-part="code"]')).to_contain_text("steps=20,")
+    assert page.errors == []
