@@ -34,7 +34,7 @@ from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
 from ._spec import MODELS, ModelSpec, ParamSpec
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "MODELS",
