@@ -1,5 +1,5 @@
 # The README's commands. Each sets itself up first (scripts/setup.sh).
-.PHONY: lab test test-fast lint setup reliability bench
+.PHONY: lab test test-fast lint setup reliability bench docs
 
 PY := .venv/bin/python
 
@@ -22,7 +22,7 @@ test-fast: setup
 lint: setup
 	$(PY) -m ruff check src tests
 
-## The fault, load and hostile-input table (see docs/reliability.md).
+## The fault, load and hostile-input table (see docs/site/reliability.md).
 reliability: setup
 	$(PY) -m benchmarks.reliability
 
@@ -30,3 +30,7 @@ reliability: setup
 bench:
 	@bash scripts/setup.sh --browser
 	$(PY) -m benchmarks.run
+
+## The documentation site, built in strict mode into site/ (screenshots from the last make test).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict

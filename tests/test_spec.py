@@ -1,4 +1,4 @@
-"""The capability spec matches docs/api-contract.md row by row."""
+"""The capability spec matches docs/site/api-contract.md row by row."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import fluxpanel
 from fluxpanel._spec import check_table, models_to_json
 
-CONTRACT = Path(__file__).parent.parent / "docs" / "api-contract.md"
+CONTRACT = Path(__file__).parent.parent / "docs" / "site" / "api-contract.md"
 SHORT = {"schnell": "flux_schnell", "dev": "flux_dev", "pro": "flux_pro"}
 ALL = ["flux_schnell", "flux_dev", "flux_pro"]
 

@@ -84,10 +84,12 @@ class AsyncFluxClient:
 
     @property
     def provider(self) -> Provider:
+        """The provider this client generates with."""
         return self._provider
 
     @property
     def cache(self) -> ResultCache | None:
+        """The result cache, or ``None`` when it is off (and for the preview)."""
         return self._cache
 
     def estimate_cost(self, request: GenerationRequest) -> float:
@@ -154,6 +156,7 @@ class AsyncFluxClient:
         return generation
 
     async def aclose(self) -> None:
+        """Close the client's connections."""
         await self._engine.aclose()
 
     async def __aenter__(self) -> AsyncFluxClient:
@@ -188,15 +191,19 @@ class FluxClient:
 
     @property
     def provider(self) -> Provider:
+        """The provider this client generates with."""
         return self._async.provider
 
     @property
     def cache(self) -> ResultCache | None:
+        """The result cache, or ``None`` when it is off (and for the preview)."""
         return self._async.cache
 
     def request(
         self, request: GenerationRequest | None = None, /, **params: Any
     ) -> GenerationRequest:
+        """A validated request for this client's provider (see
+        :meth:`AsyncFluxClient.request`)."""
         return self._async.request(request, **params)
 
     def estimate_cost(self, request: GenerationRequest) -> float:
@@ -216,6 +223,7 @@ class FluxClient:
         return _loop.run(self._async.generate(req, on_image=on_image))
 
     def close(self) -> None:
+        """Close the client's connections."""
         _loop.run(self._async.aclose())
 
     def __enter__(self) -> FluxClient:

@@ -76,21 +76,26 @@ class Comparison:
 
     @property
     def to_run(self) -> list[Cell]:
+        """The cells that are sent (every combination the model allows)."""
         return [c for c in self.cells if not c.skipped]
 
     @property
     def skipped(self) -> list[Cell]:
+        """The combinations left out, each with why."""
         return [c for c in self.cells if c.skipped]
 
     @property
     def failed(self) -> list[Cell]:
+        """The cells whose generation failed (``retry_failed`` runs them again)."""
         return [c for c in self.cells if c.state == "failed"]
 
     @property
     def generations(self) -> list[Generation]:
+        """Every generation the grid holds, in cell order."""
         return [c.generation for c in self.cells if c.generation is not None]
 
     def summary(self) -> str:
+        """How many requests, their estimated cost, and what was left out."""
         n, left = len(self.to_run), len(self.skipped)
         text = (
             f"{n} request{'s' if n != 1 else ''}, estimated cost {format_cost(self.estimated_cost)}"

@@ -90,6 +90,7 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
+        """The wait before retry ``attempt`` (from 0), with full jitter."""
         return rng.uniform(0.0, min(self.cap, self.base * (2**attempt)))
 
 

@@ -206,10 +206,12 @@ class FluxPanel(anywidget.AnyWidget):
 
     @property
     def provider(self) -> Provider:
+        """The provider in use (``provider_name`` switches it)."""
         return self._client.provider
 
     @property
     def models(self) -> dict[str, Any]:
+        """The capability table of the provider in use."""
         return dict(self._client.provider.models)
 
     @property
@@ -256,6 +258,7 @@ class FluxPanel(anywidget.AnyWidget):
 
     @property
     def running(self) -> bool:
+        """Whether a generation is running now."""
         return self._task is not None and not self._task.done()
 
     def generate(self) -> concurrent.futures.Future[Generation | None]:

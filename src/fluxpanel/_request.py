@@ -278,6 +278,7 @@ class GenerationRequest:
 
     @property
     def model(self) -> str:
+        """The model id."""
         return self._model
 
     @property
@@ -287,6 +288,7 @@ class GenerationRequest:
 
     @property
     def spec(self) -> ModelSpec:
+        """The model's spec in the table the request was validated against."""
         return self._models[self._model]
 
     def __getattr__(self, name: str) -> Any:

@@ -45,6 +45,7 @@ class GeneratedImage:
 
     @property
     def extension(self) -> str:
+        """The file extension of the image's format (``.png``, ``.jpg``, ``.webp``)."""
         return _EXT.get(self.mime, ".bin")
 
     def metadata(self) -> dict[str, str]:
@@ -94,6 +95,7 @@ class GeneratedImage:
         return path
 
     def default_name(self) -> str:
+        """``<model>-<seed>-<index><extension>``: the name :meth:`save` uses in a folder."""
         model = self.request.model if self.request is not None else "image"
         return f"{model}-{self.seed}-{self.index}{self.extension}"
 
@@ -108,6 +110,7 @@ class GeneratedImage:
         return img
 
     def data_uri(self) -> str:
+        """The image as a ``data:`` URI (for HTML that must stand alone)."""
         from ._html import data_uri
 
         return data_uri(self.data, self.mime)
@@ -192,6 +195,7 @@ class Generation:
 
     @property
     def seed(self) -> int:
+        """The seed of the request (each image's own is on the image)."""
         return int(self.request.seed)
 
     def save(self, folder: str | Path) -> Path:

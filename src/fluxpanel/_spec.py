@@ -49,6 +49,7 @@ class ParamSpec:
     only_with: tuple[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The parameter as plain JSON, as the front end reads it."""
         out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
@@ -135,6 +136,7 @@ class ModelSpec:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def supports(self, name: str) -> bool:
+        """Whether the model takes parameter ``name``."""
         return name in self.params
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -142,6 +144,7 @@ class ModelSpec:
         return (ModelSpec, (*args, self.caveats, self.batch_seeds))
 
     def defaults(self) -> dict[str, Any]:
+        """Each parameter's default (``None`` for the prompt and the seed)."""
         return {name: p.default for name, p in self.params.items()}
 
     def applicable(self, values: Mapping[str, Any]) -> list[str]:
@@ -159,6 +162,7 @@ class ModelSpec:
         return not self.caveats
 
     def to_json(self) -> dict[str, Any]:
+        """The model as plain JSON, as the front end reads it."""
         return {
             "id": self.id,
             "label": self.label,
