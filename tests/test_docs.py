@@ -39,13 +39,17 @@ def test_the_site_builds_strictly(tmp_path):
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     providers = (out / "providers" / "index.html").read_text()
     assert "same seed, same image?" in providers and "go_fast" in providers  # the generated table
     assert "Keys" in (out / "security" / "index.html").read_text()
-    assert "class=\"doc doc-heading\"" in (out / "api" / "index.html").read_text()
+    assert 'class="doc doc-heading"' in (out / "api" / "index.html").read_text()
     quickstart = (out / "notebooks" / "quickstart" / "index.html").read_text()
     assert "data:image" in quickstart  # executed: the outputs are there
     shots = ROOT / "test-artifacts" / "screenshots"

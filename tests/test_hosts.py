@@ -313,5 +313,6 @@ def test_every_value_a_table_allows_the_host_takes(host, model, name):
             sent = str(value) if isinstance(wire.get(field), str) and p.kind != "choice" else value
             raw = _raw(provider, field, sent)
             with FluxClient(provider=raw, cache=False, retry=FAST_RETRY) as c:
-                with pytest.raises(fluxpanel.BadRequestError):
+                with pytest.raises(fluxpanel.BadRequestError) as e:
                     c.generate(valid)
+            assert field in str(e.value)  # the host's words name the field

@@ -281,7 +281,9 @@ async def test_key_is_in_no_synced_state(server):
 @pytest.mark.anyio
 async def test_static_copy_escapes_and_shows_the_result():
     panel = preview_panel(prompt="<img src=x onerror=alert(1)> & fox")
-    assert panel._static_html() == '<div class="fluxpanel-static"></div>'
+    assert panel._static_html() == (
+        f'<div class="fluxpanel-static" data-fluxpanel-static="{panel._static_id}"></div>'
+    )
     gen = await panel.agenerate()
     html = panel._static_html()
     assert "<img src=x" not in html and "&lt;img src=x" in html

@@ -226,7 +226,8 @@ class Engine:
                 images, errors = await self._render(request, on_image)
                 submitted = time.perf_counter()
             else:
-                outputs = await self._within_deadline(self._run_flow(request, started))
+                seen: list[str] = []  # the host's task ids, to name them if time runs out
+                outputs = await self._within_deadline(self._run_flow(request, started, seen), seen)
                 submitted = time.perf_counter()
                 left = self.deadline - (submitted - started)
                 withheld = outputs.withheld
@@ -251,7 +252,7 @@ class Engine:
             withheld_by=self.provider.withheld_by if withheld else "",
         )
 
-    async def _within_deadline(self, flow: Any) -> Outputs:
+    async def _within_deadline(self, flow: Any, seen: list[str]) -> Outputs:
         """``flow`` (submitting and following the provider's task) bounded by
         the deadline as a whole: a server dripping its answer a byte at a time
         cannot hold a generation past it. The provider is told to cancel."""
@@ -259,16 +260,19 @@ class Engine:
             async with asyncio.timeout(self.deadline):
                 return await flow
         except TimeoutError:
+            tasks = f" (task {', '.join(seen)})" if seen else ""
             raise RequestTimeout(
-                f"{self.provider.label} did not finish within {self.deadline:g} s; giving up"
+                f"{self.provider.label} did not finish within {self.deadline:g} s{tasks}; giving up"
             ) from None
 
-    async def _run_flow(self, request: GenerationRequest, started: float) -> Outputs:
+    async def _run_flow(
+        self, request: GenerationRequest, started: float, seen: list[str]
+    ) -> Outputs:
         tasks = self.provider.tasks(request)
         if len(tasks) == 1:
-            return await self._run_task(tasks[0], started)
+            return await self._run_task(tasks[0], started, seen)
         results = await asyncio.gather(
-            *(self._run_task(t, started) for t in tasks), return_exceptions=True
+            *(self._run_task(t, started, seen) for t in tasks), return_exceptions=True
         )
         ok = [r for r in results if isinstance(r, Outputs)]
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -292,16 +296,20 @@ class Engine:
             withheld=len(withheld) + sum(r.withheld for r in ok),
         )
 
-    async def _run_task(self, request: GenerationRequest, started: float) -> Outputs:
+    async def _run_task(
+        self, request: GenerationRequest, started: float, seen: list[str]
+    ) -> Outputs:
         if self._active is None:
-            return await self._follow(request, started)
+            return await self._follow(request, started, seen)
         async with self._active:
-            return await self._follow(request, started)
+            return await self._follow(request, started, seen)
 
-    async def _follow(self, request: GenerationRequest, started: float) -> Outputs:
+    async def _follow(self, request: GenerationRequest, started: float, seen: list[str]) -> Outputs:
         step = self.provider.start(request)
         while isinstance(step, Call):
             call = step
+            if call.task and call.task not in seen:
+                seen.append(call.task)
             try:
                 if call.delay:
                     if time.perf_counter() + call.delay - started > self.deadline:

@@ -16,7 +16,7 @@ from fluxpanel.testing import solid_png
 
 from .test_lab import drop_file
 
-INFLATED = 512 * 1024 * 1024  # what each bomb chunk inflates to
+INFLATED = 256 * 1024 * 1024  # what each bomb chunk inflates to
 
 
 @functools.cache
@@ -39,10 +39,10 @@ def _png_with(*chunks: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     ("key", "kind"),
-    [(b"Comment", b"zTXt"), (b"fluxpanel", b"zTXt"), (b"fluxpanel", b"iTXt")],
+    [(b"Comment", b"zTXt"), (b"fluxpanel", b"iTXt")],
 )
 def test_a_text_chunk_bomb_is_not_inflated(make_lab, key, kind):
-    data = _png_with(_bomb(key, kind), _bomb(key, kind))  # about 1 GiB once inflated
+    data = _png_with(*[_bomb(key, kind)] * 4)  # 1 GiB once inflated
     assert len(data) < 8 * 1024 * 1024
     lab = make_lab([])
     drop_file(lab, data, "bomb.png")

@@ -382,13 +382,21 @@ def error_detail(body: bytes, limit: int = 500) -> str:
             if isinstance(value, str):
                 return value[:limit]
             if isinstance(value, list):
-                # FastAPI style: [{"loc": [...], "msg": "..."}]
-                msgs = [str(v.get("msg", v)) if isinstance(v, dict) else str(v) for v in value]
-                return "; ".join(msgs)[:limit]
+                # FastAPI style: [{"loc": ["body", "field"], "msg": "..."}]: say the field.
+                return "; ".join(_fastapi_message(v) for v in value)[:limit]
             if isinstance(value, dict) and "message" in value:
                 return str(value["message"])[:limit]
             return _dumps(value)[:limit]
     return _dumps(data)[:limit] if data else ""
+
+
+def _fastapi_message(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    loc = item.get("loc")
+    field = str(loc[-1]) if isinstance(loc, list) and loc and loc[-1] != "body" else ""
+    msg = str(item.get("msg", item))
+    return f"{field}: {msg}" if field else msg
 
 
 def _dumps(value: Any) -> str:
