@@ -141,7 +141,8 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
         [
             "import fluxpanel\nfrom fluxpanel.providers import FluxAPI\nfrom fluxpanel.testing import ReferenceServer\n"
             "server = ReferenceServer().start()\n"
-            "panel = fluxpanel.FluxPanel(provider=FluxAPI(api_key=server.api_key, url=server.url), prompt='a fox')",
+            "panel = fluxpanel.FluxPanel(provider=FluxAPI(api_key=server.api_key, url=server.url), prompt='a fox')\n"
+            "server.fail('status', times=1, status=503, body={'detail': 'the model is overloaded'})",
             "panel",
         ],
     )
@@ -149,8 +150,11 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
     panel = page.locator("[data-fluxpanel]")
     expect(panel).to_have_count(1, timeout=90_000)
     assert page.locator(".jp-InputArea, .CodeMirror, .cm-editor").count() == 0  # no code shown
+    panel.locator('[data-action="generate"]').click()  # the server is overloaded once
+    expect(panel.locator('[data-part="error"]')).to_contain_text("the model is overloaded")
     panel.locator('[data-action="generate"]').click()
     expect(panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    expect(panel.locator('[data-part="error"]')).to_be_hidden()
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0",
         arg=panel.locator("figure.fluxpanel-tile img").element_handle(),
