@@ -194,6 +194,7 @@ function render({ model, el }) {
       statusText: model.get("status_text"),
       elapsed: model.get("elapsed"),
       error: model.get("error"),
+      progress: model.get("progress"),
       cost: model.get("cost_text"),
       canGenerate: !blocked,
       blocked,
@@ -235,7 +236,7 @@ function render({ model, el }) {
     controls?.errors(model.get("field_errors"));
     showStatus();
   });
-  for (const name of ["status", "status_text", "elapsed", "error", "cost_text"]) model.on(`change:${name}`, showStatus);
+  for (const name of ["status", "status_text", "elapsed", "error", "cost_text", "progress"]) model.on(`change:${name}`, showStatus);
   model.on("change:status", showImages);
   model.on("change:expected", showImages);
   model.on("change:_tiles", showImages);

@@ -17,11 +17,13 @@ import httpx
 
 from . import _loop
 from ._cache import CacheWarning, ResultCache, get_cache
+from ._durations import RecentRuns
 from ._engine import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_IMAGE_BYTES,
     Engine,
     ImageCallback,
+    ProgressCallback,
     RetryPolicy,
     notify,
 )
@@ -81,6 +83,11 @@ class AsyncFluxClient:
         # The preview provider is free and deterministic: nothing to save.
         self._cache = None if self._provider.offline else get_cache(cache)
         self._prices = prices
+        # How long runs took here, beside the cache (or in the default cache folder).
+        from ._cache import default_dir
+
+        folder = self._cache.path if self._cache is not None else default_dir()
+        self._runs = RecentRuns(folder / "recent-runs.json")
 
     @property
     def provider(self) -> Provider:
@@ -123,17 +130,34 @@ class AsyncFluxClient:
         base = GenerationRequest(request.model, models=models, **request.params)
         return base.replace(**params) if params else base
 
+    def expected_seconds(self, request: GenerationRequest) -> float | None:
+        """How long a run of ``request``'s model usually takes at this
+        provider on this machine (the median of the recent runs), if known."""
+        if self._provider.offline:
+            return None
+        return self._runs.expected(self._runs_key(request))
+
+    def _runs_key(self, request: GenerationRequest) -> str:
+        import hashlib
+
+        where = hashlib.sha256(self._provider.identity.encode()).hexdigest()[:12]
+        return f"{self._provider.name}:{where}:{request.model}"
+
     async def generate(
         self,
         request: GenerationRequest | None = None,
         /,
         *,
         on_image: ImageCallback | None = None,
+        on_progress: ProgressCallback | None = None,
         **params: Any,
     ) -> Generation:
         """Generate images. ``generate(model="flux_dev", prompt="...")`` or
         ``generate(request)``. Bad parameters raise before any network call;
-        ``on_image`` is called with each image as it arrives."""
+        ``on_image`` is called with each image as it arrives, ``on_progress``
+        with each :class:`~fluxpanel.providers.Progress` (queued and its
+        position, running and how far when the host says, downloading n of m,
+        with the elapsed and expected seconds)."""
         req = self.request(request, **params)
         if self._cache is not None:
             try:
@@ -145,8 +169,15 @@ class AsyncFluxClient:
                 for image in hit.images:
                     await notify(on_image, image)
                 return hit
-        generation = await self._engine.generate(req, on_image=on_image)
+        expected = self.expected_seconds(req)
+        generation = await self._engine.generate(
+            req, on_image=on_image, on_progress=on_progress, expected=expected
+        )
         generation.cost = self._cost(req, generation)
+        if not self._provider.offline and not generation.errors:
+            total = generation.timings.get("total")
+            if total is not None:
+                await asyncio.to_thread(self._runs.record, self._runs_key(req), total)
         if self._cache is not None:
             # The host has billed: nothing here may lose the images.
             try:
@@ -216,11 +247,13 @@ class FluxClient:
         /,
         *,
         on_image: ImageCallback | None = None,
+        on_progress: ProgressCallback | None = None,
         **params: Any,
     ) -> Generation:
-        """Generate images and wait for them. See :meth:`AsyncFluxClient.generate`."""
+        """Generate images and wait for them. See :meth:`AsyncFluxClient.generate`
+        (the callbacks run on the client's background thread)."""
         req = self._async.request(request, **params)  # validate here, before any I/O
-        return _loop.run(self._async.generate(req, on_image=on_image))
+        return _loop.run(self._async.generate(req, on_image=on_image, on_progress=on_progress))
 
     def close(self) -> None:
         """Close the client's connections."""

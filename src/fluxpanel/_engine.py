@@ -35,7 +35,7 @@ from ._errors import (
     error_for_status,
     redact,
 )
-from .providers._base import Call, Outputs, Provider, Reply, is_public_host
+from .providers._base import Call, Outputs, Progress, Provider, Reply, is_public_host
 
 if TYPE_CHECKING:
     from ._request import GenerationRequest
@@ -56,6 +56,8 @@ _ENCODINGS = {"gzip", "x-gzip", "deflate"}
 
 #: Called with each image as it arrives; may be a coroutine function.
 ImageCallback = Callable[["GeneratedImage"], Any]
+#: Called with each :class:`Progress` of a generation; may be a coroutine function.
+ProgressCallback = Callable[[Progress], Any]
 
 
 async def notify(callback: ImageCallback | None, image: GeneratedImage) -> None:
@@ -73,6 +75,50 @@ async def notify(callback: ImageCallback | None, image: GeneratedImage) -> None:
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+class Phases:
+    """The phases of one generation: each change is told to ``callback`` (a
+    raising callback is a warning, never a failure) and timed."""
+
+    def __init__(
+        self, callback: ProgressCallback | None, started: float, expected: float | None = None
+    ) -> None:
+        self.callback = callback
+        self.started = started
+        self.expected = expected
+        self._phase: str | None = None
+        self._since = started
+        self.durations: dict[str, float] = {}
+
+    async def emit(self, progress: Progress) -> None:
+        now = time.perf_counter()
+        if progress.phase != self._phase:
+            if self._phase is not None:
+                spent = now - self._since
+                self.durations[self._phase] = self.durations.get(self._phase, 0.0) + spent
+            self._phase, self._since = progress.phase, now
+        if self.callback is None:
+            return
+        from dataclasses import replace
+
+        event = replace(progress, elapsed=now - self.started, expected=self.expected)
+        try:
+            result = self.callback(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as e:
+            warnings.warn(
+                f"on_progress callback raised {type(e).__name__}: {e}", RuntimeWarning, stacklevel=2
+            )
+
+    def finish(self) -> dict[str, float]:
+        """Seconds spent in each phase (``queued``, ``running``, ``downloading``, ...)."""
+        if self._phase is not None:
+            now = time.perf_counter()
+            self.durations[self._phase] = self.durations.get(self._phase, 0.0) + now - self._since
+            self._phase = None
+        return dict(self.durations)
 
 
 @dataclass(frozen=True)
@@ -212,29 +258,41 @@ class Engine:
     # -- one generation ------------------------------------------------------------
 
     async def generate(
-        self, request: GenerationRequest, *, on_image: ImageCallback | None = None
+        self,
+        request: GenerationRequest,
+        *,
+        on_image: ImageCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        expected: float | None = None,
     ) -> Generation:
         """Run ``request`` to the end: submit, follow the provider's flow,
-        download and check every image. ``on_image`` is called as each arrives."""
+        download and check every image. ``on_image`` is called as each
+        arrives; ``on_progress`` with each :class:`Progress` (``expected``:
+        the seconds a run usually takes here, passed along)."""
         from ._results import Generation
 
         started = time.perf_counter()
         self._check_loop()
+        phases = Phases(on_progress, started, expected)
         try:
             withheld = 0
             if self.provider.offline:
-                images, errors = await self._render(request, on_image)
+                await phases.emit(Progress("running", fraction=0.0))
+                images, errors = await self._render(request, on_image, phases)
                 submitted = time.perf_counter()
             else:
+                await phases.emit(Progress("submitting"))
                 seen: list[str] = []  # the host's task ids, to name them if time runs out
-                outputs = await self._within_deadline(self._run_flow(request, started, seen), seen)
+                flow = self._run_flow(request, started, seen, phases)
+                outputs = await self._within_deadline(flow, seen)
                 submitted = time.perf_counter()
                 left = self.deadline - (submitted - started)
                 withheld = outputs.withheld
-                images, errors = await self._fetch(request, outputs, on_image, left)
+                images, errors = await self._fetch(request, outputs, on_image, left, phases)
         except FluxError as e:
             raise self._scrub(e) from None
         done = time.perf_counter()
+        spent = phases.finish()
         return Generation(
             request=request,
             images=images,
@@ -244,6 +302,7 @@ class Engine:
                 "submit": submitted - started,
                 "download": done - submitted,
                 "total": done - started,
+                **spent,
             },
             errors=[self._scrub(e) for e in errors],
             code=request.to_code(self.provider),
@@ -266,13 +325,13 @@ class Engine:
             ) from None
 
     async def _run_flow(
-        self, request: GenerationRequest, started: float, seen: list[str]
+        self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
     ) -> Outputs:
         tasks = self.provider.tasks(request)
         if len(tasks) == 1:
-            return await self._run_task(tasks[0], started, seen)
+            return await self._run_task(tasks[0], started, seen, phases)
         results = await asyncio.gather(
-            *(self._run_task(t, started, seen) for t in tasks), return_exceptions=True
+            *(self._run_task(t, started, seen, phases) for t in tasks), return_exceptions=True
         )
         ok = [r for r in results if isinstance(r, Outputs)]
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -297,14 +356,16 @@ class Engine:
         )
 
     async def _run_task(
-        self, request: GenerationRequest, started: float, seen: list[str]
+        self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
     ) -> Outputs:
         if self._active is None:
-            return await self._follow(request, started, seen)
+            return await self._follow(request, started, seen, phases)
         async with self._active:
-            return await self._follow(request, started, seen)
+            return await self._follow(request, started, seen, phases)
 
-    async def _follow(self, request: GenerationRequest, started: float, seen: list[str]) -> Outputs:
+    async def _follow(
+        self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
+    ) -> Outputs:
         step = self.provider.start(request)
         while isinstance(step, Call):
             call = step
@@ -325,6 +386,8 @@ class Engine:
                 await self._cancel(call)
                 raise
             step = self._advance(request, call, reply)
+            if isinstance(step, Call) and step.progress is not None:
+                await phases.emit(step.progress)
         return step
 
     def _advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
@@ -348,7 +411,7 @@ class Engine:
             pass
 
     async def _render(
-        self, request: GenerationRequest, on_image: ImageCallback | None
+        self, request: GenerationRequest, on_image: ImageCallback | None, phases: Phases
     ) -> tuple[list[GeneratedImage], list[FluxError]]:
         from ._results import GeneratedImage
 
@@ -364,6 +427,7 @@ class Engine:
             )
             images.append(image)
             await notify(on_image, image)
+            await phases.emit(Progress("running", fraction=(i + 1) / request.count))
         return images, []
 
     # -- sending with retries -----------------------------------------------------------
@@ -483,17 +547,25 @@ class Engine:
         outputs: Outputs,
         on_image: ImageCallback | None,
         left: float | None = None,
+        phases: Phases | None = None,
     ) -> tuple[list[GeneratedImage], list[FluxError]]:
         """Download every image at once. Each has its own budget (and none
         more than ``left``, what remains of the deadline); the images that
         arrive are kept whatever happens to the others."""
         seeds = list(outputs.seeds or [])
         budget = self.download_timeout if left is None else min(self.download_timeout, left)
+        total, done = len(outputs.urls), 0
+        if phases is not None:
+            await phases.emit(Progress("downloading", done=0, total=total))
 
         async def one(i: int, url: str) -> GeneratedImage:
+            nonlocal done
             data = await self.download(url, budget=max(budget, 0.001))
             image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
             await notify(on_image, image)
+            done += 1
+            if phases is not None:
+                await phases.emit(Progress("downloading", done=done, total=total))
             return image
 
         results = await asyncio.gather(

@@ -55,7 +55,7 @@ from ._results import GeneratedImage, Generation
 from ._snippet import request_code
 from ._spec import ModelSpec, models_to_json
 from ._traits import make_trait, param_kinds
-from .providers import Provider, get_provider
+from .providers import Progress, Provider, get_provider
 
 if TYPE_CHECKING:
     from ._previews import Shrunk
@@ -111,6 +111,11 @@ class FluxPanel(anywidget.AnyWidget):
     )
     status_text = t.Unicode("", read_only=True).tag(sync=True)
     elapsed = t.Float(0.0, read_only=True, help="Seconds the last run took.").tag(sync=True)
+    progress = t.Dict(
+        read_only=True,
+        help="How far the running generation is, as the host says: phase, text, "
+        "fraction (0-1, when known), expected seconds (from recent runs here).",
+    ).tag(sync=True)
     expected = t.Int(0, read_only=True).tag(sync=True)
     error = t.Dict(read_only=True, help="The last error, for people: title, message.").tag(
         sync=True
@@ -639,15 +644,20 @@ class FluxPanel(anywidget.AnyWidget):
             self._shown[tile["key"]] = image
             self._tiles = sorted(fresh, key=lambda x: x["index"])
 
+        async def moved(progress: Progress) -> None:
+            self._set_state(progress=_progress_view(progress))
+
         try:
+            expected = self._client.expected_seconds(request)
             self._set_state(
                 error={},
                 status_text="Generating",
                 expected=request.count,
                 elapsed=0.0,
+                progress={"phase": "submitting", "text": "Submitting", "expected": expected},
                 status="running",
             )
-            gen = await self._client.generate(request, on_image=arrived)
+            gen = await self._client.generate(request, on_image=arrived, on_progress=moved)
         except asyncio.CancelledError:
             kept = " (images that arrived are kept)" if fresh else ""
             note = self._client.provider.cancel_note
@@ -850,6 +860,19 @@ class FluxPanel(anywidget.AnyWidget):
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _progress_view(progress: Progress) -> dict[str, Any]:
+    """A :class:`Progress` as the view shows it."""
+    fraction = progress.fraction
+    if progress.phase == "downloading" and progress.total:
+        fraction = (progress.done or 0) / progress.total
+    return {
+        "phase": progress.phase,
+        "text": progress.describe(),
+        "fraction": fraction,
+        "expected": progress.expected,
+    }
 
 
 def _defaults(spec: ModelSpec) -> dict[str, Any]:

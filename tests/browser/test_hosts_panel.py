@@ -60,3 +60,39 @@ def test_the_go_fast_caveat_and_custom_sizes_follow_the_settings(make_lab):
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
     assert "width" not in lab.value("fake.creates[-1].json()['input']")
+
+
+BFL = """\
+import fluxpanel
+from fluxpanel.providers import BlackForestLabs
+from fluxpanel.testing import FakeBFL
+
+class Steady(BlackForestLabs):
+    poll_first = poll_max = 0.3
+
+fake = FakeBFL(pending_polls=12).start()
+panel = fluxpanel.FluxPanel(provider=Steady(api_key=fake.api_key, base_url=fake.base_url), model="flux_dev", prompt="a fox")
+panel"""
+
+
+def test_a_progress_bar_as_the_host_reports_it(make_lab):
+    lab = make_lab([], setup=BFL)
+    lab.panel.locator('[data-action="generate"]').click()
+    bar = lab.panel.locator('[data-part="progress"]')
+    expect(bar).to_be_visible()
+    phase = lab.panel.locator('[data-part="phase"]')
+    expect(phase).to_contain_text("Running, ")  # the host's own figure
+    assert float(bar.get_attribute("value")) > 0  # a bar that fills
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1, timeout=30_000)
+    expect(bar).to_be_hidden()
+    assert {"queued", "running", "downloading"} <= set(lab.value("list(panel.result.timings)"))
+
+
+def test_an_indeterminate_bar_where_the_host_says_nothing(make_lab):
+    lab = make_lab([], latency=3.0)
+    lab.panel.locator('[data-action="generate"]').click()
+    bar = lab.panel.locator('[data-part="progress"]')
+    expect(bar).to_be_visible()
+    expect(lab.panel.locator('[data-part="phase"]')).to_contain_text("Submitting")
+    assert bar.get_attribute("value") is None  # moving, with no figure made up
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1, timeout=30_000)

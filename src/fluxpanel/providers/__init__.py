@@ -6,7 +6,7 @@ import os
 import warnings
 
 from .._errors import ConfigError
-from ._base import Call, Outputs, Provider, Reply
+from ._base import Call, Outputs, Progress, Provider, Reply
 from .bfl import BlackForestLabs
 from .fal import Fal
 from .flux_api import FluxAPI
@@ -21,6 +21,7 @@ __all__ = [
     "Outputs",
     "Preview",
     "PreviewNotice",
+    "Progress",
     "Provider",
     "Replicate",
     "Reply",

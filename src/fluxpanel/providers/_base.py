@@ -26,6 +26,39 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far a generation is, as the host says it (or as fluxpanel sees it).
+
+    ``phase`` is ``submitting``, ``queued``, ``running`` or ``downloading``;
+    ``fraction`` (0 to 1) when the host reports how far it is; ``position`` in
+    the host's queue; ``done`` of ``total`` images downloaded; ``detail`` the
+    host's own word for the state (``Reasoning``); ``elapsed`` seconds since
+    the generation started; ``expected`` seconds a run of this model usually
+    takes here, when known (from this machine's recent runs).
+    """
+
+    phase: str
+    fraction: float | None = None
+    position: int | None = None
+    done: int | None = None
+    total: int | None = None
+    detail: str = ""
+    elapsed: float = 0.0
+    expected: float | None = None
+
+    def describe(self) -> str:
+        """The state in a few words: "Queued, position 3", "Running, 40%"."""
+        word = self.detail or self.phase.capitalize()
+        if self.phase == "queued" and self.position is not None:
+            return f"{word}, position {self.position + 1}"
+        if self.phase == "downloading" and self.total:
+            return f"Downloading {self.done or 0} of {self.total}"
+        if self.fraction is not None:
+            return f"{word}, {round(self.fraction * 100)}%"
+        return word
+
+
+@dataclass(frozen=True)
 class Call:
     """One HTTP request a provider wants sent.
 
@@ -43,6 +76,8 @@ class Call:
     delay: float = 0.0
     task: str | None = None
     state: Any = None
+    #: What the reply that led to this call said of the task's progress.
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)
@@ -217,8 +252,10 @@ class HostedProvider(Provider):
     #: name): the key may go to these over https, and to the base URL's own
     #: origin, nowhere else.
     key_hosts: re.Pattern[str] | None = None
-    #: Seconds before the first poll, growth per poll, and the longest wait.
-    poll_first, poll_growth, poll_max = 0.5, 1.5, 5.0
+    #: Seconds before the first poll, growth per poll, and the longest wait:
+    #: a quick task is seen done within a quarter of a second, a long one
+    #: costs a request every few seconds.
+    poll_first, poll_growth, poll_max = 0.25, 1.5, 4.0
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
         import os

@@ -29,6 +29,13 @@ Where each rule comes from (Black Forest Labs' API reference, late 2026):
   the region (``api.eu2.bfl.ai``). The key goes to those hosts over https and
   nowhere else; ``result.sample`` is a signed URL on a delivery host, fetched
   without it.
+- Progress and waiting: "Get result" answers ``progress`` ("optional
+  generation progress", 0 to 1) beside the status; fluxpanel shows it. Black
+  Forest Labs offers no status stream (only webhooks, which need a public
+  address a notebook does not have), so fluxpanel polls the ``polling_url``
+  from a short first wait (0.25 s) growing by half each time to 4 s: the
+  result is seen within a quarter of a second of a quick task's end, and a
+  long one costs few requests.
 - Statuses ("Get result", the ``StatusResponse`` enum of
   api.bfl.ai/openapi.json): ``Task not found``, ``Pending``, ``Request
   Moderated``, ``Content Moderated``, ``Ready``, ``Error``; FLUX 3 adds the
@@ -60,7 +67,7 @@ from .._spec import (
     size,
     steps,
 )
-from ._base import Call, HostedProvider, Outputs, Reply
+from ._base import Call, HostedProvider, Outputs, Progress, Reply
 
 KEY_ENV = "BFL_API_KEY"
 DEFAULT_URL = "https://api.bfl.ai"
@@ -217,9 +224,22 @@ class BlackForestLabs(HostedProvider):
                 body=data,
             )
         state = call.state if isinstance(call.state, int) else 0
-        return self._poll(call.url, task, state + 1)
+        fraction = data.get("progress")
+        ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
+        fraction = min(max(float(fraction), 0.0), 1.0) if ok else None
+        detail = "" if status == "Pending" else status  # FLUX 3: Reasoning, Generating
+        # "Pending" with no progress yet is a task waiting its turn.
+        phase = "running" if fraction or detail else "queued"
+        progress = Progress(phase, fraction=fraction, detail=detail)
+        return self._poll(call.url, task, state + 1, progress)
 
-    def _poll(self, url: str, task: str, n: int) -> Call:
+    def _poll(self, url: str, task: str, n: int, progress: Progress | None = None) -> Call:
         return Call(
-            "GET", url, headers=self._headers(), delay=self.poll_delay(n), task=task, state=n
+            "GET",
+            url,
+            headers=self._headers(),
+            delay=self.poll_delay(n),
+            task=task,
+            state=n,
+            progress=progress,
         )

@@ -23,6 +23,11 @@ generates from its registry into fal-ai/fal-js,
   locked. Reason: Exhausted balance. Top up your balance at
   fal.ai/dashboard/billing"}`` (recorded by several integrations; the status
   says "forbidden", the words say "out of credit").
+- Progress: a status of ``IN_QUEUE`` carries ``queue_position``; then
+  ``IN_PROGRESS``; fluxpanel shows both. Learning the result: fal also offers
+  a status stream (``GET <status_url>/stream``, server-sent events); fluxpanel
+  polls the status URL instead, from 0.25 s growing by half to 4 s (one
+  request per wait, none held open).
 - The queue, status, result and cancel URLs are on ``queue.fal.run`` (fal-js,
   ``libs/client/src/queue.ts``); the key goes there over https and nowhere else.
 - Inputs: ``image_size`` (``square_hd``, ``square``, ``portrait_4_3``,
@@ -63,7 +68,7 @@ from .._spec import (
     safety_tolerance,
     steps,
 )
-from ._base import Call, HostedProvider, Outputs, Reply
+from ._base import Call, HostedProvider, Outputs, Progress, Reply
 
 KEY_ENV = "FAL_KEY"
 DEFAULT_URL = "https://queue.fal.run"
@@ -147,7 +152,6 @@ class Fal(HostedProvider):
     default_url = DEFAULT_URL
     key_hosts = KEY_HOSTS
     models = MODELS
-    poll_max = 4.0
     withheld_by = "fal's safety checker"
     bills_withheld = True
 
@@ -204,9 +208,14 @@ class Fal(HostedProvider):
                     "GET", state["response"], headers=self._headers(), task=call.task, state=state
                 )
             if status in _WAITING:
-                return self._poll(
-                    call.url, call.task or "?", {**call.state, "n": call.state["n"] + 1}
+                position = data.get("queue_position")
+                queued = status == "IN_QUEUE"
+                progress = Progress(
+                    "queued" if queued else "running",
+                    position=position if queued and isinstance(position, int) else None,
                 )
+                state = {**call.state, "n": call.state["n"] + 1}
+                return self._poll(call.url, call.task or "?", state, progress)
             raise self.unreadable(
                 reply, f"request {call.task} has an unknown status {status[:80]!r}"
             )
@@ -244,9 +253,19 @@ class Fal(HostedProvider):
             )
         return Outputs(urls=urls, seeds=[seed] * len(urls), withheld=refused)
 
-    def _poll(self, url: str, task: str, state: dict[str, Any]) -> Call:
+    def _poll(
+        self, url: str, task: str, state: dict[str, Any], progress: Progress | None = None
+    ) -> Call:
         delay = self.poll_delay(state["n"])
-        return Call("GET", url, headers=self._headers(), delay=delay, task=task, state=state)
+        return Call(
+            "GET",
+            url,
+            headers=self._headers(),
+            delay=delay,
+            task=task,
+            state=state,
+            progress=progress,
+        )
 
     def cancel(self, call: Call) -> Call | None:
         cancel = call.state.get("cancel") if isinstance(call.state, dict) else None

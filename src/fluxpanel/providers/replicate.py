@@ -43,6 +43,13 @@ Where each rule comes from:
   or png. The output is one URL. Its moderation answers with the error "The
   input or output was flagged as sensitive. Please try again with different
   inputs. (E005)".
+- Learning the result (the HTTP API reference, "Create a prediction"):
+  ``Prefer: wait`` holds the create call open until the prediction finishes
+  (up to 60 s), the quickest way to have it; fluxpanel holds it 10 s, then
+  polls ``urls.get`` from 0.25 s growing by half to 4 s, where Cancel can
+  reach it. Progress: ``starting`` is queued, ``processing`` is running, and
+  the prediction's ``logs`` carry cog-flux's progress bars (``50%|...| 2/4``),
+  read as the fraction done.
 - Predictions are polled at ``urls.get`` on ``api.replicate.com``; the key
   goes there over https and nowhere else.
 """
@@ -74,7 +81,7 @@ from .._spec import (
     size,
     steps,
 )
-from ._base import Call, HostedProvider, Outputs, Reply
+from ._base import Call, HostedProvider, Outputs, Progress, Reply
 
 KEY_ENV = "REPLICATE_API_TOKEN"
 DEFAULT_URL = "https://api.replicate.com"
@@ -157,6 +164,18 @@ KEY_HOSTS = re.compile(r"api\.replicate\.com")
 MODERATION = re.compile(r"\(E005\)|flagged as sensitive|nsfw", re.I)
 
 
+_PERCENT = re.compile(r"(\d{1,3})%\|")
+
+
+def log_fraction(logs: Any) -> float | None:
+    """How far a prediction is, from the last progress bar in its logs
+    (cog-flux prints tqdm bars: ``50%|█████     | 2/4``)."""
+    if not isinstance(logs, str):
+        return None
+    found = _PERCENT.findall(logs[-2000:])
+    return min(int(found[-1]), 100) / 100 if found else None
+
+
 class Replicate(HostedProvider):
     """Replicate's API. ``api_key`` defaults to ``$REPLICATE_API_TOKEN``."""
 
@@ -166,7 +185,6 @@ class Replicate(HostedProvider):
     default_url = DEFAULT_URL
     key_hosts = KEY_HOSTS
     models = MODELS
-    poll_max = 4.0
     withheld_by = "Replicate's safety filter"
     bills_withheld = False
     cancel_note = (
@@ -227,8 +245,17 @@ class Replicate(HostedProvider):
         cancel = urls.get("cancel")
         n = call.state["n"] + 1 if isinstance(call.state, dict) else 0
         state = {"n": n, "cancel": cancel if isinstance(cancel, str) else None}
+        progress = Progress(
+            "queued" if status == "starting" else "running", fraction=log_fraction(data.get("logs"))
+        )
         return Call(
-            "GET", poll, headers=self._headers(), delay=self.poll_delay(n), task=task, state=state
+            "GET",
+            poll,
+            headers=self._headers(),
+            delay=self.poll_delay(n),
+            task=task,
+            state=state,
+            progress=progress,
         )
 
     def cancel(self, call: Call) -> Call | None:

@@ -190,8 +190,11 @@ class FakeBFL(LoopbackServer):
             if task.fault == "never_ready" or task.polls_left > 0:
                 task.polls_left -= 1
                 state = self.waiting[min(task.polls, len(self.waiting) - 1)]
+                # Waiting its turn first (no progress yet), then how far it is.
+                total = task.polls + max(task.polls_left, 0) + 1
+                progress = None if task.polls == 0 else round(task.polls / total, 3)
                 task.polls += 1
-                h.send_json(200, {"id": task.id, "status": state, "progress": 0.5})
+                h.send_json(200, {"id": task.id, "status": state, "progress": progress})
                 return
             task.done = True
         if task.fault in _FINAL:

@@ -98,6 +98,7 @@ class _Prediction:
     status: str = "starting"
     output: Any = None
     error: str | None = None
+    logs: str = ""
 
 
 class FakeReplicate(LoopbackServer):
@@ -162,6 +163,7 @@ class FakeReplicate(LoopbackServer):
             "status": p.status,
             "output": None,
             "error": None,
+            "logs": p.logs,
             "urls": {"get": base, "cancel": base + "/cancel"},
         }
         if p.status == "succeeded":
@@ -178,6 +180,13 @@ class FakeReplicate(LoopbackServer):
             return
         if p.fault == "never_done" or p.polls_left > 0:
             p.polls_left -= 1
+            if p.status == "processing":  # cog-flux's tqdm bar, one line per step
+                steps = 4
+                done = min(steps, p.logs.count("\n"))
+                bar = "█" * (done * 10 // steps)
+                p.logs += f"{done * 100 // steps:3d}%|{bar:<10}| {done}/{steps}\n"
+            else:
+                p.logs = f"Using seed: {p.input.get('seed', 0)}\n"
             p.status = "processing"
             return
         p.status = "failed" if p.error else "succeeded"
