@@ -22,29 +22,26 @@ def _client(server, **kw):
     return fluxpanel.FluxClient(api_key=server.api_key, url=server.url, cache=False, **kw)
 
 
+def _peak_while_refused(server, match, **client):
+    """The most memory Python held while a generation was refused with ``match``."""
+    tracemalloc.start()
+    try:
+        with _client(server, **client) as c, pytest.raises(fluxpanel.ImageError, match=match):
+            c.generate(prompt="x")
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("layers", [2, 3])
 def test_stacked_gzip_on_an_image_is_refused_without_inflating(server, layers):
     server.fail_images("gzip", layers=layers, body=ZEROS, times=4)
-    tracemalloc.start()
-    try:
-        with _client(server) as c, pytest.raises(fluxpanel.ImageError, match="stacked"):
-            c.generate(prompt="x")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 16 * 1024 * 1024
+    assert _peak_while_refused(server, "stacked") < 16 * 1024 * 1024
 
 
 def test_a_gzip_bomb_image_stops_at_the_cap(server):
     server.fail_images("gzip", layers=1, body=ZEROS, times=4)
-    tracemalloc.start()
-    try:
-        with _client(server, max_image_bytes=1_000_000) as c:
-            with pytest.raises(fluxpanel.ImageError, match="over the 1000000-byte limit"):
-                c.generate(prompt="x")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _peak_while_refused(server, "over the 1000000-byte limit", max_image_bytes=1_000_000)
     assert peak < 16 * 1024 * 1024
 
 
