@@ -50,6 +50,10 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
             spec, model, value, f"{spec.name}={value!r} is not allowed for {model}: {why}"
         )
 
+    if spec.is_image:
+        from ._inputs import coerce
+
+        return coerce(spec, value, model)
     if spec.kind == "text":
         if not isinstance(value, str):
             raise fail(f"expected a string, got {type(value).__name__}")
@@ -156,12 +160,31 @@ def resolve(
         if value is None:
             if p.required:
                 raise _missing(p, model)
+            if p.is_image:
+                continue  # an optional image not given
             if name == "seed":
                 value = _rng.randint(int(p.min or 0), int(p.max or 0))
             else:
                 value = p.default
         out[name] = _coerce(p, value, model)
+    _check_masks(spec, out)
     return out
+
+
+def _check_masks(spec: ModelSpec, values: Mapping[str, Any]) -> None:
+    """A mask must have its image's width and height (the hosts refuse others)."""
+    for name, p in spec.params.items():
+        mask, image = values.get(name), values.get(p.mask_of or "")
+        if p.mask_of is None or mask is None or image is None or mask.url or image.url:
+            continue
+        if (mask.width, mask.height) != (image.width, image.height):
+            raise _invalid(
+                p,
+                spec.id,
+                f"{mask.width}x{mask.height}",
+                f"{name} is {mask.width}x{mask.height} but {p.mask_of} is "
+                f"{image.width}x{image.height}; a mask must be the size of its image",
+            )
 
 
 def field_errors(
@@ -214,6 +237,18 @@ def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if p.kind == "boolean":
             if not isinstance(value, bool):
+                continue
+        elif p.is_image:
+            from ._inputs import InputImage
+
+            if p.kind == "images":
+                items = value if isinstance(value, tuple) else (value,)
+                value = tuple(items)[: int(p.max or 1)]
+            elif isinstance(value, tuple):
+                value = value[0] if value else None
+            if value is None or not all(
+                isinstance(v, InputImage) for v in (value if isinstance(value, tuple) else (value,))
+            ):
                 continue
         elif p.kind in ("integer", "number") and isinstance(value, numbers.Real):
             if isinstance(value, bool) or not math.isfinite(value):
@@ -356,8 +391,17 @@ class GenerationRequest:
         return GenerationRequest._build(model, params, self._models)
 
     def to_payload(self) -> dict[str, Any]:
-        """The exact JSON body sent to the FLUX API."""
-        return {"model": self._model, **self._params}
+        """The request as JSON: the exact body sent to the FLUX API. Input
+        images appear by their sha256 (or URL), never as bytes."""
+        from ._inputs import json_form
+
+        return {"model": self._model, **{k: json_form(v) for k, v in self._params.items()}}
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The request's input images by parameter (an :class:`InputImage`,
+        or a tuple of them for a list of references)."""
+        return {k: v for k, v in self._params.items() if self.spec.params[k].is_image}
 
     @classmethod
     def from_payload(
@@ -436,7 +480,7 @@ class GenerationRequest:
         return self._hash
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.to_payload().items())
+        inner = ", ".join(f"{k}={v!r}" for k, v in {"model": self._model, **self._params}.items())
         return f"GenerationRequest({inner})"
 
     def __reduce__(self) -> tuple[Any, ...]:

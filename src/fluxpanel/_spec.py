@@ -15,10 +15,49 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-Kind = Literal["text", "integer", "number", "choice", "boolean"]
+Kind = Literal["text", "integer", "number", "choice", "boolean", "image", "images"]
 
 #: Bounds of a seed, shared by every model (the API page: ``x < 2147483647``).
 SEED_MAX = 2_147_483_646
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What a host accepts for one input image, as it publishes it.
+
+    ``formats`` are the image formats it takes (lower case: ``jpeg``, ``png``,
+    ``webp``, ``gif``); ``max_bytes`` the largest encoded file; ``max_megapixels``
+    the most pixels (in millions); ``min_side`` the shortest width or height.
+    ``None`` means the host publishes no limit.
+    """
+
+    formats: tuple[str, ...] = ("jpeg", "png", "webp")
+    max_bytes: int | None = None
+    max_megapixels: float | None = None
+    min_side: int | None = None
+
+    def describe(self) -> str:
+        """The limits in words, as error messages and the docs say them."""
+        parts = ["/".join(f.upper() for f in self.formats)]
+        if self.min_side:
+            parts.append(f"at least {self.min_side} px a side")
+        if self.max_megapixels:
+            parts.append(f"at most {_num(self.max_megapixels)} megapixels")
+        if self.max_bytes:
+            parts.append(f"at most {self.max_bytes // 1_000_000} MB")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "formats": list(self.formats),
+            "max_bytes": self.max_bytes,
+            "max_megapixels": self.max_megapixels,
+            "min_side": self.min_side,
+        }
+
+
+#: The formats every host here takes, when it publishes no other limit.
+ANY_IMAGE = ImageLimits()
 
 
 @dataclass(frozen=True)
@@ -26,7 +65,10 @@ class ParamSpec:
     """One parameter of one model.
 
     ``min``/``max`` are inclusive. For ``text`` they bound the length in
-    characters; for ``integer``/``number`` the value. ``default`` is ``None``
+    characters; for ``integer``/``number`` the value; for ``images`` (a list
+    of reference images) the count. An ``image`` or ``images`` parameter has
+    the host's ``limits`` for each image, takes http(s) URLs when ``urls``,
+    and is a mask over another image parameter when ``mask_of`` names it. ``default`` is ``None``
     only for parameters with no fixed default (the prompt, and the seed, which
     is drawn at random and recorded).
     """
@@ -47,6 +89,17 @@ class ParamSpec:
     #: ``value`` (a width with ``aspect_ratio="custom"``); otherwise it is not
     #: shown, not sent and may not be given.
     only_with: tuple[str, Any] | None = None
+    #: Image parameters: what the host accepts for each image.
+    limits: ImageLimits | None = None
+    #: Image parameters: whether the host takes an http(s) URL as well as bytes.
+    urls: bool = False
+    #: A mask: the image parameter it masks (same width and height).
+    mask_of: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the parameter takes images (one, or a list)."""
+        return self.kind in ("image", "images")
 
     def to_json(self) -> dict[str, Any]:
         """The parameter as plain JSON, as the front end reads it."""
@@ -66,6 +119,11 @@ class ParamSpec:
             out["choices"] = list(self.choices)
         if self.only_with is not None:
             out["only_with"] = {"param": self.only_with[0], "value": self.only_with[1]}
+        if self.limits is not None:
+            out["limits"] = self.limits.to_json()
+            out["urls"] = self.urls
+        if self.mask_of is not None:
+            out["mask_of"] = self.mask_of
         return out
 
     def allowed(self) -> str:
@@ -74,6 +132,17 @@ class ParamSpec:
             return "one of " + ", ".join(repr(c) for c in self.choices or ())
         if self.kind == "boolean":
             return "True or False"
+        if self.is_image:
+            what = "an image (a path, bytes, a Pillow image, a NumPy array or a GeneratedImage"
+            what += ", or an http(s) URL)" if self.urls else ")"
+            if self.kind == "images":
+                what = (
+                    f"a list of {_num(self.min or 1)} to {_num(self.max)} images, each " + what[3:]
+                )
+            limits = (self.limits or ANY_IMAGE).describe()
+            if self.mask_of:
+                limits += f", the size of {self.mask_of}"
+            return f"{what}: {limits}"
         if self.kind == "text":
             return f"a string of {_num(self.min)} to {_num(self.max)} characters"
         noun = "an integer" if self.kind == "integer" else "a number"
@@ -186,6 +255,12 @@ def check_table(models: Mapping[str, ModelSpec]) -> None:
         for p in model.params.values():
             if p.only_with is not None:
                 assert p.only_with[0] in seen, (model.id, p.name, "only_with")
+            if p.mask_of is not None:
+                assert p.mask_of in seen and p.kind == "image", (model.id, p.name, "mask_of")
+            if p.is_image:
+                assert p.limits is not None and p.default is None, (model.id, p.name)
+                if p.kind == "images":
+                    assert p.max is not None and p.max >= (p.min or 1), (model.id, p.name)
             seen.append(p.name)
             if p.default is None:
                 continue

@@ -1,0 +1,486 @@
+"""Input images: whatever a person hands an image parameter, checked against
+the host's limits and held as the exact bytes that will be sent.
+
+An :class:`InputImage` is known by the sha256 of those bytes: requests compare,
+hash, cache and record it by that digest, never by the bytes. An http(s) URL
+(where a host takes URLs) is kept as the URL. Pillow is imported only when an
+image is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._spec import ImageLimits, ParamSpec
+
+#: The folder, beside the notebook, where inputs that came from memory or the
+#: browser are written once by content, so snippets can name them.
+INPUTS_FOLDER = "fluxpanel-inputs"
+#: Above this many pixels a file is refused before it is decoded (a bomb).
+MAX_INPUT_PIXELS = 100_000_000
+#: Above this many bytes a file is refused before it is read.
+MAX_INPUT_BYTES = 100_000_000
+
+_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
+_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "gif": ".gif"}
+
+
+class InputImage:
+    """One input image: the bytes a host will receive (or a URL it will fetch).
+
+    Make one with :meth:`of` from a path, ``bytes``, a Pillow image, a NumPy
+    array (H x W x 3 or 4, uint8), a :class:`GeneratedImage` or an http(s) URL.
+    ``sha256`` names the bytes; ``note`` says what fluxpanel did to them (turned
+    upright by the EXIF orientation, re-encoded to fit the host), if anything.
+    """
+
+    __slots__ = ("data", "format", "height", "name", "note", "path", "sha256", "url", "width")
+
+    def __init__(
+        self,
+        data: bytes = b"",
+        format: str = "",
+        width: int = 0,
+        height: int = 0,
+        *,
+        url: str | None = None,
+        name: str = "",
+        path: str | None = None,
+        note: str = "",
+    ) -> None:
+        self.data = data
+        self.format = format
+        self.width = width
+        self.height = height
+        self.url = url
+        self.name = name
+        self.path = path
+        self.note = note
+        self.sha256 = hashlib.sha256(data).hexdigest() if url is None else ""
+
+    # -- reading -------------------------------------------------------------------
+
+    @classmethod
+    def of(cls, value: Any, field: str = "image") -> InputImage:
+        """Read ``value`` as an image, checking it is one (bombs and
+        non-images refused with a :class:`ValidationError` naming ``field``)."""
+        if isinstance(value, InputImage):
+            return value
+        if isinstance(value, Mapping):
+            return _from_record(value, field)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return _from_url(value, field)
+        if isinstance(value, (str, os.PathLike)):
+            return _from_path(Path(value), field)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return _from_bytes(bytes(value), field, name="bytes")
+        data = getattr(value, "data", None)
+        if isinstance(data, bytes) and hasattr(value, "mime"):  # a GeneratedImage
+            return _from_bytes(data, field, name=f"image {getattr(value, 'index', 0) + 1}")
+        if _is_pillow(value):
+            return _from_pillow(value, field, "Pillow image")
+        if hasattr(value, "__array_interface__"):
+            return _from_array(value, field)
+        raise ValidationError(
+            f"{field} cannot be read from a {type(value).__name__}; give a path, bytes, a "
+            "Pillow image, a NumPy array, a GeneratedImage or an http(s) URL",
+            field=field,
+            value=type(value).__name__,
+        )
+
+    # -- forms the hosts take ----------------------------------------------------------
+
+    @property
+    def mime(self) -> str:
+        """The media type of the bytes (``image/png``)."""
+        return _MIME.get(self.format, "application/octet-stream")
+
+    @property
+    def extension(self) -> str:
+        return _EXT.get(self.format, ".bin")
+
+    @property
+    def size(self) -> int:
+        """The number of bytes sent."""
+        return len(self.data)
+
+    def base64(self) -> str:
+        """The bytes in base64, with no prefix (Black Forest Labs)."""
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_uri(self) -> str:
+        """The bytes as a ``data:`` URI (Replicate and fal, for small files)."""
+        return f"data:{self.mime};base64,{self.base64()}"
+
+    @property
+    def filename(self) -> str:
+        """A name for the bytes, by content: ``<sha256 prefix>.<ext>``."""
+        return self.sha256[:16] + self.extension
+
+    # -- identity ------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        """What tells inputs apart: the sha256 of the bytes, or the URL."""
+        return self.url if self.url is not None else "sha256:" + self.sha256
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InputImage):
+            return NotImplemented
+        return self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        if self.url is not None:
+            return f"InputImage(url={self.url!r})"
+        return (
+            f"InputImage(sha256={self.sha256[:12]}..., {self.width}x{self.height} "
+            f"{self.format}, {self.size} bytes)"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (self.data, self.url, self.name, self.path, self.note))
+
+    def to_json(self) -> dict[str, Any]:
+        """The input in requests' JSON (exports, metadata, caches): its digest
+        and shape, never its bytes."""
+        if self.url is not None:
+            return {"url": self.url}
+        return {
+            "sha256": self.sha256,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.size,
+        }
+
+    # -- files ---------------------------------------------------------------------------
+
+    def file(self, folder: str | os.PathLike[str] | None = None) -> str:
+        """A file that holds exactly these bytes: the one they were read from
+        if it still does, else one written once by content in ``folder``
+        (``fluxpanel-inputs`` in the working directory). Returns its path."""
+        if self.url is not None:
+            return self.url
+        if self.path is not None:
+            try:
+                if hashlib.sha256(Path(self.path).read_bytes()).hexdigest() == self.sha256:
+                    return self.path
+            except OSError:
+                pass
+        target = Path(folder if folder is not None else INPUTS_FOLDER) / self.filename
+        if not target.exists() or target.stat().st_size != self.size:
+            from ._export import write_file
+
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_file(target, self.data, overwrite=True)
+        return str(target)
+
+    # -- the host's limits ----------------------------------------------------------------
+
+    def fitted(self, spec: ParamSpec, model: str) -> InputImage:
+        """These bytes, or new ones, that the host described by ``spec`` takes:
+        re-encoded only when its limits require it (``note`` says so).
+        :class:`ValidationError` when no faithful fit exists."""
+        from ._spec import ANY_IMAGE
+
+        limits = spec.limits or ANY_IMAGE
+        if self.url is not None:
+            if not spec.urls:
+                raise _invalid(
+                    spec,
+                    model,
+                    self.url,
+                    f"{spec.name} at this host takes image bytes, not a URL; "
+                    "download the image and pass the file",
+                )
+            return self
+        if limits.min_side and min(self.width, self.height) < limits.min_side:
+            raise _invalid(
+                spec,
+                model,
+                f"{self.width}x{self.height}",
+                f"{spec.name} is {self.width}x{self.height} pixels, smaller than "
+                f"{limits.min_side} px a side",
+            )
+        image = self
+        if image.format not in limits.formats:
+            image = image._reencoded(limits, f"re-encoded from {self.format.upper()}")
+        if limits.max_megapixels and image.width * image.height > limits.max_megapixels * 1e6:
+            image = image._reencoded(
+                limits,
+                f"scaled down to {_num(limits.max_megapixels)} megapixels",
+                limits.max_megapixels,
+            )
+        if limits.max_bytes and image.size > limits.max_bytes:
+            image = image._reencoded(limits, "re-encoded to fit the host's size limit", jpeg=True)
+            if image.size > limits.max_bytes:
+                raise _invalid(
+                    spec,
+                    model,
+                    f"{self.size} bytes",
+                    f"{spec.name} is {self.size} bytes, more than {limits.max_bytes} even "
+                    "re-encoded",
+                )
+        return image
+
+    def _reencoded(
+        self, limits: ImageLimits, why: str, megapixels: float | None = None, jpeg: bool = False
+    ) -> InputImage:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.data)) as img:
+            img.load()
+            work: Any = img
+            if megapixels:
+                scale = (megapixels * 1e6 / (img.width * img.height)) ** 0.5
+                size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
+                work = img.resize(size, Image.Resampling.LANCZOS)
+            alpha = "A" in work.getbands() or "transparency" in work.info
+            if jpeg and not alpha and "jpeg" in limits.formats:
+                fmt = "jpeg"
+            elif self.format in limits.formats and self.format != "gif":
+                fmt = self.format
+            else:
+                fmt = "png" if "png" in limits.formats else limits.formats[0]
+            out = _encode(work, fmt)
+        note = f"{why} as {fmt.upper()} ({self.width}x{self.height} -> {out.width}x{out.height})"
+        if not megapixels:
+            note = f"{why} as {fmt.upper()}"
+        out.name, out.note = self.name, "; ".join(n for n in (self.note, note) if n)
+        return out
+
+
+def _restore(data: bytes, url: str | None, name: str, path: str | None, note: str) -> InputImage:
+    if url is not None:
+        return InputImage(url=url, name=name)
+    image = _from_bytes(data, "image", name=name)
+    image.path, image.note = path, note
+    return image
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _invalid(spec: ParamSpec, model: str, value: Any, message: str) -> ValidationError:
+    return ValidationError(
+        f"{message} (for {model}); allowed: {spec.allowed()}",
+        field=spec.name,
+        value=value,
+        model=model,
+        allowed=spec.allowed(),
+    )
+
+
+def _is_pillow(value: Any) -> bool:
+    module = type(value).__module__ or ""
+    return module.startswith("PIL.") and hasattr(value, "save")
+
+
+def _refuse(field: str, why: str, value: Any = None) -> ValidationError:
+    return ValidationError(f"{field}: {why}", field=field, value=value)
+
+
+def _from_path(path: Path, field: str) -> InputImage:
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise _refuse(field, f"cannot read {str(path)!r} ({e.strerror or e})", str(path)) from None
+    if size > MAX_INPUT_BYTES:
+        raise _refuse(
+            field, f"{path.name} is {size} bytes, more than fluxpanel reads ({MAX_INPUT_BYTES})"
+        )
+    image = _from_bytes(path.read_bytes(), field, name=path.name)
+    if not image.note:
+        image.path = str(path)
+    return image
+
+
+def _from_url(url: str, field: str) -> InputImage:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise _refuse(field, f"{url[:80]!r} is not a URL with a host", url[:80])
+    if parts.username or parts.password:
+        raise _refuse(field, "an image URL must not carry credentials (user:password@)")
+    return InputImage(url=url, name=Path(parts.path).name or parts.hostname)
+
+
+def _from_bytes(data: bytes, field: str, *, name: str) -> InputImage:
+    """Check ``data`` is an image of sane size; turn it upright by its EXIF
+    orientation (re-encoding only then)."""
+    from PIL import Image, ImageOps
+
+    if not data:
+        raise _refuse(field, f"{name} is empty")
+    if len(data) > MAX_INPUT_BYTES:
+        raise _refuse(field, f"{name} is {len(data)} bytes, more than fluxpanel reads")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                fmt = _FORMATS.get(img.format or "")
+                w, h = img.size
+                if fmt is None:
+                    raise _refuse(
+                        field,
+                        f"{name} is {img.format or 'an unknown format'}; "
+                        "use PNG, JPEG, WebP or GIF",
+                    )
+                if w * h > MAX_INPUT_PIXELS:
+                    raise _refuse(
+                        field,
+                        f"{name} claims {w}x{h} pixels, more than fluxpanel decodes "
+                        f"({MAX_INPUT_PIXELS // 1_000_000} megapixels): a decompression bomb?",
+                        f"{w}x{h}",
+                    )
+                img.load()
+                orientation = img.getexif().get(0x0112, 1)
+                if orientation not in (None, 1) and fmt in ("jpeg", "webp", "png"):
+                    upright = ImageOps.exif_transpose(img)
+                    out = _encode(upright, fmt)
+                    out.name = name
+                    out.note = f"turned upright by its EXIF orientation ({orientation})"
+                    return out
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _refuse(
+            field, f"{name} is too large to decode safely (a decompression bomb?)"
+        ) from None
+    except Exception as e:  # Pillow raises many kinds for data that is not an image
+        raise _refuse(
+            field, f"{name} is not an image fluxpanel can read ({type(e).__name__})"
+        ) from None
+    return InputImage(data, fmt, w, h, name=name)
+
+
+def _from_pillow(img: Any, field: str, name: str) -> InputImage:
+    fmt = _FORMATS.get(getattr(img, "format", None) or "", "png")
+    if fmt == "gif":
+        fmt = "png"
+    if img.mode not in ("RGB", "RGBA", "L", "LA") or (fmt == "jpeg" and img.mode != "RGB"):
+        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+        fmt = "png" if img.mode == "RGBA" else fmt
+    if img.width * img.height > MAX_INPUT_PIXELS:
+        raise _refuse(field, f"the {name} is {img.width}x{img.height}, too large")
+    out = _encode(img, fmt)
+    out.name = name
+    return out
+
+
+def _from_array(array: Any, field: str) -> InputImage:
+    from PIL import Image
+
+    shape = tuple(getattr(array, "shape", ()))
+    dtype = str(getattr(array, "dtype", ""))
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (3, 4)) or dtype != "uint8":
+        raise _refuse(
+            field,
+            f"a NumPy array must be H x W, H x W x 3 or H x W x 4 of uint8; got {shape} {dtype}",
+            f"{shape} {dtype}",
+        )
+    return _from_pillow(Image.fromarray(array), field, "array")
+
+
+def _encode(img: Any, fmt: str) -> InputImage:
+    """Encode a Pillow image losslessly where the format allows (PNG, lossless
+    WebP), else as JPEG at quality 95."""
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        img = img.convert("RGB") if img.mode != "RGB" else img
+        img.save(buf, "JPEG", quality=95)
+    elif fmt == "webp":
+        img.save(buf, "WEBP", lossless=True)
+    else:
+        fmt = "png"
+        if img.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"):
+            img = img.convert("RGBA")
+        img.save(buf, "PNG")
+    return InputImage(buf.getvalue(), fmt, img.width, img.height)
+
+
+def _from_record(record: Mapping[str, Any], field: str) -> InputImage:
+    """An input named by its record (``{"sha256": ...}`` from an export or a
+    cache, or ``{"url": ...}``), found by content in the known folders."""
+    url = record.get("url")
+    if isinstance(url, str):
+        return _from_url(url, field)
+    digest = record.get("sha256")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise _refuse(field, "an input record needs a sha256 or a url", dict(record))
+    for folder in input_folders():
+        for candidate in folder.glob(digest[:16] + ".*"):
+            data = candidate.read_bytes()
+            if hashlib.sha256(data).hexdigest() == digest:
+                image = _from_bytes(data, field, name=candidate.name)
+                image.path = str(candidate)
+                return image
+    raise _refuse(
+        field,
+        f"the input with sha256 {digest[:16]}... is not in {INPUTS_FOLDER}/ or the cache; "
+        "pass the image itself",
+        digest,
+    )
+
+
+_EXTRA_FOLDERS: list[Path] = []
+
+
+def input_folders() -> Iterable[Path]:
+    """Where inputs named by digest are looked for: ``fluxpanel-inputs`` in
+    the working directory, then folders fluxpanel registered (exports being
+    loaded, the cache's inputs)."""
+    yield Path(INPUTS_FOLDER)
+    yield from list(_EXTRA_FOLDERS)
+
+
+def register_folder(folder: str | os.PathLike[str]) -> None:
+    """Look for inputs named by digest in ``folder`` too."""
+    path = Path(folder)
+    if path not in _EXTRA_FOLDERS:
+        _EXTRA_FOLDERS.append(path)
+
+
+def coerce(spec: ParamSpec, value: Any, model: str) -> InputImage | tuple[InputImage, ...]:
+    """Check an ``image`` or ``images`` value for ``spec`` and return it as the
+    bytes the host will receive."""
+    if spec.kind == "image":
+        if isinstance(value, (list, tuple)):
+            raise _invalid(spec, model, f"a list of {len(value)}", f"{spec.name} takes one image")
+        return InputImage.of(value, spec.name).fitted(spec, model)
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    low, high = int(spec.min or 1), int(spec.max or 1)
+    if not low <= len(items) <= high:
+        raise _invalid(spec, model, f"{len(items)} images", f"{spec.name} has {len(items)} images")
+    return tuple(
+        InputImage.of(v, f"{spec.name}[{i}]").fitted(spec, model) for i, v in enumerate(items)
+    )
+
+
+def json_form(value: Any) -> Any:
+    """A parameter value in requests' JSON: inputs by digest, others as is."""
+    if isinstance(value, InputImage):
+        return value.to_json()
+    if isinstance(value, tuple) and value and isinstance(value[0], InputImage):
+        return [v.to_json() for v in value]
+    return value
+
+
+def has_inputs(params: Mapping[str, Any]) -> bool:
+    """Whether any value of ``params`` is an input image."""
+    return any(json_form(v) is not v for v in params.values())
