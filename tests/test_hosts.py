@@ -13,7 +13,7 @@ import pytest
 import fluxpanel
 from fluxpanel import FluxClient, GenerationRequest
 from fluxpanel.providers import BlackForestLabs, Fal, Replicate
-from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate, HostRoutes
+from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate, HostRoutes, solid_png
 
 from .conftest import FAST_RETRY
 
@@ -249,13 +249,20 @@ def _raw(provider, field, value):
 
     base = type(provider)
 
+    def patched(call):
+        body = json.loads(json.dumps(call.json))
+        inner = body.get("input", body)
+        inner[field] = value
+        return replace(call, json=body)
+
     class Raw(base):
         def start(self, request):
             call = base.start(self, request)
-            body = json.loads(json.dumps(call.json))
-            inner = body.get("input", body)
-            inner[field] = value
-            return replace(call, json=body)
+            uploading = isinstance(call.state, dict) and call.state.get("phase") == "upload"
+            return call if uploading or not call.billable else patched(call)
+
+        def submit(self, request, uploaded):
+            return patched(base.submit(self, request, uploaded))
 
     raw = Raw.__new__(Raw)
     raw.__dict__.update(provider.__dict__)
@@ -268,6 +275,9 @@ def _context(spec, name, value):
     params = {name: value}
     if p.only_with:
         params[p.only_with[0]] = p.only_with[1]
+    for other, q in spec.params.items():  # required images: a photo-sized input
+        if q.required and q.is_image and other != name:
+            params[other] = solid_png(512, 384, (255, 255, 255) if q.mask_of else (90, 120, 200))
     return params
 
 
@@ -299,14 +309,14 @@ def test_every_value_a_table_allows_the_host_takes(host, model, name):
             prompt="x",
             seed=1,
             models=cls.models,
-            **_context(spec, name, _values(p)[0]),
+            **_context(spec, name, _values(p)[-1]),
         )
         wire = provider.wire(valid)
         wire = wire.get("input", wire)
         wired = [
             k
             for k in wire
-            if k == name or wire[k] != provider.wire(valid.replace(**{name: _values(p)[-1]})).get(k)
+            if k == name or wire[k] != provider.wire(valid.replace(**{name: _values(p)[0]})).get(k)
         ]
         field = name if name in wire else next(k for k in wired if k not in ("seed",))
         for value in _beyond(p):

@@ -352,7 +352,10 @@ def test_switching_provider_follows_its_table_and_carries_only_what_applies():
     panel.provider_name = "bfl"
     assert panel.provider is bfl and panel.model == "flux_dev"  # no schnell there
     assert (panel.steps, panel.safety_tolerance, panel.guidance) == (3, 2, 3.0)
-    assert [m["id"] for m in panel.spec["models"]] == ["flux_dev", "flux_pro"]
+    assert [m["id"] for m in panel.spec["models"]] == list(BlackForestLabs.models)
+    assert panel.spec["models"][:2] == [
+        m.to_json() for m in list(BlackForestLabs.models.values())[:2]
+    ]
     assert "provider=" in panel.code and "k-bfl" not in panel.code
     assert "k-bfl" not in json.dumps(panel.get_state(), default=str)
     panel.provider_name = "elsewhere"

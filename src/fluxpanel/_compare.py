@@ -150,7 +150,10 @@ class Comparison:
     # -- display -----------------------------------------------------------------------
 
     def _label(self, cell: Cell, names: Sequence[str]) -> str:
-        return ", ".join(f"{n}={cell.params[n]}" for n in names)
+        return comparison_label(self.varying, {n: cell.params[n] for n in names})
+
+    def _show(self, name: str, value: Any) -> str:
+        return show_value(self.varying, name, value)
 
     def _repr_html_(self) -> str:
         from . import _html
@@ -163,11 +166,14 @@ class Comparison:
             (tuple(c.params[p] for p in self.row_params), c.params.get(self.col_param)): c
             for c in self.cells
         }
-        col_label = (lambda v: f"{self.col_param}={v}") if self.col_param else (lambda v: "")
+        col = self.col_param
+        col_label = (lambda v: f"{col}={self._show(col, v)}") if col else (lambda v: "")
         head = "".join(f"<th {_TH}>{_html.text(col_label(v))}</th>" for v in cols)
         rows = []
         for key in row_keys:
-            label = ", ".join(f"{p}={v}" for p, v in zip(self.row_params, key, strict=True))
+            label = ", ".join(
+                f"{p}={self._show(p, v)}" for p, v in zip(self.row_params, key, strict=True)
+            )
             cells = []
             for v in cols:
                 cell = by_key.get((key, v))
@@ -227,6 +233,20 @@ def _as_flux_error(error: Exception) -> FluxError:
     return FluxError(f"{type(error).__name__}: {error}")
 
 
+def show_value(varying: Mapping[str, list[Any]], name: str, value: Any) -> str:
+    """A value as a label: as it is, or "image 2" for the second input image
+    compared (never its bytes)."""
+    if isinstance(value, (str, int, float, bool)) and len(str(value)) <= 80:
+        return str(value)
+    values = varying.get(name, [])
+    index = next((i for i, v in enumerate(values) if v is value), 0)
+    return f"image {index + 1}"
+
+
+def comparison_label(varying: Mapping[str, list[Any]], params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={show_value(varying, k, v)}" for k, v in params.items())
+
+
 def _thumb(data: bytes) -> tuple[bytes, str]:
     from ._previews import shrink
 
@@ -240,7 +260,19 @@ def plan(
     params: Mapping[str, Any],
 ) -> Comparison:
     """Work out the cells: the cross product of every list-valued parameter."""
-    varying = {k: list(v) for k, v in params.items() if isinstance(v, (list, tuple))}
+    lists = {
+        n
+        for m in client.provider.models.values()
+        for n, p in m.params.items()
+        if p.kind == "images"
+    }
+    # A list of references is one value; a list of such lists varies.
+    varying = {
+        k: list(v)
+        for k, v in params.items()
+        if isinstance(v, (list, tuple))
+        and (k not in lists or all(isinstance(x, (list, tuple)) for x in v))
+    }
     for name, values in varying.items():
         if not values:
             raise ValidationError(f"{name}=[] has no values to compare", field=name)
@@ -254,7 +286,7 @@ def plan(
         try:
             cell.request = client.request(prompt=prompt, **fixed, **cell.params)
         except ValidationError as e:
-            cell.skipped = f"{', '.join(f'{k}={v}' for k, v in cell.params.items())}: {e}"
+            cell.skipped = f"{comparison_label(varying, cell.params)}: {e}"
         cells.append(cell)
     comparison = Comparison(prompt, varying, cells)
     comparison._client = client

@@ -35,6 +35,13 @@ def _param(p: ParamSpec) -> str:
         text = f"`{p.name}` ({'on' if p.default else 'off'})"
     elif p.kind == "text":
         text = f"`{p.name}`"
+    elif p.is_image:
+        what = f"up to {_n(p.max)} images" if p.kind == "images" else "image"
+        if p.mask_of:
+            what = f"mask over `{p.mask_of}`"
+        limits = p.limits.describe() if p.limits else ""
+        text = f"`{p.name}` {what}{' (required)' if p.required else ''}: {limits}"
+        text += ", URLs too" if p.urls else ""
     else:
         text = f"`{p.name}` {_n(p.min)}–{_n(p.max)} ({_n(p.default)})"
         if p.multiple_of:

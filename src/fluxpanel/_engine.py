@@ -371,9 +371,11 @@ class Engine:
             call = step
             if call.task and call.task not in seen:
                 seen.append(call.task)
+            cancelled = False
             try:
                 if call.delay:
                     if time.perf_counter() + call.delay - started > self.deadline:
+                        cancelled = True  # once: the deadline may fire while it is sent
                         await self._cancel(call)  # stop it running (and billing) where we can
                         task = f" (task {call.task})" if call.task else ""
                         raise RequestTimeout(
@@ -383,7 +385,8 @@ class Engine:
                     await asyncio.sleep(call.delay)
                 reply = await self.send(call)
             except asyncio.CancelledError:
-                await self._cancel(call)
+                if not cancelled:
+                    await self._cancel(call)
                 raise
             step = self._advance(request, call, reply)
             if isinstance(step, Call) and step.progress is not None:
@@ -405,8 +408,11 @@ class Engine:
         undo = self.provider.cancel(call)
         if undo is None:
             return
+        sent = asyncio.ensure_future(self._attempt_api(undo))
+        # Shielded, it outlives a deadline; its outcome is read either way.
+        sent.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
-            await asyncio.shield(self._attempt_api(undo))
+            await asyncio.shield(sent)
         except Exception:  # best effort: the task is being abandoned anyway
             pass
 
@@ -451,7 +457,12 @@ class Engine:
 
     async def _attempt_api(self, call: Call) -> Reply:
         request = self.api.build_request(
-            call.method, call.url, json=call.json, headers=dict(call.headers)
+            call.method,
+            call.url,
+            json=call.json,
+            content=call.content,
+            files=dict(call.files) if call.files else None,
+            headers=dict(call.headers),
         )
         return await self._exchange(self.api, request, MAX_API_BYTES, APIError)
 

@@ -91,6 +91,10 @@ def save(gen: Generation, folder: str | Path) -> Path:
                 "index": img.index,
             }
         )
+    # The inputs of an edit, by content, so the export reproduces it alone.
+    from ._inputs import write_inputs
+
+    inputs = write_inputs(gen.request, folder / INPUTS)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "fluxpanel": __version__,
@@ -105,6 +109,7 @@ def save(gen: Generation, folder: str | Path) -> Path:
         "cost_estimate_usd": gen.cost,
         "cached": gen.cached,
         "images": images,
+        "inputs": inputs,
         "errors": [f"{type(e).__name__}: {e}" for e in gen.errors],
         "code": gen.to_code(),
     }
@@ -118,6 +123,8 @@ def save(gen: Generation, folder: str | Path) -> Path:
 
 
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
+#: The folder of an export that holds its input images.
+INPUTS = "inputs"
 
 
 def load(folder: str | Path) -> Generation:
@@ -151,8 +158,12 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
 
     provider = manifest.get("provider", "")
     provider = provider if isinstance(provider, str) else ""
-    # Validated against the table of the provider that made it.
-    request = GenerationRequest.from_payload(manifest["request"], provider=provider or None)
+    _check_inputs(folder, manifest.get("inputs") or {})
+    # Validated against the table of the provider that made it; inputs found
+    # by content beside the manifest.
+    request = GenerationRequest.from_payload(
+        manifest["request"], provider=provider or None, inputs=folder / INPUTS
+    )
     images = []
     for meta in manifest["images"]:
         name = Path(str(meta["file"])).name  # never outside the folder
@@ -186,6 +197,21 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
         created=created,
         **batch_fields(manifest),
     )
+
+
+def _check_inputs(folder: Path, inputs: dict[str, Any]) -> None:
+    """Each input file of an export holds the bytes its sha256 names."""
+    for name, records in dict(inputs).items():
+        for record in records:
+            if "url" in record:
+                continue
+            path = folder / INPUTS / Path(str(record["file"])).name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                raise ImageError(f"input {name} ({path.name}) is missing from the export") from None
+            if hashlib.sha256(data).hexdigest() != record["sha256"]:
+                raise ImageError(f"input {name} ({path.name}) does not match its sha256")
 
 
 def _int(value: Any) -> int:

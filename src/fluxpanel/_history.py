@@ -63,6 +63,9 @@ class HistoryStore:
                     "index": img.index,
                 }
             )
+        from ._inputs import write_inputs
+
+        write_inputs(gen.request, self._root() / "inputs")  # once per content
         record = {
             "request": gen.request.to_payload(),
             "provider": gen.provider,
@@ -88,7 +91,9 @@ class HistoryStore:
             raise KeyError(entry)
         folder = self._dir / str(entry)
         record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
-        request = GenerationRequest.from_payload(record["request"], models=models)
+        request = GenerationRequest.from_payload(
+            record["request"], models=models, inputs=self._dir / "inputs"
+        )
         images = [
             GeneratedImage(
                 (folder / m["file"]).read_bytes(),

@@ -79,7 +79,7 @@ class InputImage:
         if isinstance(value, InputImage):
             return value
         if isinstance(value, Mapping):
-            return _from_record(value, field)
+            return from_record(value, field)
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             return _from_url(value, field)
         if isinstance(value, (str, os.PathLike)):
@@ -414,17 +414,20 @@ def _encode(img: Any, fmt: str) -> InputImage:
     return InputImage(buf.getvalue(), fmt, img.width, img.height)
 
 
-def _from_record(record: Mapping[str, Any], field: str) -> InputImage:
-    """An input named by its record (``{"sha256": ...}`` from an export or a
-    cache, or ``{"url": ...}``), found by content in the known folders."""
+def from_record(
+    record: Mapping[str, Any], field: str, folders: Iterable[str | os.PathLike[str]] = ()
+) -> InputImage:
+    """An input named by its record (``{"sha256": ...}`` as requests' JSON
+    holds it, or ``{"url": ...}``), found by content in ``folders`` and in
+    ``fluxpanel-inputs``; every candidate's bytes are checked against the digest."""
     url = record.get("url")
     if isinstance(url, str):
         return _from_url(url, field)
     digest = record.get("sha256")
-    if not isinstance(digest, str) or len(digest) != 64:
+    if not isinstance(digest, str) or len(digest) != 64 or not digest.isalnum():
         raise _refuse(field, "an input record needs a sha256 or a url", dict(record))
-    for folder in input_folders():
-        for candidate in folder.glob(digest[:16] + ".*"):
+    for folder in [*map(Path, folders), Path(INPUTS_FOLDER)]:
+        for candidate in sorted(folder.glob(digest[:16] + ".*")):
             data = candidate.read_bytes()
             if hashlib.sha256(data).hexdigest() == digest:
                 image = _from_bytes(data, field, name=candidate.name)
@@ -432,28 +435,46 @@ def _from_record(record: Mapping[str, Any], field: str) -> InputImage:
                 return image
     raise _refuse(
         field,
-        f"the input with sha256 {digest[:16]}... is not in {INPUTS_FOLDER}/ or the cache; "
-        "pass the image itself",
+        f"the input with sha256 {digest[:16]}... is not in {INPUTS_FOLDER}/ (or beside the "
+        "export); pass the image itself",
         digest,
     )
 
 
-_EXTRA_FOLDERS: list[Path] = []
+def resolve_records(
+    payload: Mapping[str, Any], folders: Iterable[str | os.PathLike[str]] = ()
+) -> dict[str, Any]:
+    """``payload`` with each input record (a digest) replaced by the image it names."""
+    folders = list(folders)
+    out: dict[str, Any] = {}
+    for name, value in payload.items():
+        if isinstance(value, Mapping) and ("sha256" in value or "url" in value):
+            value = from_record(value, name, folders)
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            value = [from_record(v, f"{name}[{i}]", folders) for i, v in enumerate(value)]
+        out[name] = value
+    return out
 
 
-def input_folders() -> Iterable[Path]:
-    """Where inputs named by digest are looked for: ``fluxpanel-inputs`` in
-    the working directory, then folders fluxpanel registered (exports being
-    loaded, the cache's inputs)."""
-    yield Path(INPUTS_FOLDER)
-    yield from list(_EXTRA_FOLDERS)
+def write_inputs(request: Any, folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """Write each input image of ``request`` (bytes, not URLs) into ``folder``
+    by content; returns the records for a manifest: file, sha256, size."""
+    records: dict[str, list[dict[str, Any]]] = {}
+    for name, value in request.inputs.items():
+        for image in value if isinstance(value, tuple) else (value,):
+            if image.url is not None:
+                records.setdefault(name, []).append({"url": image.url})
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / image.filename
+            if not target.exists():
+                from ._export import write_file
 
-
-def register_folder(folder: str | os.PathLike[str]) -> None:
-    """Look for inputs named by digest in ``folder`` too."""
-    path = Path(folder)
-    if path not in _EXTRA_FOLDERS:
-        _EXTRA_FOLDERS.append(path)
+                write_file(target, image.data, overwrite=True)
+            records.setdefault(name, []).append(
+                {"file": f"{folder.name}/{image.filename}", **image.to_json()}
+            )
+    return records
 
 
 def coerce(spec: ParamSpec, value: Any, model: str) -> InputImage | tuple[InputImage, ...]:

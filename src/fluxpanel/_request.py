@@ -346,9 +346,31 @@ class GenerationRequest:
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) in pixels, from the aspect ratio."""
-        w, _, h = str(self._params.get("aspect_ratio", "1024x1024")).partition("x")
-        return int(w), int(h)
+        """(width, height) in pixels the request asks for, as near as the
+        parameters say: a width and height, a size (``1024x768``, fal's
+        ``landscape_4_3``), a ratio at about a megapixel, or the first input
+        image's shape (an edit that keeps it)."""
+        p = self._params
+        if isinstance(p.get("width"), int) and isinstance(p.get("height"), int):
+            return p["width"], p["height"]
+        for q in self.spec.params.values():
+            masked = p.get(q.mask_of or "")
+            if masked is not None and masked.width:  # inpainting keeps the image's size
+                return masked.width, masked.height
+        shape = str(p.get("aspect_ratio", ""))
+        w, x, h = shape.partition("x")
+        if x and w.isdigit() and h.isdigit():
+            return int(w), int(h)
+        if shape in NAMED_SIZES:
+            return NAMED_SIZES[shape]
+        w, colon, h = shape.partition(":")
+        if colon and w.isdigit() and h.isdigit() and int(h):
+            return _megapixel(int(w) / int(h))
+        for value in self.inputs.values():
+            first = value[0] if isinstance(value, tuple) else value
+            if first.width and first.height:
+                return _megapixel(first.width / first.height)
+        return 1024, 1024
 
     @property
     def count(self) -> int:
@@ -410,11 +432,14 @@ class GenerationRequest:
         *,
         models: Mapping[str, ModelSpec] | None = None,
         provider: str | None = None,
+        inputs: str | os.PathLike[str] | None = None,
     ) -> GenerationRequest:
         """Read a request back from a JSON body (validated like any other input).
 
         ``provider`` names the provider whose table the request was made for
         (as exports and image metadata record it); ``models`` gives a table.
+        Input images, named in the JSON by their sha256, are found by content
+        in the folder ``inputs`` or in ``fluxpanel-inputs``.
         """
         if not isinstance(payload, Mapping):
             raise ValidationError(
@@ -422,7 +447,11 @@ class GenerationRequest:
                 field=None,
                 value=payload,
             )
-        data = {str(k): v for k, v in payload.items()}
+        from ._inputs import resolve_records
+
+        data = resolve_records(
+            {str(k): v for k, v in payload.items()}, [inputs] if inputs is not None else []
+        )
         model = data.pop("model", None)
         if model is None:
             raise ValidationError("model is required", field="model", value=None)
@@ -488,6 +517,23 @@ class GenerationRequest:
         name = table_name(self._models)
         table: Any = name if name is not None else dict(self._models)
         return (_rebuild, (self._model, self._params, table))
+
+
+#: fal's named sizes (fal-js ``ImageSize``; the model pages give the pixels).
+NAMED_SIZES = {
+    "square_hd": (1024, 1024),
+    "square": (512, 512),
+    "portrait_4_3": (768, 1024),
+    "portrait_16_9": (576, 1024),
+    "landscape_4_3": (1024, 768),
+    "landscape_16_9": (1024, 576),
+}
+
+
+def _megapixel(ratio: float) -> tuple[int, int]:
+    """About a megapixel at ``ratio`` (width / height), in multiples of 16."""
+    h = (1_048_576 / ratio) ** 0.5
+    return max(16, round(h * ratio / 16) * 16), max(16, round(h / 16) * 16)
 
 
 def _rebuild(

@@ -419,7 +419,64 @@ LABELS = {
     "flux_schnell": ("FLUX.1 [schnell]", "Entry-level model, optimised for speed."),
     "flux_dev": ("FLUX.1 [dev]", "Developer-focused variant with flexible parameters."),
     "flux_pro": ("FLUX.1 [pro]", "Professional-grade model, highest quality in the series."),
+    "flux_pro_1_1": (
+        "FLUX1.1 [pro]",
+        "Faster and better than FLUX.1 [pro]; takes an image prompt.",
+    ),
+    "flux_pro_1_1_ultra": (
+        "FLUX1.1 [pro] Ultra",
+        "Four-megapixel images; raw mode for a natural, less processed look.",
+    ),
+    "flux_kontext_pro": ("FLUX.1 Kontext [pro]", "Edit an image with words, or make one."),
+    "flux_kontext_max": (
+        "FLUX.1 Kontext [max]",
+        "Kontext's strongest model: better prompt following and typography.",
+    ),
+    "flux_kontext_dev": ("FLUX.1 Kontext [dev]", "Open-weights Kontext: edit an image with words."),
+    "flux_fill_pro": (
+        "FLUX.1 Fill [pro]",
+        "Inpainting: repaint the white part of a mask over an image.",
+    ),
+    "flux_2_pro": (
+        "FLUX.2 [pro]",
+        "FLUX.2's production model: generate, or edit with several reference images.",
+    ),
+    "flux_2_max": ("FLUX.2 [max]", "FLUX.2's highest quality, with several reference images."),
+    "flux_2_flex": (
+        "FLUX.2 [flex]",
+        "FLUX.2 with steps and guidance under your control; strong on text.",
+    ),
+    "flux_2_dev": ("FLUX.2 [dev]", "Open-weights FLUX.2, with up to four reference images."),
 }
+
+
+def image(
+    name: str,
+    label: str,
+    help: str,
+    limits: ImageLimits,
+    *,
+    required: bool = False,
+    urls: bool = False,
+    mask_of: str | None = None,
+) -> ParamSpec:
+    """An input image (or, with ``mask_of``, a mask over another image parameter)."""
+    kind: Kind = "image"
+    return ParamSpec(
+        name, kind, label, help, required=required, limits=limits, urls=urls, mask_of=mask_of
+    )
+
+
+def images(
+    name: str, label: str, help: str, limits: ImageLimits, most: int, *, urls: bool = False
+) -> ParamSpec:
+    """A list of 1 to ``most`` reference images (optional: none makes an image
+    from the prompt alone)."""
+    return ParamSpec(name, "images", label, help, min=1, max=most, limits=limits, urls=urls)
+
+
+#: Keeps the input image's shape: not sent, so the host matches the input.
+MATCH_INPUT = "match_input"
 
 
 def size(

@@ -14,13 +14,14 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import APIError, ConfigError, FluxError, error_for_status
 
 if TYPE_CHECKING:
+    from .._inputs import InputImage
     from .._request import GenerationRequest
     from .._spec import ModelSpec
 
@@ -78,6 +79,10 @@ class Call:
     state: Any = None
     #: What the reply that led to this call said of the task's progress.
     progress: Progress | None = None
+    #: A raw body (an upload's bytes), instead of ``json``.
+    content: bytes | None = field(default=None, repr=False)
+    #: A multipart form: ``{name: (filename, bytes, media type)}``.
+    files: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,49 @@ class HostedProvider(Provider):
                 comment += " The base URL's credentials are not written here: add them."
         return args, comment
 
+    # -- uploads: input images that go to the host's storage first -------------------
+
+    def needs_upload(self, image: InputImage) -> bool:
+        """Whether this input goes to the host's upload endpoint before the
+        request (large files), rather than inside it."""
+        return False
+
+    def upload(self, image: InputImage) -> Call:
+        """The first call that uploads ``image``."""
+        raise NotImplementedError
+
+    def uploaded(self, image: InputImage, call: Call, reply: Reply) -> Call | str:
+        """After an upload call: the next call, or the URL the host gave the file."""
+        raise NotImplementedError
+
+    def submit(self, request: GenerationRequest, uploaded: Mapping[str, str]) -> Call:
+        """The call that starts the task, once inputs are uploaded
+        (``uploaded`` maps an input's sha256 to its URL at the host)."""
+        raise NotImplementedError
+
+    def start(self, request: GenerationRequest) -> Step:
+        return self._next_upload(request, {})
+
+    def _next_upload(self, request: GenerationRequest, done: dict[str, str]) -> Call:
+        for image in local_inputs(request):
+            if image.sha256 not in done and self.needs_upload(image):
+                call = self.upload(image)
+                state = {"phase": "upload", "image": image, "done": done}
+                return replace(call, state=state, progress=Progress("submitting"))
+        return self.submit(request, done)
+
+    def upload_step(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | None:
+        """The next step if ``call`` was part of an upload, else ``None``."""
+        state = call.state
+        if not isinstance(state, dict) or state.get("phase") != "upload":
+            return None
+        image = state["image"]
+        step = self.uploaded(image, call, reply)
+        if isinstance(step, Call):
+            merged = {**state, **step.state} if isinstance(step.state, dict) else state
+            return replace(step, state=merged, progress=call.progress)
+        return self._next_upload(request, {**state["done"], image.sha256: step})
+
     def poll_delay(self, n: int) -> float:
         """The wait before the ``n``-th poll (from 0)."""
         return min(self.poll_max, self.poll_first * self.poll_growth**n)
@@ -301,6 +349,16 @@ class HostedProvider(Provider):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.endpoint!r})"
+
+
+def local_inputs(request: GenerationRequest) -> list[InputImage]:
+    """The request's input images that are bytes (not URLs), each once."""
+    seen: dict[str, InputImage] = {}
+    for value in request.inputs.values():
+        for image in value if isinstance(value, tuple) else (value,):
+            if image.url is None:
+                seen.setdefault(image.sha256, image)
+    return list(seen.values())
 
 
 def clean_key(key: str | None, label: str, env: str | None) -> str:

@@ -43,6 +43,43 @@ Where each rule comes from (Black Forest Labs' API reference, late 2026):
   ``@ai-sdk/black-forest-labs@1.0.68``: "Handle reasoning and generating poll
   statuses"). The official SDK (black-forest-labs/blackforest) fails at once
   on a status it does not know; so does this adapter.
+
+The FLUX family beyond FLUX.1 (api.bfl.ai/openapi.json as the API reference
+pages embed it, and black-forest-labs/blackforest ``types/inputs``; every
+endpoint refuses unknown fields):
+
+- FLUX1.1 [pro], ``POST /v1/flux-pro-1.1`` (``FluxPro11Inputs``): ``prompt``,
+  ``image_prompt`` (an image, base64), ``width``/``height`` as FLUX.1,
+  ``seed``, ``safety_tolerance`` 0 to 6 (2), ``prompt_upsampling``.
+- FLUX1.1 [pro] Ultra, ``POST /v1/flux-pro-1.1-ultra`` (``FluxUltraInput``):
+  ``prompt``, ``aspect_ratio`` "between 21:9 and 9:21" (default 16:9),
+  ``raw`` (false), ``image_prompt`` (base64) with ``image_prompt_strength``
+  0 to 1 (0.1), ``seed``, ``safety_tolerance`` 0 to 6, ``prompt_upsampling``.
+- FLUX.1 Kontext [pro] and [max], ``POST /v1/flux-kontext-pro`` and
+  ``/v1/flux-kontext-max`` (``FluxKontextProInputs``, one class for both):
+  ``prompt`` (required), ``input_image`` (base64 or an http(s) URL; the SDK's
+  ``_images.py``), ``aspect_ratio`` between 21:9 and 9:21, "the input image's
+  ratio" when not sent, ``seed``, ``safety_tolerance`` 0 to 6 ("Limit of 2 for
+  Image to Image"), ``prompt_upsampling``. Marked legacy ("For new
+  integrations, use FLUX.2 [pro]") and still served.
+- FLUX.1 Fill [pro], ``POST /v1/flux-pro-1.0-fill`` (``FluxProFillInputs``):
+  ``image`` (required, base64), ``mask`` (base64, "the same dimensions as the
+  image ... black areas ... no modification, white areas ... inpainting";
+  "The endpoint verifies that the dimensions of the mask match"), ``prompt``,
+  ``steps`` 15 to 50 (50), ``guidance`` 1.5 to 100 (60), ``seed``,
+  ``safety_tolerance`` 0 to 6, ``prompt_upsampling``. Legacy, still served.
+- FLUX.2 [pro], [max] and [flex], ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
+  ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
+  and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
+  (base64 or URL; at most 8 references, ``_catalog.py``), ``width``/``height``
+  at least 64, multiples of 16, at most 4 megapixels ("0 = model chooses",
+  matching the input), ``seed``, ``safety_tolerance`` 0 to 5 (2); [flex] adds
+  ``steps`` 1 to 50 (50), ``guidance`` 1.5 to 10 (5) and
+  ``prompt_upsampling`` (default true).
+- Input images (the SDK's ``GenericImageValidation``): at most 20 MB of
+  base64 (15 MB of image), 20 megapixels, 256 px a side; JPEG, PNG or WebP.
+  Sent as bare base64, as the SDK sends them.
+- Prices (docs.bfl.ai/quick_start/pricing): see :mod:`fluxpanel._pricing`.
 """
 
 from __future__ import annotations
@@ -51,16 +88,22 @@ import re
 from typing import Any
 
 from .._errors import APIError, ModerationError, ServerError
+from .._inputs import InputImage
 from .._request import GenerationRequest
 from .._spec import (
+    MATCH_INPUT,
     PROMPT,
     PROMPT_UPSAMPLING,
     SEED,
     SEED_MAX,
     UPSAMPLING_VARIES,
+    ImageLimits,
     ParamSpec,
     check_table,
+    choice,
     guidance,
+    image,
+    images,
     interval,
     model,
     safety_tolerance,
@@ -85,6 +128,66 @@ _IMAGES = ParamSpec(
     max=4,
     step=1,
 )
+
+#: The SDK's ``GenericImageValidation``: 20 MB of base64 is 15 MB of image.
+_LIMITS = ImageLimits(
+    ("jpeg", "png", "webp"), max_bytes=15_000_000, max_megapixels=20, min_side=256
+)
+_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
+_IMAGE_PROMPT = image(
+    "image_prompt",
+    "Image prompt",
+    "An image to remix: its look and composition guide the new image.",
+    _LIMITS,
+)
+_KONTEXT_INPUT = image(
+    "input_image",
+    "Input image",
+    "The image to edit. Leave it empty to make a new image from the prompt.",
+    _LIMITS,
+    urls=True,
+)
+_KONTEXT_RATIO = choice(
+    "aspect_ratio",
+    "Aspect ratio",
+    "Shape of the result; match_input keeps the input image's shape (1:1 without one).",
+    (MATCH_INPUT, *_RATIOS),
+    MATCH_INPUT,
+)
+_REFERENCES = images(
+    "input_images",
+    "Reference images",
+    "Images to edit or draw from (up to 8), named in the prompt as image 1, image 2, ...",
+    _LIMITS,
+    8,
+    urls=True,
+)
+_SIZE_MODE = choice(
+    "image_size",
+    "Size",
+    "auto lets the model choose (the input's size when editing); custom takes a width and height.",
+    ("auto", "custom"),
+    "auto",
+)
+_CUSTOM = ("image_size", "custom")
+
+
+def _flux2(id: str, *extra: ParamSpec, caveats: tuple = ()) -> Any:
+    return model(
+        id,
+        PROMPT,
+        _IMAGES,
+        _REFERENCES,
+        _SIZE_MODE,
+        size("width", 64, 2048, 16, 1024, _CUSTOM),
+        size("height", 64, 2048, 16, 1024, _CUSTOM),
+        SEED,
+        *extra,
+        safety_tolerance(2, 0, 5),
+        caveats=caveats,
+        batch_seeds="each",
+    )
+
 
 MODELS = {
     "flux_dev": model(
@@ -116,14 +219,117 @@ MODELS = {
         caveats=(UPSAMPLING_VARIES,),
         batch_seeds="each",
     ),
+    "flux_pro_1_1": model(
+        "flux_pro_1_1",
+        PROMPT,
+        _IMAGES,
+        _IMAGE_PROMPT,
+        _WIDTH,
+        _HEIGHT,
+        SEED,
+        safety_tolerance(2, 0, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+        batch_seeds="each",
+    ),
+    "flux_pro_1_1_ultra": model(
+        "flux_pro_1_1_ultra",
+        PROMPT,
+        _IMAGES,
+        choice("aspect_ratio", "Aspect ratio", "Shape of the image.", _RATIOS, "16:9"),
+        ParamSpec("raw", "boolean", "Raw", "Less processed, more natural-looking images.", False),
+        _IMAGE_PROMPT,
+        ParamSpec(
+            "image_prompt_strength",
+            "number",
+            "Image prompt strength",
+            "How much the image prompt shapes the result (0 to 1).",
+            default=0.1,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+        ),
+        SEED,
+        safety_tolerance(2, 0, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+        batch_seeds="each",
+    ),
+    **{
+        id: model(
+            id,
+            PROMPT,
+            _IMAGES,
+            _KONTEXT_INPUT,
+            _KONTEXT_RATIO,
+            SEED,
+            safety_tolerance(2, 0, 6),
+            PROMPT_UPSAMPLING,
+            caveats=(UPSAMPLING_VARIES,),
+            batch_seeds="each",
+        )
+        for id in ("flux_kontext_pro", "flux_kontext_max")
+    },
+    "flux_fill_pro": model(
+        "flux_fill_pro",
+        PROMPT,
+        _IMAGES,
+        image("image", "Image", "The image to repaint part of.", _LIMITS, required=True),
+        image(
+            "mask",
+            "Mask",
+            "White is repainted, black is kept; the size of the image.",
+            _LIMITS,
+            required=True,
+            mask_of="image",
+        ),
+        SEED,
+        steps(50, 50, 15),
+        guidance(60, 1.5, 100),
+        safety_tolerance(2, 0, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+        batch_seeds="each",
+    ),
+    "flux_2_pro": _flux2("flux_2_pro"),
+    "flux_2_max": _flux2("flux_2_max"),
+    "flux_2_flex": _flux2(
+        "flux_2_flex",
+        steps(50, 50),
+        guidance(5, 1.5, 10),
+        ParamSpec(
+            "prompt_upsampling",
+            "boolean",
+            PROMPT_UPSAMPLING.label,
+            PROMPT_UPSAMPLING.help,
+            default=True,
+        ),
+        caveats=(UPSAMPLING_VARIES,),
+    ),
 }
 check_table(MODELS)
 
-_ENDPOINTS = {"flux_dev": "/v1/flux-dev", "flux_pro": "/v1/flux-pro"}
+_ENDPOINTS = {
+    "flux_dev": "/v1/flux-dev",
+    "flux_pro": "/v1/flux-pro",
+    "flux_pro_1_1": "/v1/flux-pro-1.1",
+    "flux_pro_1_1_ultra": "/v1/flux-pro-1.1-ultra",
+    "flux_kontext_pro": "/v1/flux-kontext-pro",
+    "flux_kontext_max": "/v1/flux-kontext-max",
+    "flux_fill_pro": "/v1/flux-pro-1.0-fill",
+    "flux_2_pro": "/v1/flux-2-pro",
+    "flux_2_max": "/v1/flux-2-max",
+    "flux_2_flex": "/v1/flux-2-flex",
+}
 #: The documented waiting states: poll again.
 WAITING = frozenset({"Pending", "Reasoning", "Generating"})
 #: Black Forest Labs' API hosts: global, regional and their clusters.
 KEY_HOSTS = re.compile(r"api(\.(eu|us)[0-9]*)?\.bfl\.ai")
+
+
+def _image(image: InputImage) -> str:
+    """An input as Black Forest Labs takes it: its URL, or bare base64."""
+    return image.url if image.url is not None else image.base64()
 
 
 class BlackForestLabs(HostedProvider):
@@ -146,7 +352,17 @@ class BlackForestLabs(HostedProvider):
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for one task (our names mapped to Black Forest Labs')."""
-        body = {k: v for k, v in request.params.items() if k != "num_images"}
+        body: dict[str, Any] = {}
+        for k, v in request.params.items():
+            if k in ("num_images", "image_size") or v == MATCH_INPUT:
+                continue  # not sent: one task per image; the model chooses
+            if isinstance(v, InputImage):
+                body[k] = _image(v)
+            elif isinstance(v, tuple):  # input_images -> input_image, input_image_2, ...
+                for i, item in enumerate(v):
+                    body["input_image" + (f"_{i + 1}" if i else "")] = _image(item)
+            else:
+                body[k] = v
         body["output_format"] = "png"  # lossless originals
         return body
 

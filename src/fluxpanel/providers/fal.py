@@ -44,6 +44,39 @@ generates from its registry into fal-ai/fal-js,
   passed in the input": one seed for the whole request. Flagged images are
   replaced by black ones and marked in ``has_nsfw_concepts``; fal bills them
   (they were made), and fluxpanel withholds them.
+
+The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
+
+- FLUX1.1 [pro] ``fal-ai/flux-pro/v1.1`` (``FluxProV11Input``): the
+  ``image_size`` names, ``num_images``, ``safety_tolerance`` "1" to "6",
+  ``enhance_prompt``, ``seed``.
+- FLUX1.1 [pro] Ultra ``fal-ai/flux-pro/v1.1-ultra``
+  (``FluxProV11UltraInput``): ``aspect_ratio`` 21:9 to 9:21 (default 16:9),
+  ``raw``, ``image_url`` (an image prompt) with ``image_prompt_strength``
+  (0.1), ``num_images``, ``safety_tolerance``, ``enhance_prompt``, ``seed``.
+- FLUX.1 Kontext [pro] ``fal-ai/flux-pro/kontext`` and [max]
+  ``fal-ai/flux-pro/kontext/max`` (``FluxKontextInput``): ``image_url``
+  (required), ``aspect_ratio`` (nine ratios; unset keeps the input's),
+  ``guidance_scale`` (3.5; 1 to 20 on the model page), ``num_images``,
+  ``safety_tolerance``, ``enhance_prompt``, ``seed``.
+- FLUX.1 Kontext [dev] ``fal-ai/flux-kontext/dev`` (``DevKontextEditInput``):
+  ``image_url``, ``resolution_mode`` (``match_input``), ``guidance_scale``
+  (2.5), ``num_inference_steps`` (28), ``acceleration``,
+  ``enable_safety_checker``, ``num_images``, ``seed``.
+- FLUX.1 Fill [pro] ``fal-ai/flux-pro/v1/fill`` (``FluxProFillInput``):
+  ``image_url`` and ``mask_url`` ("Needs to match the dimensions"),
+  ``num_images``, ``safety_tolerance``, ``enhance_prompt``, ``seed``.
+- FLUX.2 [pro] and [max] ``fal-ai/flux-2-pro`` / ``fal-ai/flux-2-max``, and
+  with reference images their ``/edit`` routes (``Flux2MaxInput``,
+  ``Flux2MaxEditInput``): ``image_urls`` (edit), ``image_size`` (``auto``
+  on edit), ``safety_tolerance`` "1" to "5", ``enable_safety_checker``,
+  ``seed``. The number of references is not in fal's types; fluxpanel allows
+  Black Forest Labs' 8.
+- Input images are URLs. fal's clients upload local files to fal's storage
+  first (fal-js ``storage.ts``: ``POST https://rest.fal.ai/storage/upload/
+  initiate?storage_type=fal-cdn-v3`` with ``content_type`` and ``file_name``
+  answers ``upload_url`` and ``file_url``; the bytes go by ``PUT
+  upload_url``, without the key); so does fluxpanel.
 """
 
 from __future__ import annotations
@@ -52,18 +85,24 @@ import re
 from typing import Any
 
 from .._errors import APIError, InsufficientCreditsError, ModerationError
+from .._inputs import InputImage
 from .._request import GenerationRequest
 from .._spec import (
+    MATCH_INPUT,
     NUM_IMAGES,
     PROMPT,
     PROMPT_UPSAMPLING,
     SAFETY_CHECKER,
     SEED,
     UPSAMPLING_VARIES,
+    ImageLimits,
+    ParamSpec,
     aspect_ratio,
     check_table,
     choice,
     guidance,
+    image,
+    images,
     model,
     safety_tolerance,
     steps,
@@ -88,6 +127,62 @@ _ACCELERATION = choice(
     ("none", "regular", "high"),
     "none",
 )
+
+#: fal publishes no per-image limit for these routes but the formats it reads.
+_LIMITS = ImageLimits(("jpeg", "png", "webp", "gif"))
+_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
+_TOLERANCE = safety_tolerance(2, 1, 6)
+_KONTEXT_INPUT = image(
+    "input_image", "Input image", "The image to edit.", _LIMITS, required=True, urls=True
+)
+_MATCH_RATIO = choice(
+    "aspect_ratio",
+    "Aspect ratio",
+    "Shape of the result; match_input keeps the input image's shape.",
+    (MATCH_INPUT, *_RATIOS),
+    MATCH_INPUT,
+)
+_FLUX2_SIZE = aspect_ratio(
+    ("auto", *_SIZES),
+    "auto",
+    "Image size",
+    "auto follows the first reference image (landscape_4_3 without one); or fal's named sizes.",
+)
+
+
+def _kontext(id: str) -> Any:
+    return model(
+        id,
+        PROMPT,
+        NUM_IMAGES,
+        _KONTEXT_INPUT,
+        _MATCH_RATIO,
+        SEED,
+        guidance(3.5, 1, 20),
+        _TOLERANCE,
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+    )
+
+
+def _flux2(id: str) -> Any:
+    return model(
+        id,
+        PROMPT,
+        images(
+            "input_images",
+            "Reference images",
+            "Images to edit or draw from (up to 8), named in the prompt as image 1, image 2, ...",
+            _LIMITS,
+            8,
+            urls=True,
+        ),
+        _FLUX2_SIZE,
+        SEED,
+        safety_tolerance(2, 1, 5),
+        SAFETY_CHECKER,
+    )
+
 
 MODELS = {
     "flux_schnell": model(
@@ -123,24 +218,152 @@ MODELS = {
         PROMPT_UPSAMPLING,
         caveats=(UPSAMPLING_VARIES,),
     ),
+    "flux_pro_1_1": model(
+        "flux_pro_1_1",
+        PROMPT,
+        NUM_IMAGES,
+        _ASPECT,
+        SEED,
+        _TOLERANCE,
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+    ),
+    "flux_pro_1_1_ultra": model(
+        "flux_pro_1_1_ultra",
+        PROMPT,
+        NUM_IMAGES,
+        choice("aspect_ratio", "Aspect ratio", "Shape of the image.", _RATIOS, "16:9"),
+        ParamSpec("raw", "boolean", "Raw", "Less processed, more natural-looking images.", False),
+        image(
+            "image_prompt",
+            "Image prompt",
+            "An image to remix: its look and composition guide the new image.",
+            _LIMITS,
+            urls=True,
+        ),
+        ParamSpec(
+            "image_prompt_strength",
+            "number",
+            "Image prompt strength",
+            "How much the image prompt shapes the result (0 to 1).",
+            default=0.1,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+        ),
+        SEED,
+        _TOLERANCE,
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+    ),
+    "flux_kontext_pro": _kontext("flux_kontext_pro"),
+    "flux_kontext_max": _kontext("flux_kontext_max"),
+    "flux_kontext_dev": model(
+        "flux_kontext_dev",
+        PROMPT,
+        NUM_IMAGES,
+        _KONTEXT_INPUT,
+        choice(
+            "resolution_mode",
+            "Resolution",
+            "match_input keeps the input's size (in multiples of 16); auto picks the "
+            "nearest size the model was trained on; or a ratio.",
+            (
+                "match_input",
+                "auto",
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+            ),
+            "match_input",
+        ),
+        SEED,
+        steps(28, 50),
+        guidance(2.5, 1, 20),
+        _ACCELERATION,
+        SAFETY_CHECKER,
+    ),
+    "flux_fill_pro": model(
+        "flux_fill_pro",
+        PROMPT,
+        NUM_IMAGES,
+        image("image", "Image", "The image to repaint part of.", _LIMITS, required=True, urls=True),
+        image(
+            "mask",
+            "Mask",
+            "White is repainted, black is kept; the size of the image.",
+            _LIMITS,
+            required=True,
+            urls=True,
+            mask_of="image",
+        ),
+        SEED,
+        _TOLERANCE,
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+    ),
+    "flux_2_pro": _flux2("flux_2_pro"),
+    "flux_2_max": _flux2("flux_2_max"),
 }
 check_table(MODELS)
 
-#: Each model's route at fal.
-ROUTES = {
+#: Each model's route at fal; where a second is given, the route used when the
+#: request has reference images.
+ROUTES: dict[str, str | tuple[str, str]] = {
     "flux_schnell": "fal-ai/flux/schnell",
     "flux_dev": "fal-ai/flux/dev",
     "flux_pro": "fal-ai/flux-pro/new",
+    "flux_pro_1_1": "fal-ai/flux-pro/v1.1",
+    "flux_pro_1_1_ultra": "fal-ai/flux-pro/v1.1-ultra",
+    "flux_kontext_pro": "fal-ai/flux-pro/kontext",
+    "flux_kontext_max": "fal-ai/flux-pro/kontext/max",
+    "flux_kontext_dev": "fal-ai/flux-kontext/dev",
+    "flux_fill_pro": "fal-ai/flux-pro/v1/fill",
+    "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),
+    "flux_2_max": ("fal-ai/flux-2-max", "fal-ai/flux-2-max/edit"),
 }
+#: fal's default storage for uploads (fal-js ``getRestApiUrl``).
+STORAGE_URL = "https://rest.fal.ai"
+#: The models whose sizes are fal's named ``image_size`` (the others take
+#: an ``aspect_ratio``).
+_NAMED_SIZES = {"flux_schnell", "flux_dev", "flux_pro", "flux_pro_1_1", "flux_2_pro", "flux_2_max"}
 _WIRE = {
-    "aspect_ratio": "image_size",
     "steps": "num_inference_steps",
     "guidance": "guidance_scale",
     "safety_checker": "enable_safety_checker",
     "prompt_upsampling": "enhance_prompt",
+    "input_image": "image_url",
+    "image_prompt": "image_url",
+    "image": "image_url",
+    "mask": "mask_url",
+    "input_images": "image_urls",
 }
 _WAITING = {"IN_QUEUE", "IN_PROGRESS"}
-KEY_HOSTS = re.compile(r"queue\.fal\.run")
+KEY_HOSTS = re.compile(r"queue\.fal\.run|rest\.fal\.ai")
+
+
+def route(request: GenerationRequest) -> str:
+    """The request's route at fal (an ``/edit`` route when it has references)."""
+    entry = ROUTES[request.model]
+    if isinstance(entry, tuple):
+        return entry[1] if request.inputs else entry[0]
+    return entry
+
+
+def _image(image: InputImage, uploaded: Any) -> str:
+    """An input as fal takes it: a URL (its own, or the uploaded file's; a
+    data URI only in :meth:`Fal.wire`'s preview, before any upload)."""
+    if image.url is not None:
+        return image.url
+    return uploaded.get(image.sha256) or image.data_uri()
 
 
 class Fal(HostedProvider):
@@ -160,9 +383,31 @@ class Fal(HostedProvider):
             return InsufficientCreditsError, "Top up at fal.ai/dashboard/billing."
         return None
 
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        storage_url: str | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url)
+        # A gateway (or the loopback fake) given as base_url serves uploads too.
+        self._storage = (storage_url or (base_url if base_url else STORAGE_URL)).rstrip("/")
+
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The request's input (our names mapped to fal's)."""
-        body: dict[str, Any] = {_WIRE.get(k, k): v for k, v in request.params.items()}
+        return self._input(request, {})
+
+    def _input(self, request: GenerationRequest, uploaded: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for k, v in request.params.items():
+            if v in (MATCH_INPUT, "auto") and k in ("aspect_ratio",):
+                continue  # unset: the host keeps the input's shape
+            if isinstance(v, InputImage):
+                v = _image(v, uploaded)
+            elif isinstance(v, tuple):
+                v = [_image(item, uploaded) for item in v]
+            named = k == "aspect_ratio" and request.model in _NAMED_SIZES
+            body["image_size" if named else _WIRE.get(k, k)] = v
         if "safety_tolerance" in body:
             body["safety_tolerance"] = str(body["safety_tolerance"])  # fal takes "1".."6"
         body["output_format"] = "png"  # lossless originals
@@ -171,11 +416,42 @@ class Fal(HostedProvider):
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._api_key}"}
 
-    def start(self, request: GenerationRequest) -> Call:
+    def needs_upload(self, image: InputImage) -> bool:
+        return True  # fal takes URLs; its clients upload every local file
+
+    def upload(self, image: InputImage) -> Call:
         return Call(
             "POST",
-            f"{self._base}/{ROUTES[request.model]}",
-            json=self.wire(request),
+            f"{self._storage}/storage/upload/initiate?storage_type=fal-cdn-v3",
+            json={"content_type": image.mime, "file_name": image.filename},
+            headers=self._headers(),
+        )
+
+    def uploaded(self, image: InputImage, call: Call, reply: Reply) -> Call | str:
+        if call.method == "PUT":
+            return call.state["file_url"]
+        data = self.json_object(reply)
+        put, url = data.get("upload_url"), data.get("file_url")
+        if not isinstance(put, str) or not isinstance(url, str):
+            raise self.unreadable(reply, "the upload answer has no upload_url and file_url")
+        if not put.startswith(("https://", "http://")) or not url.startswith(
+            ("https://", "http://")
+        ):
+            raise self.unreadable(reply, "the upload URLs are not http(s)")
+        # The bytes go to the signed upload URL without the key.
+        return Call(
+            "PUT",
+            put,
+            content=image.data,
+            headers={"Content-Type": image.mime},
+            state={**call.state, "file_url": url},
+        )
+
+    def submit(self, request: GenerationRequest, uploaded: Any) -> Call:
+        return Call(
+            "POST",
+            f"{self._base}/{route(request)}",
+            json=self._input(request, uploaded),
             headers=self._headers(),
             billable=True,
         )
@@ -187,6 +463,9 @@ class Fal(HostedProvider):
         return url
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
+        step = self.upload_step(request, call, reply)
+        if step is not None:
+            return step
         data = self.json_object(reply)
         phase = call.state.get("phase") if isinstance(call.state, dict) else "submit"
         if phase == "submit":

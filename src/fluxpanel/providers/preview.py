@@ -2,18 +2,45 @@
 
 No network, no key, no cost. The same request always gives the same bytes, and
 every image says plainly that it is a preview and shows the prompt, model and
-seed, so teaching demos, docs and CI run without an account.
+seed, so teaching demos, docs and CI run without an account. It offers every
+model fluxpanel knows (the API page's three as the API page has them, the rest
+as Black Forest Labs, or else Replicate, publish them); an edit's placeholder
+is drawn over its input image, and with a mask only the masked part changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 import textwrap
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 from .._request import GenerationRequest
-from .._spec import MODELS
+from .._spec import MODELS, NUM_IMAGES, ModelSpec
 from ._base import Provider
+
+
+def every_model() -> Mapping[str, ModelSpec]:
+    """Every model fluxpanel knows, each once: the API page's first, then the
+    others from their maker's table (Black Forest Labs), else Replicate's.
+    Placeholders are drawn here, so no host's caveats apply and a batch is
+    one seed."""
+    from . import bfl, replicate
+
+    table: dict[str, ModelSpec] = dict(MODELS)
+    for source in (bfl.MODELS, replicate.MODELS):
+        for id, spec in source.items():
+            if id in table:
+                continue
+            params = {k: NUM_IMAGES if k == "num_images" else p for k, p in spec.params.items()}
+            table[id] = dataclasses.replace(spec, params=params, caveats=(), batch_seeds="batch")
+    return MappingProxyType(table)
+
+
+PREVIEW_MODELS = every_model()
 
 
 class Preview(Provider):
@@ -22,7 +49,7 @@ class Preview(Provider):
 
     name = "preview"
     label = "Preview (offline placeholders)"
-    models = MODELS
+    models = PREVIEW_MODELS
     offline = True
 
     def __init__(self, delay: float = 0.0) -> None:
@@ -59,6 +86,16 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
         x, y = rng.randrange(width), rng.randrange(height)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour(), 90))
     image = Image.alpha_composite(base.convert("RGBA"), layer)
+    source, mask = _inputs(request)
+    if source is not None:
+        # An edit: the input, fitted to the canvas, with the new drawing over
+        # the masked part only (with no mask, lightly over all of it).
+        under = ImageOps.fit(_open(source).convert("RGBA"), (width, height))
+        if mask is not None:
+            region = ImageOps.fit(_open(mask).convert("L"), (width, height))
+            image = Image.composite(image, under, region)
+        else:
+            image = Image.blend(under, image, 0.35)
 
     draw = ImageDraw.Draw(image, "RGBA")
     unit = max(14, width // 40)
@@ -84,7 +121,7 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
         "  ".join(
             f"{k} {v}"
             for k, v in request.params.items()
-            if k not in ("prompt", "seed", "num_images")
+            if k not in ("prompt", "seed", "num_images") and k not in request.inputs
         )
     )
     if request.count > 1:
@@ -100,3 +137,23 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", compress_level=6)
     return out.getvalue()
+
+
+def _inputs(request: GenerationRequest) -> tuple[Any, Any]:
+    """The image an edit starts from (the first local input) and its mask."""
+    source = mask = None
+    for name, value in request.inputs.items():
+        first = value[0] if isinstance(value, tuple) else value
+        if first.url is not None:
+            continue
+        if request.spec.params[name].mask_of:
+            mask = first
+        elif source is None:
+            source = first
+    return source, mask
+
+
+def _open(image: Any) -> Any:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(image.data))

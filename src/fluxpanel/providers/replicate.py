@@ -52,6 +52,41 @@ Where each rule comes from:
   read as the fraction done.
 - Predictions are polled at ``urls.get`` on ``api.replicate.com``; the key
   goes there over https and nowhere else.
+
+The FLUX family beyond FLUX.1 (each model's version page,
+replicate.com/black-forest-labs/<model>/versions/<id>/api; every output is
+one URL):
+
+- flux-1.1-pro (version 96ccd0e7, the flux-pro schema without steps, guidance
+  and interval): ``image_prompt`` (an image), ``aspect_ratio`` as flux-pro
+  with ``custom`` width and height, ``safety_tolerance`` 1 to 6,
+  ``prompt_upsampling``, ``seed``.
+- flux-kontext-pro (0a138193) and flux-kontext-max (b94039e5): ``prompt``,
+  ``input_image``, ``aspect_ratio`` (default ``match_input_image``),
+  ``seed``, ``prompt_upsampling``, ``safety_tolerance`` 0 to 6 (2; "2 is
+  currently the maximum allowed when input images are used").
+- flux-kontext-dev (a1408d2c): ``input_image`` (required),
+  ``aspect_ratio`` (``match_input_image``), ``num_inference_steps`` 4 to 50
+  (30), ``guidance`` 0 to 10 (2.5), ``seed``, ``go_fast``,
+  ``disable_safety_checker``.
+- flux-fill-pro (9609ba73): ``image``, ``mask`` ("Black areas will be
+  preserved while white areas will be inpainted. Must have the same size as
+  image"), ``steps`` 1 to 50 (50), ``guidance`` 2 to 5 (3),
+  ``safety_tolerance`` 1 to 6, ``prompt_upsampling``, ``seed``.
+- flux-2-pro (00b07c32) and flux-2-max (9c23b0aa): ``input_images`` ("Maximum
+  8 images"), ``aspect_ratio`` (1:1; with ``match_input_image`` and
+  ``custom``), ``width``/``height`` 256 to 2048 with ``custom`` (multiples of
+  16), ``safety_tolerance`` 1 to 5, ``seed``. flux-2-flex (74299cd6) adds
+  ``steps`` (1 to 50), ``guidance`` (1.5 to 10) and ``prompt_upsampling``
+  (default true) and takes 10 images, sized in multiples of 32. flux-2-dev
+  (7bba46bd): 4 images, ``go_fast``, sizes 256 to 1440 in multiples of 32,
+  ``disable_safety_checker``.
+- Input images ("Input files", replicate.com/docs/topics/predictions/
+  input-files): "Must be jpeg, png, gif, or webp"; an http(s) URL, a data URI
+  ("only recommended if the file is less than 1MB") or a file uploaded with
+  ``POST /v1/files`` (multipart ``content``; "files up to 100MB"), whose
+  ``urls.get`` is then the input. fluxpanel sends inputs under 1 MB as data
+  URIs and uploads larger ones.
 """
 
 from __future__ import annotations
@@ -60,6 +95,7 @@ import re
 from typing import Any
 
 from .._errors import APIError, FluxError, ModerationError
+from .._inputs import InputImage
 from .._request import GenerationRequest
 from .._spec import (
     NUM_IMAGES,
@@ -69,11 +105,14 @@ from .._spec import (
     SEED,
     UPSAMPLING_VARIES,
     Caveat,
+    ImageLimits,
     ParamSpec,
     aspect_ratio,
     check_table,
     choice,
     guidance,
+    image,
+    images,
     interval,
     model,
     safety_tolerance,
@@ -129,6 +168,73 @@ def _cog(id: str, *params: ParamSpec) -> Any:
     )
 
 
+#: "Must be jpeg, png, gif, or webp"; uploads up to 100 MB.
+_LIMITS = ImageLimits(("jpeg", "png", "gif", "webp"), max_bytes=100_000_000)
+#: Inputs at or above this size are uploaded, smaller ones sent as data URIs.
+DATA_URI_MAX = 1_000_000
+_MATCH = "match_input_image"
+_KONTEXT_RATIOS = (
+    _MATCH,
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+)
+_FLUX2_RATIOS = (_MATCH, "custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
+_INPUT = image(
+    "input_image",
+    "Input image",
+    "The image to edit. Leave it empty to make a new image from the prompt.",
+    _LIMITS,
+    urls=True,
+)
+
+
+def _references(most: int) -> ParamSpec:
+    return images(
+        "input_images",
+        "Reference images",
+        f"Images to edit or draw from (up to {most}), named in the prompt as image 1, image 2, ...",
+        _LIMITS,
+        most,
+        urls=True,
+    )
+
+
+def _kontext_ratio(default: str = _MATCH) -> ParamSpec:
+    return aspect_ratio(
+        _KONTEXT_RATIOS,
+        default,
+        "Aspect ratio",
+        "Shape of the result; match_input_image keeps the input image's shape.",
+    )
+
+
+def _flux2(id: str, most: int, high: int, multiple: int, *extra: ParamSpec, **kw: Any) -> Any:
+    return model(
+        id,
+        PROMPT,
+        _references(most),
+        aspect_ratio(
+            _FLUX2_RATIOS, "1:1", "Aspect ratio", _HELP + " 'custom' takes a width and height."
+        ),
+        size("width", 256, high, multiple, 1024, _CUSTOM),
+        size("height", 256, high, multiple, 1024, _CUSTOM),
+        SEED,
+        *extra,
+        **kw,
+    )
+
+
+_KONTEXT = (PROMPT, _INPUT, _kontext_ratio(), SEED, PROMPT_UPSAMPLING, safety_tolerance(2, 0, 6))
+
 MODELS = {
     "flux_schnell": _cog("flux_schnell", steps(4, 4)),
     "flux_dev": _cog("flux_dev", steps(28, 50), guidance(3.0, 0, 10)),
@@ -148,15 +254,103 @@ MODELS = {
         PROMPT_UPSAMPLING,
         caveats=(UPSAMPLING_VARIES,),
     ),
+    "flux_pro_1_1": model(
+        "flux_pro_1_1",
+        PROMPT,
+        image(
+            "image_prompt",
+            "Image prompt",
+            "An image to remix: its look and composition guide the new image.",
+            _LIMITS,
+            urls=True,
+        ),
+        aspect_ratio(
+            _PRO_RATIOS, "1:1", "Aspect ratio", _HELP + " 'custom' takes a width and height."
+        ),
+        size("width", 256, 1440, 32, 1024, _CUSTOM),
+        size("height", 256, 1440, 32, 1024, _CUSTOM),
+        SEED,
+        safety_tolerance(2, 1, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+    ),
+    "flux_kontext_pro": model("flux_kontext_pro", *_KONTEXT, caveats=(UPSAMPLING_VARIES,)),
+    "flux_kontext_max": model("flux_kontext_max", *_KONTEXT, caveats=(UPSAMPLING_VARIES,)),
+    "flux_kontext_dev": model(
+        "flux_kontext_dev",
+        PROMPT,
+        image(
+            "input_image", "Input image", "The image to edit.", _LIMITS, required=True, urls=True
+        ),
+        _kontext_ratio(),
+        _COG_SEED,
+        steps(30, 50, 4),
+        guidance(2.5, 0, 10),
+        _GO_FAST,
+        SAFETY_CHECKER,
+        caveats=(_NOT_DETERMINISTIC,),
+    ),
+    "flux_fill_pro": model(
+        "flux_fill_pro",
+        PROMPT,
+        image("image", "Image", "The image to repaint part of.", _LIMITS, required=True, urls=True),
+        image(
+            "mask",
+            "Mask",
+            "White is repainted, black is kept; the size of the image.",
+            _LIMITS,
+            required=True,
+            urls=True,
+            mask_of="image",
+        ),
+        SEED,
+        steps(50, 50),
+        guidance(3, 2, 5),
+        safety_tolerance(2, 1, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+    ),
+    "flux_2_pro": _flux2("flux_2_pro", 8, 2048, 16, safety_tolerance(2, 1, 5)),
+    "flux_2_max": _flux2("flux_2_max", 8, 2048, 16, safety_tolerance(2, 1, 5)),
+    "flux_2_flex": _flux2(
+        "flux_2_flex",
+        10,
+        2048,
+        32,
+        steps(28, 50),
+        guidance(4.5, 1.5, 10),
+        safety_tolerance(2, 1, 5),
+        ParamSpec(
+            "prompt_upsampling", "boolean", PROMPT_UPSAMPLING.label, PROMPT_UPSAMPLING.help, True
+        ),
+        caveats=(UPSAMPLING_VARIES,),
+    ),
+    "flux_2_dev": _flux2(
+        "flux_2_dev", 4, 1440, 32, _GO_FAST, SAFETY_CHECKER, caveats=(_NOT_DETERMINISTIC,)
+    ),
 }
 check_table(MODELS)
 
-_SLUGS = {"flux_schnell": "flux-schnell", "flux_dev": "flux-dev", "flux_pro": "flux-pro"}
+_SLUGS = {
+    "flux_schnell": "flux-schnell",
+    "flux_dev": "flux-dev",
+    "flux_pro": "flux-pro",
+    "flux_pro_1_1": "flux-1.1-pro",
+    "flux_kontext_pro": "flux-kontext-pro",
+    "flux_kontext_max": "flux-kontext-max",
+    "flux_kontext_dev": "flux-kontext-dev",
+    "flux_fill_pro": "flux-fill-pro",
+    "flux_2_pro": "flux-2-pro",
+    "flux_2_max": "flux-2-max",
+    "flux_2_flex": "flux-2-flex",
+    "flux_2_dev": "flux-2-dev",
+}
 #: Our parameter names -> Replicate's, by model (the rest are the same).
+_COG_WIRE = {"num_images": "num_outputs", "steps": "num_inference_steps"}
 _WIRE = {
-    "flux_schnell": {"num_images": "num_outputs", "steps": "num_inference_steps"},
-    "flux_dev": {"num_images": "num_outputs", "steps": "num_inference_steps"},
-    "flux_pro": {},
+    "flux_schnell": _COG_WIRE,
+    "flux_dev": _COG_WIRE,
+    "flux_kontext_dev": _COG_WIRE,
 }
 _RUNNING = {"starting", "processing"}
 KEY_HOSTS = re.compile(r"api\.replicate\.com")
@@ -174,6 +368,14 @@ def log_fraction(logs: Any) -> float | None:
         return None
     found = _PERCENT.findall(logs[-2000:])
     return min(int(found[-1]), 100) / 100 if found else None
+
+
+def _image(image: InputImage, uploaded: Any) -> str:
+    """An input as Replicate takes it: a URL (its own, or the uploaded
+    file's), or a data URI for a small file."""
+    if image.url is not None:
+        return image.url
+    return uploaded.get(image.sha256) or image.data_uri()
 
 
 class Replicate(HostedProvider):
@@ -194,8 +396,17 @@ class Replicate(HostedProvider):
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The prediction's ``input`` (our names mapped to Replicate's)."""
-        names = _WIRE[request.model]
-        body = {names.get(k, k): v for k, v in request.params.items()}
+        return self._input(request, {})
+
+    def _input(self, request: GenerationRequest, uploaded: Any) -> dict[str, Any]:
+        names = _WIRE.get(request.model, {})
+        body: dict[str, Any] = {}
+        for k, v in request.params.items():
+            if isinstance(v, InputImage):
+                v = _image(v, uploaded)
+            elif isinstance(v, tuple):
+                v = [_image(item, uploaded) for item in v]
+            body[names.get(k, k)] = v
         if "safety_checker" in body:
             body["disable_safety_checker"] = not body.pop("safety_checker")
         body["output_format"] = "png"  # lossless originals
@@ -204,16 +415,37 @@ class Replicate(HostedProvider):
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"}
 
-    def start(self, request: GenerationRequest) -> Call:
+    def needs_upload(self, image: InputImage) -> bool:
+        return image.size >= DATA_URI_MAX
+
+    def upload(self, image: InputImage) -> Call:
+        return Call(
+            "POST",
+            f"{self._base}/v1/files",
+            files={"content": (image.filename, image.data, image.mime)},
+            headers=self._headers(),
+        )
+
+    def uploaded(self, image: InputImage, call: Call, reply: Reply) -> Call | str:
+        urls = self.json_object(reply).get("urls")
+        url = urls.get("get") if isinstance(urls, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise self.unreadable(reply, "the uploaded file has no urls.get")
+        return url
+
+    def submit(self, request: GenerationRequest, uploaded: Any) -> Call:
         return Call(
             "POST",
             f"{self._base}/v1/models/black-forest-labs/{_SLUGS[request.model]}/predictions",
-            json={"input": self.wire(request)},
+            json={"input": self._input(request, uploaded)},
             headers={**self._headers(), "Prefer": f"wait={WAIT}"},
             billable=True,
         )
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
+        step = self.upload_step(request, call, reply)
+        if step is not None:
+            return step
         data = self.json_object(reply)
         if "status" not in data:
             raise self.unreadable(reply, "expected a prediction")

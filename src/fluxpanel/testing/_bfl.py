@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ._schema import Field, check
+from ._schema import Field, check, image_field, ratio_field
 from ._server import LoopbackServer, _Handler, seeded_png
 
 #: Per-task faults (the next submitted task gets it) and whole-call faults.
@@ -66,10 +66,82 @@ _DEV = {
     "webhook_url": Field("string", nullable=True),
     "webhook_secret": Field("string", nullable=True),
 }
+#: Input images (the SDK's GenericImageValidation): base64 (or a URL where
+#: the reference says so), 20 MB of base64, 20 megapixels, 256 px a side.
+_B64 = ("base64",)
+_B64_URL = ("base64", "url")
+_LIMITS = {"max_bytes": 15_000_000, "max_megapixels": 20, "min_side": 256}
+_COMMON = {
+    k: _DEV[k]
+    for k in (
+        "prompt",
+        "seed",
+        "safety_tolerance",
+        "prompt_upsampling",
+        "output_format",
+        "webhook_url",
+        "webhook_secret",
+    )
+}
+_FLUX2 = {
+    **{k: v for k, v in _COMMON.items() if k != "prompt_upsampling"},
+    "prompt": Field("string", required=True),
+    "width": Field("integer", 64, 2048, multiple_of=16, nullable=True),
+    "height": Field("integer", 64, 2048, multiple_of=16, nullable=True),
+    "safety_tolerance": Field("integer", 0, 5),
+    **{
+        "input_image" + (f"_{i}" if i > 1 else ""): image_field(_B64_URL, nullable=True, **_LIMITS)
+        for i in range(1, 9)
+    },
+}
 SCHEMAS = {
     "/v1/flux-dev": _DEV,
     "/v1/flux-pro": {**_DEV, "interval": Field("number", 1, 4, nullable=True)},
+    # FluxPro11Inputs
+    "/v1/flux-pro-1.1": {
+        **_COMMON,
+        "width": _DEV["width"],
+        "height": _DEV["height"],
+        "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
+    },
+    # FluxUltraInput: aspect_ratio is free text "between 21:9 and 9:21"
+    "/v1/flux-pro-1.1-ultra": {
+        **_COMMON,
+        "aspect_ratio": ratio_field("21:9", "9:21", nullable=True),
+        "raw": Field("boolean"),
+        "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
+        "image_prompt_strength": Field("number", 0, 1),
+    },
+    # FluxKontextProInputs (pro and max)
+    **{
+        path: {
+            **_COMMON,
+            "prompt": Field("string", required=True),
+            "input_image": image_field(_B64_URL, nullable=True, **_LIMITS),
+            "aspect_ratio": ratio_field("21:9", "9:21", nullable=True),
+        }
+        for path in ("/v1/flux-kontext-pro", "/v1/flux-kontext-max")
+    },
+    # FluxProFillInputs: the mask must match the image's dimensions
+    "/v1/flux-pro-1.0-fill": {
+        **_COMMON,
+        "image": image_field(_B64, required=True, **_LIMITS),
+        "mask": image_field(_B64, nullable=True, same_size_as="image", **_LIMITS),
+        "steps": Field("integer", 15, 50, nullable=True),
+        "guidance": Field("number", 1.5, 100, nullable=True),
+    },
+    "/v1/flux-2-pro": _FLUX2,
+    "/v1/flux-2-max": _FLUX2,
+    # Flux2FlexInputs
+    "/v1/flux-2-flex": {
+        **_FLUX2,
+        "steps": Field("integer", 1, 50, nullable=True),
+        "guidance": Field("number", 1.5, 10, nullable=True),
+        "prompt_upsampling": Field("boolean"),
+    },
 }
+#: The endpoints whose width and height together may not pass 4 megapixels.
+_FOUR_MP = {"/v1/flux-2-pro", "/v1/flux-2-max", "/v1/flux-2-flex"}
 
 
 @dataclass
@@ -144,6 +216,10 @@ class FakeBFL(LoopbackServer):
         if not ok:
             return
         problems = check(schema, data)
+        if h.path in _FOUR_MP and isinstance(data, dict):
+            w, h_ = data.get("width"), data.get("height")
+            if isinstance(w, int) and isinstance(h_, int) and w * h_ > 2048 * 2048:
+                problems.append(("width", "width x height must be at most 4 megapixels"))
         if problems:
             detail = [{"loc": ["body", f], "msg": m, "type": "value_error"} for f, m in problems]
             h.send_json(422, {"detail": detail})

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ._schema import Field, check
+from ._schema import Field, check, image_field, ratio_field
 from ._server import LoopbackServer, _Handler, seeded_png
 
 FAL_FAULTS = frozenset(
@@ -58,6 +58,40 @@ _DEV = {
     "acceleration": Field("string", enum=("none", "regular", "high")),
     "enable_safety_checker": Field("boolean"),
 }
+#: Image inputs are URLs (or data URIs, which "some models also accept").
+_URL = ("url", "data_uri")
+_PRO = {
+    "prompt": Field("string", required=True),
+    "num_images": Field("integer", 1, 4),
+    "seed": Field("integer"),
+    "output_format": Field("string", enum=("jpeg", "png")),
+    "sync_mode": Field("boolean"),
+    "safety_tolerance": Field("string", enum=("1", "2", "3", "4", "5", "6")),
+    "enhance_prompt": Field("boolean"),
+}
+_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
+# FluxKontextInput
+_KONTEXT = {
+    **_PRO,
+    "image_url": image_field(_URL, required=True),
+    "aspect_ratio": Field("string", enum=_RATIOS),
+    "guidance_scale": Field("number", 1, 20),
+}
+# Flux2MaxInput / Flux2MaxEditInput
+_FLUX2 = {
+    "prompt": Field("string", required=True),
+    "image_size": Field("string", enum=tuple(_SIZES)),
+    "output_format": Field("string", enum=("jpeg", "png")),
+    "safety_tolerance": Field("string", enum=("1", "2", "3", "4", "5")),
+    "enable_safety_checker": Field("boolean"),
+    "seed": Field("integer"),
+    "sync_mode": Field("boolean"),
+}
+_FLUX2_EDIT = {
+    **_FLUX2,
+    "image_urls": Field("images", 1, None, forms=_URL, required=True),
+    "image_size": Field("string", enum=("auto", *_SIZES)),
+}
 SCHEMAS: dict[str, dict[str, Field]] = {
     "fal-ai/flux/schnell": {**_DEV, "num_inference_steps": Field("integer", 1, 12)},
     "fal-ai/flux/dev": _DEV,
@@ -66,6 +100,55 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "safety_tolerance": Field("string", enum=("1", "2", "3", "4", "5", "6")),
         "enhance_prompt": Field("boolean"),
     },
+    # FluxProV11Input
+    "fal-ai/flux-pro/v1.1": {**_PRO, "image_size": Field("string", enum=tuple(_SIZES))},
+    # FluxProV11UltraInput (aspect_ratio: the nine ratios "| string")
+    "fal-ai/flux-pro/v1.1-ultra": {
+        **_PRO,
+        "aspect_ratio": ratio_field("21:9", "9:21"),
+        "raw": Field("boolean"),
+        "image_url": image_field(_URL),
+        "image_prompt_strength": Field("number", 0, 1),
+    },
+    "fal-ai/flux-pro/kontext": _KONTEXT,
+    "fal-ai/flux-pro/kontext/max": _KONTEXT,
+    # DevKontextEditInput
+    "fal-ai/flux-kontext/dev": {
+        **{k: _DEV[k] for k in ("prompt", "num_images", "seed", "output_format", "sync_mode")},
+        "image_url": image_field(_URL, required=True),
+        "acceleration": _DEV["acceleration"],
+        "enable_safety_checker": Field("boolean"),
+        "guidance_scale": Field("number", 1, 20),
+        "num_inference_steps": Field("integer", 1, 50),
+        "resolution_mode": Field(
+            "string",
+            enum=(
+                "auto",
+                "match_input",
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+            ),
+        ),
+    },
+    # FluxProFillInput: "Needs to match the dimensions of the mask"
+    "fal-ai/flux-pro/v1/fill": {
+        **_PRO,
+        "image_url": image_field(_URL, required=True),
+        "mask_url": image_field(_URL, required=True, same_size_as="image_url"),
+    },
+    "fal-ai/flux-2-pro": _FLUX2,
+    "fal-ai/flux-2-pro/edit": _FLUX2_EDIT,
+    "fal-ai/flux-2-max": _FLUX2,
+    "fal-ai/flux-2-max/edit": _FLUX2_EDIT,
 }
 
 
@@ -94,6 +177,9 @@ class FakeFal(LoopbackServer):
         super().__init__(api_key=api_key, ttl=ttl)
         self.queue_polls = queue_polls
         self.queue: dict[str, _Request] = {}
+        #: Uploaded files by token, and how many uploads carried the key.
+        self.uploads: dict[str, bytes] = {}
+        self.keys_sent_to_storage = 0
         self._qlock = threading.Lock()
 
     @property
@@ -112,7 +198,53 @@ class FakeFal(LoopbackServer):
         body = {"detail": "No user found for Key ID and Secret"}
         return self.authorised(h, "Authorization", f"Key {self.api_key}", 401, body)
 
+    # -- fal's storage (fal-js storage.ts): initiate, then PUT the bytes ----------
+
+    def _initiate(self, h: _Handler, body: bytes) -> None:
+        if not self._authorised(h):
+            return
+        ok, data = self.json_body(h, body)
+        if not ok:
+            return
+        if not isinstance(data, dict) or not isinstance(data.get("content_type"), str):
+            h.send_json(422, {"detail": [{"loc": ["body", "content_type"], "msg": "required"}]})
+            return
+        token = secrets.token_hex(8)
+        self.uploads[token] = b""
+        h.send_json(
+            200,
+            {
+                "upload_url": f"{self.url_base}/fal-upload/{token}",
+                "file_url": f"{self.url_base}/files/{token}/{data.get('file_name', 'file')}",
+            },
+        )
+
+    def _receive(self, h: _Handler, body: bytes) -> None:
+        token = h.path.split("/")[2]
+        if token not in self.uploads:
+            h.send_json(404, {"detail": "Unknown upload"})
+            return
+        if h.headers.get("Authorization"):
+            self.keys_sent_to_storage += 1  # a signed URL needs no key: never send it
+        self.uploads[token] = body
+        h.send_response(200)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def resolve(self, url: str) -> bytes | None:
+        """The bytes behind a file URL this fake handed out (None for others)."""
+        prefix = f"{self.url_base}/files/"
+        if not url.startswith(prefix):
+            return None
+        data = self.uploads.get(url[len(prefix) :].split("/")[0])
+        if not data:
+            raise ValueError("is a file URL whose upload never arrived")
+        return data
+
     def handle_post(self, h: _Handler, body: bytes) -> None:
+        if h.path.startswith("/storage/upload/initiate"):
+            self._initiate(h, body)
+            return
         app = h.path.strip("/")
         if app not in SCHEMAS:
             h.send_json(404, {"detail": "Application not found"})
@@ -130,7 +262,7 @@ class FakeFal(LoopbackServer):
             return
         req = _Request(secrets.token_hex(8), app, app, data, self.queue_polls, fault)
         # Checked when run: the result answers 422, as fal's queue does.
-        req.problems = _problems(app, data)
+        req.problems = _problems(app, data, self.resolve)
         if req.problems:
             req.polls_left = 0
         with self._qlock:
@@ -213,7 +345,7 @@ class FakeFal(LoopbackServer):
             if isinstance(size, dict):
                 w, h = size["width"], size["height"]
             else:
-                w, h = _SIZES[size]
+                w, h = _SIZES.get(size, (1024, 768))  # auto, or an aspect_ratio route
             n = int(req.input.get("num_images", 1))
             seed = req.input.get("seed", 1234)
             images = [
@@ -239,6 +371,9 @@ class FakeFal(LoopbackServer):
         return req.result
 
     def handle_put(self, h: _Handler, body: bytes) -> None:
+        if h.path.startswith("/fal-upload/"):
+            self._receive(h, body)
+            return
         req, rest = self._find(h)
         if req is None or rest != "cancel":
             h.send_json(404, {"detail": "Request not found"})
@@ -254,7 +389,7 @@ class FakeFal(LoopbackServer):
         h.send_json(202, {"status": "CANCELLATION_REQUESTED"})
 
 
-def _problems(route: str, data: Any) -> list[dict[str, Any]]:
+def _problems(route: str, data: Any, resolve: Any = None) -> list[dict[str, Any]]:
     """FastAPI's ``detail`` list for input that breaks the route's schema."""
     if isinstance(data, dict) and isinstance(data.get("image_size"), dict):
         size = data["image_size"]
@@ -265,5 +400,5 @@ def _problems(route: str, data: Any) -> list[dict[str, Any]]:
         data = {k: v for k, v in data.items() if k != "image_size"} if ok else data
     return [
         {"loc": ["body", f], "msg": m, "type": "value_error"}
-        for f, m in check(SCHEMAS[route], data)
+        for f, m in check(SCHEMAS[route], data, resolve=resolve)
     ]

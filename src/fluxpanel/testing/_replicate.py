@@ -18,14 +18,16 @@ that expire after an hour.
 
 from __future__ import annotations
 
+import email.policy
 import json
 import random
 import secrets
 import threading
 from dataclasses import dataclass
+from email.parser import BytesParser
 from typing import Any
 
-from ._schema import Field, check
+from ._schema import Field, check, image_field
 from ._server import LoopbackServer, _Handler, seeded_png
 
 REPLICATE_FAULTS = frozenset(
@@ -84,6 +86,97 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "output_quality": Field("integer", 0, 100),
     },
 }
+# Image inputs: a URL, a data URI, or a file uploaded with POST /v1/files;
+# "Must be jpeg, png, gif, or webp".
+_URL = ("url", "data_uri")
+_IMAGE = image_field(_URL)
+_PARTNER = {
+    "prompt": Field("string", required=True),
+    "seed": Field("integer"),
+    "output_format": Field("string", enum=("webp", "jpg", "png")),
+    "output_quality": Field("integer", 0, 100),
+}
+_KONTEXT_RATIOS = ("match_input_image", *_COG_RATIOS)
+_FLUX2_RATIOS = (
+    "match_input_image",
+    "custom",
+    "1:1",
+    "16:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "3:4",
+    "4:3",
+)
+
+
+def _flux2(most: int, high: int) -> dict[str, Field]:
+    return {
+        **_PARTNER,
+        "input_images": Field("images", 0, most, forms=_URL),
+        "aspect_ratio": Field("string", enum=_FLUX2_RATIOS),
+        # "Must be a multiple of 16 (if it's not, it will be rounded ...)"
+        "width": Field("integer", 256, high),
+        "height": Field("integer", 256, high),
+        "safety_tolerance": Field("integer", 1, 5),
+    }
+
+
+_KONTEXT = {
+    **_PARTNER,
+    "input_image": _IMAGE,
+    "aspect_ratio": Field("string", enum=_KONTEXT_RATIOS),
+    "prompt_upsampling": Field("boolean"),
+    "safety_tolerance": Field("integer", 0, 6),
+}
+SCHEMAS.update(
+    {
+        # 96ccd0e7: flux-pro's schema without steps, guidance and interval
+        "flux-1.1-pro": {
+            k: v
+            for k, v in SCHEMAS["flux-pro"].items()
+            if k not in ("steps", "guidance", "interval")
+        }
+        | {"image_prompt": _IMAGE},
+        "flux-kontext-pro": _KONTEXT,
+        "flux-kontext-max": _KONTEXT,
+        "flux-kontext-dev": {
+            **_PARTNER,
+            "input_image": image_field(_URL, required=True),
+            "aspect_ratio": Field("string", enum=_KONTEXT_RATIOS),
+            "num_inference_steps": Field("integer", 4, 50),
+            "guidance": Field("number", 0, 10),
+            "go_fast": Field("boolean"),
+            "disable_safety_checker": Field("boolean"),
+        },
+        "flux-fill-pro": {
+            **_PARTNER,
+            "image": _IMAGE,
+            "mask": image_field(_URL, same_size_as="image"),
+            "outpaint": Field("string"),
+            "steps": Field("integer", 1, 50),
+            "guidance": Field("number", 2, 5),
+            "safety_tolerance": Field("integer", 1, 6),
+            "prompt_upsampling": Field("boolean"),
+        },
+        "flux-2-pro": _flux2(8, 2048),
+        "flux-2-max": _flux2(8, 2048),
+        "flux-2-flex": {
+            **_flux2(10, 2048),
+            "steps": Field("integer", 1, 50),
+            "guidance": Field("number", 1.5, 10),
+            "prompt_upsampling": Field("boolean"),
+        },
+        "flux-2-dev": {
+            **_flux2(4, 1440),
+            "go_fast": Field("boolean"),
+            "disable_safety_checker": Field("boolean"),
+            "safety_tolerance": Field("integer", 1, 5),
+        },
+    }
+)
 #: Models run by cog-flux (the rest are partner models run by Black Forest Labs).
 _COG_MODELS = {"flux-schnell", "flux-dev"}
 
@@ -117,6 +210,8 @@ class FakeReplicate(LoopbackServer):
         #: The seed each prediction was made with (cog-flux logs "Using seed: N").
         self.seeds_used: dict[str, int] = {}
         self._plock = threading.Lock()
+        #: Files uploaded with POST /v1/files, by id.
+        self.files: dict[str, bytes] = {}
 
     @property
     def creates(self) -> list[Any]:
@@ -191,8 +286,54 @@ class FakeReplicate(LoopbackServer):
             return
         p.status = "failed" if p.error else "succeeded"
 
+    def _upload(self, h: _Handler, body: bytes) -> None:
+        """``POST /v1/files``: a multipart form with ``content`` (the file)."""
+        if not self._authorised(h):
+            return
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + (h.headers.get("Content-Type") or "").encode() + b"\r\n\r\n" + body
+        )
+        parts = (
+            {
+                part.get_param("name", header="content-disposition"): part
+                for part in message.iter_parts()
+            }
+            if message.is_multipart()
+            else {}
+        )
+        content = parts.get("content")
+        if content is None:
+            self._invalid(h, [("content", "content is required")])
+            return
+        data = content.get_payload(decode=True) or b""
+        file_id = secrets.token_hex(8)
+        self.files[file_id] = data
+        h.send_json(
+            201,
+            {
+                "id": file_id,
+                "name": content.get_filename() or "file",
+                "content_type": content.get_content_type(),
+                "size": len(data),
+                "urls": {"get": f"{self.url_base}/v1/files/{file_id}"},
+            },
+        )
+
+    def resolve(self, url: str) -> bytes | None:
+        """The bytes of a file this fake stored (None for URLs it did not hand out)."""
+        prefix = f"{self.url_base}/v1/files/"
+        if not url.startswith(prefix):
+            return None
+        data = self.files.get(url[len(prefix) :])
+        if data is None:
+            raise ValueError("names a file that does not exist")
+        return data
+
     def handle_post(self, h: _Handler, body: bytes) -> None:
         parts = h.path.strip("/").split("/")
+        if parts == ["v1", "files"]:
+            self._upload(h, body)
+            return
         if len(parts) == 4 and parts[:2] == ["v1", "predictions"] and parts[3] == "cancel":
             if not self._authorised(h):
                 return
@@ -225,7 +366,7 @@ class FakeReplicate(LoopbackServer):
         except (ValueError, KeyError, TypeError):
             self._invalid(h, [("input", "input is required")])
             return
-        problems = check(SCHEMAS[model], data)
+        problems = check(SCHEMAS[model], data, resolve=self.resolve)
         if problems:
             self._invalid(h, problems)
             return

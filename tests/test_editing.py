@@ -1,0 +1,314 @@
+"""Editing at each host: input images sent as each host takes them (bare
+base64, data URIs, uploads), checked before any call, and refused by the
+fakes where the host would refuse them."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import httpx
+import pytest
+from PIL import Image
+
+import fluxpanel
+from fluxpanel import FluxClient, ValidationError
+from fluxpanel.providers import BlackForestLabs, Fal, Replicate
+from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate
+
+from .conftest import FAST_RETRY
+
+
+class QuickBFL(BlackForestLabs):
+    poll_first, poll_growth, poll_max = 0.02, 1.5, 0.1
+
+
+class QuickReplicate(Replicate):
+    poll_first, poll_max = 0.02, 0.1
+
+
+class QuickFal(Fal):
+    poll_first, poll_max = 0.02, 0.1
+
+
+def client(cls, server):
+    provider = cls(api_key=server.api_key, base_url=server.base_url)
+    return FluxClient(provider=provider, cache=False, retry=FAST_RETRY)
+
+
+def png(w=320, h=256, colour=(200, 40, 40), mode="RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, (w, h), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def noisy_png(w: int, h: int) -> bytes:
+    """A PNG that does not compress (over a megabyte at 1024 x 1024)."""
+    import os
+
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (w, h), os.urandom(w * h * 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# -- Black Forest Labs: bare base64 in the body -------------------------------------
+
+
+def test_bfl_kontext_sends_the_input_as_bare_base64():
+    image = png()
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(model="flux_kontext_pro", prompt="make it night", input_image=image)
+        body = bfl.submits[0].json()
+    assert bfl.submits[0].path == "/v1/flux-kontext-pro"
+    assert base64.b64decode(body["input_image"]) == image
+    assert "aspect_ratio" not in body  # match_input: the host keeps the input's shape
+    assert g.images and g.request.input_image.sha256
+
+
+def test_bfl_flux2_references_go_as_numbered_fields():
+    refs = [png(colour=(i * 60, 0, 0)) for i in range(3)]
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        c.generate(
+            model="flux_2_pro", prompt="image 1 wearing image 2 in image 3", input_images=refs
+        )
+        body = bfl.submits[0].json()
+    assert [
+        base64.b64decode(body[k]) for k in ("input_image", "input_image_2", "input_image_3")
+    ] == refs
+    assert "image_size" not in body and "width" not in body
+
+
+def test_bfl_fill_mask_of_the_wrong_size_never_reaches_the_host():
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        with pytest.raises(ValidationError, match="must be the size of its image") as e:
+            c.generate(
+                model="flux_fill_pro",
+                prompt="a red door",
+                image=png(320, 256),
+                mask=png(256, 256, 255, "L"),
+            )
+        assert e.value.field == "mask"
+        assert bfl.requests == []
+
+
+def test_the_bfl_fake_refuses_what_bfl_refuses():
+    with FakeBFL() as bfl:
+        headers = {"x-key": bfl.api_key}
+        url = bfl.base_url + "/v1/flux-pro-1.0-fill"
+        img = base64.b64encode(png(320, 256)).decode()
+        mask = base64.b64encode(png(256, 256, 255, "L")).decode()
+        r = httpx.post(url, json={"image": img, "mask": mask, "prompt": "x"}, headers=headers)
+        assert r.status_code == 422 and "same dimensions" in r.text
+        r = httpx.post(url, json={"image": "not base64!", "prompt": "x"}, headers=headers)
+        assert r.status_code == 422 and "base64" in r.text
+        small = base64.b64encode(png(100, 100)).decode()
+        r = httpx.post(url, json={"image": small}, headers=headers)
+        assert r.status_code == 422 and "256x256" in r.text
+        r = httpx.post(
+            bfl.base_url + "/v1/flux-2-pro",
+            json={"prompt": "x", "input_image_9": img},
+            headers=headers,
+        )
+        assert r.status_code == 422 and "input_image_9" in r.text
+
+
+# -- Replicate: data URIs under a megabyte, uploads above ----------------------------
+
+
+def test_replicate_small_input_goes_as_a_data_uri():
+    image = png()
+    with FakeReplicate() as rep, client(QuickReplicate, rep) as c:
+        c.generate(model="flux_kontext_pro", prompt="make it night", input_image=image)
+        body = rep.creates[0].json()["input"]
+    assert body["input_image"] == "data:image/png;base64," + base64.b64encode(image).decode()
+    assert rep.files == {}
+
+
+def test_replicate_large_input_is_uploaded_first():
+    big = noisy_png(1024, 1024)
+    assert len(big) > 1_000_000
+    with FakeReplicate() as rep, client(QuickReplicate, rep) as c:
+        c.generate(
+            model="flux_fill_pro", prompt="a door", image=big, mask=png(1024, 1024, 255, "L")
+        )
+        body = rep.creates[0].json()["input"]
+        uploads = [r for r in rep.requests if r.path == "/v1/files"]
+        base = rep.url_base
+    assert len(uploads) == 1 and list(rep.files.values()) == [big]
+    assert body["image"] == f"{base}/v1/files/{next(iter(rep.files))}"
+    assert body["mask"].startswith("data:image/png;base64,")
+    assert uploads[0].headers["Authorization"] == f"Bearer {rep.api_key}"
+
+
+def test_replicate_flux2_takes_a_list_and_a_url():
+    with FakeReplicate() as rep, client(QuickReplicate, rep) as c:
+        c.generate(
+            model="flux_2_pro",
+            prompt="image 1 in the style of image 2",
+            input_images=[png(), "https://example.org/style.png"],
+        )
+        body = rep.creates[0].json()["input"]
+    assert body["input_images"][0].startswith("data:image/png")
+    assert body["input_images"][1] == "https://example.org/style.png"
+
+
+# -- fal: uploads to its storage, the key never sent with the bytes ------------------
+
+
+def test_fal_uploads_inputs_and_sends_their_urls():
+    image = png()
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        c.generate(model="flux_kontext_max", prompt="make it night", input_image=image)
+        submit = [r for r in fal.submits if "kontext" in r.path][0]
+        assert fal.keys_sent_to_storage == 0
+        assert list(fal.uploads.values()) == [image]
+        base = fal.url_base
+    body = submit.json()
+    assert submit.path == "/fal-ai/flux-pro/kontext/max"
+    assert body["image_url"].startswith(f"{base}/files/")
+    assert "aspect_ratio" not in body
+
+
+def test_fal_flux2_uses_the_edit_route_only_with_references():
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        c.generate(model="flux_2_pro", prompt="a lighthouse")
+        c.generate(model="flux_2_pro", prompt="image 1 at dusk", input_images=[png(), png()])
+        paths = [r.path for r in fal.submits if "storage" not in r.path]
+        uploads = len(fal.uploads)
+    assert paths == ["/fal-ai/flux-2-pro", "/fal-ai/flux-2-pro/edit"]
+    assert uploads == 1  # the same image twice goes up once
+
+
+def test_the_fal_fake_refuses_a_mask_of_another_size():
+    with FakeFal() as fal:
+        headers = {"Authorization": f"Key {fal.api_key}"}
+        image = "data:image/png;base64," + base64.b64encode(png(320, 256)).decode()
+        mask = "data:image/png;base64," + base64.b64encode(png(256, 256, 255, "L")).decode()
+        r = httpx.post(
+            fal.base_url + "/fal-ai/flux-pro/v1/fill",
+            json={"prompt": "x", "image_url": image, "mask_url": mask},
+            headers=headers,
+        )
+        result = httpx.get(r.json()["response_url"], headers=headers)
+    assert result.status_code == 422 and "same dimensions" in result.text
+
+
+# -- what every host shares ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cls, fake, model, field",
+    [
+        (QuickBFL, FakeBFL, "flux_kontext_pro", "input_image"),
+        (QuickReplicate, FakeReplicate, "flux_kontext_pro", "input_image"),
+        (QuickFal, FakeFal, "flux_kontext_pro", "input_image"),
+    ],
+)
+@pytest.mark.parametrize("bad", [b"%PDF-1.4 not an image", b"GIF89a\x00"])
+def test_a_non_image_is_refused_before_anything_is_sent(cls, fake, model, field, bad):
+    with fake() as server, client(cls, server) as c:
+        with pytest.raises(ValidationError) as e:
+            c.generate(model=model, prompt="x", input_image=bad)
+        assert e.value.field == field and server.requests == []
+
+
+def test_the_cache_knows_an_edit_by_its_input(tmp_path):
+    with FakeBFL() as bfl:
+        provider = QuickBFL(api_key=bfl.api_key, base_url=bfl.base_url)
+        with FluxClient(provider=provider, cache=tmp_path, retry=FAST_RETRY) as c:
+            a = c.generate(model="flux_kontext_pro", prompt="night", input_image=png(), seed=3)
+            b = c.generate(model="flux_kontext_pro", prompt="night", input_image=png(), seed=3)
+            other = c.generate(
+                model="flux_kontext_pro", prompt="night", input_image=png(colour=(0, 0, 9)), seed=3
+            )
+        assert len(bfl.submits) == 2
+    assert b.cached and not a.cached and not other.cached
+    entry = next(tmp_path.rglob("*.entry")).read_bytes()
+    assert base64.b64encode(png()) not in entry  # the cache records the digest
+
+
+def test_every_image_parameter_names_its_limits_in_the_error():
+    with pytest.raises(ValidationError) as e:
+        fluxpanel.GenerationRequest(
+            "flux_fill_pro",
+            "x",
+            models=BlackForestLabs.models,
+            image=png(100, 100),
+            mask=png(100, 100, 255, "L"),
+        )
+    text = str(e.value)
+    assert "smaller than 256 px" in text and "at most 20 megapixels" in text
+    assert json.dumps(e.value.field) == '"image"'
+
+
+# -- reproducible with inputs ------------------------------------------------------------
+
+
+def test_a_snippet_with_inputs_runs_in_a_fresh_process_and_sends_the_same_body(
+    tmp_path, monkeypatch
+):
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(
+            model="flux_fill_pro",
+            prompt="a red door",
+            image=png(320, 256),
+            mask=png(320, 256, 255, "L"),
+            seed=11,
+        )
+        assert "fluxpanel-inputs/" in g.code and "sha256" not in g.code
+        env = {**__import__("os").environ, "BFL_API_KEY": bfl.api_key}
+        run = subprocess.run(
+            [sys.executable, "-c", g.code], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        first, again = (r.json() for r in bfl.submits)
+    assert first == again
+
+
+def test_export_and_load_keep_the_inputs(tmp_path):
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(model="flux_kontext_pro", prompt="night", input_image=png(), seed=4)
+    folder = g.save(tmp_path / "export").parent
+    manifest = json.loads((folder / "manifest.json").read_text())
+    record = manifest["inputs"]["input_image"][0]
+    assert record["sha256"] == g.request.input_image.sha256
+    assert (folder / record["file"]).read_bytes() == png()
+    loaded = fluxpanel.load(folder)
+    assert loaded.request == g.request and loaded.request.input_image.data == png()
+    (folder / record["file"]).write_bytes(png(colour=(1, 2, 3)))
+    with pytest.raises(fluxpanel.ImageError, match="does not match its sha256"):
+        fluxpanel.load(folder)
+
+
+def test_compare_runs_one_edit_across_models():
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        grid = fluxpanel.compare(
+            "make it night",
+            client=c,
+            model=["flux_kontext_pro", "flux_kontext_max"],
+            input_image=[png(), png(colour=(0, 90, 0))],
+            seed=2,
+            display=False,
+        )
+        bodies = [r.json() for r in bfl.submits]
+        refs = fluxpanel.compare(
+            "image 1 beside image 2",
+            client=c,
+            model="flux_2_pro",
+            input_images=[png(), png(colour=(0, 90, 0))],
+            seed=2,
+            display=False,
+        )
+    assert len(grid.cells) == 4 and all(cell.generation.images for cell in grid.cells)
+    assert {b["input_image"] for b in bodies} == {
+        base64.b64encode(png()).decode(),
+        base64.b64encode(png(colour=(0, 90, 0))).decode(),
+    }
+    assert len(refs.cells) == 1  # a list of references is one value
+    html = grid._repr_html_()
+    assert "input_image=image 2" in html and "\\x89PNG" not in html and "IHDR" not in html
