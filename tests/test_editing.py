@@ -160,7 +160,7 @@ def test_fal_uploads_inputs_and_sends_their_urls():
     image = png()
     with FakeFal() as fal, client(QuickFal, fal) as c:
         c.generate(model="flux_kontext_max", prompt="make it night", input_image=image)
-        submit = [r for r in fal.submits if "kontext" in r.path][0]
+        submit = next(r for r in fal.submits if "kontext" in r.path)
         assert fal.keys_sent_to_storage == 0
         assert list(fal.uploads.values()) == [image]
         base = fal.url_base

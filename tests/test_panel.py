@@ -25,18 +25,28 @@ def preview_panel(**kw):
 
 
 def test_traits_are_the_specs_parameters():
+    from fluxpanel._traits import InputTrait
+
     panel = preview_panel()
-    names = {p for m in fluxpanel.MODELS.values() for p in m.params}
+    table = panel.provider.models
+    names = {p for m in table.values() for p in m.params if not m.params[p].is_image}
     synced = set(panel.keys)
     assert names <= synced
-    assert panel.spec == models_to_json(fluxpanel.MODELS)
-    for m in fluxpanel.MODELS.values():
+    assert panel.spec == models_to_json(table)
+    assert list(table)[:3] == list(fluxpanel.MODELS)  # the API page's three first
+    for m in table.values():
         for name, p in m.params.items():
             trait = panel.traits()[name]
-            kind = {"integer": traitlets.Int, "number": traitlets.Float}.get(
-                p.kind, traitlets.Unicode
-            )
+            kind = {
+                "integer": traitlets.Int,
+                "number": traitlets.Float,
+                "boolean": traitlets.Bool,
+                "image": InputTrait,
+                "images": InputTrait,
+            }.get(p.kind, traitlets.Unicode)
             assert isinstance(trait, kind), name
+            # Image bytes never travel in widget state: only the `inputs` trait.
+            assert (name in synced) == (not p.is_image), name
 
 
 def test_constructor_presets_and_rejects_typos():

@@ -42,6 +42,8 @@ from ._errors import (
     redact,
 )
 from ._history import HistoryStore
+from ._inputs import InputImage
+from ._panel_inputs import Thumbnails, Uploads, editing_model, editing_target
 from ._pricing import format_cost
 from ._request import (
     DEFAULT_MODEL,
@@ -50,6 +52,7 @@ from ._request import (
     default_model,
     field_errors,
     fit,
+    resolve,
 )
 from ._results import GeneratedImage, Generation
 from ._snippet import request_code
@@ -121,6 +124,11 @@ class FluxPanel(anywidget.AnyWidget):
         sync=True
     )
     field_errors = t.Dict(read_only=True, help="Validation messages by parameter.").tag(sync=True)
+    inputs = t.Dict(
+        read_only=True,
+        help="What the view shows of each input image, by parameter: a thumbnail, "
+        "its size, name and sha256 (never the image's bytes).",
+    ).tag(sync=True)
     code = t.Unicode("", read_only=True, help="Python for the current settings.").tag(sync=True)
     result_code = t.Unicode("", read_only=True, help="Python that reproduces the last result.").tag(
         sync=True
@@ -145,6 +153,8 @@ class FluxPanel(anywidget.AnyWidget):
         **params: Any,
     ) -> None:
         self._memory: dict[str, dict[str, Any]] = {}
+        self._uploads = Uploads()
+        self._thumbs = Thumbnails()
         self._switching = True  # the constructor's values are final: no carrying over
         self._result: Generation | None = None
         #: Past generations, originals on disk; only the shown one is in memory.
@@ -186,10 +196,11 @@ class FluxPanel(anywidget.AnyWidget):
         model = params.pop("model", default_model(models))
         seed_mode = params.pop("seed_mode", "fixed" if params.get("seed") is not None else "random")
         # Validate what was given exactly as a request would (raises ValidationError).
-        preset = GenerationRequest(model, models=models, **{"prompt": "x", **params})
+        # (an image a model requires may come later, from the view).
+        preset = resolve(models, model, {"prompt": "x", **params}, require_inputs=False)
         values = {
             **_defaults(models[model]),
-            **{k: v for k, v in preset.params.items() if k in params or k != "prompt"},
+            **{k: v for k, v in preset.items() if k in params or k != "prompt"},
         }
         values["prompt"] = params.get("prompt", "")
 
@@ -402,6 +413,7 @@ class FluxPanel(anywidget.AnyWidget):
                 **{k: p.default for k, p in new.params.items() if k not in _SHARED},
                 **fit(new, carried),
             }
+            remembered.update(_carry_input(old, new, self))
         self._switching = True
         try:
             with self.hold_trait_notifications():
@@ -499,13 +511,25 @@ class FluxPanel(anywidget.AnyWidget):
         new = {n: make_trait(n, k) for n, k in kinds.items() if not self.has_trait(n)}
         if new:
             self.add_traits(**new)
-            self.observe(self._on_param, names=list(new))
+            images = [n for n in new if kinds[n] in ("image", "images")]
+            self.observe(self._on_param, names=[n for n in new if n not in images])
+            if images:
+                self.observe(self._on_input, names=images)
         self.set_trait("param_names", list(dict.fromkeys([*self.param_names, *kinds])))
 
     @t.observe("seed_mode")
     def _on_param(self, change: dict[str, Any]) -> None:
         if not self._switching:
             self._revalidate()
+
+    def _on_input(self, change: dict[str, Any]) -> None:
+        """An input image changed (from Python or the view): the view is shown
+        its thumbnail and digest."""
+        shown = {k: v for k, v in self.inputs.items() if k != change["name"]}
+        if change["new"] is not None:
+            shown[change["name"]] = self._thumbs.of(change["new"])
+        self.set_trait("inputs", shown)
+        self._on_param(change)
 
     def _revalidate(self) -> None:
         models = self._client.provider.models
@@ -530,12 +554,15 @@ class FluxPanel(anywidget.AnyWidget):
             here = None
         home = self._home() if self._loop is not None or here is not None else None
         if home is not None and here is not home:
-            home.call_soon_threadsafe(self._handle, content)
+            home.call_soon_threadsafe(self._handle, content, buffers)
         else:
-            self._handle(content)
+            self._handle(content, buffers)
 
-    def _handle(self, content: dict[str, Any]) -> None:
+    def _handle(self, content: dict[str, Any], buffers: list[Any] | None = None) -> None:
         kind = content.get("type")
+        if isinstance(kind, str) and kind.startswith("input-"):
+            self._on_upload(kind, content, buffers or [])
+            return
         if kind == "generate":
             if not self.running:
                 task = asyncio.ensure_future(self._run_quietly())
@@ -554,6 +581,99 @@ class FluxPanel(anywidget.AnyWidget):
             self._apply_dropped(content.get("request"), str(content.get("name", "the image")))
         elif kind == "save":
             self._save_from_view()
+        elif kind == "use-input":
+            self._use_as_input(content)
+
+    # -- input images from the view ------------------------------------------------------
+
+    def _image_params(self) -> set[str]:
+        spec = self._client.provider.models.get(self.model)
+        return {n for n, p in spec.params.items() if p.is_image} if spec else set()
+
+    def _on_upload(self, kind: str, content: dict[str, Any], buffers: list[Any]) -> None:
+        """A file from the view, in chunks: each acknowledged (the view shows
+        how far it is), the whole read as an image and set, or an error shown
+        beside the field. Nothing is sent to a host here."""
+        upload_id = content.get("upload")
+        try:
+            if kind == "input-begin":
+                self._uploads.begin(content, self._image_params())
+            elif kind == "input-chunk":
+                upload = self._uploads.chunk(content, buffers)
+                self.send({"type": "input-ack", "upload": upload_id, "received": upload.received})
+            elif kind == "input-end":
+                upload, data = self._uploads.end(content)
+                image = InputImage.of(data, upload.param)
+                image.name = upload.name
+                self._set_input(upload.param, image, append=upload.append)
+                self.send({"type": "input-done", "upload": upload_id, "sha256": image.sha256})
+                self.set_trait("status_text", f"{upload.name} is ready as {upload.param}")
+            elif kind == "input-cancel":
+                self._uploads.drop(content)
+            elif kind == "input-remove":
+                self._remove_input(str(content.get("param")), content.get("index"))
+        except ValidationError as e:
+            self._uploads.drop(content)
+            self.send({"type": "input-done", "upload": upload_id, "error": str(e)})
+            self._fail(e)
+
+    def _set_input(self, name: str, image: InputImage, *, append: bool) -> None:
+        spec = self._client.provider.models[self.model]
+        p = spec.params.get(name)
+        if p is None or not p.is_image:
+            raise ValidationError(f"{self.model} takes no image {name!r}", field=name)
+        if p.kind == "images":
+            now = getattr(self, name) or () if append else ()
+            if len(now) >= int(p.max or 1):
+                raise ValidationError(
+                    f"{name} already holds {len(now)} images, the most {self.model} takes "
+                    "here; remove one first",
+                    field=name,
+                    allowed=p.allowed(),
+                )
+            setattr(self, name, (*now, image))
+        else:
+            setattr(self, name, image)
+        self.set_trait("error", {})
+
+    def _remove_input(self, name: str, index: Any) -> None:
+        value = getattr(self, name, None) if name in self._image_params() else None
+        if isinstance(value, tuple) and isinstance(index, int) and 0 <= index < len(value):
+            rest = value[:index] + value[index + 1 :]
+            setattr(self, name, rest or None)
+        elif value is not None:
+            setattr(self, name, None)
+
+    def _use_as_input(self, content: dict[str, Any]) -> None:
+        """A result (a tile, or an image of a history entry) as the input of an
+        edit: the kernel has the original, so no bytes come from the view.
+        A model that takes no image gives way to one that edits."""
+        try:
+            image = self._shown.get(str(content.get("key")))
+            if image is None and isinstance(content.get("entry"), int):
+                gen = self._load(content["entry"])
+                index = content.get("index", 0)
+                image = gen.images[index if isinstance(index, int) else 0]
+            if image is None:
+                raise ValidationError("that image is no longer here")
+            models = self._client.provider.models
+            target = editing_model(models, self.model)
+            if target is None:
+                raise ConfigError(
+                    f"no model at {self._client.provider.label} takes an input image; "
+                    "switch provider to edit"
+                )
+            if target != self.model:
+                self.model = target
+            name = editing_target(models[target]) or ""
+            self._set_input(name, InputImage.of(image, name), append=True)
+        except (FluxError, KeyError, IndexError) as e:
+            self._fail(e if isinstance(e, FluxError) else ValidationError(str(e)))
+            return
+        label = models[self.model].label
+        self.set_trait(
+            "status_text", f"Image {image.index + 1} (seed {image.seed}) is the {name} of {label}"
+        )
 
     def _apply_dropped(self, payload: Any, name: str) -> None:
         """Settings from an image dropped on the panel (its metadata, read in the
@@ -860,6 +980,19 @@ class FluxPanel(anywidget.AnyWidget):
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _carry_input(old: ModelSpec | None, new: ModelSpec, panel: Any) -> dict[str, Any]:
+    """The image being edited, carried to the new model's own input parameter
+    (Kontext's ``input_image`` to FLUX.2's ``input_images``) when its names differ."""
+    source, target = (editing_target(old) if old else None), editing_target(new)
+    if source is None or target is None or source == target:
+        return {}
+    value = getattr(panel, source, None)
+    if value is None:
+        return {}
+    first = value[0] if isinstance(value, tuple) else value
+    return {target: (first,) if new.params[target].kind == "images" else first}
 
 
 def _progress_view(progress: Progress) -> dict[str, Any]:

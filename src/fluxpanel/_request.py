@@ -108,12 +108,18 @@ def _missing(p: ParamSpec, model: str) -> ValidationError:
 
 
 def resolve(
-    models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any]
+    models: Mapping[str, ModelSpec],
+    model: Any,
+    params: Mapping[str, Any],
+    *,
+    require_inputs: bool = True,
 ) -> dict[str, Any]:
     """Validate ``params`` for ``model`` and fill in defaults and a random seed.
 
     ``None`` means "not given". Returns every parameter the model takes, in the
-    table's order. This is the one place request rules are enforced.
+    table's order. This is the one place request rules are enforced. With
+    ``require_inputs=False`` a required image may be missing (a panel's
+    settings before its image is chosen).
     """
     if not isinstance(model, str) or model not in models:
         allowed = ", ".join(models)
@@ -158,10 +164,10 @@ def resolve(
                 raise _inapplicable(p, model, value)
             continue
         if value is None:
-            if p.required:
+            if p.required and (require_inputs or not p.is_image):
                 raise _missing(p, model)
             if p.is_image:
-                continue  # an optional image not given
+                continue  # an image not given (yet)
             if name == "seed":
                 value = _rng.randint(int(p.min or 0), int(p.max or 0))
             else:
@@ -173,9 +179,13 @@ def resolve(
 
 def _check_masks(spec: ModelSpec, values: Mapping[str, Any]) -> None:
     """A mask must have its image's width and height (the hosts refuse others)."""
+    from ._inputs import InputImage
+
     for name, p in spec.params.items():
         mask, image = values.get(name), values.get(p.mask_of or "")
-        if p.mask_of is None or mask is None or image is None or mask.url or image.url:
+        if p.mask_of is None or not isinstance(mask, InputImage):
+            continue
+        if not isinstance(image, InputImage) or mask.url or image.url:
             continue
         if (mask.width, mask.height) != (image.width, image.height):
             raise _invalid(
@@ -215,6 +225,11 @@ def field_errors(
                 _coerce(p, value, model)
         except ValidationError as e:
             errors[name] = str(e)
+    if not errors:
+        try:
+            _check_masks(spec, params)
+        except ValidationError as e:
+            errors[e.field or "mask"] = str(e)
     return errors
 
 

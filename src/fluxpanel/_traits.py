@@ -33,9 +33,42 @@ def param_kinds(tables: Iterable[Mapping[str, ModelSpec]]) -> dict[str, str]:
     return kinds
 
 
+class InputTrait(t.TraitType[Any, Any]):
+    """An image parameter: ``None``, an :class:`InputImage` or, for a list of
+    references, a tuple of them. Anything :meth:`InputImage.of` reads may be
+    assigned (a path, bytes, a Pillow image, a NumPy array, a GeneratedImage,
+    a URL); it is read and checked at once. Not synced: the browser sees the
+    ``inputs`` trait (thumbnails and digests), never the bytes."""
+
+    default_value = None
+    allow_none = True
+    info_text = "an image (a path, bytes, a Pillow image, a NumPy array or a URL), or None"
+
+    def __init__(self, many: bool, **kwargs: Any) -> None:
+        super().__init__(None, allow_none=True, **kwargs)
+        self.many = many
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        from ._inputs import InputImage
+
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            return None
+        name = self.name or "image"
+        if self.many:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            return tuple(InputImage.of(v, f"{name}[{i}]") for i, v in enumerate(items))
+        if isinstance(value, (list, tuple)):
+            from ._errors import ValidationError
+
+            raise ValidationError(f"{name} takes one image, not a list", field=name)
+        return InputImage.of(value, name)
+
+
 def make_trait(name: str, kind: str) -> t.TraitType[Any, Any]:
-    """A synced trait for one parameter."""
+    """A trait for one parameter: synced, or for images an :class:`InputTrait`."""
     help = f"The {name.replace('_', ' ')} parameter (its range and default come from the model)."
+    if kind in ("image", "images"):
+        return InputTrait(kind == "images", help=help)
     trait: t.TraitType[Any, Any]
     if kind == "integer":
         trait = t.Int(_EMPTY[kind], help=help)

@@ -1,0 +1,179 @@
+"""Input images in the panel, from Python and as the view sends them (chunked
+binary messages), "Use as input", and what the view is shown (never bytes)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+import pytest
+import traitlets
+from PIL import Image
+
+from fluxpanel import FluxPanel, ValidationError
+from fluxpanel._panel_inputs import CHUNK
+
+pytestmark = pytest.mark.filterwarnings("ignore::fluxpanel.providers.PreviewNotice")
+
+
+def png(w=320, h=256, colour=(200, 40, 40), mode="RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, (w, h), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+class Sent(list):
+    """Messages the panel sent to the view."""
+
+
+def panel_with_outbox(**kw):
+    panel = FluxPanel(provider="preview", **kw)
+    outbox = Sent()
+    panel.send = lambda content, buffers=None: outbox.append(content)
+    return panel, outbox
+
+
+def upload(panel, param, data, *, name="photo.png", append=False, upload="u1", chunk=CHUNK):
+    panel._handle(
+        {
+            "type": "input-begin",
+            "upload": upload,
+            "param": param,
+            "name": name,
+            "size": len(data),
+            "append": append,
+        }
+    )
+    for offset in range(0, len(data), chunk):
+        panel._handle(
+            {"type": "input-chunk", "upload": upload, "offset": offset},
+            [memoryview(data[offset : offset + chunk])],
+        )
+    panel._handle({"type": "input-end", "upload": upload})
+
+
+def test_every_image_parameter_is_a_trait_that_takes_any_image_form(tmp_path):
+    panel = FluxPanel(provider="preview", model="flux_kontext_pro")
+    path = tmp_path / "in.png"
+    path.write_bytes(png())
+    panel.input_image = path
+    assert panel.input_image.data == png()
+    seen = []
+    panel.observe(lambda c: seen.append(c["name"]), names="input_image")
+    panel.input_image = Image.open(io.BytesIO(png(colour=(0, 0, 200))))
+    assert seen == ["input_image"]
+    other = traitlets.HasTraits()
+    other.add_traits(picture=traitlets.Any())
+    traitlets.link((panel, "input_image"), (other, "picture"))
+    panel.input_image = png()
+    assert other.picture.sha256 == panel.input_image.sha256
+    with pytest.raises(ValidationError):
+        panel.input_image = b"not an image"
+
+
+def test_the_view_sees_thumbnails_and_digests_never_the_bytes():
+    panel = FluxPanel(provider="preview", model="flux_kontext_pro")
+    big = png(2000, 1500)
+    panel.input_image = big
+    shown = panel.inputs["input_image"][0]
+    assert shown["sha256"] == panel.input_image.sha256 and shown["width"] == 2000
+    assert shown["thumb"].startswith("data:image/") and len(shown["thumb"]) < 40_000
+    state = json.dumps(panel.get_state(), default=str)
+    assert len(state) < 200_000
+    panel.input_image = None
+    assert "input_image" not in panel.inputs
+
+
+def test_a_chunked_upload_arrives_whole_with_progress():
+    panel, outbox = panel_with_outbox(model="flux_kontext_pro")
+    data = png(1800, 1800, (10, 200, 90))
+    upload(panel, "input_image", data, chunk=4096)
+    acks = [m for m in outbox if m["type"] == "input-ack"]
+    assert len(acks) == -(-len(data) // 4096) and acks[-1]["received"] == len(data)
+    done = outbox[-1]
+    assert done["type"] == "input-done" and "error" not in done
+    assert panel.input_image.data == data and panel.input_image.name == "photo.png"
+    assert "ready" in panel.status_text
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [(b"%PDF-1.4 hello", "not an image"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "not an image")],
+)
+def test_a_file_that_is_not_an_image_is_an_error_beside_nothing_sent(data, words):
+    panel, outbox = panel_with_outbox(model="flux_kontext_pro")
+    upload(panel, "input_image", data)
+    assert panel.input_image is None
+    assert words in outbox[-1]["error"] and words in panel.error["message"]
+
+
+def test_out_of_order_and_oversized_uploads_are_refused():
+    panel, outbox = panel_with_outbox(model="flux_kontext_pro")
+    panel._handle(
+        {"type": "input-begin", "upload": "a", "param": "input_image", "name": "x", "size": 10}
+    )
+    panel._handle({"type": "input-chunk", "upload": "a", "offset": 5}, [b"12345"])
+    assert "out of order" in outbox[-1]["error"]
+    panel._handle(
+        {"type": "input-begin", "upload": "b", "param": "input_image", "name": "x", "size": 10**9}
+    )
+    assert "more than fluxpanel takes" in outbox[-1]["error"]
+    panel._handle(
+        {"type": "input-begin", "upload": "c", "param": "prompt", "name": "x", "size": 10}
+    )
+    assert "not an image parameter" in outbox[-1]["error"]
+
+
+def test_references_append_up_to_the_models_limit_and_can_be_removed():
+    panel, outbox = panel_with_outbox(model="flux_2_pro")
+    limit = panel.models["flux_2_pro"].params["input_images"].max
+    for i in range(int(limit)):
+        upload(panel, "input_images", png(colour=(i, 0, 0)), append=True, upload=f"u{i}")
+    assert len(panel.input_images) == limit
+    upload(panel, "input_images", png(colour=(99, 0, 0)), append=True, upload="extra")
+    assert "already holds" in outbox[-1]["error"]
+    panel._handle({"type": "input-remove", "param": "input_images", "index": 0})
+    assert len(panel.input_images) == limit - 1 and len(panel.inputs["input_images"]) == limit - 1
+
+
+def test_use_as_input_switches_to_an_editing_model_and_sends_no_bytes():
+    panel, _ = panel_with_outbox(prompt="a lighthouse")
+    gen = asyncio.run(panel.agenerate())
+    key = f"{panel.history_current}-0"
+    panel._handle({"type": "use-input", "key": key})
+    assert panel.model == "flux_kontext_pro"
+    assert panel.input_image.data == gen.images[0].data
+    panel.model = "flux_2_pro"  # the image being edited comes along
+    assert panel.input_images[0].data == gen.images[0].data
+    panel._handle({"type": "use-input", "entry": panel.history_current, "index": 0})
+    assert len(panel.input_images) == 2
+
+
+def test_an_edit_runs_and_its_snippet_names_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    panel = FluxPanel(provider="preview", model="flux_fill_pro", prompt="a red door")
+    assert "image" in panel.field_errors  # required, not given yet
+    panel.image = png(320, 256)
+    panel.mask = png(320, 256, 255, "L")
+    assert panel.field_errors == {}
+    gen = asyncio.run(panel.agenerate())
+    assert (gen.images[0].width, gen.images[0].height) == (320, 256)
+    assert "fluxpanel-inputs/" in panel.result_code
+    assert (tmp_path / "fluxpanel-inputs").is_dir()
+    panel.mask = png(300, 300, 255, "L")
+    assert "must be the size of its image" in panel.field_errors["mask"]
+    # Restoring an edit from history brings its inputs back.
+    entry = panel.history_current
+    panel.image = None
+    panel.restore(entry)
+    assert panel.image.data == png(320, 256)
+
+
+def test_fluxpanel_is_still_light_to_import():
+    import subprocess
+    import sys
+
+    code = "import sys, fluxpanel; print('PIL' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
