@@ -2,6 +2,7 @@
 // Nothing here knows a model's rules: ranges, steps, defaults, labels and help
 // all come from the spec the kernel sends.
 import { h } from "./dom.js";
+import { imageField } from "./imagefield.js";
 
 const WIDE = 10_000; // ranges wider than this get a number box, not a slider
 
@@ -29,10 +30,13 @@ function parseValue(param, raw) {
  * @param {(name: string, value: any) => void} opts.set
  * @param {() => void} opts.generate         Ctrl/Cmd+Enter in the prompt
  * @param {string} opts.uid         unique prefix for element ids
+ * @param {object} opts.images      input images: entries(name), upload(name, file, append, onProgress),
+ *                                  remove(name, index), paint(param)
  * @returns {{ el: HTMLElement, update: (name: string) => void, errors: (e: object) => void }}
  */
-export function buildControls({ spec, models, get, set, generate, uid }) {
+export function buildControls({ spec, models, get, set, generate, uid, images }) {
   const updaters = new Map();
+  const inputFields = new Map(); // image parameter -> its field
   const errorSlots = new Map();
   const fields = [];
 
@@ -110,6 +114,20 @@ export function buildControls({ spec, models, get, set, generate, uid }) {
       );
       field(param.name, param, select);
       updaters.set(param.name, () => (select.value = get(param.name)));
+    } else if (param.kind === "image" || param.kind === "images") {
+      const paint = param.mask_of
+        ? Object.assign(() => images.paint(param), { ready: () => images.entries(param.mask_of).some((e) => !e.url) })
+        : null;
+      const input = imageField({
+        param,
+        id,
+        entries: () => images.entries(param.name),
+        upload: (file, append, onProgress) => images.upload(param.name, file, append, onProgress),
+        remove: (index) => images.remove(param.name, index),
+        paint,
+      });
+      field(param.name, param, input.el);
+      inputFields.set(param.name, input);
     } else if (param.kind === "boolean") {
       const box = h("input", { id, type: "checkbox", onchange: (e) => set(param.name, e.target.checked) });
       const row = h("label", { class: "fluxpanel-toggle", for: id }, box, param.help.split(". ")[0]);
@@ -216,5 +234,17 @@ export function buildControls({ spec, models, get, set, generate, uid }) {
     }
   }
 
-  return { el, update, errors, names: () => [...updaters.keys()] };
+  /** The kernel's input images changed: every image field shows them. */
+  const updateInputs = () => {
+    for (const input of inputFields.values()) input.update();
+  };
+  /** A file pasted or dropped on the panel: the first image field that has room takes it. */
+  const takeFiles = (files) => {
+    const input = [...inputFields.entries()].find(([name]) => !spec.params.find((p) => p.name === name)?.mask_of)?.[1];
+    if (!input) return false;
+    input.send(files);
+    return true;
+  };
+
+  return { el, update, errors, updateInputs, takeFiles, names: () => [...updaters.keys()] };
 }

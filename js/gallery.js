@@ -9,8 +9,9 @@ import { h, fill } from "./dom.js";
  * @param {(tile: object) => Promise<{url: string, name: string}>} opts.original
  * @param {(seed: number) => void} opts.reuseSeed
  * @param {() => void} opts.save        save every image of the result, with a manifest
+ * @param {(tile: object) => void} opts.useInput  make this image the input of an edit
  */
-export function createGallery({ preview, original, reuseSeed, save }) {
+export function createGallery({ preview, original, reuseSeed, save, useInput }) {
   const grid = h("div", { class: "fluxpanel-grid", "data-part": "images" });
   const saveAll = h(
     "button",
@@ -87,6 +88,7 @@ export function createGallery({ preview, original, reuseSeed, save }) {
         {},
         h("span", { class: "fluxpanel-caption" }, `seed ${tile.seed} · ${tile.model}${count > 1 ? ` · #${tile.index + 1}` : ""}`),
         h("button", { class: "fluxpanel-link", title: `Fix the seed to this one. ${tile.seed_note || ""}`, "data-action": "reuse-seed", onclick: () => reuseSeed(tile.seed) }, "Reuse seed"),
+        h("button", { class: "fluxpanel-link", title: "Edit this image: it becomes the input image (the kernel has the original)", "data-action": "use-input", onclick: () => useInput(tile) }, "Use as input"),
         dl,
       ),
     );

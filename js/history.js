@@ -5,8 +5,9 @@ import { h, fill } from "./dom.js";
  * @param {object} opts
  * @param {(entry: object) => Promise<string>} opts.thumb  object URL of an entry's thumbnail
  * @param {(id: number) => void} opts.restore
+ * @param {(id: number) => void} opts.useInput  the entry's first image as the input of an edit
  */
-export function createHistory({ thumb, restore }) {
+export function createHistory({ thumb, restore, useInput }) {
   const list = h("div", { class: "fluxpanel-history-list", role: "list" });
   const el = h("div", { class: "fluxpanel-history", "data-part": "history" }, h("div", { class: "fluxpanel-heading" }, "History"), list);
   let shown = "";
@@ -19,17 +20,22 @@ export function createHistory({ thumb, restore }) {
     const items = [...entries].reverse().map((entry) => {
       const img = h("img", { alt: "", width: entry.thumb_width, height: entry.thumb_height });
       thumb(entry).then((url) => (img.src = url));
-      return h(
+      const open = h(
         "button",
         {
           class: "fluxpanel-history-item" + (entry.id === current ? " fluxpanel-current" : ""),
-          role: "listitem",
           "data-history-id": entry.id,
           title: `${entry.prompt}\n${entry.model} · seed ${entry.seed} · ${entry.count} image(s)\nClick to restore these settings and images`,
           onclick: () => restore(entry.id),
         },
         img,
       );
+      const edit = h(
+        "button",
+        { class: "fluxpanel-link fluxpanel-history-use", "data-action": "use-input", title: "Use its first image as the input of an edit", onclick: () => useInput(entry.id) },
+        "Use as input",
+      );
+      return h("div", { class: "fluxpanel-history-entry", role: "listitem" }, open, edit);
     });
     fill(list, items);
   }

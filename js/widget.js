@@ -9,6 +9,9 @@ import { createHistory } from "./history.js";
 import { createSnippet } from "./snippet.js";
 import { createStatus } from "./status.js";
 import { readRequest } from "./metadata.js";
+import { imageFiles } from "./imagefield.js";
+import { openMaskPainter } from "./maskpainter.js";
+import { createUploader } from "./upload.js";
 
 const PARAM_EXTRAS = ["model", "seed_mode"];
 
@@ -55,6 +58,30 @@ function render({ model, el }) {
     return entry;
   }
 
+  // -- input images: sent as binary chunks; the kernel keeps them ------------------
+  const uploader = createUploader(model);
+  const images = {
+    entries: (name) => (model.get("inputs") || {})[name] || [],
+    upload: (name, file, append, onProgress) => uploader(name, file, { append, onProgress }),
+    remove: (name, index) => model.send({ type: "input-remove", param: name, index }),
+    paint: (param) => {
+      const [image] = images.entries(param.mask_of);
+      if (!image) return;
+      openMaskPainter({
+        host: root,
+        image,
+        picture: async () => {
+          const { msg, buffers } = await ask({ type: "preview-input", param: param.mask_of, index: 0 });
+          const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
+          urls.add(url);
+          return url;
+        },
+        done: (file) => uploader(param.name, file, { append: false }),
+      });
+    },
+  };
+  const useInput = (content) => model.send({ type: "use-input", ...content });
+
   // -- parts ------------------------------------------------------------------------
   const generate = () => model.send({ type: "generate" });
   const banner = h("div", { class: "fluxpanel-banner", "data-part": "banner", role: "note" });
@@ -65,6 +92,7 @@ function render({ model, el }) {
     save: () => model.send({ type: "save" }),
     preview: (tile) => blobUrl(tile.ref, tile.mime),
     original,
+    useInput: (tile) => useInput({ key: tile.key }),
     reuseSeed: (seed) => {
       model.set("seed_mode", "fixed");
       model.set("seed", seed);
@@ -74,6 +102,7 @@ function render({ model, el }) {
   const history = createHistory({
     thumb: (entry) => blobUrl(entry.ref, entry.mime),
     restore: (id) => model.send({ type: "restore", id }),
+    useInput: (id) => useInput({ entry: id, index: 0 }),
   });
   const snippet = createSnippet();
 
@@ -106,7 +135,7 @@ function render({ model, el }) {
   root.append(dropHint);
   const hasFile = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
   const onDragOver = (e) => {
-    if (!hasFile(e)) return;
+    if (!hasFile(e) || e.target.closest?.("[data-drop-input]")) return;
     e.preventDefault();
     dropHint.hidden = false;
   };
@@ -128,6 +157,13 @@ function render({ model, el }) {
     // Only the request (a few KB at most) goes to the kernel, never the file.
     model.send({ type: "dropped", name: file.name.slice(0, 200), request });
   };
+  // An image pasted on the panel (not into a text box) goes to its image field.
+  const onPaste = (e) => {
+    if (e.target.closest?.("textarea, input, [data-drop-input]")) return;
+    const files = imageFiles(e.clipboardData);
+    if (files.length && controls?.takeFiles(files)) e.preventDefault();
+  };
+  root.addEventListener("paste", onPaste);
   root.addEventListener("dragover", onDragOver);
   root.addEventListener("dragleave", onDragLeave);
   root.addEventListener("drop", onDrop);
@@ -154,6 +190,7 @@ function render({ model, el }) {
       },
       generate,
       uid,
+      images,
     });
     controlsSlot.replaceChildren(controls.el);
     controls.errors(model.get("field_errors"));
@@ -232,6 +269,7 @@ function render({ model, el }) {
   for (const name of new Set([...(model.get("param_names") || []), ...PARAM_EXTRAS])) {
     if (name !== "model") model.on(`change:${name}`, () => controls?.update(name));
   }
+  model.on("change:inputs", () => controls?.updateInputs());
   model.on("change:field_errors", () => {
     controls?.errors(model.get("field_errors"));
     showStatus();
@@ -254,6 +292,7 @@ function render({ model, el }) {
     root.removeEventListener("dragover", onDragOver);
     root.removeEventListener("dragleave", onDragLeave);
     root.removeEventListener("drop", onDrop);
+    root.removeEventListener("paste", onPaste);
     status.destroy();
     for (const url of urls) URL.revokeObjectURL(url);
     urls.clear();

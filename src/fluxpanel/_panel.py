@@ -583,6 +583,8 @@ class FluxPanel(anywidget.AnyWidget):
             self._save_from_view()
         elif kind == "use-input":
             self._use_as_input(content)
+        elif kind == "preview-input":
+            self._send_input_preview(content)
 
     # -- input images from the view ------------------------------------------------------
 
@@ -616,6 +618,21 @@ class FluxPanel(anywidget.AnyWidget):
             self._uploads.drop(content)
             self.send({"type": "input-done", "upload": upload_id, "error": str(e)})
             self._fail(e)
+
+    def _send_input_preview(self, content: dict[str, Any]) -> None:
+        """A display-size picture of an input (the mask painter paints over it)."""
+        token, name = content.get("token"), str(content.get("param"))
+        value = getattr(self, name, None) if name in self._image_params() else None
+        items = value if isinstance(value, tuple) else (value,)
+        index = content.get("index", 0)
+        image = items[index] if isinstance(index, int) and 0 <= index < len(items) else None
+        if image is None or image.url is not None:
+            self.send({"type": "preview-input", "token": token, "error": "no such input image"})
+            return
+        small = _shrink(image.data, "preview")
+        self.send(
+            {"type": "preview-input", "token": token, "mime": small.mime}, buffers=[small.data]
+        )
 
     def _set_input(self, name: str, image: InputImage, *, append: bool) -> None:
         spec = self._client.provider.models[self.model]

@@ -76,6 +76,9 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
     expect(offline.locator("figure.fluxpanel-tile")).to_have_count(1)
     lab.kernel("live.model = 'flux_schnell'; live.steps = 99")  # an error beside a field
     expect(live.locator('[data-param="steps"] .fluxpanel-field-error')).to_be_visible()
+    # An edit's input image field, with the image just made as its input.
+    lab.kernel("offline.model = 'flux_kontext_pro'; offline.input_image = offline.images[0]")
+    expect(offline.locator(".fluxpanel-input-item")).to_be_visible()
     texts = lab.page.evaluate(CONTRAST)
     parts = {c for t in texts for c in t["cls"].split()}
     wanted = {
@@ -83,6 +86,7 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
         "fluxpanel-field-error",
         "fluxpanel-caption",
         "fluxpanel-error-message",
+        "fluxpanel-input-size",
     }
     assert wanted <= parts, parts
     lab.command("apputils:change-theme", {"theme": "JupyterLab Light"})  # it persists

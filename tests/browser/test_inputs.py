@@ -1,0 +1,236 @@
+"""Input images in the real browser: picked, dropped and pasted files (photos,
+a 20 MB image, bombs and files that are not images), Use as input, and the
+mask painter, in JupyterLab and Notebook 7."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+PREVIEW = """\
+import fluxpanel
+panel = fluxpanel.FluxPanel(provider="preview", model="{model}", prompt="make it night")
+panel"""
+
+
+def photo(w: int = 1600, h: int = 1200, seed: int = 1) -> bytes:
+    """A photo-like JPEG: a gradient with grain, as a camera would write it."""
+    rng = __import__("random").Random(seed)
+    img = Image.linear_gradient("L").resize((w, h)).convert("RGB")
+    grain = Image.frombytes("RGB", (w // 4, h // 4), rng.randbytes(w // 4 * h // 4 * 3))
+    img = Image.blend(img, grain.resize((w, h)), 0.3)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def noise_png(side: int) -> bytes:
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def bomb() -> bytes:
+    from fluxpanel._imaging import PNG_SIGNATURE, png_chunk
+
+    ihdr = (30000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IEND", b"")
+
+
+def transfer(page, data: bytes, name: str, mime: str):
+    """A DataTransfer holding one file, made in the page."""
+    return page.evaluate_handle(
+        """([b64, name, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: mime }));
+            return dt;
+        }""",
+        [base64.b64encode(data).decode(), name, mime],
+    )
+
+
+def drop(page, target, data: bytes, name: str, mime: str = "image/jpeg") -> None:
+    dt = transfer(page, data, name, mime)
+    target.dispatch_event("dragover", {"dataTransfer": dt})
+    target.dispatch_event("drop", {"dataTransfer": dt})
+
+
+def paste(page, target, data: bytes, name: str, mime: str = "image/png") -> None:
+    dt = transfer(page, data, name, mime)
+    target.evaluate(
+        "(el, dt) => el.dispatchEvent(new ClipboardEvent('paste', "
+        "{ clipboardData: dt, bubbles: true, cancelable: true }))",
+        dt,
+    )
+
+
+def field(lab, name: str):
+    return lab.panel.locator(f'.fluxpanel-controls [data-param="{name}"]')
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_pick_drop_and_paste_reach_the_kernel_whole(make_lab, tmp_path):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
+    first = photo(seed=1)
+    path = tmp_path / "harbour.jpg"
+    path.write_bytes(first)
+    kontext = field(lab, "input_image")
+    kontext.locator('input[type="file"]').set_input_files(str(path))
+    expect(kontext.locator(".fluxpanel-input-item")).to_have_count(1)
+    expect(kontext.locator(".fluxpanel-input-item")).to_contain_text("harbour.jpg")
+    assert lab.value("panel.input_image.sha256") == sha(first)
+    assert lab.value("panel.input_image.name") == "harbour.jpg"
+    # FLUX.2 takes several references: the image being edited comes along.
+    lab.panel.locator('[data-param="model"] select').select_option("flux_2_pro")
+    refs = field(lab, "input_images")
+    expect(refs.locator(".fluxpanel-input-item")).to_have_count(1)
+    second, third = photo(800, 600, seed=2), noise_png(300)
+    drop(lab.page, refs.locator(".fluxpanel-input-zone"), second, "street.jpg")
+    expect(refs.locator(".fluxpanel-input-item")).to_have_count(2)
+    paste(lab.page, refs.locator(".fluxpanel-input-zone"), third, "image.png")
+    expect(refs.locator(".fluxpanel-input-item")).to_have_count(3)
+    assert lab.value("[i.sha256 for i in panel.input_images]") == [
+        sha(first),
+        sha(second),
+        sha(third),
+    ]
+    refs.locator('[data-action="remove-input"]').first.click()
+    expect(refs.locator(".fluxpanel-input-item")).to_have_count(2)
+    # A drop on an image field is an input, never settings to restore.
+    assert "restored" not in (lab.value("panel.status_text") or "")
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_contain_text("fluxpanel-inputs/")
+    # The saved notebook carries thumbnails, never the photos.
+    saved = lab.save()
+    assert len(str(saved)) < 2_000_000 and base64.b64encode(second[:3000]).decode() not in str(
+        saved
+    )
+    assert lab.page.errors == []
+
+
+def test_a_20_mb_image_arrives_whole_with_progress(make_lab, tmp_path):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
+    big = noise_png(2600)
+    assert len(big) > 20_000_000
+    path = tmp_path / "scan.png"
+    path.write_bytes(big)
+    kontext = field(lab, "input_image")
+    # Count the progress the view shows while it travels.
+    kontext.evaluate(
+        """(el) => {
+            window.__seen = 0;
+            new MutationObserver(() => window.__seen++).observe(
+                el.querySelector('progress'), { attributes: true });
+        }"""
+    )
+    kontext.locator('input[type="file"]').set_input_files(str(path))
+    expect(kontext.locator(".fluxpanel-input-item")).to_have_count(1, timeout=90_000)
+    assert lab.value("panel.input_image.sha256") == sha(big)
+    assert lab.page.evaluate("window.__seen") > 5  # progress moved while the chunks arrived
+    assert lab.value("len(panel.inputs['input_image'][0]['thumb'])") < 40_000
+
+
+@pytest.mark.parametrize(
+    "data, name, words",
+    [
+        (b"%PDF-1.7\n" + b"x" * 5000, "report.pdf", "not an image"),
+        (bomb(), "bomb.png", "bomb"),
+    ],
+)
+def test_what_is_not_an_image_is_refused_beside_the_field(make_lab, data, name, words):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
+    kontext = field(lab, "input_image")
+    drop(lab.page, kontext.locator(".fluxpanel-input-zone"), data, name, "image/png")
+    expect(kontext.locator(".fluxpanel-input-message")).to_contain_text(words)
+    expect(kontext.locator(".fluxpanel-input-item")).to_have_count(0)
+    assert lab.value("panel.input_image is None") is True
+
+
+def test_use_as_input_then_paint_a_mask(make_lab):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_schnell"))
+    lab.panel.locator('[data-action="generate"]').click()
+    tile = lab.panel.locator("figure.fluxpanel-tile")
+    expect(tile).to_have_count(1)
+    tile.locator('[data-action="use-input"]').click()
+    expect(lab.panel.locator('[data-param="model"] select')).to_have_value("flux_kontext_pro")
+    expect(field(lab, "input_image").locator(".fluxpanel-input-item")).to_have_count(1)
+    lab.panel.locator('[data-param="model"] select').select_option("flux_fill_pro")
+    expect(field(lab, "image").locator(".fluxpanel-input-item")).to_have_count(1)
+    w, h = lab.value("[panel.image.width, panel.image.height]")
+
+    def paint(*actions):
+        field(lab, "mask").locator('[data-action="paint-mask"]').click()
+        dialog = lab.page.locator(".fluxpanel-mask-dialog")
+        expect(dialog).to_be_visible()
+        canvas = dialog.locator("canvas.fluxpanel-mask-view")
+        box = canvas.bounding_box()
+        lab.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        lab.page.mouse.down()
+        lab.page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=8)
+        lab.page.mouse.up()
+        for action in actions:
+            dialog.locator(f'[data-action="{action}"]').click()
+        dialog.locator('[data-action="use-mask"]').click()
+        expect(dialog).to_have_count(0)
+        expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
+        return lab.value(
+            "(lambda m: [m.width, m.height, sum(1 for p in __import__('PIL.Image', fromlist=['Image'])"
+            ".open(__import__('io').BytesIO(m.data)).convert('L').getdata() if p > 127) / (m.width * m.height)])"
+            "(panel.mask)"
+        )
+
+    mw, mh, white = paint()
+    assert (mw, mh) == (w, h) and 0.01 < white < 0.5
+    assert lab.value("panel.field_errors") == {}
+    *_, inverted = paint("invert")
+    assert inverted > 0.5
+    *_, undone = paint("undo")
+    assert undone == 0  # the stroke undone: nothing to repaint
+    *_, cleared = paint("invert", "clear")
+    assert cleared == 0
+    # Keyboard: the painter's tools are buttons, Esc closes it.
+    field(lab, "mask").locator('[data-action="paint-mask"]').focus()
+    lab.page.keyboard.press("Enter")
+    expect(lab.page.locator(".fluxpanel-mask-dialog")).to_be_visible()
+    lab.page.keyboard.press("Escape")
+    expect(lab.page.locator(".fluxpanel-mask-dialog")).to_have_count(0)
+    paint()
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+    assert lab.value("panel.result.request.model") == "flux_fill_pro"
+
+
+def test_the_drop_zone_is_reachable_by_keyboard(make_lab):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
+    lab.wait_idle()  # the controls are drawn once the kernel has said everything
+    zone = field(lab, "input_image").locator(".fluxpanel-input-zone")
+    zone.focus()
+    expect(zone).to_be_focused()
+    with lab.page.expect_file_chooser() as chooser:
+        lab.page.keyboard.press("Enter")
+    assert chooser.value.is_multiple() is False
+
+
+def test_notebook_7_takes_a_picked_image(make_lab, tmp_path):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"), app="notebook")
+    data = photo(900, 700, seed=4)
+    path = tmp_path / "dusk.jpg"
+    path.write_bytes(data)
+    kontext = field(lab, "input_image")
+    kontext.locator('input[type="file"]').set_input_files(str(path))
+    expect(kontext.locator(".fluxpanel-input-item")).to_have_count(1)
+    assert lab.value("panel.input_image.sha256") == sha(data)
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
