@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -506,12 +507,141 @@ def time_to_usable(repeat: int) -> Figure:
     )
 
 
+# -- 7. an input image from the browser -------------------------------------------------------------
+
+#: A widget whose only job is to take bytes from the browser and say so: the
+#: baseline for input images (bare binary comm messages, no chunk protocol,
+#: no acknowledgements, no reading of the image).
+BARE_JS = """
+export default { render({ model }) {
+  window.__bare = (buf, size) => new Promise((resolve) => {
+    const got = (m) => { if (m.type === 'got') { model.off('msg:custom', got); resolve(performance.now()); } };
+    model.on('msg:custom', got);
+    for (let at = 0; at < buf.byteLength; at += size) model.send({ type: 'part' }, undefined, [buf.slice(at, at + size)]);
+    model.send({ type: 'end' });
+  });
+} }
+"""
+BARE = f"""\
+import anywidget, fluxpanel
+class Bare(anywidget.AnyWidget):
+    _esm = {BARE_JS!r}
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+        self.on_msg(self._got)
+    def _got(self, _, content, buffers):
+        self.n += sum(len(b) for b in buffers)
+        if content['type'] == 'end':
+            self.send({{'type': 'got', 'n': self.n}}); self.n = 0
+bare = Bare()
+panel = fluxpanel.FluxPanel(provider="preview", model="flux_kontext_pro", prompt="bench")
+display(bare, panel)"""
+
+DROP_JS = """() => new Promise((resolve) => {
+  const field = document.querySelector('[data-param="input_image"]');
+  const dt = new DataTransfer();
+  dt.items.add(new File([window.__png], 'scan-' + Math.random() + '.png', { type: 'image/png' }));
+  const t0 = performance.now();
+  new MutationObserver((_, obs) => {
+    if (field.querySelector('.fluxpanel-input-item')) { obs.disconnect(); resolve((performance.now() - t0) / 1000); }
+  }).observe(field, { childList: true, subtree: true });
+  field.querySelector('.fluxpanel-input-zone').dispatchEvent(
+    new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+})"""
+
+
+def input_from_browser(repeat: int) -> list[Figure]:
+    """A 20 MB image dropped on the panel, in Chromium: bytes on the websocket
+    per input byte, and the time from drop to "ready" (the kernel has read it
+    and the thumbnail shows) against the same bytes sent as bare binary comm
+    messages of 8 MiB (the Jupyter server refuses a message over 10 MiB)."""
+    import base64
+    import tempfile
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, JupyterServer, Lab
+
+    side = 2600
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buf, "PNG")
+    data = buf.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = JupyterServer(Path(tmp))
+        try:
+            server.write_notebook("bench.ipynb", [BARE])
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                sent = [0]
+
+                def watch(ws: Any) -> None:
+                    ws.on("framesent", lambda payload: sent.__setitem__(0, sent[0] + len(payload)))
+
+                page.on("websocket", watch)
+                lab = Lab(server, page, "bench.ipynb")
+                lab.run_cell(0)
+                page.locator('[data-param="input_image"] .fluxpanel-input-zone').wait_for(
+                    timeout=60_000
+                )
+                page.wait_for_function("() => window.__bare", timeout=60_000)
+                page.evaluate(
+                    "(b64) => { const s = atob(b64); const a = new Uint8Array(s.length);"
+                    " for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);"
+                    " window.__png = a.buffer; }",
+                    base64.b64encode(data).decode(),
+                )
+                ours, bare, per_byte = [], [], []
+                for _ in range(repeat + 1):
+                    t0 = page.evaluate("() => performance.now()")
+                    done = page.evaluate("() => window.__bare(window.__png, 8 << 20)")
+                    bare.append((done - t0) / 1000)
+                    lab.kernel("panel.input_image = None")
+                    page.wait_for_function(
+                        "() => !document.querySelector("
+                        "'[data-param=\"input_image\"] .fluxpanel-input-item')"
+                    )
+                    before = sent[0]
+                    ours.append(page.evaluate(DROP_JS))
+                    page.wait_for_timeout(300)  # the last acknowledgements settle
+                    per_byte.append((sent[0] - before) / len(data))
+                browser.close()
+                lab.close()
+        finally:
+            server.stop()
+    return [
+        Figure(
+            "bytes from the browser per input byte",
+            1.0,
+            statistics.median(per_byte[1:]),
+            1.01,
+            "x",
+            "the image's own bytes",
+            "every websocket frame the page sent during one 20 MB drop",
+        ),
+        Figure(
+            "20 MB input, drop -> ready, Chromium",
+            statistics.median(bare[1:]),
+            statistics.median(ours[1:]),
+            1.2,
+            "s",
+            "the same bytes as bare binary comm messages",
+            f"median of {repeat}; ready = read by the kernel, its thumbnail shown",
+        ),
+    ]
+
+
 # -- the table -------------------------------------------------------------------------------------
 
 
 def fmt(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value * 1000:.1f} ms" if value < 10 else f"{value:.2f} s"
+    if unit == "x":
+        return f"{value:.4f}x"
     if unit == "B":
         return f"{value / 1024:.1f} KiB" if value < 1024**2 else f"{value / 1024**2:.1f} MiB"
     return f"{value:g}"
@@ -536,6 +666,7 @@ def main() -> None:
     ]
     if not args.no_browser:
         runs.append(lambda: time_to_usable(10))
+        runs.append(lambda: input_from_browser(3 if args.quick else 5))
     figures: list[Figure] = []
     for run in runs:
         result = run()

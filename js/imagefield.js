@@ -108,7 +108,9 @@ export function imageField({ param, id, entries, upload, remove, paint }) {
       return h(
         "figure",
         { class: "fluxpanel-input-item", role: "listitem", "data-sha256": entry.sha256 || "", title: entry.note || entry.name || "" },
-        entry.thumb ? h("img", { src: entry.thumb, alt: entry.name || param.label }) : null,
+        entry.thumb || entry.url
+          ? h("img", { src: entry.thumb || "", alt: entry.name || param.label, hidden: !entry.thumb })
+          : h("span", { class: "fluxpanel-input-pending", "aria-hidden": "true" }),
         h(
           "figcaption",
           {},

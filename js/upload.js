@@ -1,9 +1,10 @@
-// Files to the kernel as binary comm buffers, in 1 MiB chunks (one comm
-// message has a size limit), each acknowledged so the view can show progress.
-// No base64: the bytes travel as they are.
+// Files to the kernel as binary comm buffers, in 8 MiB chunks (the Jupyter
+// server refuses a message over 10 MiB; every message costs a round of work
+// in the browser, the server and the kernel, so chunks are as large as is
+// safe), each acknowledged so the view can show progress. No base64: the
+// bytes travel as they are.
 
-export const CHUNK = 1 << 20;
-
+export const CHUNK = 8 << 20;
 /**
  * @param {object} model  the widget model (send, on "msg:custom")
  * @returns {(param: string, file: Blob & {name?: string}, opts?: {append?: boolean, onProgress?: (f: number) => void}) => Promise<string>}
@@ -28,9 +29,9 @@ export function createUploader(model) {
     const done = new Promise((resolve, reject) => waiting.set(id, { resolve, reject, size: file.size, onProgress }));
     model.send({ type: "input-begin", upload: id, param, name: (file.name || "pasted image").slice(0, 200), size: file.size, append });
     try {
+      const bytes = await file.arrayBuffer(); // one read, then copies of its parts
       for (let offset = 0; offset < file.size; offset += CHUNK) {
-        const part = await file.slice(offset, offset + CHUNK).arrayBuffer();
-        model.send({ type: "input-chunk", upload: id, offset }, undefined, [part]);
+        model.send({ type: "input-chunk", upload: id, offset }, undefined, [bytes.slice(offset, offset + CHUNK)]);
       }
       model.send({ type: "input-end", upload: id });
     } catch (err) {

@@ -195,7 +195,20 @@ class InputImage:
     def fitted(self, spec: ParamSpec, model: str) -> InputImage:
         """These bytes, or new ones, that the host described by ``spec`` takes:
         re-encoded only when its limits require it (``note`` says so).
-        :class:`ValidationError` when no faithful fit exists."""
+        :class:`ValidationError` when no faithful fit exists. A fit is made
+        once per content and limits (a panel checks its settings often)."""
+        key = (self.key, spec.limits, spec.urls)
+        done = _FITTED.get(key)
+        if done is None:
+            done = self._fit(spec, model)
+            if done is self:
+                return self  # as given: nothing to remember
+            if len(_FITTED) >= 32:
+                _FITTED.pop(next(iter(_FITTED)))
+            _FITTED[key] = done
+        return done
+
+    def _fit(self, spec: ParamSpec, model: str) -> InputImage:
         from ._spec import ANY_IMAGE
 
         limits = spec.limits or ANY_IMAGE
@@ -263,6 +276,10 @@ class InputImage:
             note = f"{why} as {fmt.upper()}"
         out.name, out.note = self.name, "; ".join(n for n in (self.note, note) if n)
         return out
+
+
+#: Re-encodings already made, by (input, limits, URLs taken): a few, newest last.
+_FITTED: dict[tuple[Any, ...], InputImage] = {}
 
 
 def _restore(data: bytes, url: str | None, name: str, path: str | None, note: str) -> InputImage:
@@ -348,14 +365,23 @@ def _from_bytes(data: bytes, field: str, *, name: str) -> InputImage:
                         f"({MAX_INPUT_PIXELS // 1_000_000} megapixels): a decompression bomb?",
                         f"{w}x{h}",
                     )
-                img.load()
-                orientation = img.getexif().get(0x0112, 1)
+                # JPEG and WebP carry EXIF before the pixels; a PNG's may come
+                # after them, and reading it there would decode the image.
+                tagged = fmt in ("jpeg", "webp") or "exif" in img.info
+                orientation = img.getexif().get(0x0112, 1) if tagged else 1
                 if orientation not in (None, 1) and fmt in ("jpeg", "webp", "png"):
+                    img.load()
                     upright = ImageOps.exif_transpose(img)
                     out = _encode(upright, fmt)
                     out.name = name
                     out.note = f"turned upright by its EXIF orientation ({orientation})"
                     return out
+            # Whole and well formed, without decoding every pixel: PNG chunks
+            # are checked against their CRCs, a JPEG must end where JPEGs end.
+            with Image.open(io.BytesIO(data)) as again:
+                again.verify()
+            if fmt == "jpeg" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+                raise _refuse(field, f"{name} is a truncated JPEG")
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -57,7 +57,7 @@ from ._request import (
 from ._results import GeneratedImage, Generation
 from ._snippet import request_code
 from ._spec import ModelSpec, models_to_json
-from ._traits import make_trait, param_kinds
+from ._traits import InputTrait, make_trait, param_kinds
 from .providers import Progress, Provider, get_provider
 
 if TYPE_CHECKING:
@@ -525,11 +525,30 @@ class FluxPanel(anywidget.AnyWidget):
     def _on_input(self, change: dict[str, Any]) -> None:
         """An input image changed (from Python or the view): the view is shown
         its thumbnail and digest."""
-        shown = {k: v for k, v in self.inputs.items() if k != change["name"]}
-        if change["new"] is not None:
-            shown[change["name"]] = self._thumbs.of(change["new"])
-        self.set_trait("inputs", shown)
+        self._show_inputs()
         self._on_param(change)
+
+    def _show_inputs(self) -> None:
+        """Tell the view what each image parameter holds. Thumbnails of new
+        images are made off the loop's thread and shown when ready: the
+        input is usable at once."""
+        names = [n for n in self.param_names if isinstance(self.traits().get(n), InputTrait)]
+        values = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        self.set_trait("inputs", {n: self._thumbs.of(v, make=False) for n, v in values.items()})
+        waiting = [v for v in values.values() if not self._thumbs.ready(v)]
+        if not waiting:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:  # plain Python: make them now
+            for value in waiting:
+                self._thumbs.of(value)
+            self._show_inputs()
+            return
+        work = loop.run_in_executor(None, lambda: [self._thumbs.of(v) for v in waiting])
+        work.add_done_callback(lambda f: f.exception() is None and self._show_inputs())
 
     def _revalidate(self) -> None:
         models = self._client.provider.models

@@ -2,10 +2,10 @@
 and what the view is shown of each input (a thumbnail, its size and digest,
 never its bytes).
 
-A file is sent as binary buffers of at most 1 MiB each (one comm message has
-a size limit; a 20 MB photo is twenty messages), in order, each acknowledged
-so the view can show how far it is. Nothing is kept once the file is whole:
-it becomes an :class:`InputImage` or a clear error.
+A file is sent as binary buffers of at most 8 MiB each (the Jupyter server
+refuses a message over 10 MiB; a 20 MB photo is three messages), in order,
+each acknowledged so the view can show how far it is. Nothing is kept once
+the file is whole: it becomes an :class:`InputImage` or a clear error.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 from ._errors import ValidationError
 from ._inputs import MAX_INPUT_BYTES, InputImage
 
-#: The largest chunk the view sends (a comm message stays well under the
-#: Jupyter server's limit).
-CHUNK = 1 << 20
+#: The largest chunk the view sends (a comm message stays under the Jupyter
+#: server's 10 MiB limit, with room for its header).
+CHUNK = 8 << 20
 #: The longest side of the thumbnails the view shows.
 THUMB_SIDE = 192
 #: At most this many uploads in flight per panel (a stuck view cannot pile them up).
@@ -108,38 +108,56 @@ class Thumbnails:
     def __init__(self) -> None:
         self._made: dict[str, dict[str, Any]] = {}
 
-    def view(self, image: InputImage) -> dict[str, Any]:
+    def view(self, image: InputImage, make: bool = True) -> dict[str, Any]:
+        """What the view shows of ``image``; without ``make``, an entry with
+        no thumbnail yet when none was made (the rest is known at once)."""
         if image.url is not None:
             return {"url": image.url, "name": image.name, "key": image.key}
         made = self._made.get(image.sha256)
         if made is None:
-            import base64
-
+            if not make:
+                return {**self._entry(image), "thumb": ""}
             from ._previews import shrink
 
-            small = shrink(image.data, THUMB_SIDE, quality=75)
-            made = {
-                "key": image.key,
-                "sha256": image.sha256,
-                "name": image.name,
-                "width": image.width,
-                "height": image.height,
-                "bytes": image.size,
-                "format": image.format,
-                "note": image.note,
-                "thumb": f"data:{small.mime};base64,{base64.b64encode(small.data).decode()}",
-            }
-            if len(self._made) > 64:
-                self._made.clear()
-            self._made[image.sha256] = made
+            made = self._remember(image, shrink(image.data, THUMB_SIDE, quality=75))
+        return {**made, "name": image.name or made["name"]}
+
+    def ready(self, value: Any) -> bool:
+        """Whether every image of ``value`` has its thumbnail."""
+        items = value if isinstance(value, tuple) else (value,)
+        return all(i.url is not None or i.sha256 in self._made for i in items)
+
+    @staticmethod
+    def _entry(image: InputImage) -> dict[str, Any]:
+        return {
+            "key": image.key,
+            "sha256": image.sha256,
+            "name": image.name,
+            "width": image.width,
+            "height": image.height,
+            "bytes": image.size,
+            "format": image.format,
+            "note": image.note,
+        }
+
+    def _remember(self, image: InputImage, small: Any) -> dict[str, Any]:
+        import base64
+
+        made = {
+            **self._entry(image),
+            "thumb": f"data:{small.mime};base64,{base64.b64encode(small.data).decode()}",
+        }
+        if len(self._made) > 64:
+            self._made.clear()
+        self._made[image.sha256] = made
         return made
 
-    def of(self, value: Any) -> list[dict[str, Any]]:
+    def of(self, value: Any, make: bool = True) -> list[dict[str, Any]]:
         """The view of a parameter's value: one entry per image."""
         if value is None:
             return []
         items = value if isinstance(value, tuple) else (value,)
-        return [self.view(image) for image in items]
+        return [self.view(image, make) for image in items]
 
 
 def editing_target(spec: Any) -> str | None:

@@ -138,7 +138,7 @@ def test_a_20_mb_image_arrives_whole_with_progress(make_lab, tmp_path):
     kontext.locator('input[type="file"]').set_input_files(str(path))
     expect(kontext.locator(".fluxpanel-input-item")).to_have_count(1, timeout=90_000)
     assert lab.value("panel.input_image.sha256") == sha(big)
-    assert lab.page.evaluate("window.__seen") > 5  # progress moved while the chunks arrived
+    assert lab.page.evaluate("window.__seen") >= 3  # progress moved as the chunks arrived
     assert lab.value("len(panel.inputs['input_image'][0]['thumb'])") < 40_000
 
 
