@@ -83,7 +83,7 @@ def test_quickstart_is_reproducible(quickstart, tmp_path):
     assert image_hashes(again) == image_hashes(quickstart) != []
 
 
-@pytest.mark.parametrize("name", ["teaching.ipynb", "report.ipynb"])
+@pytest.mark.parametrize("name", ["teaching.ipynb", "report.ipynb", "editing.ipynb"])
 def test_notebook_runs_twice_identically_and_exports(name, tmp_path, monkeypatch):
     monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-a"))
     first = execute(NOTEBOOKS / name, tmp_path / "a")
@@ -116,3 +116,16 @@ def test_report_rerun_costs_nothing(tmp_path, monkeypatch):
         assert image_hashes(again) == image_hashes(first) != []
         text = json.dumps(first)
         assert server.api_key not in text
+
+
+def test_editing_names_its_inputs_by_files(tmp_path):
+    nb = execute(NOTEBOOKS / "editing.ipynb", tmp_path)
+    assert outputs(nb, "error") == []
+    text = "\n".join("".join(o.get("text", "")) for o in outputs(nb, "stream"))
+    named = re.findall(r"input_image='(fluxpanel-inputs/[0-9a-f]{16}\.png)'", text)
+    assert named and (tmp_path / named[0]).is_file()
+    # The saved notebook holds thumbnails, never the inputs' bytes.
+    source = (tmp_path / named[0]).read_bytes()
+    import base64
+
+    assert base64.b64encode(source[:2000]).decode() not in json.dumps(nb)
