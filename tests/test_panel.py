@@ -392,12 +392,12 @@ async def test_history_keeps_originals_on_disk_not_in_memory():
     seeds = [h["seed"] for h in panel._history]
     alive = [o.seed for o in gc.get_objects() if isinstance(o, GeneratedImage) and o.seed in seeds]
     assert sorted(alive) == [seeds[-1]] * 2  # only the shown result's originals are in memory
-    folders = sorted(p.name for p in panel._store._root().iterdir())
+    folders = sorted(p.name for p in panel._results.store._root().iterdir())
     assert folders == ["1", "2", "3", "4"]
     history = panel.history
     assert [g.seed for g in history] == [h["seed"] for h in panel._history]
     assert all(len(g) == 2 for g in history)
-    root = panel._store._root()
+    root = panel._results.store._root()
     panel.close()
     assert not root.exists()  # the folder goes with the panel
 

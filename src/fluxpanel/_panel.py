@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import difflib
-import itertools
 import secrets
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,9 @@ from ._errors import (
     ValidationError,
     redact,
 )
-from ._history import HistoryStore
 from ._inputs import InputImage
 from ._panel_inputs import Thumbnails, Uploads, editing_model, editing_target
+from ._panel_state import Offered, Results, Settings, defaults, tables
 from ._pricing import format_cost
 from ._request import (
     DEFAULT_MODEL,
@@ -51,14 +51,13 @@ from ._request import (
     all_param_names,
     default_model,
     field_errors,
-    fit,
     resolve,
 )
 from ._results import GeneratedImage, Generation
 from ._snippet import request_code
-from ._spec import ModelSpec, models_to_json
+from ._spec import models_to_json
 from ._traits import InputTrait, make_trait, param_kinds
-from .providers import Progress, Provider, get_provider
+from .providers import Progress, Provider
 
 if TYPE_CHECKING:
     from ._previews import Shrunk
@@ -66,7 +65,6 @@ if TYPE_CHECKING:
 _STATIC = Path(__file__).parent / "static"
 
 #: Shared by every model; not remembered per model.
-_SHARED = ("prompt", "seed")
 #: Traits a user may pass to the constructor besides the model's parameters.
 _EXTRA_ARGS = ("model", "seed_mode")
 
@@ -152,16 +150,11 @@ class FluxPanel(anywidget.AnyWidget):
         providers: list[Provider | str] | None = None,
         **params: Any,
     ) -> None:
-        self._memory: dict[str, dict[str, Any]] = {}
+        self._settings = Settings()
         self._uploads = Uploads()
         self._thumbs = Thumbnails()
         self._switching = True  # the constructor's values are final: no carrying over
-        self._result: Generation | None = None
-        #: Past generations, originals on disk; only the shown one is in memory.
-        self._store = HistoryStore()
-        self._shown: dict[str, GeneratedImage] = {}
-        self._ids = itertools.count(1)
-        self._task: asyncio.Task[Generation] | None = None
+        self._results = Results()
         self._displays: list[Any] = []
         self._background: set[asyncio.Future[Any]] = set()
         self._spent = 0.0
@@ -180,10 +173,8 @@ class FluxPanel(anywidget.AnyWidget):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PreviewNotice)
                 client = AsyncFluxClient(provider=provider)
-        self._client = client
-        self._clients = {self._client.provider.name: self._client}
-        self._offered = _offered(self._client.provider, providers)
-        models = self._client.provider.models
+        self._offered = Offered(client, providers)
+        models = client.provider.models
         allowed = [*_EXTRA_ARGS, *all_param_names(models)]
         unknown = [k for k in params if k not in allowed]
         if unknown:
@@ -199,7 +190,7 @@ class FluxPanel(anywidget.AnyWidget):
         # (an image a model requires may come later, from the view).
         preset = resolve(models, model, {"prompt": "x", **params}, require_inputs=False)
         values = {
-            **_defaults(models[model]),
+            **defaults(models[model]),
             **{k: v for k, v in preset.items() if k in params or k != "prompt"},
         }
         values["prompt"] = params.get("prompt", "")
@@ -212,13 +203,16 @@ class FluxPanel(anywidget.AnyWidget):
                 setattr(self, name, value)
         self._switching = False
         self._show_provider()
-        self.set_trait(
-            "providers", [{"name": n, "label": p.label} for n, p in self._offered.items()]
-        )
+        self.set_trait("providers", self._offered.describe())
         self.on_msg(self._on_message)
         self._revalidate()
 
     # -- the Python API ---------------------------------------------------------------
+
+    @property
+    def _client(self) -> AsyncFluxClient:
+        """The client of the provider in use."""
+        return self._offered.client
 
     @property
     def provider(self) -> Provider:
@@ -251,23 +245,23 @@ class FluxPanel(anywidget.AnyWidget):
     @property
     def result(self) -> Generation | None:
         """The generation shown now (the last one, or one restored from history)."""
-        return self._result
+        return self._results.current
 
     @property
     def images(self) -> list[GeneratedImage]:
         """The full-resolution images of :attr:`result`."""
-        return list(self._result.images) if self._result else []
+        return list(self._results.current.images) if self._results.current else []
 
     @property
     def history(self) -> list[Generation]:
         """Every generation this panel made, oldest first (read from disk:
         full-resolution originals are not kept in memory)."""
-        return [self._load(i) for i in self._store.ids]
+        return [self._load(i) for i in self._results.store.ids]
 
     def _load(self, entry: int) -> Generation:
-        if self._result is not None and entry == self.history_current:
-            return self._result
-        return self._store.load(entry, models=self._client_for_entry().provider.models)
+        if self._results.current is not None and entry == self.history_current:
+            return self._results.current
+        return self._results.store.load(entry, models=self._client_for_entry().provider.models)
 
     def _client_for_entry(self) -> AsyncFluxClient:
         return self._client
@@ -275,7 +269,7 @@ class FluxPanel(anywidget.AnyWidget):
     @property
     def running(self) -> bool:
         """Whether a generation is running now."""
-        return self._task is not None and not self._task.done()
+        return self._results.task is not None and not self._results.task.done()
 
     def generate(self) -> concurrent.futures.Future[Generation | None]:
         """Start a generation in the background, as the Generate button does.
@@ -299,12 +293,12 @@ class FluxPanel(anywidget.AnyWidget):
             )
         if self.running:
             raise FluxError("a generation is already running in this panel; cancel it first")
-        self._task = asyncio.ensure_future(self._run())
-        return await self._task
+        self._results.task = asyncio.ensure_future(self._run())
+        return await self._results.task
 
     def cancel(self) -> bool:
         """Cancel the running generation, if any. Images that already arrived stay."""
-        task = self._task
+        task = self._results.task
         if task is None or task.done():
             return False
         home = self._home()
@@ -331,13 +325,13 @@ class FluxPanel(anywidget.AnyWidget):
         if isinstance(entry, Generation):
             ids = [
                 i
-                for i, item in zip(self._store.ids, self._history, strict=False)
+                for i, item in zip(self._results.store.ids, self._history, strict=False)
                 if item["seed"] == entry.request.seed and item["created"] == entry.created
             ]
             if not ids:
                 raise ValueError("that generation is not in this panel's history")
             entry = ids[0]
-        if entry not in self._store.ids:
+        if entry not in self._results.store.ids:
             raise ValueError(f"no history entry {entry}")
         gen = self._load(entry)
         self._apply_request(gen.request)
@@ -346,7 +340,7 @@ class FluxPanel(anywidget.AnyWidget):
     def save(self, folder: str | Path | None = None) -> Path:
         """Write the shown result (images and manifest) to ``folder``; by default
         a new folder under :attr:`export_dir`. Returns the folder."""
-        gen = self._result
+        gen = self._results.current
         if gen is None:
             raise FluxError("there is no result to save yet")
         if folder is None:
@@ -362,7 +356,7 @@ class FluxPanel(anywidget.AnyWidget):
 
     def close(self) -> None:
         self.cancel()
-        self._store.close()
+        self._results.store.close()
         for entry in [*self._tiles, *self._history]:
             entry["ref"].close()
         try:
@@ -393,35 +387,25 @@ class FluxPanel(anywidget.AnyWidget):
             return
         models = self._client.provider.models
         old, new = models.get(change["old"]), models.get(change["new"])
+        get = partial(getattr, self)
         if old is not None:
-            self._memory[old.id] = {k: getattr(self, k) for k in old.params if k not in _SHARED}
-        if new is None:
-            self._revalidate()
-            return
-        remembered = self._memory.get(new.id)
-        if remembered is None:
-            # First visit: carry settings over, brought into the new ranges;
-            # values that were the old model's defaults become the new ones.
-            carried = {}
-            if old is not None:
-                carried = {
-                    k: getattr(self, k)
-                    for k in old.params
-                    if k not in _SHARED and getattr(self, k) != old.params[k].default
-                }
-            remembered = {
-                **{k: p.default for k, p in new.params.items() if k not in _SHARED},
-                **fit(new, carried),
-            }
-            remembered.update(_carry_input(old, new, self))
+            self._settings.leave(old, get)
+        if new is not None:
+            self._set_params(self._settings.arrive(old, new, get))
+        self._revalidate()
+
+    def _set_params(self, values: dict[str, Any], model: str | None = None) -> None:
+        """Set parameters (and the model) at once, as one change: nothing
+        carries over while they are set."""
         self._switching = True
         try:
             with self.hold_trait_notifications():
-                for k, v in remembered.items():
+                if model is not None:
+                    self.model = model
+                for k, v in values.items():
                     setattr(self, k, v)
         finally:
             self._switching = False
-        self._revalidate()
 
     def _show_provider(self) -> None:
         provider = self._client.provider
@@ -444,7 +428,7 @@ class FluxPanel(anywidget.AnyWidget):
                 "cancel the running generation before switching provider"
                 if provider is not None
                 else f"provider {change['new']!r} is not offered here; choose one of: "
-                + ", ".join(self._offered)
+                + ", ".join(self._offered.names())
             )
             self._fail(ConfigError(why))
             return
@@ -453,61 +437,25 @@ class FluxPanel(anywidget.AnyWidget):
     def switch_provider(self, provider: Provider | str) -> None:
         """Use another provider: the controls follow its capability table, and
         the settings carry over as closely as its ranges allow."""
-        if isinstance(provider, str):
-            provider = self._offered.get(provider) or get_provider(provider)
-        self._offered.setdefault(provider.name, provider)
-        self._add_param_traits()  # a provider given here may take new parameters
         before = self._client.provider.models.get(self.model)
-        client = self._clients.get(provider.name)
-        if client is None or client.provider is not provider:
-            client = self._clients[provider.name] = AsyncFluxClient(provider=provider)
-        self._client = client
-        models = provider.models
+        client = self._offered.use(provider)
+        self._add_param_traits()  # a provider given here may take new parameters
+        models = client.provider.models
         model = self.model if self.model in models else next(iter(models))
-        spec = models[model]
-        # Carry over what the user set on the model in use (hidden traits keep
-        # stale values; values that were its defaults take the new defaults).
-        current = {
-            k: getattr(self, k)
-            for k in spec.params
-            if k not in _SHARED
-            and before is not None
-            and before.supports(k)
-            and getattr(self, k) != before.params[k].default
-        }
-        values = {
-            **{k: p.default for k, p in spec.params.items() if k not in _SHARED},
-            **fit(spec, current),
-        }
-        self._memory.clear()  # ranges differ between providers
-        self._switching = True
-        try:
-            with self.hold_trait_notifications():
-                self.model = model
-                for k, v in values.items():
-                    setattr(self, k, v)
-        finally:
-            self._switching = False
+        values, lost = self._settings.switch(before, models[model], partial(getattr, self))
+        self._set_params(values, model)
         self._show_provider()
-        self.set_trait(
-            "providers", [{"name": n, "label": p.label} for n, p in self._offered.items()]
-        )
+        self.set_trait("providers", self._offered.describe())
         self.set_trait("error", {})
-        # Say plainly what could not carry over.
-        changed = [
-            f"{k.replace('_', ' ')} {current[k]} → {v}"
-            for k, v in values.items()
-            if k in current and current[k] != v
-        ]
-        note = f"; no equivalent there for {', '.join(changed)}" if changed else ""
-        self.set_trait("status_text", f"Now using {provider.label}{note}")
+        note = f"; no equivalent there for {', '.join(lost)}" if lost else ""
+        self.set_trait("status_text", f"Now using {client.provider.label}{note}")
         self._revalidate()
 
     def _add_param_traits(self) -> None:
         """A synced trait for every parameter of every offered provider's
         table not yet a trait here: ``panel.raw = True``, ``observe`` and
         ``traitlets.link`` work for each."""
-        kinds = param_kinds(p.models for p in self._offered.values())
+        kinds = param_kinds(tables(self._offered))
         new = {n: make_trait(n, k) for n, k in kinds.items() if not self.has_trait(n)}
         if new:
             self.add_traits(**new)
@@ -685,7 +633,7 @@ class FluxPanel(anywidget.AnyWidget):
         edit: the kernel has the original, so no bytes come from the view.
         A model that takes no image gives way to one that edits."""
         try:
-            image = self._shown.get(str(content.get("key")))
+            image = self._results.shown.get(str(content.get("key")))
             if image is None and isinstance(content.get("entry"), int):
                 gen = self._load(content["entry"])
                 index = content.get("index", 0)
@@ -740,14 +688,14 @@ class FluxPanel(anywidget.AnyWidget):
         except (FluxError, OSError) as e:
             self._fail(e)
             return
-        n = len(self._result.images) if self._result else 0
+        n = len(self._results.current.images) if self._results.current else 0
         self.set_trait(
             "status_text", f"Saved {n} image{'s' if n != 1 else ''} and manifest.json to {folder}"
         )
 
     def _send_original(self, content: dict[str, Any]) -> None:
         token = content.get("token")
-        image = self._shown.get(str(content.get("key")))
+        image = self._results.shown.get(str(content.get("key")))
         if image is None:
             self.send({"type": "original", "token": token, "error": "that image is no longer here"})
             return
@@ -761,9 +709,9 @@ class FluxPanel(anywidget.AnyWidget):
     async def _run_quietly(self) -> Generation | None:
         if self.running:
             return None
-        self._task = asyncio.ensure_future(self._run())
+        self._results.task = asyncio.ensure_future(self._run())
         try:
-            return await self._task
+            return await self._results.task
         except (FluxError, asyncio.CancelledError):
             return None  # shown in the panel
         except Exception:
@@ -784,7 +732,7 @@ class FluxPanel(anywidget.AnyWidget):
         except ValidationError as e:
             self._fail(e)
             raise
-        entry = next(self._ids)
+        entry = next(self._results.ids)
         fresh: list[dict[str, Any]] = []
         started = time.perf_counter()
 
@@ -797,7 +745,7 @@ class FluxPanel(anywidget.AnyWidget):
             if not fresh:
                 self._drop_tiles()
             fresh.append(tile)
-            self._shown[tile["key"]] = image
+            self._results.shown[tile["key"]] = image
             self._tiles = sorted(fresh, key=lambda x: x["index"])
 
         async def moved(progress: Progress) -> None:
@@ -831,7 +779,7 @@ class FluxPanel(anywidget.AnyWidget):
         try:
             self._finish(gen, entry, started)
         except Exception as e:
-            self._result = gen
+            self._results.current = gen
             self._fail(e, after="The images arrived and are kept (panel.result), but ")
         return gen
 
@@ -899,11 +847,11 @@ class FluxPanel(anywidget.AnyWidget):
     def _drop_tiles(self) -> None:
         for tile in self._tiles:
             tile["ref"].close()  # frees the comm and the bytes in the browser
-        self._shown = {}
+        self._results.shown = {}
         self._tiles = []
 
     def _add_to_history(self, gen: Generation, entry: int) -> None:
-        self._store.add(entry, gen)
+        self._results.store.add(entry, gen)
         if gen.images:
             # From the display-size preview already made: no second full decode.
             first = next(
@@ -929,9 +877,11 @@ class FluxPanel(anywidget.AnyWidget):
         if not tiles_ready:
             self._drop_tiles()
             tiles = [_tile(img, entry, _shrink(img.data, "preview")) for img in gen.images]
-            self._shown = {tile["key"]: img for tile, img in zip(tiles, gen.images, strict=True)}
+            self._results.shown = {
+                tile["key"]: img for tile, img in zip(tiles, gen.images, strict=True)
+            }
             self._tiles = tiles
-        self._result = gen
+        self._results.current = gen
         self.set_trait("history_current", entry)
         self.set_trait("result_code", gen.to_code())
         self._refresh_displays()
@@ -968,7 +918,7 @@ class FluxPanel(anywidget.AnyWidget):
             self._displays.append(handle)
 
     def _static_bundle(self) -> dict[str, str]:
-        gen = self._result
+        gen = self._results.current
         text = f"FluxPanel: {gen!r}" if gen is not None else ""
         return {"text/html": self._static_html(), "text/plain": text}
 
@@ -985,7 +935,7 @@ class FluxPanel(anywidget.AnyWidget):
         from . import _html
         from ._previews import PREVIEW_SIDE
 
-        gen = self._result
+        gen = self._results.current
         if gen is None:
             return f'<div class="fluxpanel-static" data-fluxpanel-static="{self._static_id}"></div>'
         tiles = {tile["index"]: tile for tile in self._tiles}
@@ -1018,19 +968,6 @@ class FluxPanel(anywidget.AnyWidget):
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _carry_input(old: ModelSpec | None, new: ModelSpec, panel: Any) -> dict[str, Any]:
-    """The image being edited, carried to the new model's own input parameter
-    (Kontext's ``input_image`` to FLUX.2's ``input_images``) when its names differ."""
-    source, target = (editing_target(old) if old else None), editing_target(new)
-    if source is None or target is None or source == target:
-        return {}
-    value = getattr(panel, source, None)
-    if value is None:
-        return {}
-    first = value[0] if isinstance(value, tuple) else value
-    return {target: (first,) if new.params[target].kind == "images" else first}
-
-
 def _progress_view(progress: Progress) -> dict[str, Any]:
     """A :class:`Progress` as the view shows it."""
     fraction = progress.fraction
@@ -1042,11 +979,6 @@ def _progress_view(progress: Progress) -> dict[str, Any]:
         "fraction": fraction,
         "expected": progress.expected,
     }
-
-
-def _defaults(spec: ModelSpec) -> dict[str, Any]:
-    """A model's defaults for the panel's traits (the prompt and the seed have none)."""
-    return {k: p.default for k, p in spec.params.items() if p.default is not None}
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:
@@ -1094,33 +1026,6 @@ def _tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any]:
         "index": image.index,
         "model": image.request.model if image.request else "",
     }
-
-
-def _offered(current: Provider, providers: list[Provider | str] | None) -> dict[str, Provider]:
-    """The providers a panel can switch between: those given, else the one in
-    use, every provider whose key is set, and the preview."""
-    from .providers import configured
-
-    offered: dict[str, Provider] = {current.name: current}
-    names: list[Provider | str] = (
-        list(providers)
-        if providers is not None
-        else [
-            *configured(),
-            "preview",
-        ]
-    )
-    for item in names:
-        if isinstance(item, Provider):
-            offered.setdefault(item.name, item)
-            continue
-        if item in offered:
-            continue
-        try:
-            offered[item] = get_provider(item)
-        except ConfigError:
-            continue  # a key without its endpoint, say: not offered
-    return offered
 
 
 def _provider_info(provider: Provider) -> dict[str, Any]:
