@@ -391,14 +391,32 @@ def choice(name: str, label: str, help: str, choices: tuple[str, ...], default: 
     return ParamSpec(name, "choice", label, help, default=default, choices=choices)
 
 
-PROMPT_UPSAMPLING = ParamSpec(
-    "prompt_upsampling",
-    "boolean",
-    "Prompt upsampling",
-    "Let the host rewrite the prompt with more detail before generating. The "
-    "rewritten prompt varies, so results are less predictable.",
-    default=False,
+def prompt_upsampling(default: bool = False) -> ParamSpec:
+    """Prompt upsampling, off unless a host turns it on by default (FLUX.2 [flex])."""
+    return ParamSpec(
+        "prompt_upsampling",
+        "boolean",
+        "Prompt upsampling",
+        "Let the host rewrite the prompt with more detail before generating. The "
+        "rewritten prompt varies, so results are less predictable.",
+        default=default,
+    )
+
+
+PROMPT_UPSAMPLING = prompt_upsampling()
+RAW = ParamSpec("raw", "boolean", "Raw", "Less processed, more natural-looking images.", False)
+IMAGE_PROMPT_STRENGTH = ParamSpec(
+    "image_prompt_strength",
+    "number",
+    "Image prompt strength",
+    "How much the image prompt shapes the result (0 to 1).",
+    default=0.1,
+    min=0.0,
+    max=1.0,
+    step=0.05,
 )
+#: The common ratios from 21:9 to 9:21, widest first (hosts list their own order).
+RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
 #: Prompt upsampling rewrites the prompt each time: said wherever a host offers it.
 UPSAMPLING_VARIES = Caveat(
     "With prompt upsampling on, the host rewrites the prompt each time, so the same "
@@ -477,6 +495,17 @@ def images(
 
 #: Keeps the input image's shape: not sent, so the host matches the input.
 MATCH_INPUT = "match_input"
+
+
+def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:
+    """FLUX1.1's image prompt: an image whose look guides the new one."""
+    return image(
+        "image_prompt",
+        "Image prompt",
+        "An image to remix: its look and composition guide the new image.",
+        limits,
+        urls=urls,
+    )
 
 
 def size(

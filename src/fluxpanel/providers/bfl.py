@@ -91,9 +91,12 @@ from .._errors import APIError, ModerationError, ServerError
 from .._inputs import InputImage
 from .._request import GenerationRequest
 from .._spec import (
+    IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
     PROMPT,
     PROMPT_UPSAMPLING,
+    RATIOS,
+    RAW,
     SEED,
     SEED_MAX,
     UPSAMPLING_VARIES,
@@ -103,9 +106,11 @@ from .._spec import (
     choice,
     guidance,
     image,
+    image_prompt,
     images,
     interval,
     model,
+    prompt_upsampling,
     safety_tolerance,
     size,
     steps,
@@ -133,13 +138,8 @@ _IMAGES = ParamSpec(
 _LIMITS = ImageLimits(
     ("jpeg", "png", "webp"), max_bytes=15_000_000, max_megapixels=20, min_side=256
 )
-_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
-_IMAGE_PROMPT = image(
-    "image_prompt",
-    "Image prompt",
-    "An image to remix: its look and composition guide the new image.",
-    _LIMITS,
-)
+_RATIOS = RATIOS
+_IMAGE_PROMPT = image_prompt(_LIMITS)
 _KONTEXT_INPUT = image(
     "input_image",
     "Input image",
@@ -237,18 +237,9 @@ MODELS = {
         PROMPT,
         _IMAGES,
         choice("aspect_ratio", "Aspect ratio", "Shape of the image.", _RATIOS, "16:9"),
-        ParamSpec("raw", "boolean", "Raw", "Less processed, more natural-looking images.", False),
+        RAW,
         _IMAGE_PROMPT,
-        ParamSpec(
-            "image_prompt_strength",
-            "number",
-            "Image prompt strength",
-            "How much the image prompt shapes the result (0 to 1).",
-            default=0.1,
-            min=0.0,
-            max=1.0,
-            step=0.05,
-        ),
+        IMAGE_PROMPT_STRENGTH,
         SEED,
         safety_tolerance(2, 0, 6),
         PROMPT_UPSAMPLING,
@@ -297,13 +288,7 @@ MODELS = {
         "flux_2_flex",
         steps(50, 50),
         guidance(5, 1.5, 10),
-        ParamSpec(
-            "prompt_upsampling",
-            "boolean",
-            PROMPT_UPSAMPLING.label,
-            PROMPT_UPSAMPLING.help,
-            default=True,
-        ),
+        prompt_upsampling(True),
         caveats=(UPSAMPLING_VARIES,),
     ),
 }

@@ -112,9 +112,11 @@ from .._spec import (
     choice,
     guidance,
     image,
+    image_prompt,
     images,
     interval,
     model,
+    prompt_upsampling,
     safety_tolerance,
     seed,
     size,
@@ -257,13 +259,7 @@ MODELS = {
     "flux_pro_1_1": model(
         "flux_pro_1_1",
         PROMPT,
-        image(
-            "image_prompt",
-            "Image prompt",
-            "An image to remix: its look and composition guide the new image.",
-            _LIMITS,
-            urls=True,
-        ),
+        image_prompt(_LIMITS, urls=True),
         aspect_ratio(
             _PRO_RATIOS, "1:1", "Aspect ratio", _HELP + " 'custom' takes a width and height."
         ),
@@ -320,9 +316,7 @@ MODELS = {
         steps(28, 50),
         guidance(4.5, 1.5, 10),
         safety_tolerance(2, 1, 5),
-        ParamSpec(
-            "prompt_upsampling", "boolean", PROMPT_UPSAMPLING.label, PROMPT_UPSAMPLING.help, True
-        ),
+        prompt_upsampling(True),
         caveats=(UPSAMPLING_VARIES,),
     ),
     "flux_2_dev": _flux2(
