@@ -312,3 +312,26 @@ def test_compare_runs_one_edit_across_models():
     assert len(refs.cells) == 1  # a list of references is one value
     html = grid._repr_html_()
     assert "input_image=image 2" in html and "\\x89PNG" not in html and "IHDR" not in html
+
+
+def test_prices_by_image_and_by_megapixel_with_inputs():
+    from fluxpanel._pricing import PerMegapixel, estimate_cost
+
+    table = BlackForestLabs.models
+    kontext = fluxpanel.GenerationRequest("flux_kontext_max", "x", models=table, num_images=2)
+    assert estimate_cost(kontext) == pytest.approx(0.16)
+    text = fluxpanel.GenerationRequest(
+        "flux_2_pro", "x", models=table, image_size="custom", width=2048, height=1024
+    )
+    assert estimate_cost(text) == pytest.approx(0.03 + 0.015 * 2)  # 2.1 MP: three begun
+    edit = fluxpanel.GenerationRequest(
+        "flux_2_pro",
+        "x",
+        models=table,
+        image_size="custom",
+        width=1024,
+        height=960,
+        input_images=[png(1400, 1000)],  # 1.4 MP in: two more begun
+    )
+    assert estimate_cost(edit) == pytest.approx(0.03 + 0.015 * 2)
+    assert estimate_cost(edit, {"flux_2_pro": PerMegapixel(1.0, 0.0)}) == 1.0

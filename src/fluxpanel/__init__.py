@@ -29,10 +29,11 @@ from ._errors import (
     ValidationError,
 )
 from ._export import ExportExistsError, load
-from ._pricing import PRICES, estimate_cost
+from ._inputs import InputImage
+from ._pricing import PRICES, PerMegapixel, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
-from ._spec import MODELS, ModelSpec, ParamSpec
+from ._spec import MODELS, ImageLimits, ModelSpec, ParamSpec
 
 __version__ = "0.2.0"
 
@@ -56,10 +57,13 @@ __all__ = [
     "Generation",
     "GenerationRequest",
     "ImageError",
+    "ImageLimits",
+    "InputImage",
     "InsufficientCreditsError",
     "ModelSpec",
     "ModerationError",
     "ParamSpec",
+    "PerMegapixel",
     "RateLimitError",
     "RequestTimeout",
     "ResultCache",

@@ -109,6 +109,7 @@ class InputImage:
 
     @property
     def extension(self) -> str:
+        """The file extension of the format (``.png``, ``.jpg``, ...)."""
         return _EXT.get(self.format, ".bin")
 
     @property

@@ -1,30 +1,81 @@
 """Estimated cost of a request, from a per-model price table the user can override.
 
-The defaults are the published per-image list prices of the FLUX hosts in
-late 2026 (Black Forest Labs and Replicate list FLUX.1 [schnell] at about
-$0.003, [dev] at $0.025 and [pro] at $0.05 per image). They are estimates:
-the provider's bill is what counts.
+The defaults are the hosts' published list prices in late 2026, the lowest
+where hosts differ; they are estimates, and the provider's bill is what
+counts. Sources:
+
+- FLUX.1 [schnell] about $0.003, [dev] $0.025, [pro] $0.05 per image (Black
+  Forest Labs and Replicate).
+- FLUX1.1 [pro] $0.04, [pro] Ultra $0.06, FLUX.1 Kontext [pro] $0.04 and [max]
+  $0.08, FLUX.1 Fill [pro] $0.05 per image (Black Forest Labs' pricing page,
+  docs.bfl.ml/quick_start/pricing; fal lists Kontext [max] at $0.08 too).
+- FLUX.2 is priced by the megapixel, input images counted with the output
+  (docs.bfl.ai/quick_start/pricing): [pro] 3 cents for the first megapixel
+  and 1.5 for each further one, [max] 7 and 3, [flex] 5 and 5.
+- No published price was found for Kontext [dev] and FLUX.2 [dev] (run on
+  Replicate's and fal's own hardware); they estimate at $0 until set here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._request import GenerationRequest
 
-#: US dollars per image, by model id.
-PRICES: Mapping[str, float] = MappingProxyType(
-    {"flux_schnell": 0.003, "flux_dev": 0.025, "flux_pro": 0.05}
+
+@dataclass(frozen=True)
+class PerMegapixel:
+    """A price by the megapixel: ``first`` dollars for the first, ``more`` for
+    each further one, each begun megapixel counted; with ``inputs``, the
+    input images' megapixels count too (as FLUX.2 is billed)."""
+
+    first: float
+    more: float
+    inputs: bool = True
+
+    def per_image(self, request: GenerationRequest) -> float:
+        """Dollars for one image of ``request``."""
+        width, height = request.size
+        megapixels = math.ceil(width * height / 1_000_000)
+        if self.inputs:
+            for value in request.inputs.values():
+                for image in value if isinstance(value, tuple) else (value,):
+                    if image.width:
+                        megapixels += math.ceil(image.width * image.height / 1_000_000)
+        return self.first + self.more * max(megapixels - 1, 0)
+
+
+#: US dollars per image (or a :class:`PerMegapixel`), by model id.
+PRICES: Mapping[str, float | PerMegapixel] = MappingProxyType(
+    {
+        "flux_schnell": 0.003,
+        "flux_dev": 0.025,
+        "flux_pro": 0.05,
+        "flux_pro_1_1": 0.04,
+        "flux_pro_1_1_ultra": 0.06,
+        "flux_kontext_pro": 0.04,
+        "flux_kontext_max": 0.08,
+        "flux_fill_pro": 0.05,
+        "flux_2_pro": PerMegapixel(0.03, 0.015),
+        "flux_2_max": PerMegapixel(0.07, 0.03),
+        "flux_2_flex": PerMegapixel(0.05, 0.05),
+    }
 )
 
 
-def estimate_cost(request: GenerationRequest, prices: Mapping[str, float] | None = None) -> float:
+def estimate_cost(
+    request: GenerationRequest, prices: Mapping[str, float | PerMegapixel] | None = None
+) -> float:
     """Dollars this request is expected to cost (0 for a model with no price)."""
     table = PRICES if prices is None else prices
-    return float(table.get(request.model, 0.0)) * request.count
+    price = table.get(request.model, 0.0)
+    each = price.per_image(request) if isinstance(price, PerMegapixel) else float(price)
+    return each * request.count
 
 
 def format_cost(dollars: float) -> str:

@@ -48,6 +48,7 @@ class ImageLimits:
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
+        """The limits as plain JSON, as the front end reads them."""
         return {
             "formats": list(self.formats),
             "max_bytes": self.max_bytes,
