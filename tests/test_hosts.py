@@ -281,48 +281,59 @@ def _context(spec, name, value):
     return params
 
 
-@pytest.mark.parametrize(("host", "model", "name"), list(_cases()))
-def test_every_value_a_table_allows_the_host_takes(host, model, name):
-    cls, fake_cls = PROVIDERS[host]
-    spec = cls.models[model]
-    p = spec.params[name]
-    with fake_cls() as fake:
+@pytest.fixture(scope="module")
+def fakes():
+    """One fake per host for the sweep, answering at once."""
+    started = {}
+    for host, (_, fake_cls) in PROVIDERS.items():
+        fake = started[host] = fake_cls().start()
         if hasattr(fake, "pending_polls"):
             fake.pending_polls = 0
         if hasattr(fake, "queue_polls"):
             fake.queue_polls = 0
-        provider = quick(cls, api_key=fake.api_key, base_url=fake.base_url)
-        with FluxClient(provider=provider, cache=False, retry=FAST_RETRY) as c:
-            for value in _values(p):
-                gen = c.generate(model=model, prompt="x", **_context(spec, name, value))
-                assert gen.images, (name, value)
-            for value in _beyond(p):
-                with pytest.raises(fluxpanel.ValidationError):
-                    GenerationRequest(
-                        model=model, prompt="x", models=cls.models, **_context(spec, name, value)
-                    )
-        if name == "seed" or not _beyond(p):
-            return  # the hosts' seeds are wider than ours; nothing past a text's end
-        # Sent raw, past our validation, the host's fake refuses it.
-        valid = GenerationRequest(
-            model=model,
-            prompt="x",
-            seed=1,
-            models=cls.models,
-            **_context(spec, name, _values(p)[-1]),
-        )
-        wire = provider.wire(valid)
-        wire = wire.get("input", wire)
-        wired = [
-            k
-            for k in wire
-            if k == name or wire[k] != provider.wire(valid.replace(**{name: _values(p)[0]})).get(k)
-        ]
-        field = name if name in wire else next(k for k in wired if k not in ("seed",))
+    yield started
+    for fake in started.values():
+        fake.stop()
+
+
+@pytest.mark.parametrize(("host", "model", "name"), list(_cases()))
+def test_every_value_a_table_allows_the_host_takes(fakes, host, model, name):
+    cls, _ = PROVIDERS[host]
+    spec = cls.models[model]
+    p = spec.params[name]
+    fake = fakes[host]
+    provider = quick(cls, api_key=fake.api_key, base_url=fake.base_url)
+    with FluxClient(provider=provider, cache=False, retry=FAST_RETRY) as c:
+        for value in _values(p):
+            gen = c.generate(model=model, prompt="x", **_context(spec, name, value))
+            assert gen.images, (name, value)
         for value in _beyond(p):
-            sent = str(value) if isinstance(wire.get(field), str) and p.kind != "choice" else value
-            raw = _raw(provider, field, sent)
-            with FluxClient(provider=raw, cache=False, retry=FAST_RETRY) as c:
-                with pytest.raises(fluxpanel.BadRequestError) as e:
-                    c.generate(valid)
-            assert field in str(e.value)  # the host's words name the field
+            with pytest.raises(fluxpanel.ValidationError):
+                GenerationRequest(
+                    model=model, prompt="x", models=cls.models, **_context(spec, name, value)
+                )
+    if name == "seed" or not _beyond(p):
+        return  # the hosts' seeds are wider than ours; nothing past a text's end
+    # Sent raw, past our validation, the host's fake refuses it.
+    valid = GenerationRequest(
+        model=model,
+        prompt="x",
+        seed=1,
+        models=cls.models,
+        **_context(spec, name, _values(p)[-1]),
+    )
+    wire = provider.wire(valid)
+    wire = wire.get("input", wire)
+    wired = [
+        k
+        for k in wire
+        if k == name or wire[k] != provider.wire(valid.replace(**{name: _values(p)[0]})).get(k)
+    ]
+    field = name if name in wire else next(k for k in wired if k not in ("seed",))
+    for value in _beyond(p):
+        sent = str(value) if isinstance(wire.get(field), str) and p.kind != "choice" else value
+        raw = _raw(provider, field, sent)
+        with FluxClient(provider=raw, cache=False, retry=FAST_RETRY) as c:
+            with pytest.raises(fluxpanel.BadRequestError) as e:
+                c.generate(valid)
+        assert field in str(e.value)  # the host's words name the field

@@ -217,10 +217,10 @@ class Lab:
         self.command("notebook:run-all-cells")
 
     def save(self) -> dict:
-        self.command("docmanager:save")
         path = self.server.root / self.name
+        before = path.stat().st_mtime  # before saving: a quick save is seen too
+        self.command("docmanager:save")
         deadline = time.monotonic() + 20
-        before = path.stat().st_mtime
         while time.monotonic() < deadline:
             if path.stat().st_mtime != before:
                 break
