@@ -11,7 +11,8 @@ counts. Sources:
   docs.bfl.ml/quick_start/pricing; fal lists Kontext [max] at $0.08 too).
 - FLUX.2 is priced by the megapixel, input images counted with the output
   (docs.bfl.ai/quick_start/pricing): [pro] 3 cents for the first megapixel
-  and 1.5 for each further one, [max] 7 and 3, [flex] 5 and 5.
+  and 1.5 for each further one, [max] 7 and 3, [flex] 5 and 5, [klein] 4B
+  1.4 and 0.1, [klein] 9B 1.5 and 0.2.
 - No published price was found for Kontext [dev] and FLUX.2 [dev] (run on
   Replicate's and fal's own hardware); they estimate at $0 until set here.
 """
@@ -64,6 +65,8 @@ PRICES: Mapping[str, float | PerMegapixel] = MappingProxyType(
         "flux_2_pro": PerMegapixel(0.03, 0.015),
         "flux_2_max": PerMegapixel(0.07, 0.03),
         "flux_2_flex": PerMegapixel(0.05, 0.05),
+        "flux_2_klein_4b": PerMegapixel(0.014, 0.001),
+        "flux_2_klein_9b": PerMegapixel(0.015, 0.002),
     }
 )
 

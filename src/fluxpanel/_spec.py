@@ -466,6 +466,11 @@ LABELS = {
         "FLUX.2 with steps and guidance under your control; strong on text.",
     ),
     "flux_2_dev": ("FLUX.2 [dev]", "Open-weights FLUX.2, with up to four reference images."),
+    "flux_2_klein_4b": (
+        "FLUX.2 [klein] 4B",
+        "The smallest, fastest FLUX.2; edits with references.",
+    ),
+    "flux_2_klein_9b": ("FLUX.2 [klein] 9B", "Small and fast FLUX.2, a step up from 4B."),
 }
 
 

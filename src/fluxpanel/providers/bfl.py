@@ -75,7 +75,9 @@ endpoint refuses unknown fields):
   at least 64, multiples of 16, at most 4 megapixels ("0 = model chooses",
   matching the input), ``seed``, ``safety_tolerance`` 0 to 5 (2); [flex] adds
   ``steps`` 1 to 50 (50), ``guidance`` 1.5 to 10 (5) and
-  ``prompt_upsampling`` (default true).
+  ``prompt_upsampling`` (default true). FLUX.2 [klein] 4B and 9B,
+  ``POST /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b``: the same fields,
+  with 4 and 5 references (``_catalog.py``) and no prompt upsampling.
 - Input images (the SDK's ``GenericImageValidation``): at most 20 MB of
   base64 (15 MB of image), 20 megapixels, 256 px a side; JPEG, PNG or WebP.
   Sent as bare base64, as the SDK sends them.
@@ -154,14 +156,19 @@ _KONTEXT_RATIO = choice(
     (MATCH_INPUT, *_RATIOS),
     MATCH_INPUT,
 )
-_REFERENCES = images(
-    "input_images",
-    "Reference images",
-    "Images to edit or draw from (up to 8), named in the prompt as image 1, image 2, ...",
-    _LIMITS,
-    8,
-    urls=True,
-)
+
+
+def _references(most: int) -> ParamSpec:
+    return images(
+        "input_images",
+        "Reference images",
+        f"Images to edit or draw from (up to {most}), named in the prompt as image 1, image 2, ...",
+        _LIMITS,
+        most,
+        urls=True,
+    )
+
+
 _SIZE_MODE = choice(
     "image_size",
     "Size",
@@ -172,12 +179,12 @@ _SIZE_MODE = choice(
 _CUSTOM = ("image_size", "custom")
 
 
-def _flux2(id: str, *extra: ParamSpec, caveats: tuple = ()) -> Any:
+def _flux2(id: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> Any:
     return model(
         id,
         PROMPT,
         _IMAGES,
-        _REFERENCES,
+        _references(most),
         _SIZE_MODE,
         size("width", 64, 2048, 16, 1024, _CUSTOM),
         size("height", 64, 2048, 16, 1024, _CUSTOM),
@@ -284,6 +291,9 @@ MODELS = {
     ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
+    # [klein]: 4 and 5 references (the SDK's _catalog.py), no prompt upsampling
+    "flux_2_klein_4b": _flux2("flux_2_klein_4b", most=4),
+    "flux_2_klein_9b": _flux2("flux_2_klein_9b", most=5),
     "flux_2_flex": _flux2(
         "flux_2_flex",
         steps(50, 50),
@@ -305,6 +315,8 @@ _ENDPOINTS = {
     "flux_2_pro": "/v1/flux-2-pro",
     "flux_2_max": "/v1/flux-2-max",
     "flux_2_flex": "/v1/flux-2-flex",
+    "flux_2_klein_4b": "/v1/flux-2-klein-4b",
+    "flux_2_klein_9b": "/v1/flux-2-klein-9b",
 }
 #: The documented waiting states: poll again.
 WAITING = frozenset({"Pending", "Reasoning", "Generating"})

@@ -140,8 +140,17 @@ SCHEMAS = {
         "prompt_upsampling": Field("boolean"),
     },
 }
+# FLUX.2 [klein]: the FLUX.2 fields with 4 (4B) and 5 (9B) reference slots.
+for _path, _most in (("/v1/flux-2-klein-4b", 4), ("/v1/flux-2-klein-9b", 5)):
+    SCHEMAS[_path] = {
+        k: v
+        for k, v in _FLUX2.items()
+        if not k.startswith("input_image")
+        or k == "input_image"
+        or int(k.rsplit("_", 1)[1]) <= _most
+    }
 #: The endpoints whose width and height together may not pass 4 megapixels.
-_FOUR_MP = {"/v1/flux-2-pro", "/v1/flux-2-max", "/v1/flux-2-flex"}
+_FOUR_MP = {p for p in SCHEMAS if p.startswith("/v1/flux-2-")}
 
 
 @dataclass
