@@ -223,14 +223,45 @@ def test_the_drop_zone_is_reachable_by_keyboard(make_lab):
     assert chooser.value.is_multiple() is False
 
 
-def test_notebook_7_takes_a_picked_image(make_lab, tmp_path):
-    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"), app="notebook")
-    data = photo(900, 700, seed=4)
-    path = tmp_path / "dusk.jpg"
-    path.write_bytes(data)
-    kontext = field(lab, "input_image")
-    kontext.locator('input[type="file"]').set_input_files(str(path))
-    expect(kontext.locator(".fluxpanel-input-item")).to_have_count(1)
-    assert lab.value("panel.input_image.sha256") == sha(data)
-    lab.panel.locator('[data-action="generate"]').click()
-    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+def theme(lab, name: str) -> None:
+    """Choose a theme from Notebook 7's Settings menu, as a person would."""
+    lab.page.locator(".lm-MenuBar-itemLabel").get_by_text("Settings", exact=True).click()
+    lab.page.locator(".lm-Menu-itemLabel").get_by_text("Theme", exact=True).hover()
+    lab.page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
+    light = "true" if name.endswith("Light") else "false"
+    lab.page.wait_for_selector(f"body[data-jp-theme-light='{light}']", state="attached")
+
+
+def test_notebook_7_in_the_dark_takes_an_image_and_a_painted_mask(make_lab, tmp_path):
+    from .test_frontends import CONTRAST
+
+    lab = make_lab([], setup=PREVIEW.format(model="flux_fill_pro"), app="notebook")
+    theme(lab, "JupyterLab Dark")
+    try:
+        data = photo(900, 700, seed=4)
+        path = tmp_path / "dusk.jpg"
+        path.write_bytes(data)
+        image = field(lab, "image")
+        image.locator('input[type="file"]').set_input_files(str(path))
+        expect(image.locator(".fluxpanel-input-item")).to_have_count(1)
+        assert lab.value("panel.image.sha256") == sha(data)
+        field(lab, "mask").locator('[data-action="paint-mask"]').click()
+        dialog = lab.page.locator(".fluxpanel-mask-dialog")
+        box = dialog.locator("canvas.fluxpanel-mask-view").bounding_box()
+        lab.page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+        lab.page.mouse.down()
+        lab.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=6)
+        lab.page.mouse.up()
+        texts = lab.page.evaluate(CONTRAST)  # the painter's tools too
+        dialog.locator('[data-action="use-mask"]').click()
+        expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
+        assert lab.value("[panel.mask.width, panel.mask.height]") == [900, 700]
+        texts += lab.page.evaluate(CONTRAST)
+        parts = {c for t in texts for c in t["cls"].split()}
+        assert {"fluxpanel-input-size", "fluxpanel-mask-status"} & parts, parts
+        poor = [t for t in texts if t["ratio"] < 4.5]
+        assert poor == [], poor
+        lab.panel.locator('[data-action="generate"]').click()
+        expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    finally:
+        theme(lab, "JupyterLab Light")  # the choice persists on the server
