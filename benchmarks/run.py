@@ -634,12 +634,123 @@ def input_from_browser(repeat: int) -> list[Figure]:
     ]
 
 
+# -- 8. side by side with the hosts' official Python clients ----------------------------------------
+
+
+def official_replicate(repeat: int) -> list[Figure]:
+    """fluxpanel against Replicate's official client (``replicate``), both
+    pointed at the same FakeReplicate through the client's documented
+    ``base_url``: one generation (2 images, the prediction running for two
+    polls after a held create), the HTTP requests each makes for it, and 32
+    generations at concurrency 8 with each client's own async API. The
+    official client returns output URLs; its images are fetched with httpx,
+    as its README shows."""
+    import httpx
+    import replicate
+
+    import fluxpanel
+    from fluxpanel.providers import Replicate
+    from fluxpanel.testing import FakeReplicate
+
+    inputs = {"prompt": "bench", "num_outputs": 2, "seed": 5, "output_format": "png"}
+    with FakeReplicate(processing_polls=2) as fake:
+        theirs = replicate.Client(api_token=fake.api_key, base_url=fake.base_url)
+        ours = fluxpanel.FluxClient(
+            provider=Replicate(api_key=fake.api_key, base_url=fake.base_url), cache=False
+        )
+
+        def official() -> list[bytes]:
+            out = theirs.run("black-forest-labs/flux-schnell", input=inputs)
+            return [httpx.get(str(url)).content for url in out]
+
+        def fluxpanel_one() -> object:
+            return ours.generate(model="flux_schnell", prompt="bench", num_images=2, seed=5)
+
+        official(), fluxpanel_one()  # warm both (connections, imports)
+        base_times, mine_times = [], []
+        for _ in range(repeat):
+            base_times.append(median_time(official, 1))
+            mine_times.append(median_time(fluxpanel_one, 1))
+        base, mine = statistics.median(base_times), statistics.median(mine_times)
+
+        def requests_of(run: Callable[[], object]) -> int:
+            before = len(fake.requests)
+            run()
+            return len(fake.requests) - before
+
+        their_calls, our_calls = requests_of(official), requests_of(fluxpanel_one)
+        ours.close()
+
+        async def batch(use_fluxpanel: bool) -> float:
+            gate = asyncio.Semaphore(8)
+            # Its async client belongs to the loop that first used it: one per run.
+            official_async = replicate.Client(api_token=fake.api_key, base_url=fake.base_url)
+            async with (
+                httpx.AsyncClient() as http,
+                fluxpanel.AsyncFluxClient(
+                    provider=Replicate(api_key=fake.api_key, base_url=fake.base_url), cache=False
+                ) as client,
+            ):
+
+                async def one(i: int) -> None:
+                    async with gate:
+                        if use_fluxpanel:
+                            await client.generate(
+                                model="flux_schnell", prompt="bench", num_images=2, seed=i + 1
+                            )
+                        else:
+                            out = await official_async.async_run(
+                                "black-forest-labs/flux-schnell", input={**inputs, "seed": i + 1}
+                            )
+                            for url in out:
+                                (await http.get(str(url))).raise_for_status()
+
+                start = time.perf_counter()
+                await asyncio.gather(*(one(i) for i in range(32)))
+                return time.perf_counter() - start
+
+        their_batch, our_batch = [], []
+        for _ in range(max(3, repeat // 3)):
+            their_batch.append(asyncio.run(batch(False)))
+            our_batch.append(asyncio.run(batch(True)))
+    return [
+        Figure(
+            "Replicate: one generation, vs replicate",
+            base,
+            mine,
+            1.0,
+            "s",
+            "the official client (run, then the outputs fetched with httpx)",
+            "same FakeReplicate, held create then two polls",
+        ),
+        Figure(
+            "Replicate: HTTP requests per generation",
+            their_calls,
+            our_calls,
+            1.0,
+            "n",
+            "the official client's requests",
+            "create, polls, downloads",
+        ),
+        Figure(
+            "Replicate: 32 at concurrency 8, async",
+            statistics.median(their_batch),
+            statistics.median(our_batch),
+            1.0,
+            "s",
+            "the official client's async_run",
+        ),
+    ]
+
+
 # -- the table -------------------------------------------------------------------------------------
 
 
 def fmt(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value * 1000:.1f} ms" if value < 10 else f"{value:.2f} s"
+    if unit == "n":
+        return f"{value:g}"
     if unit == "x":
         return f"{value:.4f}x"
     if unit == "B":
@@ -664,6 +775,7 @@ def main() -> None:
         lambda: memory_after_generations(100 if args.quick else 500),
         bundle_size,
     ]
+    runs.append(lambda: official_replicate(repeat))
     if not args.no_browser:
         runs.append(lambda: time_to_usable(10))
         runs.append(lambda: input_from_browser(3 if args.quick else 5))

@@ -19,11 +19,13 @@ that expire after an hour.
 from __future__ import annotations
 
 import email.policy
+import hashlib
 import json
 import random
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from typing import Any
 
@@ -177,6 +179,14 @@ SCHEMAS.update(
         },
     }
 )
+
+
+def version_of(model: str) -> str:
+    """The version id this fake reports for a model: a stand-in of the real
+    form (64 hex digits), the same on every call; not Replicate's own id."""
+    return hashlib.sha256(f"fake:{model}".encode()).hexdigest()
+
+
 #: Models run by cog-flux (the rest are partner models run by Black Forest Labs).
 _COG_MODELS = {"flux-schnell", "flux-dev"}
 
@@ -192,6 +202,9 @@ class _Prediction:
     output: Any = None
     error: str | None = None
     logs: str = ""
+    created_at: str = field(
+        default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    )
 
 
 class FakeReplicate(LoopbackServer):
@@ -254,6 +267,11 @@ class FakeReplicate(LoopbackServer):
         out: dict[str, Any] = {
             "id": p.id,
             "model": f"black-forest-labs/{p.model}",
+            # Every prediction names the model version that ran it (the
+            # official clients require the field).
+            "version": version_of(p.model),
+            "created_at": p.created_at,
+            "data_removed": False,
             "input": p.input,
             "status": p.status,
             "output": None,
@@ -384,9 +402,16 @@ class FakeReplicate(LoopbackServer):
         )
         with self._plock:
             self.predictions[p.id] = p
+            view = self._view(p)
             if "wait" in (h.headers.get("Prefer") or ""):
                 self._advance(p)  # held open: finished if it could be
-            view = self._view(p)
+                view = self._view(p)
+                if p.status not in ("succeeded", "failed", "canceled"):
+                    # A hold that ends first answers "starting", whatever the
+                    # prediction is doing (replicate-python's run.py: "If request
+                    # exceeds the wait time ... the prediction will be in a
+                    # 'starting' state").
+                    view["status"] = "starting"
         h.send_json(201, view)
 
     def _invalid(self, h: _Handler, problems: list[tuple[str, str]]) -> None:
