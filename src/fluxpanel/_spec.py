@@ -503,6 +503,34 @@ def images(
 MATCH_INPUT = "match_input"
 
 
+def references(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSpec:
+    """FLUX.2's reference images: up to ``most``, named in the prompt by number."""
+    return images(
+        "input_images",
+        "Reference images",
+        f"Images to edit or draw from (up to {most}), named in the prompt as image 1, image 2, ...",
+        limits,
+        most,
+        urls=urls,
+    )
+
+
+def fill_inputs(limits: ImageLimits, *, urls: bool = False) -> tuple[ParamSpec, ParamSpec]:
+    """FLUX.1 Fill's image and its mask (white is repainted, black kept)."""
+    return (
+        image("image", "Image", "The image to repaint part of.", limits, required=True, urls=urls),
+        image(
+            "mask",
+            "Mask",
+            "White is repainted, black is kept; the size of the image.",
+            limits,
+            required=True,
+            urls=urls,
+            mask_of="image",
+        ),
+    )
+
+
 def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:
     """FLUX1.1's image prompt: an image whose look guides the new one."""
     return image(

@@ -106,13 +106,14 @@ from .._spec import (
     ParamSpec,
     check_table,
     choice,
+    fill_inputs,
     guidance,
     image,
     image_prompt,
-    images,
     interval,
     model,
     prompt_upsampling,
+    references,
     safety_tolerance,
     size,
     steps,
@@ -158,17 +159,6 @@ _KONTEXT_RATIO = choice(
 )
 
 
-def _references(most: int) -> ParamSpec:
-    return images(
-        "input_images",
-        "Reference images",
-        f"Images to edit or draw from (up to {most}), named in the prompt as image 1, image 2, ...",
-        _LIMITS,
-        most,
-        urls=True,
-    )
-
-
 _SIZE_MODE = choice(
     "image_size",
     "Size",
@@ -184,7 +174,7 @@ def _flux2(id: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> An
         id,
         PROMPT,
         _IMAGES,
-        _references(most),
+        references(_LIMITS, most),
         _SIZE_MODE,
         size("width", 64, 2048, 16, 1024, _CUSTOM),
         size("height", 64, 2048, 16, 1024, _CUSTOM),
@@ -272,15 +262,7 @@ MODELS = {
         "flux_fill_pro",
         PROMPT,
         _IMAGES,
-        image("image", "Image", "The image to repaint part of.", _LIMITS, required=True),
-        image(
-            "mask",
-            "Mask",
-            "White is repainted, black is kept; the size of the image.",
-            _LIMITS,
-            required=True,
-            mask_of="image",
-        ),
+        *fill_inputs(_LIMITS),
         SEED,
         steps(50, 50, 15),
         guidance(60, 1.5, 100),

@@ -110,13 +110,14 @@ from .._spec import (
     aspect_ratio,
     check_table,
     choice,
+    fill_inputs,
     guidance,
     image,
     image_prompt,
-    images,
     interval,
     model,
     prompt_upsampling,
+    references,
     safety_tolerance,
     seed,
     size,
@@ -199,17 +200,6 @@ _INPUT = image(
 )
 
 
-def _references(most: int) -> ParamSpec:
-    return images(
-        "input_images",
-        "Reference images",
-        f"Images to edit or draw from (up to {most}), named in the prompt as image 1, image 2, ...",
-        _LIMITS,
-        most,
-        urls=True,
-    )
-
-
 def _kontext_ratio(default: str = _MATCH) -> ParamSpec:
     return aspect_ratio(
         _KONTEXT_RATIOS,
@@ -223,7 +213,7 @@ def _flux2(id: str, most: int, high: int, multiple: int, *extra: ParamSpec, **kw
     return model(
         id,
         PROMPT,
-        _references(most),
+        references(_LIMITS, most),
         aspect_ratio(
             _FLUX2_RATIOS, "1:1", "Aspect ratio", _HELP + " 'custom' takes a width and height."
         ),
@@ -289,16 +279,7 @@ MODELS = {
     "flux_fill_pro": model(
         "flux_fill_pro",
         PROMPT,
-        image("image", "Image", "The image to repaint part of.", _LIMITS, required=True, urls=True),
-        image(
-            "mask",
-            "Mask",
-            "White is repainted, black is kept; the size of the image.",
-            _LIMITS,
-            required=True,
-            urls=True,
-            mask_of="image",
-        ),
+        *fill_inputs(_LIMITS, urls=True),
         SEED,
         steps(50, 50),
         guidance(3, 2, 5),
