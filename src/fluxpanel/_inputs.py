@@ -296,13 +296,7 @@ def _num(x: float) -> str:
 
 
 def _invalid(spec: ParamSpec, model: str, value: Any, message: str) -> ValidationError:
-    return ValidationError(
-        f"{message} (for {model}); allowed: {spec.allowed()}",
-        field=spec.name,
-        value=value,
-        model=model,
-        allowed=spec.allowed(),
-    )
+    return spec.invalid(model, value, f"{message} (for {model})")
 
 
 def _is_pillow(value: Any) -> bool:

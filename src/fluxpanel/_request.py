@@ -31,23 +31,12 @@ def _models_supporting(models: Mapping[str, ModelSpec], name: str) -> list[str]:
     return [m.id for m in models.values() if m.supports(name)]
 
 
-def _invalid(p: ParamSpec, model: str, value: Any, message: str) -> ValidationError:
-    """A ValidationError for parameter ``p``; the message ends with what is allowed."""
-    return ValidationError(
-        f"{message}; allowed: {p.allowed()}",
-        field=p.name,
-        value=value,
-        model=model,
-        allowed=p.allowed(),
-    )
-
-
 def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
     """Check one value against its spec and return it in canonical form."""
 
     def fail(why: str) -> ValidationError:
-        return _invalid(
-            spec, model, value, f"{spec.name}={value!r} is not allowed for {model}: {why}"
+        return spec.invalid(
+            model, value, f"{spec.name}={value!r} is not allowed for {model}: {why}"
         )
 
     if spec.is_image:
@@ -61,7 +50,7 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
         if (spec.min is not None and n < spec.min) or (spec.max is not None and n > spec.max):
             # Don't echo a 10,000-character prompt back in the message.
             shown = value if n <= 60 else value[:57] + "..."
-            raise _invalid(spec, model, value, f"{spec.name} has {n} characters ({shown!r})")
+            raise spec.invalid(model, value, f"{spec.name} has {n} characters ({shown!r})")
         return value
     if spec.kind == "choice":
         if not isinstance(value, str) or value not in (spec.choices or ()):
@@ -104,7 +93,7 @@ def _inapplicable(p: ParamSpec, model: str, value: Any) -> ValidationError:
 
 
 def _missing(p: ParamSpec, model: str) -> ValidationError:
-    return _invalid(p, model, None, f"{p.name} is required for {model}")
+    return p.invalid(model, None, f"{p.name} is required for {model}")
 
 
 def resolve(
@@ -188,8 +177,7 @@ def _check_masks(spec: ModelSpec, values: Mapping[str, Any]) -> None:
         if not isinstance(image, InputImage) or mask.url or image.url:
             continue
         if (mask.width, mask.height) != (image.width, image.height):
-            raise _invalid(
-                p,
+            raise p.invalid(
                 spec.id,
                 f"{mask.width}x{mask.height}",
                 f"{name} is {mask.width}x{mask.height} but {p.mask_of} is "

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ._errors import ValidationError
+
 Kind = Literal["text", "integer", "number", "choice", "boolean", "image", "images"]
 
 #: Bounds of a seed, shared by every model (the API page: ``x < 2147483647``).
@@ -151,6 +153,17 @@ class ParamSpec:
         if self.multiple_of:
             text += f", a multiple of {self.multiple_of}"
         return text
+
+    def invalid(self, model: str, value: Any, message: str) -> ValidationError:
+        """A :class:`ValidationError` for this parameter: ``message``, then
+        what is allowed."""
+        return ValidationError(
+            f"{message}; allowed: {self.allowed()}",
+            field=self.name,
+            value=value,
+            model=model,
+            allowed=self.allowed(),
+        )
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether this parameter applies, given the other parameters' values."""
