@@ -327,5 +327,6 @@ def make_lab(jupyter, page):
 
 
 def pytest_sessionstart(session):
-    if SCREENSHOTS.exists():
+    # Once, in the process that runs (or hands out) the tests.
+    if not hasattr(session.config, "workerinput") and SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)

@@ -119,8 +119,11 @@ def test_nbclassic_shows_the_panel_once(jupyter, page):
         ],
     )
     page.goto(f"{jupyter.url}/nbclassic/notebooks/{name}?token={jupyter.token}")
+    # The widgets extension attaches its manager to the kernel once loaded; a
+    # widget displayed before that shows as text.
     page.wait_for_function(
-        "() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()",
+        "() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
+        " && Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.widget_manager",
         timeout=60_000,
     )
     page.evaluate("() => Jupyter.notebook.execute_all_cells()")
