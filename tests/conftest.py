@@ -33,6 +33,33 @@ def anyio_backend():
     return "asyncio"
 
 
+class _Quick:
+    """Hosts' adapters polling fast, for tests against their fakes."""
+
+    poll_first, poll_growth, poll_max = 0.01, 1.5, 0.05
+
+
+def quick(cls):
+    """``cls`` (a hosted provider) polling from 10 ms to 50 ms."""
+    return type(f"Quick{cls.__name__}", (_Quick, cls), {})
+
+
+def run_snippet(code: str, cwd, **env: str) -> None:
+    """Run a generation's snippet in a fresh Python, as a reader would, with
+    ``env`` added (a key); fails the test with its error output if it fails."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+
+
 def small_image(request, index):
     """A distinct small PNG per request and index (fast to make and check)."""
     c = zlib.crc32(f"{request.seed}:{index}".encode())

@@ -17,19 +17,9 @@ from fluxpanel import FluxClient, ValidationError
 from fluxpanel.providers import BlackForestLabs, Fal, Replicate
 from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate
 
-from .conftest import FAST_RETRY
+from .conftest import FAST_RETRY, quick, run_snippet
 
-
-class QuickBFL(BlackForestLabs):
-    poll_first, poll_growth, poll_max = 0.02, 1.5, 0.1
-
-
-class QuickReplicate(Replicate):
-    poll_first, poll_max = 0.02, 0.1
-
-
-class QuickFal(Fal):
-    poll_first, poll_max = 0.02, 0.1
+QuickBFL, QuickReplicate, QuickFal = quick(BlackForestLabs), quick(Replicate), quick(Fal)
 
 
 def client(cls, server):
@@ -248,9 +238,6 @@ def test_every_image_parameter_names_its_limits_in_the_error():
 def test_a_snippet_with_inputs_runs_in_a_fresh_process_and_sends_the_same_body(
     tmp_path, monkeypatch
 ):
-    import subprocess
-    import sys
-
     monkeypatch.chdir(tmp_path)
     with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
         g = c.generate(
@@ -261,11 +248,7 @@ def test_a_snippet_with_inputs_runs_in_a_fresh_process_and_sends_the_same_body(
             seed=11,
         )
         assert "fluxpanel-inputs/" in g.code and "sha256" not in g.code
-        env = {**__import__("os").environ, "BFL_API_KEY": bfl.api_key}
-        run = subprocess.run(
-            [sys.executable, "-c", g.code], cwd=tmp_path, env=env, capture_output=True, text=True
-        )
-        assert run.returncode == 0, run.stderr
+        run_snippet(g.code, tmp_path, BFL_API_KEY=bfl.api_key)
         first, again = (r.json() for r in bfl.submits)
     assert first == again
 

@@ -25,7 +25,7 @@ def preview_panel(**kw):
 
 
 def test_traits_are_the_specs_parameters():
-    from fluxpanel._traits import InputTrait
+    from fluxpanel._traits import BoxesTrait, InputTrait
 
     panel = preview_panel()
     table = panel.provider.models
@@ -43,6 +43,7 @@ def test_traits_are_the_specs_parameters():
                 "boolean": traitlets.Bool,
                 "image": InputTrait,
                 "images": InputTrait,
+                "boxes": BoxesTrait,
             }.get(p.kind, traitlets.Unicode)
             assert isinstance(trait, kind), name
             # Image bytes never travel in widget state: only the `inputs` trait.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._boxes import Box, compose_prompt, parse_prompt
 from ._cache import CacheWarning, ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient
 from ._compare import Comparison, CostLimitError, acompare, compare
@@ -30,7 +31,7 @@ from ._errors import (
 )
 from ._export import ExportExistsError, load
 from ._inputs import InputImage
-from ._pricing import PRICES, PerMegapixel, estimate_cost
+from ._pricing import PRICES, PerMegapixel, PerTier, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
 from ._spec import MODELS, ImageLimits, ModelSpec, ParamSpec
@@ -44,6 +45,7 @@ __all__ = [
     "AsyncFluxClient",
     "AuthError",
     "BadRequestError",
+    "Box",
     "CacheWarning",
     "Comparison",
     "ConfigError",
@@ -64,6 +66,7 @@ __all__ = [
     "ModerationError",
     "ParamSpec",
     "PerMegapixel",
+    "PerTier",
     "RateLimitError",
     "RequestTimeout",
     "ResultCache",
@@ -76,8 +79,10 @@ __all__ = [
     "acompare",
     "clear_cache",
     "compare",
+    "compose_prompt",
     "estimate_cost",
     "load",
+    "parse_prompt",
 ]
 
 if TYPE_CHECKING:

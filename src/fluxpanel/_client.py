@@ -150,6 +150,7 @@ class AsyncFluxClient:
         *,
         on_image: ImageCallback | None = None,
         on_progress: ProgressCallback | None = None,
+        fresh: bool = False,
         **params: Any,
     ) -> Generation:
         """Generate images. ``generate(model="flux_dev", prompt="...")`` or
@@ -157,9 +158,11 @@ class AsyncFluxClient:
         ``on_image`` is called with each image as it arrives, ``on_progress``
         with each :class:`~fluxpanel.providers.Progress` (queued and its
         position, running and how far when the host says, downloading n of m,
-        with the elapsed and expected seconds)."""
+        with the elapsed and expected seconds). With ``fresh``, the host makes
+        a new result even when the cache holds one for this request (which it
+        then replaces): a new draw from a model that takes no seed."""
         req = self.request(request, **params)
-        if self._cache is not None:
+        if self._cache is not None and not fresh:
             try:
                 hit = await asyncio.to_thread(self._cache.get, req, self._provider)
             except Exception as e:  # an unreadable cache is a miss, never a failure
@@ -248,12 +251,14 @@ class FluxClient:
         *,
         on_image: ImageCallback | None = None,
         on_progress: ProgressCallback | None = None,
+        fresh: bool = False,
         **params: Any,
     ) -> Generation:
         """Generate images and wait for them. See :meth:`AsyncFluxClient.generate`
         (the callbacks run on the client's background thread)."""
         req = self._async.request(request, **params)  # validate here, before any I/O
-        return _loop.run(self._async.generate(req, on_image=on_image, on_progress=on_progress))
+        run = self._async.generate(req, on_image=on_image, on_progress=on_progress, fresh=fresh)
+        return _loop.run(run)
 
     def close(self) -> None:
         """Close the client's connections."""

@@ -20,8 +20,8 @@ from typing import Any
 from ._client import AsyncFluxClient, FluxClient
 from ._errors import FluxError, ValidationError
 from ._pricing import format_cost
-from ._request import GenerationRequest
-from ._results import Generation
+from ._request import GenerationRequest, default_model
+from ._results import Generation, seed_words
 from .providers import Provider
 
 THUMB_SIDE = 256
@@ -223,7 +223,7 @@ def _cell_html(cell: Cell | None) -> str:
     gen = cell.generation
     assert gen is not None
     note = " (cached)" if gen.cached else ""
-    caption = f"seed {gen.request.seed}{note}"
+    caption = f"{seed_words(gen.request.seed)}{note}"
     return _html.figure(_html.data_uri(data, mime), gen.request.prompt, caption, CELL_WIDTH)
 
 
@@ -277,14 +277,22 @@ def plan(
         if not values:
             raise ValidationError(f"{name}=[] has no values to compare", field=name)
     fixed = {k: v for k, v in params.items() if k not in varying}
+    shared_seed = None
     if "seed" not in params or params["seed"] is None:
-        # One seed for the whole grid, so the cells differ only by what varies.
-        fixed["seed"] = random.SystemRandom().randint(0, 2_147_483_646)
+        # One seed for the whole grid, so the cells differ only by what varies
+        # (for the models that take one).
+        fixed.pop("seed", None)
+        shared_seed = random.SystemRandom().randint(0, 2_147_483_646)
+    models = client.provider.models
     cells = []
     for combo in itertools.product(*varying.values()):
         cell = Cell(dict(zip(varying, combo, strict=True)))
+        seeded = dict(fixed)
+        spec = models.get({**fixed, **cell.params}.get("model") or default_model(models))
+        if shared_seed is not None and spec is not None and spec.supports("seed"):
+            seeded["seed"] = shared_seed
         try:
-            cell.request = client.request(prompt=prompt, **fixed, **cell.params)
+            cell.request = client.request(prompt=prompt, **seeded, **cell.params)
         except ValidationError as e:
             cell.skipped = f"{comparison_label(varying, cell.params)}: {e}"
         cells.append(cell)

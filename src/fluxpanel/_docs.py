@@ -35,6 +35,8 @@ def _param(p: ParamSpec) -> str:
         text = f"`{p.name}` ({'on' if p.default else 'off'})"
     elif p.kind == "text":
         text = f"`{p.name}`"
+    elif p.kind == "boxes":
+        text = f"`{p.name}` (written into the prompt)"
     elif p.is_image:
         what = f"up to {_n(p.max)} images" if p.kind == "images" else "image"
         if p.mask_of:

@@ -275,7 +275,7 @@ class Engine:
         self._check_loop()
         phases = Phases(on_progress, started, expected)
         try:
-            withheld = 0
+            withheld, expanded = 0, ""
             if self.provider.offline:
                 await phases.emit(Progress("running", fraction=0.0))
                 images, errors = await self._render(request, on_image, phases)
@@ -287,7 +287,7 @@ class Engine:
                 outputs = await self._within_deadline(flow, seen)
                 submitted = time.perf_counter()
                 left = self.deadline - (submitted - started)
-                withheld = outputs.withheld
+                withheld, expanded = outputs.withheld, outputs.prompt
                 images, errors = await self._fetch(request, outputs, on_image, left, phases)
         except FluxError as e:
             raise self._scrub(e) from None
@@ -309,6 +309,7 @@ class Engine:
             requested=request.count,
             withheld=withheld,
             withheld_by=self.provider.withheld_by if withheld else "",
+            expanded_prompt=expanded,
         )
 
     async def _within_deadline(self, flow: Any, seen: list[str]) -> Outputs:

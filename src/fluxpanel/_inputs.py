@@ -462,6 +462,10 @@ def from_record(
     )
 
 
+def _is_record(value: Any) -> bool:
+    return isinstance(value, Mapping) and ("sha256" in value or "url" in value)
+
+
 def resolve_records(
     payload: Mapping[str, Any], folders: Iterable[str | os.PathLike[str]] = ()
 ) -> dict[str, Any]:
@@ -469,9 +473,9 @@ def resolve_records(
     folders = list(folders)
     out: dict[str, Any] = {}
     for name, value in payload.items():
-        if isinstance(value, Mapping) and ("sha256" in value or "url" in value):
+        if _is_record(value):
             value = from_record(value, name, folders)
-        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        elif isinstance(value, list) and value and all(_is_record(v) for v in value):
             value = [from_record(v, f"{name}[{i}]", folders) for i, v in enumerate(value)]
         out[name] = value
     return out
@@ -520,9 +524,6 @@ def json_form(value: Any) -> Any:
         return value.to_json()
     if isinstance(value, tuple) and value and isinstance(value[0], InputImage):
         return [v.to_json() for v in value]
+    if isinstance(value, tuple) and value and hasattr(value[0], "bbox"):  # boxes
+        return [v.to_json() for v in value]
     return value
-
-
-def has_inputs(params: Mapping[str, Any]) -> bool:
-    """Whether any value of ``params`` is an input image."""
-    return any(json_form(v) is not v for v in params.values())

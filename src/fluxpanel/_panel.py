@@ -53,7 +53,7 @@ from ._request import (
     field_errors,
     resolve,
 )
-from ._results import GeneratedImage, Generation
+from ._results import GeneratedImage, Generation, seed_words
 from ._snippet import request_code
 from ._spec import models_to_json
 from ._traits import InputTrait, make_trait, param_kinds
@@ -656,7 +656,8 @@ class FluxPanel(anywidget.AnyWidget):
             return
         label = models[self.model].label
         self.set_trait(
-            "status_text", f"Image {image.index + 1} (seed {image.seed}) is the {name} of {label}"
+            "status_text",
+            f"Image {image.index + 1} ({seed_words(image.seed)}) is the {name} of {label}",
         )
 
     def _apply_dropped(self, payload: Any, name: str) -> None:
@@ -761,7 +762,12 @@ class FluxPanel(anywidget.AnyWidget):
                 progress={"phase": "submitting", "text": "Submitting", "expected": expected},
                 status="running",
             )
-            gen = await self._client.generate(request, on_image=arrived, on_progress=moved)
+            # A model without a seed draws anew on each Generate (the cache
+            # still answers the same request made from code).
+            draw_anew = not request.spec.supports("seed")
+            gen = await self._client.generate(
+                request, on_image=arrived, on_progress=moved, fresh=draw_anew
+            )
         except asyncio.CancelledError:
             kept = " (images that arrived are kept)" if fresh else ""
             note = self._client.provider.cancel_note
@@ -944,7 +950,7 @@ class FluxPanel(anywidget.AnyWidget):
             tile = tiles.get(img.index)
             data = tile["ref"].value if tile is not None else img.data
             mime = tile["mime"] if tile is not None else img.mime
-            caption = f"seed {img.seed} · {gen.request.model}"
+            caption = f"{seed_words(img.seed)} · {gen.request.model}"
             if len(gen.images) > 1:
                 caption += f" · #{img.index + 1}"
             width = PREVIEW_SIDE if len(gen.images) == 1 else PREVIEW_SIDE // 2
@@ -1001,6 +1007,8 @@ def _shrink(data: bytes, kind: str) -> Shrunk:
 def _seed_note(image: GeneratedImage) -> str:
     """How to make this image again, as its host seeds a batch."""
     request = image.request
+    if request is not None and not request.spec.supports("seed"):
+        return "This model takes no seed: generating again makes a different image."
     if request is None or request.count == 1:
         return "Generate with this seed to make it again."
     if request.spec.batch_seeds == "each":

@@ -13,6 +13,11 @@ counts. Sources:
   (docs.bfl.ai/quick_start/pricing): [pro] 3 cents for the first megapixel
   and 1.5 for each further one, [max] 7 and 3, [flex] 5 and 5, [klein] 4B
   1.4 and 0.1, [klein] 9B 1.5 and 0.2.
+- FLUX 3 Image by resolution tier: 768sq $0.041, 1k $0.048, 2k $0.10 and
+  4k $0.607 per image (Black Forest Labs' list prices as Runware publishes
+  them, runware.ai/docs/models/bfl-flux-3-image; fal lists 1k at $0.048,
+  fal.ai/models/blackforestlabs/flux-3/edit-image). No price for 1.5k was
+  found; it estimates at the 2k price, the next tier up.
 - No published price was found for Kontext [dev] and FLUX.2 [dev] (run on
   Replicate's and fal's own hardware); they estimate at $0 until set here.
 """
@@ -51,8 +56,26 @@ class PerMegapixel:
         return self.first + self.more * max(megapixels - 1, 0)
 
 
-#: US dollars per image (or a :class:`PerMegapixel`), by model id.
-PRICES: Mapping[str, float | PerMegapixel] = MappingProxyType(
+@dataclass(frozen=True)
+class PerTier:
+    """A price by the value of one parameter (FLUX 3's ``resolution``):
+    ``prices`` maps each value to dollars per image; a request without the
+    parameter (a host that does not offer it) pays ``default``'s price."""
+
+    param: str
+    prices: Mapping[str, float]
+    default: str
+
+    def per_image(self, request: GenerationRequest) -> float:
+        """Dollars for one image of ``request``."""
+        tier = request.params.get(self.param, self.default)
+        return float(self.prices.get(tier, self.prices[self.default]))
+
+
+Price = float | PerMegapixel | PerTier
+
+#: US dollars per image (or a :class:`PerMegapixel` or :class:`PerTier`), by model id.
+PRICES: Mapping[str, Price] = MappingProxyType(
     {
         "flux_schnell": 0.003,
         "flux_dev": 0.025,
@@ -67,17 +90,20 @@ PRICES: Mapping[str, float | PerMegapixel] = MappingProxyType(
         "flux_2_flex": PerMegapixel(0.05, 0.05),
         "flux_2_klein_4b": PerMegapixel(0.014, 0.001),
         "flux_2_klein_9b": PerMegapixel(0.015, 0.002),
+        "flux_3_image": PerTier(
+            "resolution",
+            MappingProxyType({"768sq": 0.041, "1k": 0.048, "1.5k": 0.10, "2k": 0.10, "4k": 0.607}),
+            "1k",
+        ),
     }
 )
 
 
-def estimate_cost(
-    request: GenerationRequest, prices: Mapping[str, float | PerMegapixel] | None = None
-) -> float:
+def estimate_cost(request: GenerationRequest, prices: Mapping[str, Price] | None = None) -> float:
     """Dollars this request is expected to cost (0 for a model with no price)."""
     table = PRICES if prices is None else prices
     price = table.get(request.model, 0.0)
-    each = price.per_image(request) if isinstance(price, PerMegapixel) else float(price)
+    each = price.per_image(request) if isinstance(price, (PerMegapixel, PerTier)) else float(price)
     return each * request.count
 
 

@@ -43,6 +43,13 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
         from ._inputs import coerce
 
         return coerce(spec, value, model)
+    if spec.kind == "boxes":
+        from ._boxes import coerce_boxes
+
+        try:
+            return coerce_boxes(value, int(spec.max) if spec.max else None)
+        except ValidationError as e:
+            raise spec.invalid(model, e.value, str(e).split("; allowed:")[0]) from None
     if spec.kind == "text":
         if not isinstance(value, str):
             raise fail(f"expected a string, got {type(value).__name__}")
@@ -325,6 +332,17 @@ class GenerationRequest:
         return dict(self._params)
 
     @property
+    def host_params(self) -> dict[str, Any]:
+        """The parameters as a host takes them: FLUX 3's boxes written into
+        the prompt as the host documents (:func:`fluxpanel.compose_prompt`)."""
+        params = dict(self._params)
+        if "boxes" in params:
+            from ._boxes import compose_prompt
+
+            params["prompt"] = compose_prompt(params["prompt"], params.pop("boxes"))
+        return params
+
+    @property
     def spec(self) -> ModelSpec:
         """The model's spec in the table the request was validated against."""
         return self._models[self._model]
@@ -366,14 +384,15 @@ class GenerationRequest:
             return int(w), int(h)
         if shape in NAMED_SIZES:
             return NAMED_SIZES[shape]
+        area = TIER_PIXELS.get(str(p.get("resolution")), 1_048_576)
         w, colon, h = shape.partition(":")
         if colon and w.isdigit() and h.isdigit() and int(h):
-            return _megapixel(int(w) / int(h))
+            return _megapixel(int(w) / int(h), area)
         for value in self.inputs.values():
             first = value[0] if isinstance(value, tuple) else value
             if first.width and first.height:
-                return _megapixel(first.width / first.height)
-        return 1024, 1024
+                return _megapixel(first.width / first.height, area)
+        return _megapixel(1.0, area)
 
     @property
     def count(self) -> int:
@@ -533,9 +552,21 @@ NAMED_SIZES = {
 }
 
 
-def _megapixel(ratio: float) -> tuple[int, int]:
-    """About a megapixel at ``ratio`` (width / height), in multiples of 16."""
-    h = (1_048_576 / ratio) ** 0.5
+#: FLUX 3's resolution tiers, in pixels (768 x 768 to about 16 megapixels;
+#: the tiers as Black Forest Labs' reference and the ComfyUI node name them).
+TIER_PIXELS = {
+    "768sq": 768 * 768,
+    "1k": 1024 * 1024,
+    "1.5k": 1536 * 1536,
+    "2k": 2048 * 2048,
+    "4k": 4096 * 4096,
+}
+
+
+def _megapixel(ratio: float, area: int = 1_048_576) -> tuple[int, int]:
+    """About ``area`` pixels (a megapixel) at ``ratio`` (width / height), in
+    multiples of 16."""
+    h = (area / ratio) ** 0.5
     return max(16, round(h * ratio / 16) * 16), max(16, round(h / 16) * 16)
 
 

@@ -15,6 +15,7 @@ from ._errors import FluxError
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
+    from ._boxes import Box
     from ._request import GenerationRequest
 
 _EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
@@ -97,7 +98,8 @@ class GeneratedImage:
     def default_name(self) -> str:
         """``<model>-<seed>-<index><extension>``: the name :meth:`save` uses in a folder."""
         model = self.request.model if self.request is not None else "image"
-        return f"{model}-{self.seed}-{self.index}{self.extension}"
+        seed = "" if self.seed is None else f"-{self.seed}"
+        return f"{model}{seed}-{self.index}{self.extension}"
 
     def to_pil(self) -> PILImage:
         """The image as a Pillow ``Image`` (decoded on demand)."""
@@ -153,6 +155,18 @@ class Generation:
     requested: int = 0
     withheld: int = 0
     withheld_by: str = ""
+    #: The prompt as the host expanded it before drawing, when it says so
+    #: (FLUX 3 Image), with the boxes it added; see :attr:`boxes`.
+    expanded_prompt: str = ""
+
+    @property
+    def boxes(self) -> tuple[Box, ...]:
+        """Where each element of the picture is: the boxes of the host's
+        expanded prompt (FLUX 3 adds its own), else the request's."""
+        from ._boxes import parse_prompt
+
+        found = parse_prompt(self.expanded_prompt)[1] if self.expanded_prompt else ()
+        return found or tuple(self.request.params.get("boxes") or ())
 
     @property
     def withheld_note(self) -> str:
@@ -194,9 +208,11 @@ class Generation:
         return self.images[0]
 
     @property
-    def seed(self) -> int:
-        """The seed of the request (each image's own is on the image)."""
-        return int(self.request.seed)
+    def seed(self) -> int | None:
+        """The seed of the request (each image's own is on the image); ``None``
+        for a model that takes none (FLUX 3 Image)."""
+        seed = self.request.seed
+        return None if seed is None else int(seed)
 
     def save(self, folder: str | Path) -> Path:
         """Write every image and a ``manifest.json`` (request, seeds, provider,
@@ -226,9 +242,14 @@ class Generation:
 
 
 def batch_record(gen: Generation) -> dict[str, Any]:
-    """How many images were asked for and withheld, as history, exports and
-    the cache store it."""
-    return {"requested": gen.requested, "withheld": gen.withheld, "withheld_by": gen.withheld_by}
+    """How many images were asked for and withheld, and the prompt as the host
+    expanded it, as history, exports and the cache store them."""
+    return {
+        "requested": gen.requested,
+        "withheld": gen.withheld,
+        "withheld_by": gen.withheld_by,
+        "expanded_prompt": gen.expanded_prompt,
+    }
 
 
 def batch_fields(record: Any) -> dict[str, Any]:
@@ -239,11 +260,18 @@ def batch_fields(record: Any) -> dict[str, Any]:
         return value if ok else 0
 
     by = record.get("withheld_by") if isinstance(record, dict) else ""
+    expanded = record.get("expanded_prompt") if isinstance(record, dict) else ""
     return {
         "requested": count(record.get("requested")) if isinstance(record, dict) else 0,
         "withheld": count(record.get("withheld")) if isinstance(record, dict) else 0,
         "withheld_by": by[:200] if isinstance(by, str) else "",
+        "expanded_prompt": expanded[:100_000] if isinstance(expanded, str) else "",
     }
+
+
+def seed_words(seed: Any) -> str:
+    """ "seed 42" for a caption, or "no seed" for a model that takes none."""
+    return "no seed" if seed is None else f"seed {seed}"
 
 
 def generation_html(gen: Generation, *, width: int = 256) -> str:
@@ -254,7 +282,7 @@ def generation_html(gen: Generation, *, width: int = 256) -> str:
         _html.figure(
             img.data_uri(),
             gen.request.prompt,
-            f"seed {img.seed} · {gen.request.model}"
+            f"{seed_words(img.seed)} · {gen.request.model}"
             + (f" · #{img.index + 1}" if len(gen.images) > 1 else ""),
             width,
         )

@@ -46,6 +46,11 @@ def request_code(request: GenerationRequest, provider: Any = None, *, seed: bool
             code, notes = _input_code(value)
             lines += [f"    # {note}" for note in notes]
             lines.append(f"    {name}={code},")
+        elif name == "boxes":
+            if value:  # each element's place, as data (written into the prompt when sent)
+                lines.append("    boxes=[")
+                lines += [f"        fluxpanel.{box!r}," for box in value]
+                lines.append("    ],")
         elif name != "seed" or seed:
             lines.append(f"    {name}={value!r},")
     lines.append(")")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ._errors import ValidationError
 
-Kind = Literal["text", "integer", "number", "choice", "boolean", "image", "images"]
+Kind = Literal["text", "integer", "number", "choice", "boolean", "image", "images", "boxes"]
 
 #: Bounds of a seed, shared by every model (the API page: ``x < 2147483647``).
 SEED_MAX = 2_147_483_646
@@ -135,6 +135,10 @@ class ParamSpec:
             return "one of " + ", ".join(repr(c) for c in self.choices or ())
         if self.kind == "boolean":
             return "True or False"
+        if self.kind == "boxes":
+            from ._boxes import ALLOWED
+
+            return ALLOWED
         if self.is_image:
             what = "an image (a path, bytes, a Pillow image, a NumPy array or a GeneratedImage"
             what += ", or an http(s) URL)" if self.urls else ")"
@@ -484,6 +488,11 @@ LABELS = {
         "The smallest, fastest FLUX.2; edits with references.",
     ),
     "flux_2_klein_9b": ("FLUX.2 [klein] 9B", "Small and fast FLUX.2, a step up from 4B."),
+    "flux_3_image": (
+        "FLUX 3 Image",
+        "Black Forest Labs' flagship: generate, edit with words, combine up to ten "
+        "references, and place each element with a box.",
+    ),
 }
 
 
@@ -552,6 +561,71 @@ def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:
         "An image to remix: its look and composition guide the new image.",
         limits,
         urls=urls,
+    )
+
+
+#: FLUX 3's boxes: where each element goes, written into the prompt on the way
+#: to the host (see :mod:`fluxpanel._boxes`).
+BOXES = ParamSpec(
+    "boxes",
+    "boxes",
+    "Boxes",
+    "Where each element goes: draw a box, name it (cite it in the prompt as <name>) and "
+    "describe it. Coordinates are on a 0-1000 grid from the top-left corner.",
+    default=(),
+)
+#: FLUX 3 takes no seed: said wherever it is offered.
+NO_SEED = Caveat(
+    "FLUX 3 Image takes no seed: the same settings make a different image each time. "
+    "fluxpanel's cache keeps the image you paid for, so re-running this code returns it; "
+    "with cache=False (or Generate in the panel) the host draws a new one."
+)
+
+
+def flux3_ratio() -> ParamSpec:
+    """FLUX 3's aspect ratios: auto (the first reference's shape) and fifteen more."""
+    return choice(
+        "aspect_ratio",
+        "Aspect ratio",
+        "Shape of the image; auto follows the first reference image (1:1 without one).",
+        FLUX3_RATIOS,
+        "auto",
+    )
+
+
+#: docs.bfl.ai's FLUX 3 API reference: auto, then widest to tallest.
+FLUX3_RATIOS = tuple("auto 21:9 2:1 16:9 3:2 7:5 4:3 5:4 1:1 4:5 3:4 5:7 2:3 9:16 1:2 9:21".split())
+#: The resolution tiers (about 0.6, 1, 2.4, 4.2 and 16 megapixels).
+FLUX3_RESOLUTION = ParamSpec(
+    "resolution",
+    "choice",
+    "Resolution",
+    "Size tier of the image: 768sq (about 0.6 MP), 1k (1 MP), 1.5k, 2k or 4k (about 16 MP). "
+    "Larger tiers cost more.",
+    default="1k",
+    choices=("768sq", "1k", "1.5k", "2k", "4k"),
+)
+GROUNDING = ParamSpec(
+    "grounding",
+    "boolean",
+    "Grounding",
+    "Let the model search the web and images for what the prompt names before drawing.",
+    default=True,
+)
+
+
+def flux3_image(limits: ImageLimits, *params: ParamSpec) -> ModelSpec:
+    """FLUX 3 Image at a host: the prompt, one to ten references (named in
+    the prompt as image 1 ... image 10), the boxes, the aspect ratio and the
+    host's other ``params``. No seed: it takes none."""
+    return model(
+        "flux_3_image",
+        PROMPT,
+        references(limits, 10),
+        BOXES,
+        flux3_ratio(),
+        *params,
+        caveats=(NO_SEED,),
     )
 
 

@@ -64,11 +64,53 @@ class InputTrait(t.TraitType[Any, Any]):
         return InputImage.of(value, name)
 
 
+class BoxesTrait(t.TraitType[Any, Any]):
+    """FLUX 3's boxes: a tuple of :class:`~fluxpanel.Box`. Anything
+    :func:`~fluxpanel._boxes.coerce_boxes` reads may be assigned (boxes, or
+    their rows as JSON). Synced as the rows the host reads, so the box
+    editor in the browser and Python see the same boxes."""
+
+    default_value: Any = ()
+    info_text = "a list of fluxpanel.Box"
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        from ._boxes import coerce_boxes
+
+        return () if value is None else coerce_boxes(value)
+
+
+def _boxes_to_json(value: Any, widget: Any) -> list[dict[str, Any]]:
+    from ._boxes import boxes_json
+
+    return boxes_json(value or ())
+
+
+def _boxes_from_json(rows: Any, widget: Any) -> tuple[Any, ...]:
+    """The editor's rows: it sends only valid boxes; any other row is
+    dropped rather than stopping the sync."""
+    from ._boxes import Box
+    from ._errors import ValidationError
+
+    out: list[Box] = []
+    for row in rows if isinstance(rows, list) else ():
+        try:
+            box = Box.from_json(row)
+        except (ValidationError, TypeError, AttributeError):
+            continue
+        if all(b.name != box.name for b in out):
+            out.append(box)
+    return tuple(out)
+
+
 def make_trait(name: str, kind: str) -> t.TraitType[Any, Any]:
     """A trait for one parameter: synced, or for images an :class:`InputTrait`."""
     help = f"The {name.replace('_', ' ')} parameter (its range and default come from the model)."
     if kind in ("image", "images"):
         return InputTrait(kind == "images", help=help)
+    if kind == "boxes":
+        return BoxesTrait(help=help).tag(
+            sync=True, to_json=_boxes_to_json, from_json=_boxes_from_json
+        )
     trait: t.TraitType[Any, Any]
     if kind == "integer":
         trait = t.Int(_EMPTY[kind], help=help)

@@ -117,6 +117,9 @@ class Outputs:
     errors: Sequence[FluxError] = ()
     #: Images of the batch the host made but withheld (its safety filter).
     withheld: int = 0
+    #: The prompt as the host expanded it, when it says (FLUX 3's
+    #: ``result.prompt``, with any boxes it added).
+    prompt: str = ""
 
 
 Step = Call | Outputs

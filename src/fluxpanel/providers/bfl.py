@@ -78,6 +78,23 @@ endpoint refuses unknown fields):
   ``prompt_upsampling`` (default true). FLUX.2 [klein] 4B and 9B,
   ``POST /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b``: the same fields,
   with 4 and 5 references (``_catalog.py``) and no prompt upsampling.
+- FLUX 3 Image, ``POST /v1/flux-3-image`` (the API reference "Generate an
+  image with FLUX 3", ``openapi/flux-3-image.json``; the guides
+  docs.bfl.ai/flux_3/flux3_image_generate, _overview, _layout and
+  _bounding_boxes): "Only prompt is required"; ``images``, one string or a
+  list of 1 to 10 (http(s) URL or base64; "each image must be at least
+  256x256 pixels and at most 16 megapixels, with a base64 payload at most 20
+  MB"); ``aspect_ratio`` auto, 21:9, 2:1, 16:9, 3:2, 7:5, 4:3, 5:4, 1:1, 4:5,
+  3:4, 5:7, 2:3, 9:16, 1:2, 9:21 (default auto: "auto follows the first
+  reference image when one is present"); ``resolution`` 768sq, 1k, 1.5k, 2k,
+  4k (1k); ``grounding`` (true); ``safety_tolerance`` 0 to 4 (2);
+  ``version`` ("latest"; not sent). "The endpoint rejects unknown fields with
+  HTTP 422, so fields from other BFL endpoints, such as seed, width, and
+  input_image, don't work here": no seed, no ``output_format``. Boxes are
+  written into the prompt (:mod:`fluxpanel._boxes`). The answer's
+  ``result.prompt`` is the prompt as the model expanded it, with the boxes it
+  added; ``result.sample`` "expires after 1 hour ... don't send your x-key
+  header to it".
 - Input images (the SDK's ``GenericImageValidation``): at most 20 MB of
   base64 (15 MB of image), 20 megapixels, 256 px a side; JPEG, PNG or WebP.
   Sent as bare base64, as the SDK sends them.
@@ -93,6 +110,8 @@ from .._errors import APIError, ModerationError, ServerError
 from .._inputs import InputImage
 from .._request import GenerationRequest
 from .._spec import (
+    FLUX3_RESOLUTION,
+    GROUNDING,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
     PROMPT,
@@ -107,6 +126,7 @@ from .._spec import (
     check_table,
     choice,
     fill_inputs,
+    flux3_image,
     guidance,
     image,
     image_prompt,
@@ -283,6 +303,13 @@ MODELS = {
         prompt_upsampling(True),
         caveats=(UPSAMPLING_VARIES,),
     ),
+    # 256 px a side, 16 megapixels, 20 MB of base64 (15 MB of image) each.
+    "flux_3_image": flux3_image(
+        ImageLimits(("jpeg", "png", "webp"), max_bytes=15_000_000, max_megapixels=16, min_side=256),
+        FLUX3_RESOLUTION,
+        GROUNDING,
+        safety_tolerance(2, 0, 4),
+    ),
 }
 check_table(MODELS)
 
@@ -299,7 +326,10 @@ _ENDPOINTS = {
     "flux_2_flex": "/v1/flux-2-flex",
     "flux_2_klein_4b": "/v1/flux-2-klein-4b",
     "flux_2_klein_9b": "/v1/flux-2-klein-9b",
+    "flux_3_image": "/v1/flux-3-image",
 }
+#: FLUX 3 refuses every field it does not list (no output_format).
+_STRICT = {"flux_3_image"}
 #: The documented waiting states: poll again.
 WAITING = frozenset({"Pending", "Reasoning", "Generating"})
 #: Black Forest Labs' API hosts: global, regional and their clusters.
@@ -332,17 +362,20 @@ class BlackForestLabs(HostedProvider):
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for one task (our names mapped to Black Forest Labs')."""
         body: dict[str, Any] = {}
-        for k, v in request.params.items():
+        for k, v in request.host_params.items():
             if k in ("num_images", "image_size") or v == MATCH_INPUT:
                 continue  # not sent: one task per image; the model chooses
             if isinstance(v, InputImage):
                 body[k] = _image(v)
+            elif request.model in _STRICT and k == "input_images":  # FLUX 3: a list
+                body["images"] = [_image(item) for item in v]
             elif isinstance(v, tuple):  # input_images -> input_image, input_image_2, ...
                 for i, item in enumerate(v):
                     body["input_image" + (f"_{i + 1}" if i else "")] = _image(item)
             else:
                 body[k] = v
-        body["output_format"] = "png"  # lossless originals
+        if request.model not in _STRICT:
+            body["output_format"] = "png"  # lossless originals
         return body
 
     def tasks(self, request: GenerationRequest) -> list[GenerationRequest]:
@@ -390,7 +423,12 @@ class BlackForestLabs(HostedProvider):
             if not isinstance(sample, str):
                 raise self.unreadable(reply, f"task {task} is Ready but has no result sample")
             seed = result.get("seed", request.seed)
-            return Outputs(urls=[sample], seeds=[seed if isinstance(seed, int) else request.seed])
+            expanded = result.get("prompt")
+            return Outputs(
+                urls=[sample],
+                seeds=[seed if isinstance(seed, int) else request.seed],
+                prompt=expanded if isinstance(expanded, str) else "",
+            )
         if status == "Request Moderated":
             raise ModerationError(
                 f"Black Forest Labs' moderation refused the request before generating "

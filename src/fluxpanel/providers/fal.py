@@ -72,6 +72,16 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   on edit), ``safety_tolerance`` "1" to "5", ``enable_safety_checker``,
   ``seed``. The number of references is not in fal's types; fluxpanel allows
   Black Forest Labs' 8.
+- FLUX 3 Image ``blackforestlabs/flux-3/text-to-image`` and, with
+  references, ``blackforestlabs/flux-3/edit-image`` (the model pages,
+  fal.ai/models/blackforestlabs/flux-3/edit-image/llms.txt; released after
+  fal-js's types of 2026-08): ``prompt``, ``image_urls`` ("in image 1 through
+  image 10 order. Each must be at least 256 pixels per dimension and at most
+  4 megapixels. The first controls auto aspect ratio"), ``aspect_ratio``
+  (auto and Black Forest Labs' fifteen ratios). fal's page publishes no other
+  field, so fluxpanel sends no other (not even ``output_format``): resolution
+  tiers, grounding and safety tolerance are Black Forest Labs' and
+  Replicate's. No seed.
 - Input images are URLs. fal's clients upload local files to fal's storage
   first (fal-js ``storage.ts``: ``POST https://rest.fal.ai/storage/upload/
   initiate?storage_type=fal-cdn-v3`` with ``content_type`` and ``file_name``
@@ -102,6 +112,7 @@ from .._spec import (
     check_table,
     choice,
     fill_inputs,
+    flux3_image,
     guidance,
     image,
     image_prompt,
@@ -284,6 +295,7 @@ MODELS = {
     ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
+    "flux_3_image": flux3_image(ImageLimits(_LIMITS.formats, max_megapixels=4, min_side=256)),
 }
 check_table(MODELS)
 
@@ -301,7 +313,10 @@ ROUTES: dict[str, str | tuple[str, str]] = {
     "flux_fill_pro": "fal-ai/flux-pro/v1/fill",
     "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),
     "flux_2_max": ("fal-ai/flux-2-max", "fal-ai/flux-2-max/edit"),
+    "flux_3_image": ("blackforestlabs/flux-3/text-to-image", "blackforestlabs/flux-3/edit-image"),
 }
+#: Routes whose published schema has no ``output_format``.
+_NO_FORMAT = {"flux_3_image"}
 #: fal's default storage for uploads (fal-js ``getRestApiUrl``).
 STORAGE_URL = "https://rest.fal.ai"
 #: The models whose sizes are fal's named ``image_size`` (the others take
@@ -371,7 +386,7 @@ class Fal(HostedProvider):
 
     def _input(self, request: GenerationRequest, uploaded: Any) -> dict[str, Any]:
         body: dict[str, Any] = {}
-        for k, v in request.params.items():
+        for k, v in request.host_params.items():
             if v in (MATCH_INPUT, "auto") and k in ("aspect_ratio",):
                 continue  # unset: the host keeps the input's shape
             if isinstance(v, InputImage):
@@ -382,7 +397,8 @@ class Fal(HostedProvider):
             body["image_size" if named else _WIRE.get(k, k)] = v
         if "safety_tolerance" in body:
             body["safety_tolerance"] = str(body["safety_tolerance"])  # fal takes "1".."6"
-        body["output_format"] = "png"  # lossless originals
+        if request.model not in _NO_FORMAT:
+            body["output_format"] = "png"  # lossless originals
         return body
 
     def _headers(self) -> dict[str, str]:

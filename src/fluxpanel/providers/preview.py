@@ -6,6 +6,8 @@ seed, so teaching demos, docs and CI run without an account. It offers every
 model fluxpanel knows (the API page's three as the API page has them, the rest
 as Black Forest Labs, or else Replicate, publish them); an edit's placeholder
 is drawn over its input image, and with a mask only the masked part changes.
+FLUX 3's boxes are drawn where they are, each with its name and description,
+so a layout can be shown and tried without a key.
 """
 
 from __future__ import annotations
@@ -116,12 +118,12 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
     lines = textwrap.wrap(request.prompt.replace("\n", " "), chars)[:6]
     if len(textwrap.wrap(request.prompt, chars)) > 6:
         lines[-1] = lines[-1][: chars - 1] + "…"
-    params = [f"{request.model}  seed {request.seed}"]
+    params = [request.model + ("" if request.seed is None else f"  seed {request.seed}")]
     params.append(
         "  ".join(
             f"{k} {v}"
             for k, v in request.params.items()
-            if k not in ("prompt", "seed", "num_images") and k not in request.inputs
+            if k not in ("prompt", "seed", "num_images", "boxes") and k not in request.inputs
         )
     )
     if request.count > 1:
@@ -134,9 +136,44 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
         fill = (255, 255, 255, 255) if i < len(lines) else (200, 200, 200, 255)
         draw.text((pad, top + i * line_h), text, font=body, fill=fill)
 
+    boxes = request.params.get("boxes")
+    if boxes:
+        image = _draw_boxes(image.convert("RGBA"), boxes, body, unit)
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", compress_level=6)
     return out.getvalue()
+
+
+#: Outline colours for boxes, one after another (readable on any placeholder).
+_BOX_COLOURS = ((255, 214, 0), (0, 200, 255), (255, 110, 180), (120, 255, 120), (255, 150, 60))
+
+
+def _draw_boxes(image: Any, boxes: Any, font: Any, unit: int) -> Any:
+    """Each box where the host would put it (0-1000 of each side), outlined
+    over a light tint, with its name and description inside."""
+    from PIL import Image, ImageDraw
+
+    width, height = image.size
+    layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for i, box in enumerate(boxes):
+        colour = _BOX_COLOURS[i % len(_BOX_COLOURS)]
+        x0, y0 = box.left * width / 1000, box.top * height / 1000
+        x1, y1 = box.right * width / 1000 - 1, box.bottom * height / 1000 - 1
+        draw.rectangle((x0, y0, x1, y1), fill=(*colour, 40), outline=(*colour, 255), width=3)
+        chars = max(8, int((x1 - x0) / (unit * 0.55)))
+        lines = [f"<{box.name}>", *textwrap.wrap(box.desc, chars)[:3]]
+        for j, text in enumerate(lines):
+            y = y0 + 4 + j * unit * 1.25
+            if y + unit > y1:
+                break
+            draw.rectangle(
+                (x0 + 3, y, x0 + 6 + font.getlength(text), y + unit * 1.2), (0, 0, 0, 150)
+            )
+            draw.text(
+                (x0 + 5, y), text[:chars], font=font, fill=(*colour, 255) if j == 0 else "white"
+            )
+    return Image.alpha_composite(image, layer)
 
 
 def _inputs(request: GenerationRequest) -> tuple[Any, Any]:

@@ -81,6 +81,14 @@ one URL):
   (default true) and takes 10 images, sized in multiples of 32. flux-2-dev
   (7bba46bd): 4 images, ``go_fast``, sizes 256 to 1440 in multiples of 32,
   ``disable_safety_checker``.
+- flux-3-image (version ec84b8fb; the model page
+  replicate.com/black-forest-labs/flux-3-image): ``prompt``, ``images`` ("up
+  to 10 reference images (jpeg, png, gif, or webp)", "at least 256x256 px and
+  at most 16 MP"), ``aspect_ratio`` (auto, then 21:9 down to 9:21),
+  ``resolution`` 768sq, 1k, 1.5k, 2k or 4k (1k), ``grounding`` (true),
+  ``safety_tolerance`` 0 to 4 (2), ``output_format``, ``output_quality``. No
+  seed. Boxes go into the prompt as Black Forest Labs documents; the output
+  is one URL, so the expanded prompt Black Forest Labs returns is not seen.
 - Input images ("Input files", replicate.com/docs/topics/predictions/
   input-files): "Must be jpeg, png, gif, or webp"; an http(s) URL, a data URI
   ("only recommended if the file is less than 1MB") or a file uploaded with
@@ -98,6 +106,8 @@ from .._errors import APIError, FluxError, ModerationError
 from .._inputs import InputImage
 from .._request import GenerationRequest
 from .._spec import (
+    FLUX3_RESOLUTION,
+    GROUNDING,
     NUM_IMAGES,
     PROMPT,
     PROMPT_UPSAMPLING,
@@ -111,6 +121,7 @@ from .._spec import (
     check_table,
     choice,
     fill_inputs,
+    flux3_image,
     guidance,
     image,
     image_prompt,
@@ -303,6 +314,12 @@ MODELS = {
     "flux_2_dev": _flux2(
         "flux_2_dev", 4, 1440, 32, _GO_FAST, SAFETY_CHECKER, caveats=(_NOT_DETERMINISTIC,)
     ),
+    "flux_3_image": flux3_image(
+        ImageLimits(("jpeg", "png", "gif", "webp"), 100_000_000, max_megapixels=16, min_side=256),
+        FLUX3_RESOLUTION,
+        GROUNDING,
+        safety_tolerance(2, 0, 4),
+    ),
 }
 check_table(MODELS)
 
@@ -319,6 +336,7 @@ _SLUGS = {
     "flux_2_max": "flux-2-max",
     "flux_2_flex": "flux-2-flex",
     "flux_2_dev": "flux-2-dev",
+    "flux_3_image": "flux-3-image",
 }
 #: Our parameter names -> Replicate's, by model (the rest are the same).
 _COG_WIRE = {"num_images": "num_outputs", "steps": "num_inference_steps"}
@@ -326,6 +344,7 @@ _WIRE = {
     "flux_schnell": _COG_WIRE,
     "flux_dev": _COG_WIRE,
     "flux_kontext_dev": _COG_WIRE,
+    "flux_3_image": {"input_images": "images"},
 }
 _RUNNING = {"starting", "processing"}
 KEY_HOSTS = re.compile(r"api\.replicate\.com")
@@ -376,7 +395,7 @@ class Replicate(HostedProvider):
     def _input(self, request: GenerationRequest, uploaded: Any) -> dict[str, Any]:
         names = _WIRE.get(request.model, {})
         body: dict[str, Any] = {}
-        for k, v in request.params.items():
+        for k, v in request.host_params.items():
             if isinstance(v, InputImage):
                 v = _image(v, uploaded)
             elif isinstance(v, tuple):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ._schema import Field, check, image_field, ratio_field
+from ._schema import FLUX3_RATIOS, Field, check, image_field, images_field, ratio_field
 from ._server import LoopbackServer, _Handler, seeded_png
 
 #: Per-task faults (the next submitted task gets it) and whole-call faults.
@@ -140,6 +140,46 @@ SCHEMAS = {
         "prompt_upsampling": Field("boolean"),
     },
 }
+# FLUX 3 Image ("Generate an image with FLUX 3", openapi/flux-3-image.json):
+# only these fields, any other is a 422; images one string or 1 to 10, each
+# 256 x 256 to 16 megapixels with at most 20 MB of base64.
+SCHEMAS["/v1/flux-3-image"] = {
+    "prompt": Field("string", required=True),
+    "images": images_field(
+        _B64_URL, 10, single=True, max_bytes=15_000_000, max_megapixels=16, min_side=256
+    ),
+    "aspect_ratio": Field("string", enum=FLUX3_RATIOS),
+    "resolution": Field("string", enum=("768sq", "1k", "1.5k", "2k", "4k")),
+    "grounding": Field("boolean"),
+    "safety_tolerance": Field("integer", 0, 4),
+    "version": Field("string"),
+}
+#: FLUX 3 passes "Reasoning" and "Generating" before "Ready".
+_WAITING = {"flux-3-image": ("Pending", "Reasoning", "Generating")}
+#: The box FLUX 3 adds itself when it expands a prompt (the guide: "for many
+#: edits it also finds the element you named and adds a box for it").
+ADDED_BOX = {"id": "light_1", "bbox": [0, 0, 180, 1000], "desc": "soft daylight from above"}
+
+
+def expand(prompt: str, added: dict[str, Any] | None) -> str:
+    """The prompt as FLUX 3 sends it back: the description and its rows, with
+    ``added`` as one more row (the guide's form: a JSON list after the text)."""
+    import json
+
+    text, rows = prompt, []
+    cut = prompt.find(' [{"')
+    if cut != -1 and prompt.rstrip().endswith("]"):
+        try:
+            rows = json.loads(prompt[cut + 1 :])
+            text = prompt[:cut]
+        except ValueError:
+            rows = []
+    if added is None:
+        return prompt
+    text += f" <{added['id']}>"
+    return f"{text} {json.dumps([*rows, added])}"
+
+
 # FLUX.2 [klein]: the FLUX.2 fields with 4 (4B) and 5 (9B) reference slots.
 for _path, _most in (("/v1/flux-2-klein-4b", 4), ("/v1/flux-2-klein-9b", 5)):
     SCHEMAS[_path] = {
@@ -189,6 +229,8 @@ class FakeBFL(LoopbackServer):
         #: The waiting states a task passes through, in order, before Ready
         #: (FLUX 3 answers "Reasoning" then "Generating").
         self.waiting = ("Pending",)
+        #: The row FLUX 3 adds to the prompt it sends back (None: none).
+        self.added_box: dict[str, Any] | None = dict(ADDED_BOX)
         #: Where polling URLs point, when not at this server's own address: a
         #: cluster of the region, as Black Forest Labs' regional hosts answer.
         self.polling_base: str | None = None
@@ -274,7 +316,8 @@ class FakeBFL(LoopbackServer):
                 return
             if task.fault == "never_ready" or task.polls_left > 0:
                 task.polls_left -= 1
-                state = self.waiting[min(task.polls, len(self.waiting) - 1)]
+                waiting = _WAITING.get(task.model, self.waiting)
+                state = waiting[min(task.polls, len(waiting) - 1)]
                 # Waiting its turn first (no progress yet), then how far it is.
                 total = task.polls + max(task.polls_left, 0) + 1
                 progress = None if task.polls == 0 else round(task.polls / total, 3)
@@ -285,10 +328,18 @@ class FakeBFL(LoopbackServer):
         if task.fault in _FINAL:
             h.send_json(200, {"id": task.id, "status": _FINAL[task.fault], "result": None})
             return
-        image = seeded_png(task.model, task.body.get("prompt"), task.body.get("seed"))
-        result = {
-            "sample": self.store(image),
-            "prompt": task.body["prompt"],
-            "seed": task.body.get("seed"),
-        }
+        # FLUX 3 takes no seed: each task draws its own image.
+        seed = task.id if task.model == "flux-3-image" else task.body.get("seed")
+        image = seeded_png(task.model, task.body.get("prompt"), seed)
+        if task.model == "flux-3-image":  # no seed; the prompt as it was expanded
+            result = {
+                "sample": self.store(image),
+                "prompt": expand(task.body["prompt"], self.added_box),
+            }
+        else:
+            result = {
+                "sample": self.store(image),
+                "prompt": task.body["prompt"],
+                "seed": task.body.get("seed"),
+            }
         h.send_json(200, {"id": task.id, "status": "Ready", "result": result})

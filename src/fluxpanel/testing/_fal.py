@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ._schema import Field, check, image_field, ratio_field
+from ._schema import FLUX3_RATIOS, Field, check, image_field, ratio_field
 from ._server import LoopbackServer, _Handler, seeded_png
 
 FAL_FAULTS = frozenset(
@@ -149,6 +149,16 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "fal-ai/flux-2-pro/edit": _FLUX2_EDIT,
     "fal-ai/flux-2-max": _FLUX2,
     "fal-ai/flux-2-max/edit": _FLUX2_EDIT,
+}
+# FLUX 3 Image (fal.ai/models/blackforestlabs/flux-3/edit-image): the fields
+# its page publishes, and no others; each reference 256 px a side to 4 MP.
+SCHEMAS["blackforestlabs/flux-3/text-to-image"] = {
+    "prompt": Field("string", required=True),
+    "aspect_ratio": Field("string", enum=FLUX3_RATIOS),
+}
+SCHEMAS["blackforestlabs/flux-3/edit-image"] = {
+    **SCHEMAS["blackforestlabs/flux-3/text-to-image"],
+    "image_urls": Field("images", 1, 10, forms=_URL, required=True, min_side=256, max_megapixels=4),
 }
 
 
@@ -347,7 +357,8 @@ class FakeFal(LoopbackServer):
             else:
                 w, h = _SIZES.get(size, (1024, 768))  # auto, or an aspect_ratio route
             n = int(req.input.get("num_images", 1))
-            seed = req.input.get("seed", 1234)
+            # FLUX 3 takes no seed: each request draws its own image.
+            seed = req.id if req.app.startswith("blackforestlabs/") else req.input.get("seed", 1234)
             images = [
                 {
                     "url": self.store(seeded_png(req.model, req.input.get("prompt"), seed, i)),

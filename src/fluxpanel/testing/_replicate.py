@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from typing import Any
 
-from ._schema import Field, check, image_field
+from ._schema import FLUX3_RATIOS, Field, check, image_field
 from ._server import LoopbackServer, _Handler, seeded_png
 
 REPLICATE_FAULTS = frozenset(
@@ -177,6 +177,17 @@ SCHEMAS.update(
             "disable_safety_checker": Field("boolean"),
             "safety_tolerance": Field("integer", 1, 5),
         },
+        # ec84b8fb: up to 10 images, "at least 256x256 px and at most 16 MP"
+        "flux-3-image": {
+            "prompt": Field("string", required=True),
+            "images": Field("images", 0, 10, forms=_URL, min_side=256, max_megapixels=16),
+            "aspect_ratio": Field("string", enum=FLUX3_RATIOS),
+            "resolution": Field("string", enum=("768sq", "1k", "1.5k", "2k", "4k")),
+            "grounding": Field("boolean"),
+            "safety_tolerance": Field("integer", 0, 4),
+            "output_format": Field("string", enum=("webp", "jpg", "png")),
+            "output_quality": Field("integer", 0, 100),
+        },
     }
 )
 
@@ -256,7 +267,9 @@ class FakeReplicate(LoopbackServer):
             seed = random.randrange(1, 65536)  # cog-flux: "if not seed", a random one
         self.seeds_used[p.id] = seed
         # fp8 (go_fast, on by default) does not repeat itself for a seed.
-        noise = secrets.token_hex(4) if p.input.get("go_fast", p.model in _COG_MODELS) else ""
+        # FLUX 3 takes no seed: each prediction draws its own.
+        fresh = p.model == "flux-3-image" or p.input.get("go_fast", p.model in _COG_MODELS)
+        noise = secrets.token_hex(4) if fresh else ""
         key = (p.model, p.input.get("prompt"), seed, noise)
         flagged = int(p.fault[1]) if isinstance(p.fault, tuple) and p.fault[0] == "withhold" else 0
         urls = [self.store(seeded_png(*key, i)) for i in range(n)][flagged:]

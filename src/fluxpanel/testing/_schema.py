@@ -35,6 +35,14 @@ class Field:
     max_megapixels: float | None = None
     max_bytes: int | None = None
     same_size_as: str | None = None
+    #: ``images``: one string is taken as a one-item list.
+    single: bool = False
+
+
+#: FLUX 3 Image's aspect ratios as Black Forest Labs' reference lists them
+#: (Replicate's and fal's pages list the same).
+FLUX3_RATIOS = ("auto", "21:9", "2:1", "16:9", "3:2", "7:5", "4:3", "5:4", "1:1", "4:5", "3:4")
+FLUX3_RATIOS += ("5:7", "2:3", "9:16", "1:2", "9:21")
 
 
 def ratio_field(low: str, high: str, **kw: Any) -> Field:
@@ -135,6 +143,8 @@ def _image_problems(
     schema: Mapping[str, Field],
     resolve: Resolver | None,
 ) -> list[tuple[str, str]]:
+    if f.type == "images" and f.single and isinstance(value, str):
+        value = [value]
     items = value if f.type == "images" else [value]
     if f.type == "images":
         if not isinstance(value, list):

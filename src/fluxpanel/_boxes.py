@@ -1,0 +1,234 @@
+"""Bounding boxes for FLUX 3 Image: where each element of a picture goes.
+
+FLUX 3 Image takes no box field: boxes are written into the prompt. Black
+Forest Labs' guide ("Bounding boxes", docs.bfl.ai/flux_3/flux3_image_bounding_boxes)
+describes the form: a paragraph about the whole image that names each element
+by an id in angle brackets (``<logo_1>``: lowercase, with a number), then a
+JSON list with one row per id, ``{"id": "logo_1", "bbox": [top, left, bottom,
+right], "desc": "..."}``. "Every box is [top, left, bottom, right] in integers
+from 0 to 1000, measured from the top-left corner. [0, 0, 500, 500] is the
+top-left quarter of the image, whatever its size or aspect ratio." The model
+sends back the prompt as it expanded it (``result.prompt``), with the boxes it
+added itself; :func:`parse_prompt` reads them.
+
+fluxpanel keeps boxes as data (:class:`Box`) everywhere a request goes (its
+identity, snippets, image metadata, history, exports) and writes them into
+the prompt only on the way to the host (:func:`compose_prompt`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import ValidationError
+
+#: The grid the host reads: 0 to 1000 on each axis, whatever the image's size.
+GRID = 1000
+#: An element id as the guide writes them: lowercase, then ``_`` and a number.
+NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9]+$")
+
+
+@dataclass(frozen=True)
+class Box:
+    """One element of a FLUX 3 layout: its ``name`` (an id such as
+    ``logo_1``, cited in the prompt as ``<logo_1>``), its place as ``top``,
+    ``left``, ``bottom`` and ``right`` on the host's 0-1000 grid (measured from
+    the top-left corner, whatever the image's size) and a ``desc`` of what
+    goes there.
+
+    ``Box("logo_1", 50, 100, 300, 400, "a red fox logo")`` is the element
+    ``logo_1`` from 5% to 30% of the height and 10% to 40% of the width.
+    Out-of-range or inverted coordinates raise :class:`ValidationError`.
+    """
+
+    name: str
+    top: int
+    left: int
+    bottom: int
+    right: int
+    desc: str = ""
+
+    def __post_init__(self) -> None:
+        problem = _problem(self)
+        if problem:
+            raise ValidationError(
+                f"boxes: {problem}; allowed: {ALLOWED}",
+                field="boxes",
+                value=self.to_json() if not problem.startswith("name") else self.name,
+                allowed=ALLOWED,
+            )
+
+    @property
+    def bbox(self) -> list[int]:
+        """``[top, left, bottom, right]``, as the host reads it."""
+        return [self.top, self.left, self.bottom, self.right]
+
+    def to_json(self) -> dict[str, Any]:
+        """The row the host reads: ``{"id", "bbox", "desc"}``."""
+        return {"id": self.name, "bbox": self.bbox, "desc": self.desc}
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any]) -> Box:
+        """A box from its row (``{"id", "bbox", "desc"}``) or from its fields
+        by name (``{"name", "top", "left", "bottom", "right", "desc"}``)."""
+        if "bbox" in row:
+            bbox = row["bbox"]
+            if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+                raise ValidationError(
+                    f"boxes: bbox={bbox!r} is not [top, left, bottom, right]; allowed: {ALLOWED}",
+                    field="boxes",
+                    value=bbox,
+                    allowed=ALLOWED,
+                )
+            return cls(str(row.get("id", "")), *bbox, desc=str(row.get("desc") or ""))
+        try:
+            return cls(
+                row["name"],
+                row["top"],
+                row["left"],
+                row["bottom"],
+                row["right"],
+                str(row.get("desc") or ""),
+            )
+        except KeyError as e:
+            raise ValidationError(
+                f"boxes: a box needs {e.args[0]!r}; allowed: {ALLOWED}",
+                field="boxes",
+                value=dict(row),
+                allowed=ALLOWED,
+            ) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"Box({self.name!r}, {self.top}, {self.left}, {self.bottom}, {self.right}, "
+            f"{self.desc!r})"
+        )
+
+
+ALLOWED = (
+    "a list of Box(name, top, left, bottom, right, desc): a name like logo_1 (lowercase, "
+    f"ending in _ and a number, each name once), and integers from 0 to {GRID} with top < "
+    "bottom and left < right"
+)
+
+
+def _problem(box: Box) -> str:
+    if not isinstance(box.name, str) or not NAME.match(box.name):
+        return f"name {box.name!r} is not an id like logo_1"
+    for side in ("top", "left", "bottom", "right"):
+        v = getattr(box, side)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= GRID:
+            return f"{box.name}.{side}={v!r} is not an integer from 0 to {GRID}"
+    if box.top >= box.bottom or box.left >= box.right:
+        return (
+            f"{box.name} has top {box.top}, bottom {box.bottom}, left {box.left}, right {box.right}"
+        )
+    if not isinstance(box.desc, str):
+        return f"{box.name}.desc is not a string"
+    return ""
+
+
+def coerce_boxes(value: Any, most: int | None = None) -> tuple[Box, ...]:
+    """A request's boxes from what a caller gives: :class:`Box` values, rows
+    as the host reads them or dictionaries of fields (the JSON the panel and
+    saved requests carry). Names must be distinct."""
+    if isinstance(value, (Box, Mapping)):
+        value = [value]
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"boxes={value!r} is not a list of boxes; allowed: {ALLOWED}",
+            field="boxes",
+            value=value,
+            allowed=ALLOWED,
+        )
+    out: list[Box] = []
+    for item in value:
+        if isinstance(item, Box):
+            out.append(item)
+        elif isinstance(item, Mapping):
+            out.append(Box.from_json(item))
+        else:
+            raise ValidationError(
+                f"boxes: {item!r} is not a Box; allowed: {ALLOWED}",
+                field="boxes",
+                value=item,
+                allowed=ALLOWED,
+            )
+    names = [b.name for b in out]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValidationError(
+            f"boxes: the name {twice[0]} is used twice; allowed: {ALLOWED}",
+            field="boxes",
+            value=twice[0],
+            allowed=ALLOWED,
+        )
+    if most is not None and len(out) > most:
+        raise ValidationError(
+            f"boxes: {len(out)} boxes, at most {most}; allowed: {ALLOWED}",
+            field="boxes",
+            value=len(out),
+            allowed=ALLOWED,
+        )
+    return tuple(out)
+
+
+def compose_prompt(prompt: str, boxes: Iterable[Box]) -> str:
+    """The prompt as the host reads it: the description, with each element's
+    ``<id>`` added at its end if the text does not cite it, then the JSON
+    list of rows. Without boxes, the prompt as it is (a prompt written by hand
+    with its own list is sent as written)."""
+    boxes = tuple(boxes)
+    if not boxes:
+        return prompt
+    text = prompt.rstrip()
+    for box in boxes:
+        if f"<{box.name}>" not in text:
+            text += f" <{box.name}>"
+    rows = json.dumps([b.to_json() for b in boxes], ensure_ascii=False)
+    return f"{text} {rows}"
+
+
+def parse_prompt(prompt: str) -> tuple[str, tuple[Box, ...]]:
+    """``(description, boxes)`` from a prompt that ends with a list of rows,
+    such as the expanded prompt FLUX 3 sends back. Rows that are not boxes
+    (an edit's removed element has no target box) are skipped; a prompt
+    without a list is all description."""
+    if not isinstance(prompt, str):
+        return "", ()
+    text = prompt.rstrip()
+    if not text.endswith("]"):
+        return prompt, ()
+    decoder = json.JSONDecoder()
+    start = text.find("[")
+    while start != -1:
+        try:
+            rows, end = decoder.raw_decode(text, start)
+        except ValueError:
+            rows, end = None, -1
+        if end == len(text) and isinstance(rows, list) and rows:
+            boxes = []
+            for row in rows:
+                if not isinstance(row, dict):
+                    break
+                row = dict(row)
+                if "bbox" not in row and isinstance(row.get("tgt_bbox"), list):
+                    row["bbox"] = row["tgt_bbox"]  # an edit row: where the element ends up
+                try:
+                    boxes.append(Box.from_json(row))
+                except (ValidationError, TypeError):
+                    continue
+            else:
+                if boxes:
+                    return text[:start].rstrip(), tuple(boxes)
+        start = text.find("[", start + 1)
+    return prompt, ()
+
+
+def boxes_json(boxes: Iterable[Box]) -> list[dict[str, Any]]:
+    """Boxes as plain JSON rows (requests, metadata, the panel's trait)."""
+    return [b.to_json() for b in boxes]
