@@ -446,7 +446,7 @@ def bundle_size() -> Figure:
     static = ROOT / "src" / "fluxpanel" / "static"
     size = sum(p.stat().st_size for p in static.glob("widget.*"))
     return Figure(
-        "front-end bundle (JS + CSS, minified)", 40_000, size, 1.0, "B", "the 40 KB budget"
+        "front-end bundle (JS + CSS, minified)", 56_000, size, 1.0, "B", "the 56 KB budget"
     )
 
 

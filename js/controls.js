@@ -3,6 +3,7 @@
 // all come from the spec the kernel sends.
 import { h } from "./dom.js";
 import { imageField } from "./imagefield.js";
+import { boxEditor } from "./boxeditor.js";
 
 const WIDE = 10_000; // ranges wider than this get a number box, not a slider
 
@@ -41,6 +42,23 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
   const fields = [];
 
   const dependents = new Map(); // parameter -> fields shown only with one of its values
+  const watchers = new Map(); // parameter -> other views that follow its value
+  const watch = (name, fn) => watchers.set(name, [...(watchers.get(name) || []), fn]);
+  let promptArea = null;
+  /** Put `text` into the prompt at the cursor (or at its end), as typed. */
+  const insert = (text) => {
+    if (!promptArea) return;
+    const { selectionStart: a = promptArea.value.length, selectionEnd: b = a, value } = promptArea;
+    const before = value.slice(0, a);
+    const pad = before && !/\s$/.test(before) ? " " : "";
+    promptArea.value = `${before}${pad}${text}${value.slice(b)}`;
+    const at = a + pad.length + text.length;
+    promptArea.setSelectionRange(at, at);
+    promptArea.focus();
+    set("prompt", promptArea.value);
+  };
+  // The reference images a box editor is drawn over: the model's list of them.
+  const references = spec.params.find((p) => p.kind === "images")?.name;
 
   function field(name, param, ...body) {
     const slot = h("div", { class: "fluxpanel-field-error", role: "alert" });
@@ -102,6 +120,7 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
         count.classList.toggle("fluxpanel-bad", n < param.min || n > param.max);
       };
       field(param.name, param, area, count);
+      if (param.name === "prompt") promptArea = area;
       updaters.set(param.name, () => {
         if (area.value !== get(param.name)) area.value = get(param.name) ?? "";
         showCount();
@@ -124,10 +143,28 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
         entries: () => images.entries(param.name),
         upload: (file, append, onProgress) => images.upload(param.name, file, append, onProgress),
         remove: (index) => images.remove(param.name, index),
+        move: (from, to) => images.move(param.name, from, to),
+        cite: param.kind === "images" ? (index) => insert(`image ${index + 1}`) : null,
         paint,
       });
       field(param.name, param, input.el);
       inputFields.set(param.name, input);
+    } else if (param.kind === "boxes") {
+      const editor = boxEditor({
+        param,
+        get: () => get(param.name),
+        set: (rows) => set(param.name, rows),
+        backdrop: () => {
+          const [first] = references ? images.entries(references) : [];
+          return first ? { src: first.thumb, width: first.width, height: first.height } : null;
+        },
+        shape: () => get("aspect_ratio"),
+        cite: (name) => insert(`<${name}>`),
+      });
+      field(param.name, param, editor.el);
+      updaters.set(param.name, editor.update);
+      watch("aspect_ratio", editor.showBackdrop);
+      watch("inputs", editor.showBackdrop);
     } else if (param.kind === "boolean") {
       const box = h("input", { id, type: "checkbox", onchange: (e) => set(param.name, e.target.checked) });
       const row = h("label", { class: "fluxpanel-toggle", for: id }, box, param.help.split(". ")[0]);
@@ -220,6 +257,7 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
   const el = h("div", { class: "fluxpanel-controls" }, fields, caveats);
   const update = (name) => {
     updaters.get(name)?.();
+    for (const fn of watchers.get(name) || []) fn();
     for (const show of dependents.get(name) || []) show();
     if (watched.has(name)) showCaveats();
   };
@@ -237,6 +275,7 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
   /** The kernel's input images changed: every image field shows them. */
   const updateInputs = () => {
     for (const input of inputFields.values()) input.update();
+    for (const fn of watchers.get("inputs") || []) fn();
   };
   /** A file pasted or dropped on the panel: the first image field that has room takes it. */
   const takeFiles = (files) => {

@@ -21,9 +21,11 @@ export function imageFiles(data) {
  * @param {() => object[]} opts.entries    what the kernel holds for it now
  * @param {(file: Blob, append: boolean, onProgress: (f: number) => void) => Promise<string>} opts.upload
  * @param {(index: number) => void} opts.remove
+ * @param {(from: number, to: number) => void} [opts.move]  reorder a list of references
+ * @param {((index: number) => void) | null} [opts.cite]   put "image n" into the prompt
  * @param {(() => void) | null} opts.paint  open the mask painter (masks only)
  */
-export function imageField({ param, id, entries, upload, remove, paint }) {
+export function imageField({ param, id, entries, upload, remove, move, cite, paint }) {
   const many = param.kind === "images";
   const list = h("div", { class: "fluxpanel-input-list", role: "list" });
   const message = h("div", { class: "fluxpanel-input-message", role: "status", "aria-live": "polite" });
@@ -102,12 +104,64 @@ export function imageField({ param, id, entries, upload, remove, paint }) {
     }
   });
 
+  // A list of references is reordered by dragging one onto another (or
+  // Alt+arrows on its chip); the kernel renumbers "image n" in the prompt.
+  const ORDER = "application/x-fluxpanel-reference";
+  function reorderable(node, index, count) {
+    if (!many || !move || count < 2) return node;
+    node.draggable = true;
+    node.addEventListener("dragstart", (e) => {
+      e.dataTransfer.setData(ORDER, String(index));
+      e.dataTransfer.effectAllowed = "move";
+    });
+    node.addEventListener("dragover", (e) => {
+      if (![...e.dataTransfer.types].includes(ORDER)) return;
+      e.preventDefault();
+      node.classList.add("fluxpanel-input-target");
+    });
+    node.addEventListener("dragleave", () => node.classList.remove("fluxpanel-input-target"));
+    node.addEventListener("drop", (e) => {
+      const from = Number.parseInt(e.dataTransfer.getData(ORDER), 10);
+      if (!Number.isInteger(from)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      node.classList.remove("fluxpanel-input-target");
+      if (from !== index) move(from, index);
+    });
+    return node;
+  }
+
+  function chip(index, count) {
+    if (!many) return null;
+    const name = `image ${index + 1}`;
+    return h(
+      "button",
+      {
+        class: "fluxpanel-chip",
+        type: "button",
+        "data-action": "cite-image",
+        "data-index": index,
+        title: `Put "${name}" into the prompt${move && count > 1 ? "; drag, or Alt+arrows, to reorder" : ""}`,
+        onclick: () => cite?.(index),
+        onkeydown: (e) => {
+          const to = index + (e.key === "ArrowLeft" || e.key === "ArrowUp" ? -1 : e.key === "ArrowRight" || e.key === "ArrowDown" ? 1 : 0);
+          if (!e.altKey || to === index || to < 0 || to >= count || !move) return;
+          e.preventDefault();
+          move(index, to);
+        },
+      },
+      name,
+    );
+  }
+
   function update() {
-    const items = entries().map((entry, index) => {
+    const all = entries();
+    const items = all.map((entry, index) => {
       const what = entry.url ? entry.url : `${entry.width}×${entry.height} · ${size(entry.bytes)}`;
-      return h(
+      return reorderable(h(
         "figure",
-        { class: "fluxpanel-input-item", role: "listitem", "data-sha256": entry.sha256 || "", title: entry.note || entry.name || "" },
+        { class: "fluxpanel-input-item", role: "listitem", "data-index": index, "data-sha256": entry.sha256 || "", title: entry.note || entry.name || "" },
+        chip(index, all.length),
         entry.thumb || entry.url
           ? h("img", { src: entry.thumb || "", alt: entry.name || param.label, hidden: !entry.thumb })
           : h("span", { class: "fluxpanel-input-pending", "aria-hidden": "true" }),
@@ -119,7 +173,7 @@ export function imageField({ param, id, entries, upload, remove, paint }) {
           entry.note ? h("span", { class: "fluxpanel-input-note" }, entry.note) : null,
         ),
         h("button", { class: "fluxpanel-link", type: "button", "data-action": "remove-input", "aria-label": `Remove ${entry.name || param.label}`, onclick: () => remove(index) }, "Remove"),
-      );
+      ), index, all.length);
     });
     fill(list, items);
     list.hidden = items.length === 0;

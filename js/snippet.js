@@ -2,7 +2,7 @@
 // the current settings, with a copy button.
 import { h } from "./dom.js";
 
-async function copyText(text, fallbackEl) {
+export async function copyText(text, fallbackEl) {
   try {
     await navigator.clipboard.writeText(text);
     return true;

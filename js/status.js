@@ -18,12 +18,13 @@ export function createStatus({ generate, cancel }) {
   const progressRow = h("div", { class: "fluxpanel-row fluxpanel-progress-row" }, bar, phase);
   progressRow.hidden = true;
   const cost = h("span", { class: "fluxpanel-cost", "data-part": "cost" });
+  const estimate = h("span", { class: "fluxpanel-estimate", "data-part": "estimate", title: "What Generate is expected to cost with these settings (the host's bill is what counts)" });
   const title = h("strong", {});
   const message = h("span", { class: "fluxpanel-error-message" });
   const countdown = h("span", { class: "fluxpanel-countdown" });
   const dismiss = h("button", { class: "fluxpanel-link", "aria-label": "Dismiss", onclick: () => (error.hidden = true) }, "×");
   const error = h("div", { class: "fluxpanel-error", role: "alert", "data-part": "error", hidden: true }, title, " ", message, " ", countdown, dismiss);
-  const el = h("div", { class: "fluxpanel-status" }, h("div", { class: "fluxpanel-row" }, go, stop, text, h("span", { class: "fluxpanel-spacer" }), cost), progressRow, error);
+  const el = h("div", { class: "fluxpanel-status" }, h("div", { class: "fluxpanel-row" }, go, stop, text, h("span", { class: "fluxpanel-spacer" }), estimate, cost), progressRow, error);
 
   let ticker = null;
   let countdownTimer = null;
@@ -40,6 +41,7 @@ export function createStatus({ generate, cancel }) {
     stop.hidden = !running;
     el.dataset.status = s.status;
     cost.textContent = s.cost || "";
+    estimate.textContent = running ? "" : s.estimate || "";
     stopTicker();
     const p = s.progress || {};
     progressRow.hidden = !running;

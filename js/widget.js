@@ -6,7 +6,7 @@ import { h } from "./dom.js";
 import { buildControls } from "./controls.js";
 import { createGallery } from "./gallery.js";
 import { createHistory } from "./history.js";
-import { createSnippet } from "./snippet.js";
+import { copyText, createSnippet } from "./snippet.js";
 import { createStatus } from "./status.js";
 import { readRequest } from "./metadata.js";
 import { imageFiles } from "./imagefield.js";
@@ -64,6 +64,7 @@ function render({ model, el }) {
     entries: (name) => (model.get("inputs") || {})[name] || [],
     upload: (name, file, append, onProgress) => uploader(name, file, { append, onProgress }),
     remove: (name, index) => model.send({ type: "input-remove", param: name, index }),
+    move: (name, from, to) => model.send({ type: "input-move", param: name, from, to }),
     paint: (param) => {
       const [image] = images.entries(param.mask_of);
       if (!image) return;
@@ -93,6 +94,9 @@ function render({ model, el }) {
     preview: (tile) => blobUrl(tile.ref, tile.mime),
     original,
     useInput: (tile) => useInput({ key: tile.key }),
+    editBox: (name) => model.send({ type: "edit-box", name }),
+    usePrompt: () => model.send({ type: "use-prompt" }),
+    copy: copyText,
     reuseSeed: (seed) => {
       model.set("seed_mode", "fixed");
       model.set("seed", seed);
@@ -233,6 +237,7 @@ function render({ model, el }) {
       error: model.get("error"),
       progress: model.get("progress"),
       cost: model.get("cost_text"),
+      estimate: model.get("estimate_text"),
       canGenerate: !blocked,
       blocked,
     });
@@ -241,7 +246,7 @@ function render({ model, el }) {
   function showImages() {
     const tiles = model.get("_tiles") || [];
     const expected = model.get("status") === "running" ? Math.max(0, model.get("expected") - tiles.length) : 0;
-    gallery.update(tiles, expected);
+    gallery.update(tiles, expected, { boxes: model.get("result_boxes") || [], prompt: model.get("result_prompt") });
   }
 
   const showHistory = () => {
@@ -274,10 +279,12 @@ function render({ model, el }) {
     controls?.errors(model.get("field_errors"));
     showStatus();
   });
-  for (const name of ["status", "status_text", "elapsed", "error", "cost_text", "progress"]) model.on(`change:${name}`, showStatus);
+  for (const name of ["status", "status_text", "elapsed", "error", "cost_text", "estimate_text", "progress"]) model.on(`change:${name}`, showStatus);
   model.on("change:status", showImages);
   model.on("change:expected", showImages);
   model.on("change:_tiles", showImages);
+  model.on("change:result_boxes", showImages);
+  model.on("change:result_prompt", showImages);
   model.on("change:provider_info", showProvider);
   model.on("change:providers", showProvider);
   model.on("change:provider_name", showProvider);

@@ -297,3 +297,54 @@ def test_the_preview_draws_each_box_where_the_host_would_put_it():
     r, g_, b = img.getpixel((x, y))
     assert r > 200 and g_ > 180 and b < 80, (r, g_, b)
     assert plain.images[0].to_pil().convert("RGB").getpixel((x, y)) != (r, g_, b)
+
+
+# -- the panel -----------------------------------------------------------------------------
+
+
+def bfl_panel(bfl, cache, **kw):
+    provider = QuickBFL(api_key=bfl.api_key, base_url=bfl.base_url)
+    c = fluxpanel.AsyncFluxClient(provider=provider, cache=cache, retry=FAST_RETRY)
+    return fluxpanel.FluxPanel(client=c, model="flux_3_image", **kw)
+
+
+@pytest.mark.anyio
+async def test_the_panel_draws_anew_shows_the_expanded_prompt_and_edits_one_box(tmp_path):
+    with FakeBFL() as bfl:
+        panel = bfl_panel(bfl, tmp_path / "cache", prompt="A runner.")
+        (spec,) = [m for m in panel.spec["models"] if m["id"] == "flux_3_image"]
+        assert "seed" not in [p["name"] for p in spec["params"]]
+        panel.boxes = [RUNNER]
+        assert panel.get_state("boxes")["boxes"] == [RUNNER.to_json()]
+        assert panel.estimate_text == "≈ $0.048 at Black Forest Labs"
+        panel.resolution = "4k"
+        assert panel.estimate_text == "≈ $0.607 at Black Forest Labs"
+        first = await panel.agenerate()
+        second = await panel.agenerate()  # no seed: Generate is a new draw, not the cache
+        assert not second.cached and len(bfl.submits) == 2
+        assert second.images[0].data != first.images[0].data
+        assert panel._tiles[0]["seed"] is None and "takes no seed" in panel._tiles[0]["seed_note"]
+        assert [b["id"] for b in panel.result_boxes] == ["silhouette_1", "light_1"]
+        assert "<light_1>" in panel.result_prompt
+        # "Use this prompt": its words in the prompt, its rows in the box editor.
+        panel.use_expanded_prompt()
+        assert [b.name for b in panel.boxes] == ["silhouette_1", "light_1"]
+        assert "[{" not in panel.prompt and "<light_1>" in panel.prompt
+        # "Edit this box": the result is image 1, the box is the region.
+        panel.edit_box("light_1")
+        assert panel.input_images[0].data == second.images[0].data
+        assert [b.name for b in panel.boxes] == ["light_1"]
+        assert panel.prompt.startswith("In image 1, change only <light_1>")
+        assert panel.model == "flux_3_image"
+
+
+def test_moving_a_reference_renumbers_the_prompt():
+    panel = fluxpanel.FluxPanel(provider="preview", model="flux_3_image")
+    red, blue, green = png(colour=(255, 0, 0)), png(colour=(0, 0, 255)), png(colour=(0, 255, 0))
+    panel.input_images = [red, blue, green]
+    panel.prompt = "The hat from image 2 on the dog of image 1, painted like image 3."
+    panel.move_reference("input_images", 0, 2)  # red goes last
+    assert [i.data for i in panel.input_images] == [blue, green, red]
+    assert panel.prompt == "The hat from image 1 on the dog of image 3, painted like image 2."
+    panel.move_reference("input_images", 5, 0)  # out of range: nothing moves
+    assert [i.data for i in panel.input_images] == [blue, green, red]

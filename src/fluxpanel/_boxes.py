@@ -232,3 +232,19 @@ def parse_prompt(prompt: str) -> tuple[str, tuple[Box, ...]]:
 def boxes_json(boxes: Iterable[Box]) -> list[dict[str, Any]]:
     """Boxes as plain JSON rows (requests, metadata, the panel's trait)."""
     return [b.to_json() for b in boxes]
+
+
+_REFERENCE = re.compile(r"\b([Ii]mage) ([0-9]+)\b")
+
+
+def renumber_references(prompt: str, order: list[int]) -> str:
+    """``prompt`` with its references ("image 1" ... "image 10", named by
+    their place in the order sent) following a new ``order`` of the images:
+    ``order[k]`` is the old 0-based place of the image now at ``k``."""
+    moved = {old + 1: new + 1 for new, old in enumerate(order)}
+
+    def follow(m: re.Match[str]) -> str:
+        n = int(m.group(2))
+        return f"{m.group(1)} {moved.get(n, n)}"
+
+    return _REFERENCE.sub(follow, prompt)

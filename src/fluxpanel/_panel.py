@@ -24,6 +24,7 @@ import anywidget
 import ipywidgets
 import traitlets as t
 
+from ._boxes import boxes_json, parse_prompt, renumber_references
 from ._client import AsyncFluxClient
 from ._errors import (
     APIError,
@@ -132,6 +133,15 @@ class FluxPanel(anywidget.AnyWidget):
         sync=True
     )
     cost_text = t.Unicode("", read_only=True).tag(sync=True)
+    estimate_text = t.Unicode(
+        "", read_only=True, help="What the current settings are expected to cost, before Generate."
+    ).tag(sync=True)
+    result_prompt = t.Unicode(
+        "", read_only=True, help="The prompt as the host expanded it for the last result."
+    ).tag(sync=True)
+    result_boxes = t.List(
+        t.Dict(), read_only=True, help="Where each element of the last result is (FLUX 3's boxes)."
+    ).tag(sync=True)
     history_current = t.Int(-1, read_only=True).tag(sync=True)
     #: Names this panel's static copy, so the live view hides exactly that copy
     #: in any front end (JupyterLab, Notebook 7, nbclassic, Voila, marimo).
@@ -509,6 +519,10 @@ class FluxPanel(anywidget.AnyWidget):
         request = GenerationRequest(self.model, models=models, **params)
         code = request_code(request, self._client.provider, seed=self.seed_mode == "fixed")
         self.set_trait("code", code)
+        provider = self._client.provider
+        cost = self._client.estimate_cost(request)
+        estimate = "" if provider.offline else f"≈ {format_cost(cost)} at {provider.label}"
+        self.set_trait("estimate_text", estimate)
 
     # -- messages from the browser --------------------------------------------------------
 
@@ -552,6 +566,48 @@ class FluxPanel(anywidget.AnyWidget):
             self._use_as_input(content)
         elif kind == "preview-input":
             self._send_input_preview(content)
+        elif kind == "use-prompt":
+            self.use_expanded_prompt()
+        elif kind == "edit-box":
+            self.edit_box(str(content.get("name", "")))
+
+    # -- FLUX 3: the expanded prompt and its boxes ------------------------------------------
+
+    def use_expanded_prompt(self) -> None:
+        """Make the last result's expanded prompt the prompt: its description
+        in ``prompt`` and its element list in ``boxes`` (as data)."""
+        if not self.result_prompt:
+            return
+        description, boxes = parse_prompt(self.result_prompt)
+        if "boxes" in self._spec().params:
+            self.boxes = boxes
+            self.prompt = description
+        else:
+            self.prompt = self.result_prompt
+        self.set_trait("status_text", "The expanded prompt is the prompt now")
+
+    def edit_box(self, name: str) -> None:
+        """Start an edit of one element of the last result: the image as the
+        first reference, that element's box, and a prompt that changes only
+        what is inside it (describe the change, then Generate)."""
+        gen = self._results.current
+        box = next((b for b in gen.boxes if b.name == name), None) if gen else None
+        if gen is None or box is None or not gen.images:
+            self._fail(ValidationError(f"the last result has no box named {name!r}", field="boxes"))
+            return
+        self._use_as_input({"key": f"{self.history_current}-0"})
+        if "boxes" not in self._spec().params:
+            return
+        self.input_images = (self.input_images or ())[-1:]  # the result alone, as image 1
+        self.boxes = (box,)
+        self.prompt = (
+            f"In image 1, change only <{box.name}> ({box.desc or 'the element in its box'}): "
+            "describe the change here. Keep everything outside its box exactly as it is."
+        )
+        self.set_trait("status_text", f"Editing <{box.name}>: describe the change, then Generate")
+
+    def _spec(self) -> Any:
+        return self._client.provider.models[self.model]
 
     # -- input images from the view ------------------------------------------------------
 
@@ -581,6 +637,10 @@ class FluxPanel(anywidget.AnyWidget):
                 self._uploads.drop(content)
             elif kind == "input-remove":
                 self._remove_input(str(content.get("param")), content.get("index"))
+            elif kind == "input-move":
+                self.move_reference(
+                    str(content.get("param")), content.get("from"), content.get("to")
+                )
         except ValidationError as e:
             self._uploads.drop(content)
             self.send({"type": "input-done", "upload": upload_id, "error": str(e)})
@@ -627,6 +687,19 @@ class FluxPanel(anywidget.AnyWidget):
             setattr(self, name, rest or None)
         elif value is not None:
             setattr(self, name, None)
+
+    def move_reference(self, name: str, old: Any, new: Any) -> None:
+        """Move reference image ``old`` of the list ``name`` to place ``new``
+        (0-based); the prompt's "image 1", "image 2", ... follow their images."""
+        value = getattr(self, name, None) if name in self._image_params() else None
+        if not isinstance(value, tuple) or not all(
+            isinstance(i, int) and 0 <= i < len(value) for i in (old, new)
+        ):
+            return
+        order = list(range(len(value)))
+        order.insert(new, order.pop(old))
+        self.prompt = renumber_references(self.prompt, order)
+        setattr(self, name, tuple(value[i] for i in order))
 
     def _use_as_input(self, content: dict[str, Any]) -> None:
         """A result (a tile, or an image of a history entry) as the input of an
@@ -833,7 +906,7 @@ class FluxPanel(anywidget.AnyWidget):
         if self.seed_mode == "random":
             params["seed"] = None
         request = self._client.request(model=self.model, **params)
-        if self.seed_mode == "random":
+        if self.seed_mode == "random" and request.spec.supports("seed"):
             self._switching = True
             try:
                 self.seed = request.seed  # the seed shown is the one that makes the image
@@ -890,6 +963,8 @@ class FluxPanel(anywidget.AnyWidget):
         self._results.current = gen
         self.set_trait("history_current", entry)
         self.set_trait("result_code", gen.to_code())
+        self.set_trait("result_prompt", gen.expanded_prompt)
+        self.set_trait("result_boxes", boxes_json(gen.boxes))
         self._refresh_displays()
 
     # -- display, and the static copy for saved notebooks ---------------------------------

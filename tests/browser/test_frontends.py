@@ -80,6 +80,13 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
     lab.kernel("offline.model = 'flux_kontext_pro'; offline.input_image = offline.images[0]")
     expect(offline.locator(".fluxpanel-input-item")).to_be_visible()
     texts = lab.page.evaluate(CONTRAST)
+    # FLUX 3: the box editor over a reference, its list, and the chips.
+    lab.kernel(
+        "offline.model = 'flux_3_image'; offline.input_images = [offline.images[0]]; "
+        "offline.boxes = [fluxpanel.Box('logo_1', 100, 100, 400, 600, 'a fox logo')]"
+    )
+    expect(offline.locator('.fluxpanel-box-layer [data-box="logo_1"]')).to_be_visible()
+    texts += lab.page.evaluate(CONTRAST)
     parts = {c for t in texts for c in t["cls"].split()}
     wanted = {
         "fluxpanel-banner",
@@ -87,6 +94,9 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
         "fluxpanel-caption",
         "fluxpanel-error-message",
         "fluxpanel-input-size",
+        "fluxpanel-box-label",
+        "fluxpanel-chip",
+        "fluxpanel-box-hint",
     }
     assert wanted <= parts, parts
     lab.command("apputils:change-theme", {"theme": "JupyterLab Light"})  # it persists
