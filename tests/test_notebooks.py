@@ -83,7 +83,9 @@ def test_quickstart_is_reproducible(quickstart, tmp_path):
     assert image_hashes(again) == image_hashes(quickstart) != []
 
 
-@pytest.mark.parametrize("name", ["teaching.ipynb", "report.ipynb", "editing.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["teaching.ipynb", "report.ipynb", "editing.ipynb", "layout.ipynb"]
+)
 def test_notebook_runs_twice_identically_and_exports(name, tmp_path, monkeypatch):
     monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-a"))
     first = execute(NOTEBOOKS / name, tmp_path / "a")
@@ -96,6 +98,21 @@ def test_notebook_runs_twice_identically_and_exports(name, tmp_path, monkeypatch
     (ARTIFACTS / name.replace(".ipynb", ".html")).write_text(html)
     assert "data:image/" in html and "model not found" not in html
     assert "seed=" in html or "seed " in html
+
+
+def test_layout_moves_one_box_and_edits_region_by_region(tmp_path):
+    nb = execute(NOTEBOOKS / "layout.ipynb", tmp_path)
+    assert outputs(nb, "error") == []
+    text = "\n".join("".join(o.get("text", "")) for o in outputs(nb, "stream"))
+    # The prompt as sent: the description, then the rows as the host reads them.
+    sent = next(line for line in text.splitlines() if line.startswith("A 1950s travel poster"))
+    rows = json.loads(sent[sent.index(" [{") + 1 :])
+    assert [r["id"] for r in rows] == ["title_1", "rocket_1", "moon_1"]
+    assert rows[1]["bbox"] == [280, 330, 860, 670]
+    # Four tiers, four prices, sizes growing with the tier.
+    prices = re.findall(r"^(768sq|1k|2k|4k) ([0-9.]+) ", text, re.M)
+    assert [p for _, p in prices] == ["0.041", "0.048", "0.1", "0.607"]
+    assert len(set(image_hashes(nb))) >= 3  # the poster, the moved one, the edited photo
 
 
 def test_report_rerun_costs_nothing(tmp_path, monkeypatch):

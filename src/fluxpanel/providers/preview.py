@@ -91,11 +91,25 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
     source, mask = _inputs(request)
     if source is not None:
         # An edit: the input, fitted to the canvas, with the new drawing over
-        # the masked part only (with no mask, lightly over all of it).
+        # the masked part only, or inside FLUX 3's boxes (with neither,
+        # lightly over all of it).
         under = ImageOps.fit(_open(source).convert("RGBA"), (width, height))
+        boxes = request.params.get("boxes")
+        if mask is None and boxes:
+            mask = Image.new("L", (width, height), 0)
+            for b in boxes:
+                ImageDraw.Draw(mask).rectangle(
+                    (
+                        b.left * width // 1000,
+                        b.top * height // 1000,
+                        b.right * width // 1000,
+                        b.bottom * height // 1000,
+                    ),
+                    fill=255,
+                )
         if mask is not None:
-            region = ImageOps.fit(_open(mask).convert("L"), (width, height))
-            image = Image.composite(image, under, region)
+            region = mask if isinstance(mask, Image.Image) else _open(mask).convert("L")
+            image = Image.composite(image, under, ImageOps.fit(region, (width, height)))
         else:
             image = Image.blend(under, image, 0.35)
 
