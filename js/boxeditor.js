@@ -224,7 +224,11 @@ export function boxEditor({ param, get, set, backdrop, shape, cite }) {
       draft.hidden = false;
       place(draft, gesture.bbox);
     }
-    canvas.setPointerCapture(e.pointerId);
+    try {
+      canvas.setPointerCapture(e.pointerId); // moves outside the canvas still count
+    } catch {
+      // a pointer the browser does not track (a synthetic event): no capture
+    }
     e.preventDefault();
   });
   canvas.addEventListener("pointermove", (e) => {
