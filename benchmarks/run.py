@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import math
@@ -22,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -507,6 +508,38 @@ def time_to_usable(repeat: int) -> Figure:
     )
 
 
+@contextlib.contextmanager
+def notebook_in_chromium(cell: str, on_page: Callable[[Any], None] | None = None) -> Iterator[Any]:
+    """A notebook of one ``cell`` in JupyterLab, run, in Debian's Chromium:
+    yields its :class:`~tests.browser.conftest.Lab` (``lab.page`` is the
+    page; ``on_page`` is called with it before the notebook opens)."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, JupyterServer, Lab
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = JupyterServer(Path(tmp))
+        try:
+            server.write_notebook("bench.ipynb", [cell])
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                if on_page is not None:
+                    on_page(page)
+                lab = Lab(server, page, "bench.ipynb")
+                lab.run_cell(0)
+                try:
+                    yield lab
+                finally:
+                    browser.close()
+                    lab.close()
+        finally:
+            server.stop()
+
+
 # -- 7. an input image from the browser -------------------------------------------------------------
 
 #: A widget whose only job is to take bytes from the browser and say so: the
@@ -557,61 +590,45 @@ def input_from_browser(repeat: int) -> list[Figure]:
     and the thumbnail shows) against the same bytes sent as bare binary comm
     messages of 8 MiB (the Jupyter server refuses a message over 10 MiB)."""
     import base64
-    import tempfile
 
     from PIL import Image
-    from playwright.sync_api import sync_playwright
-
-    sys.path.insert(0, str(ROOT))
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, JupyterServer, Lab
 
     side = 2600
     buf = io.BytesIO()
     Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buf, "PNG")
     data = buf.getvalue()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = JupyterServer(Path(tmp))
-        try:
-            server.write_notebook("bench.ipynb", [BARE])
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                sent = [0]
+    sent = [0]
 
-                def watch(ws: Any) -> None:
-                    ws.on("framesent", lambda payload: sent.__setitem__(0, sent[0] + len(payload)))
+    def watch(page: Any) -> None:
+        page.on(
+            "websocket",
+            lambda ws: ws.on("framesent", lambda m: sent.__setitem__(0, sent[0] + len(m))),
+        )
 
-                page.on("websocket", watch)
-                lab = Lab(server, page, "bench.ipynb")
-                lab.run_cell(0)
-                page.locator('[data-param="input_image"] .fluxpanel-input-zone').wait_for(
-                    timeout=60_000
-                )
-                page.wait_for_function("() => window.__bare", timeout=60_000)
-                page.evaluate(
-                    "(b64) => { const s = atob(b64); const a = new Uint8Array(s.length);"
-                    " for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);"
-                    " window.__png = a.buffer; }",
-                    base64.b64encode(data).decode(),
-                )
-                ours, bare, per_byte = [], [], []
-                for _ in range(repeat + 1):
-                    t0 = page.evaluate("() => performance.now()")
-                    done = page.evaluate("() => window.__bare(window.__png, 8 << 20)")
-                    bare.append((done - t0) / 1000)
-                    lab.kernel("panel.input_image = None")
-                    page.wait_for_function(
-                        "() => !document.querySelector("
-                        "'[data-param=\"input_image\"] .fluxpanel-input-item')"
-                    )
-                    before = sent[0]
-                    ours.append(page.evaluate(DROP_JS))
-                    page.wait_for_timeout(300)  # the last acknowledgements settle
-                    per_byte.append((sent[0] - before) / len(data))
-                browser.close()
-                lab.close()
-        finally:
-            server.stop()
+    with notebook_in_chromium(BARE, watch) as lab:
+        page = lab.page
+        page.locator('[data-param="input_image"] .fluxpanel-input-zone').wait_for(timeout=60_000)
+        page.wait_for_function("() => window.__bare", timeout=60_000)
+        page.evaluate(
+            "(b64) => { const s = atob(b64); const a = new Uint8Array(s.length);"
+            " for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);"
+            " window.__png = a.buffer; }",
+            base64.b64encode(data).decode(),
+        )
+        ours, bare, per_byte = [], [], []
+        for _ in range(repeat + 1):
+            t0 = page.evaluate("() => performance.now()")
+            done = page.evaluate("() => window.__bare(window.__png, 8 << 20)")
+            bare.append((done - t0) / 1000)
+            lab.kernel("panel.input_image = None")
+            page.wait_for_function(
+                "() => !document.querySelector("
+                "'[data-param=\"input_image\"] .fluxpanel-input-item')"
+            )
+            before = sent[0]
+            ours.append(page.evaluate(DROP_JS))
+            page.wait_for_timeout(300)  # the last acknowledgements settle
+            per_byte.append((sent[0] - before) / len(data))
     return [
         Figure(
             "bytes from the browser per input byte",
@@ -807,32 +824,12 @@ def box_drag(frames: int) -> list[Figure]:
     element's style per frame over the reference's thumbnail, so the 4k
     original never reaches the browser. Judged: the 95th percentile of the
     frame time while dragging against one frame at 60 Hz."""
-    import tempfile
-
-    from playwright.sync_api import sync_playwright
-
-    sys.path.insert(0, str(ROOT))
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, JupyterServer, Lab
-
-    with tempfile.TemporaryDirectory() as tmp:
-        server = JupyterServer(Path(tmp))
-        try:
-            server.write_notebook("bench.ipynb", [DRAG])
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                lab = Lab(server, page, "bench.ipynb")
-                lab.run_cell(0)
-                page.locator('[data-part="box-canvas"] [data-box="logo_1"]').wait_for(
-                    timeout=60_000
-                )
-                page.locator(".fluxpanel-box-picture").wait_for(timeout=60_000)
-                page.evaluate(DRAG_JS, 30)  # warm-up
-                got = page.evaluate(DRAG_JS, frames)
-                browser.close()
-                lab.close()
-        finally:
-            server.stop()
+    with notebook_in_chromium(DRAG) as lab:
+        page = lab.page
+        page.locator('[data-part="box-canvas"] [data-box="logo_1"]').wait_for(timeout=60_000)
+        page.locator(".fluxpanel-box-picture").wait_for(timeout=60_000)
+        page.evaluate(DRAG_JS, 30)  # warm-up
+        got = page.evaluate(DRAG_JS, frames)
     if got["moved"] < frames * 0.9:  # each frame must show the box in its new place
         raise RuntimeError(f"the box followed {got['moved']} of {frames} moves")
     times = sorted(got["times"])
