@@ -187,6 +187,14 @@ def test_replicate_takes_the_boxes_in_the_prompt_and_a_list_of_images():
     assert g.boxes == (RUNNER,)  # so the boxes shown are the request's
 
 
+def test_a_prompt_with_its_own_list_is_sent_as_written():
+    own = 'A runner <runner_1>. [{"id": "runner_1", "bbox": [100, 100, 900, 900], "desc": "x"}]'
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(model="flux_3_image", prompt=own)
+        assert bfl.submits[0].json()["prompt"] == own
+    assert g.request.boxes == () and g.boxes[0].name == "runner_1"  # read back, not rewritten
+
+
 def test_fal_uses_the_edit_route_with_references_and_sends_only_its_fields():
     with FakeFal() as fal, client(QuickFal, fal) as c:
         c.generate(model="flux_3_image", prompt="A poster.", boxes=[RUNNER], aspect_ratio="7:5")
@@ -310,8 +318,10 @@ def bfl_panel(bfl, cache, **kw):
 
 @pytest.mark.anyio
 async def test_the_panel_draws_anew_shows_the_expanded_prompt_and_edits_one_box(tmp_path):
-    with FakeBFL() as bfl:
+    with FakeBFL(pending_polls=3) as bfl:
         panel = bfl_panel(bfl, tmp_path / "cache", prompt="A runner.")
+        phases = []
+        panel.observe(lambda change: phases.append(change.new.get("text", "")), "progress")
         (spec,) = [m for m in panel.spec["models"] if m["id"] == "flux_3_image"]
         assert "seed" not in [p["name"] for p in spec["params"]]
         panel.boxes = [RUNNER]
@@ -322,6 +332,8 @@ async def test_the_panel_draws_anew_shows_the_expanded_prompt_and_edits_one_box(
         first = await panel.agenerate()
         second = await panel.agenerate()  # no seed: Generate is a new draw, not the cache
         assert not second.cached and len(bfl.submits) == 2
+        said = " / ".join(phases)
+        assert "Reasoning" in said and "Generating" in said, said  # the host's phases
         assert second.images[0].data != first.images[0].data
         assert panel._tiles[0]["seed"] is None and "takes no seed" in panel._tiles[0]["seed_note"]
         assert [b["id"] for b in panel.result_boxes] == ["silhouette_1", "light_1"]

@@ -93,4 +93,18 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     expect(page.get_by_text("2 generation(s).")).to_be_visible(timeout=30_000)
     panel.locator(".fluxpanel-snippet summary").click()
     expect(panel.locator('[data-part="code"]')).to_contain_text("steps=20,")
+    # FLUX 3: a box drawn in the editor reaches the kernel, and the result
+    # shows it over the image.
+    panel.locator('[data-param="model"] select').select_option("flux_3_image")
+    canvas = panel.locator('[data-part="box-canvas"]')
+    expect(canvas).to_be_visible()
+    r = canvas.bounding_box()
+    page.mouse.move(r["x"] + 0.2 * r["width"], r["y"] + 0.2 * r["height"])
+    page.mouse.down()
+    page.mouse.move(r["x"] + 0.6 * r["width"], r["y"] + 0.7 * r["height"], steps=5)
+    page.mouse.up()
+    expect(panel.locator('.fluxpanel-box-layer [data-box="box_1"]')).to_be_visible()
+    panel.locator('[data-action="generate"]').click()
+    expect(page.get_by_text("3 generation(s).")).to_be_visible(timeout=30_000)
+    expect(panel.locator('[data-part="result-boxes"] [data-box="box_1"]')).to_be_visible()
     assert page.errors == []
