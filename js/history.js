@@ -25,7 +25,7 @@ export function createHistory({ thumb, restore, useInput }) {
         {
           class: "fluxpanel-history-item" + (entry.id === current ? " fluxpanel-current" : ""),
           "data-history-id": entry.id,
-          title: `${entry.prompt}\n${entry.model} · seed ${entry.seed} · ${entry.count} image(s)\nClick to restore these settings and images`,
+          title: `${entry.prompt}\n${entry.model} · ${entry.seed === null ? "no seed" : `seed ${entry.seed}`} · ${entry.count} image(s)\nClick to restore these settings and images`,
           onclick: () => restore(entry.id),
         },
         img,
