@@ -1,0 +1,155 @@
+"""What the panel shows, made from results, progress and errors: the tiles
+(each image's display copy as bytes in a child model), the progress line,
+the provider's banner and errors as a title and a message (never a key).
+Pure functions, except :func:`tile`, which makes a widget model."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets
+import traitlets as t
+
+from ._errors import (
+    APIError,
+    AuthError,
+    ConfigError,
+    FluxError,
+    ImageError,
+    InsufficientCreditsError,
+    ModerationError,
+    RateLimitError,
+    RequestTimeout,
+    ResultExpiredError,
+    ServerError,
+    TransportError,
+    ValidationError,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from ._previews import Shrunk
+    from ._results import GeneratedImage
+    from .providers import Progress, Provider
+
+
+class Bytes(ipywidgets.Widget):
+    """A model that only carries bytes to the browser, as one binary buffer."""
+
+    value = t.Bytes(b"").tag(sync=True)
+
+    def __repr__(self) -> str:
+        return f"<{len(self.value)} bytes>"
+
+
+def progress_view(progress: Progress) -> dict[str, Any]:
+    """A :class:`Progress` as the view shows it."""
+    fraction = progress.fraction
+    if progress.phase == "downloading" and progress.total:
+        fraction = (progress.done or 0) / progress.total
+    return {
+        "phase": progress.phase,
+        "text": progress.describe(),
+        "fraction": fraction,
+        "expected": progress.expected,
+    }
+
+
+def running_loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise FluxError(
+            "FluxPanel generates on the running event loop (a Jupyter kernel's); "
+            "outside one, use 'await panel.agenerate()' or FluxClient"
+        ) from None
+
+
+def display_copy(data: bytes, kind: str) -> Shrunk:
+    """A display-size copy (pure work: safe on any thread)."""
+    from ._previews import PREVIEW_SIDE, THUMB_SIDE, shrink
+
+    return shrink(data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
+
+
+def seed_note(image: GeneratedImage) -> str:
+    """How to make this image again, as its host seeds a batch."""
+    request = image.request
+    if request is not None and not request.spec.supports("seed"):
+        return "This model takes no seed: generating again makes a different image."
+    if request is None or request.count == 1:
+        return "Generate with this seed to make it again."
+    if request.spec.batch_seeds == "each":
+        return f"Its own seed: generate with seed {image.seed} and 1 image to make it again."
+    return (
+        f"One seed made the whole batch: run the batch again (seed {request.seed}, "
+        f"{request.count} images) to make this image again."
+    )
+
+
+def make_tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any]:
+    """A result tile. Makes a widget model: call it on the widget's thread."""
+    return {
+        "seed_note": seed_note(image),
+        "key": f"{entry}-{image.index}",
+        "ref": Bytes(value=small.data),
+        "mime": small.mime,
+        "preview_width": small.width,
+        "preview_height": small.height,
+        "width": image.width,
+        "height": image.height,
+        "seed": image.seed,
+        "index": image.index,
+        "model": image.request.model if image.request else "",
+    }
+
+
+def provider_info(provider: Provider) -> dict[str, Any]:
+    from .providers import SETUP
+
+    setup = f"set {SETUP} in the kernel's environment"
+    return {
+        "name": provider.name,
+        "label": provider.label,
+        "offline": provider.offline,
+        "setup": setup,
+    }
+
+
+_TITLES: list[tuple[type[BaseException], str]] = [
+    (ValidationError, "Check the settings"),
+    (AuthError, "The key was refused"),
+    (InsufficientCreditsError, "Out of credits"),
+    (RateLimitError, "Rate limited"),
+    (ModerationError, "Refused by moderation"),
+    (ServerError, "The server had a problem"),
+    (RequestTimeout, "Timed out"),
+    (TransportError, "Network problem"),
+    (ResultExpiredError, "The images expired"),
+    (ImageError, "A bad image came back"),
+    (ConfigError, "Setup needed"),
+    (APIError, "The API refused the request"),
+    (FluxError, "Generation failed"),
+]
+
+
+def describe_error(
+    error: BaseException, provider: Provider, *, partial: bool = False
+) -> dict[str, Any]:
+    """The error as the panel shows it: a title and a message, never a key."""
+    title = next((title for cls, title in _TITLES if isinstance(error, cls)), "Unexpected error")
+    message = str(error) or type(error).__name__
+    if not isinstance(error, FluxError):
+        message = f"{type(error).__name__}: {message}"
+    if isinstance(error, AuthError) and provider.key_env:
+        message += f". Check {provider.key_env}."
+    if partial:
+        title = "Some images failed"
+    message = redact(message, provider.secrets())
+    out: dict[str, Any] = {"title": title, "message": message, "kind": type(error).__name__}
+    if isinstance(error, RateLimitError) and error.retry_after is not None:
+        out["retry_after"] = error.retry_after
+    if isinstance(error, ValidationError):
+        out["field"] = error.field
+    return out
