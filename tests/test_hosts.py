@@ -337,3 +337,18 @@ def test_every_value_a_table_allows_the_host_takes(fakes, host, model, name):
             with pytest.raises(fluxpanel.BadRequestError) as e:
                 c.generate(valid)
         assert field in str(e.value)  # the host's words name the field
+
+
+@pytest.mark.anyio
+async def test_bfl_times_its_polls_by_the_progress_it_reports():
+    """A 1.5 s task: polling 0.25 s growing by half would poll four times;
+    timed by the progress the first poll reports, twice (three at most if the
+    machine is slow to answer)."""
+    with FakeBFL() as fake:
+        fake.run_seconds = 1.5
+        provider = BlackForestLabs(api_key=fake.api_key, base_url=fake.base_url)
+        async with fluxpanel.AsyncFluxClient(provider=provider, cache=False) as c:
+            gen = await c.generate(model="flux_dev", prompt="x", seed=1)
+        task = next(iter(fake.tasks.values()))
+    assert gen.images and task.ready_at is not None
+    assert 2 <= len(fake.polls) <= 3, len(fake.polls)

@@ -33,9 +33,11 @@ Where each rule comes from (Black Forest Labs' API reference, late 2026):
   generation progress", 0 to 1) beside the status; fluxpanel shows it. Black
   Forest Labs offers no status stream (only webhooks, which need a public
   address a notebook does not have), so fluxpanel polls the ``polling_url``
-  from a short first wait (0.25 s) growing by half each time to 4 s: the
-  result is seen within a quarter of a second of a quick task's end, and a
-  long one costs few requests.
+  from a short first wait (0.25 s) growing by half each time to 4 s. Once
+  the task reports how far it is, the next poll is timed for when that
+  progress says it will be done (the rate between two readings, or the time
+  since submitting over the first one), so a run costs a poll or two once it
+  is under way and its end is seen within a few tens of milliseconds.
 - Statuses ("Get result", the ``StatusResponse`` enum of
   api.bfl.ai/openapi.json): ``Task not found``, ``Pending``, ``Request
   Moderated``, ``Content Moderated``, ``Ready``, ``Error``; FLUX 3 adds the
@@ -104,6 +106,8 @@ endpoint refuses unknown fields):
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from .._errors import APIError, ModerationError, ServerError
@@ -456,7 +460,7 @@ class BlackForestLabs(HostedProvider):
                 "Ready, Request Moderated, Content Moderated, Task not found and Error",
                 body=data,
             )
-        state = call.state if isinstance(call.state, int) else 0
+        state = call.state if isinstance(call.state, _Polling) else _Polling(0, time.monotonic())
         fraction = data.get("progress")
         ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
         fraction = min(max(float(fraction), 0.0), 1.0) if ok else None
@@ -464,15 +468,52 @@ class BlackForestLabs(HostedProvider):
         # "Pending" with no progress yet is a task waiting its turn.
         phase = "running" if fraction or detail else "queued"
         progress = Progress(phase, fraction=fraction, detail=detail)
-        return self._poll(call.url, task, state + 1, progress)
+        now = time.monotonic()
+        delay = state.until_done(now, fraction)
+        seen = (now, fraction) if fraction else state.seen
+        return self._poll(call.url, task, _Polling(state.n + 1, state.since, seen), progress, delay)
 
-    def _poll(self, url: str, task: str, n: int, progress: Progress | None = None) -> Call:
+    def _poll(
+        self,
+        url: str,
+        task: str,
+        state: _Polling | int,
+        progress: Progress | None = None,
+        delay: float | None = None,
+    ) -> Call:
+        if isinstance(state, int):  # the first poll, just after submitting
+            state = _Polling(state, time.monotonic())
+        wait = self.poll_delay(state.n) if delay is None else min(delay, self.poll_max)
         return Call(
             "GET",
             url,
             headers=self._headers(),
-            delay=self.poll_delay(n),
+            delay=wait,
             task=task,
-            state=n,
+            state=state,
             progress=progress,
         )
+
+
+@dataclass(frozen=True)
+class _Polling:
+    """Where polling a task stands: polls made, when it was submitted, and
+    the last progress reading ``(time, fraction)``."""
+
+    n: int
+    since: float
+    seen: tuple[float, float] | None = None
+
+    def until_done(self, now: float, fraction: float | None) -> float | None:
+        """Seconds until the task should be done, from its progress (the rate
+        between two readings, else the time since submitting over this one);
+        ``None`` while it says nothing."""
+        if not fraction:
+            return None
+        if fraction >= 1:
+            return 0.02
+        if self.seen is not None and fraction > self.seen[1] and now > self.seen[0]:
+            rate = (fraction - self.seen[1]) / (now - self.seen[0])
+        else:
+            rate = fraction / max(now - self.since, 1e-3)
+        return max(0.02, (1 - fraction) / rate + 0.01)

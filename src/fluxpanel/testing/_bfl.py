@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -203,6 +204,9 @@ class _Task:
     done: bool = False
     options: dict[str, Any] | None = None
     polls: int = 0
+    created: float = field(default_factory=time.monotonic)
+    #: When the task was done (``time.monotonic``), as the fake saw it.
+    ready_at: float | None = None
 
 
 class FakeBFL(LoopbackServer):
@@ -226,6 +230,9 @@ class FakeBFL(LoopbackServer):
         self.tasks: dict[str, _Task] = {}
         #: The most tasks that were active at once.
         self.max_active_seen = 0
+        #: With a number, each task runs this many seconds (its progress is the
+        #: share of that time gone), else it is ready after ``pending_polls``.
+        self.run_seconds: float | None = None
         #: The waiting states a task passes through, in order, before Ready
         #: (FLUX 3 answers "Reasoning" then "Generating").
         self.waiting = ("Pending",)
@@ -314,17 +321,24 @@ class FakeBFL(LoopbackServer):
                 status = (task.options or {}).get("status", "Queued, maybe")
                 h.send_json(200, {"id": task.id, "status": status, "result": None})
                 return
-            if task.fault == "never_ready" or task.polls_left > 0:
+            now = time.monotonic()
+            timed = self.run_seconds is not None and task.fault != "never_ready"
+            running = timed and now - task.created < (self.run_seconds or 0)
+            if running or (not timed and (task.fault == "never_ready" or task.polls_left > 0)):
                 task.polls_left -= 1
                 waiting = _WAITING.get(task.model, self.waiting)
                 state = waiting[min(task.polls, len(waiting) - 1)]
                 # Waiting its turn first (no progress yet), then how far it is.
                 total = task.polls + max(task.polls_left, 0) + 1
                 progress = None if task.polls == 0 else round(task.polls / total, 3)
+                if timed:
+                    progress = round((now - task.created) / (self.run_seconds or 1), 3)
                 task.polls += 1
                 h.send_json(200, {"id": task.id, "status": state, "progress": progress})
                 return
             task.done = True
+            if task.ready_at is None:
+                task.ready_at = task.created + self.run_seconds if timed else now
         if task.fault in _FINAL:
             h.send_json(200, {"id": task.id, "status": _FINAL[task.fault], "result": None})
             return
