@@ -108,13 +108,28 @@ def test_a_file_that_is_not_an_image_is_an_error_beside_nothing_sent(data, words
     assert words in outbox[-1]["error"] and words in panel.error["message"]
 
 
-def test_out_of_order_and_oversized_uploads_are_refused():
+def test_parts_in_any_order_make_the_file_overlaps_and_oversized_uploads_do_not():
+    """marimo delivers messages with buffers apart from the others: parts may
+    come in any order, before the first message or after the last."""
+    data = png()
+    third = -(-len(data) // 3)
+    parts = [(i, data[i : i + third]) for i in range(0, len(data), third)]
     panel, outbox = panel_with_outbox(model="flux_kontext_pro")
-    panel._handle(
-        {"type": "input-begin", "upload": "a", "param": "input_image", "name": "x", "size": 10}
-    )
-    panel._handle({"type": "input-chunk", "upload": "a", "offset": 5}, [b"12345"])
-    assert "out of order" in outbox[-1]["error"]
+    begin = {"type": "input-begin", "upload": "a", "param": "input_image", "name": "x"}
+    panel._handle({"type": "input-chunk", "upload": "a", "offset": parts[2][0]}, [parts[2][1]])
+    panel._handle({**begin, "size": len(data)})
+    panel._handle({"type": "input-chunk", "upload": "a", "offset": parts[1][0]}, [parts[1][1]])
+    panel._handle({"type": "input-end", "upload": "a"})
+    assert panel.input_image is None  # not whole yet: the first part is on its way
+    panel._handle({"type": "input-chunk", "upload": "a", "offset": 0}, [parts[0][1]])
+    assert panel.input_image.data == data and outbox[-1]["type"] == "input-done"
+    panel._handle({**begin, "upload": "o", "size": 10})
+    panel._handle({"type": "input-chunk", "upload": "o", "offset": 0}, [b"123456"])
+    panel._handle({"type": "input-chunk", "upload": "o", "offset": 4}, [b"123456"])
+    assert "out of order" in outbox[-1]["error"]  # parts that overlap
+    panel._handle({**begin, "upload": "p", "size": 10})
+    panel._handle({"type": "input-chunk", "upload": "p", "offset": 6}, [b"123456"])
+    assert "larger than the view said" in outbox[-1]["error"]
     panel._handle(
         {"type": "input-begin", "upload": "b", "param": "input_image", "name": "x", "size": 10**9}
     )

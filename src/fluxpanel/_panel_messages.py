@@ -7,6 +7,7 @@ reads in one sitting; every change it makes goes through the panel's traits."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from ._boxes import parse_prompt, renumber_references
@@ -23,18 +24,34 @@ class ViewMessages:
 
     # -- messages from the browser --------------------------------------------------------
 
+    #: Messages handed to the home loop and not yet handled, and its lock.
+    _queued = 0
+    _queue_lock = threading.Lock()
+
     def _on_message(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         # Handle every request on the home loop's thread, whichever thread the
-        # kernel delivered it on.
+        # kernel delivered it on, and in the order they came: marimo delivers
+        # messages with buffers (a file's parts) on another thread than those
+        # without (its first and last message), so while any is waiting for
+        # the loop, the next waits behind it.
         try:
             here = asyncio.get_running_loop()
         except RuntimeError:
             here = None
         home = self._home() if self._loop is not None or here is not None else None
-        if home is not None and here is not home:
-            home.call_soon_threadsafe(self._handle, content, buffers)
+        with self._queue_lock:
+            later = home is not None and (here is not home or self._queued > 0)
+            if later:
+                self._queued += 1
+        if later:
+            home.call_soon_threadsafe(self._handle_queued, content, buffers)
         else:
             self._handle(content, buffers)
+
+    def _handle_queued(self, content: dict[str, Any], buffers: list[Any] | None) -> None:
+        with self._queue_lock:
+            self._queued -= 1
+        self._handle(content, buffers)
 
     def _handle(self, content: dict[str, Any], buffers: list[Any] | None = None) -> None:
         kind = content.get("type")
@@ -118,18 +135,16 @@ class ViewMessages:
         beside the field. Nothing is sent to a host here."""
         upload_id = content.get("upload")
         try:
+            upload = None
             if kind == "input-begin":
-                self._uploads.begin(content, self._image_params())
+                upload = self._uploads.begin(content, self._image_params())
             elif kind == "input-chunk":
                 upload = self._uploads.chunk(content, buffers)
-                self.send({"type": "input-ack", "upload": upload_id, "received": upload.received})
+                if upload is not None:
+                    ack = {"type": "input-ack", "upload": upload_id, "received": upload.received}
+                    self.send(ack)
             elif kind == "input-end":
-                upload, data = self._uploads.end(content)
-                image = InputImage.of(data, upload.param)
-                image.name = upload.name
-                self._set_input(upload.param, image, append=upload.append)
-                self.send({"type": "input-done", "upload": upload_id, "sha256": image.sha256})
-                self.set_trait("status_text", f"{upload.name} is ready as {upload.param}")
+                upload = self._uploads.end(content)
             elif kind == "input-cancel":
                 self._uploads.drop(content)
             elif kind == "input-remove":
@@ -138,6 +153,12 @@ class ViewMessages:
                 self.move_reference(
                     str(content.get("param")), content.get("from"), content.get("to")
                 )
+            if upload is not None and upload.whole:
+                image = InputImage.of(self._uploads.take(content, upload), upload.param)
+                image.name = upload.name
+                self._set_input(upload.param, image, append=upload.append)
+                self.send({"type": "input-done", "upload": upload_id, "sha256": image.sha256})
+                self.set_trait("status_text", f"{upload.name} is ready as {upload.param}")
         except ValidationError as e:
             self._uploads.drop(content)
             self.send({"type": "input-done", "upload": upload_id, "error": str(e)})

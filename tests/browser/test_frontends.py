@@ -9,6 +9,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from .test_inputs import drop, photo
+
 CONTRAST = """() => {
   const parse = (c) => {
     // rgb()/rgba(), or color(srgb r g b / a) with 0-1 channels (color-mix)
@@ -161,11 +163,13 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
             "panel = fluxpanel.FluxPanel(provider=FluxAPI(api_key=server.api_key, url=server.url), prompt='a fox')\n"
             "server.fail('status', times=1, status=503, body={'detail': 'the model is overloaded'})",
             "panel",
+            "fluxpanel.FluxPanel(provider='preview', model='flux_kontext_pro', prompt='night')",
         ],
     )
     page.goto(f"{jupyter.url}/voila/render/{name}?token={jupyter.token}")
-    panel = page.locator("[data-fluxpanel]")
-    expect(panel).to_have_count(1, timeout=90_000)
+    panels = page.locator("[data-fluxpanel]")
+    expect(panels).to_have_count(2, timeout=90_000)
+    panel, edit = panels.nth(0), panels.nth(1)
     assert page.locator(".jp-InputArea, .CodeMirror, .cm-editor").count() == 0  # no code shown
     panel.locator('[data-action="generate"]').click()  # the server is overloaded once
     expect(panel.locator('[data-part="error"]')).to_contain_text("the model is overloaded")
@@ -180,5 +184,9 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
     panel.locator('[data-param="steps"] input[type="number"]').fill("99")
     panel.locator('[data-param="steps"] input[type="number"]').press("Tab")
     expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_contain_text("steps=99")
+    # An edit's input image, dropped on its field in the app.
+    drop(page, edit.locator('[data-param="input_image"] .fluxpanel-input-zone'), photo(), "p.jpg")
+    item = edit.locator('[data-param="input_image"] .fluxpanel-input-item')
+    expect(item.locator(".fluxpanel-input-size")).to_contain_text("1600×1200", timeout=30_000)
     html = page.content()
     assert "sk-test-" not in html  # the key stays in the kernel

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import ROOT, _free_port
+from .test_inputs import drop, photo
 
 NOTEBOOK = ROOT / "notebooks" / "marimo_quickstart.py"
 
@@ -107,4 +108,11 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     panel.locator('[data-action="generate"]').click()
     expect(page.get_by_text("3 generation(s).")).to_be_visible(timeout=30_000)
     expect(panel.locator('[data-part="result-boxes"] [data-box="box_1"]')).to_be_visible()
+    # An image dropped on a reference field travels to the kernel in chunks
+    # and comes back as a numbered chip with its size.
+    drop(page, panel.locator('[data-param="input_images"] .fluxpanel-input-zone'), photo(), "p.jpg")
+    item = panel.locator('[data-param="input_images"] .fluxpanel-input-item')
+    expect(item).to_have_count(1, timeout=30_000)
+    expect(item.locator(".fluxpanel-input-size")).to_contain_text("1600×1200")
+    expect(item.locator('[data-action="cite-image"]')).to_have_text("image 1")
     assert page.errors == []
