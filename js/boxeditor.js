@@ -11,6 +11,7 @@ export const GRID = 1000;
 const NUDGE = 10; // grid units per arrow key (Alt: 1)
 const SMALLEST = 8; // a drag smaller than this draws nothing
 const HANDLES = ["nw", "ne", "sw", "se"];
+const TALLEST = 420; // px: the canvas's greatest height
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
@@ -199,13 +200,13 @@ export function boxEditor({ param, get, set, backdrop, shape, cite }) {
       { class: `fluxpanel-box-row fluxpanel-box-c${i % 5}`, "data-box": row.id },
       h("span", { class: "fluxpanel-box-number", "aria-hidden": "true" }, String(i + 1)),
       name,
-      desc,
       cite
-        ? h("button", { class: "fluxpanel-link", type: "button", "data-action": "cite-box", title: `Put <${row.id}> into the prompt at the cursor`, onclick: () => cite(row.id) }, `<${row.id}>`)
+        ? h("button", { class: "fluxpanel-link", type: "button", "data-action": "cite-box", title: `Put <${row.id}> into the prompt at the cursor`, onclick: () => cite(row.id) }, "Cite")
         : null,
       h("button", { class: "fluxpanel-link", type: "button", "data-action": "box-up", "aria-label": `Move ${row.id} up`, disabled: i === 0, onclick: () => swap(i - 1) }, "↑"),
       h("button", { class: "fluxpanel-link", type: "button", "data-action": "box-down", "aria-label": `Move ${row.id} down`, disabled: i === rows.length - 1, onclick: () => swap(i + 1) }, "↓"),
       h("button", { class: "fluxpanel-link", type: "button", "data-action": "box-delete", "aria-label": `Delete ${row.id}`, onclick: () => (rows.splice(i, 1), commit(null)) }, "Delete"),
+      desc,
     );
   }
 
@@ -289,6 +290,7 @@ export function boxEditor({ param, get, set, backdrop, shape, cite }) {
     const chosen = ratioOf(shape());
     const ratio = chosen ?? (b?.width && b?.height ? b.width / b.height : 1);
     canvas.style.aspectRatio = String(ratio);
+    canvas.style.maxWidth = `${Math.round(TALLEST * ratio)}px`; // a tall shape stays its shape
     canvas.dataset.ratio = ratio.toFixed(4);
   }
 
