@@ -105,6 +105,9 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     page.mouse.move(r["x"] + 0.6 * r["width"], r["y"] + 0.7 * r["height"], steps=5)
     page.mouse.up()
     expect(panel.locator('.fluxpanel-box-layer [data-box="box_1"]')).to_be_visible()
+    # The kernel has it: the code for the current settings names the box.
+    panel.locator('[data-code="current"]').click()
+    expect(panel.locator('[data-part="code"]')).to_contain_text("fluxpanel.Box('box_1'")
     panel.locator('[data-action="generate"]').click()
     expect(page.get_by_text("3 generation(s).")).to_be_visible(timeout=30_000)
     expect(panel.locator('[data-part="result-boxes"] [data-box="box_1"]')).to_be_visible()
