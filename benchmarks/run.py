@@ -760,6 +760,63 @@ def official_replicate(repeat: int) -> list[Figure]:
     ]
 
 
+def side_by_side(
+    host: str,
+    base: list[tuple[float, float, int]],
+    ours: list[tuple[float, float, int]],
+    theirs: tuple[str, str, str],
+    note: str,
+) -> list[Figure]:
+    """The rows fluxpanel and a host's own client are set side by side on:
+    ``base`` and ``ours`` hold (seconds end to end, seconds from done to in
+    hand, requests) per run; ``theirs`` names the baseline in each row."""
+
+    def med(rows: list[tuple[float, float, int]], i: int) -> float:
+        return statistics.median(r[i] for r in rows)
+
+    one, done, requests = theirs
+    return [
+        Figure(
+            f"{host}: one generation, vs {one}", med(base, 0), med(ours, 0), 1.0, "s", one, note
+        ),
+        Figure(
+            f"{host}: task done -> image in hand", med(base, 1), med(ours, 1), 1.0, "s", done, note
+        ),
+        Figure(
+            f"{host}: task done -> image in hand, absolute",
+            0.050,
+            med(ours, 1),
+            1.0,
+            "s",
+            "the 50 ms budget",
+        ),
+        Figure(
+            f"{host}: HTTP requests per generation",
+            med(base, 2),
+            med(ours, 2),
+            1.0,
+            "n",
+            requests,
+            "submit, status, result, download",
+        ),
+    ]
+
+
+def measure_run(
+    fake: Any, tasks: Callable[[], Any], run: Callable[[], object]
+) -> tuple[float, float, int]:
+    """Run once against ``fake``: (seconds end to end, seconds from the
+    newest of its ``tasks()`` being done, as the fake marked it, to the
+    images in hand, HTTP requests the fake saw)."""
+    before = len(fake.requests)
+    start = time.monotonic()
+    run()
+    end = time.monotonic()
+    task = max(tasks(), key=lambda t: t.created)
+    assert task.ready_at is not None
+    return end - start, end - task.ready_at, len(fake.requests) - before
+
+
 def published_bfl(base_url: str, key: str, body: dict[str, Any]) -> bytes:
     """Black Forest Labs' published Python client, as its flow is written
     (black-forest-labs/skills, ``skills/bfl-api/references/code-examples/
@@ -803,14 +860,7 @@ def published_bfl_side_by_side(repeat: int, run_seconds: float = 2.0) -> list[Fi
         )
 
         def measure(run: Callable[[], object]) -> tuple[float, float, int]:
-            """(seconds end to end, seconds from done to in hand, requests)."""
-            before = len(fake.requests)
-            start = time.monotonic()
-            run()
-            end = time.monotonic()
-            task = max(fake.tasks.values(), key=lambda t: t.created)
-            assert task.ready_at is not None
-            return end - start, end - task.ready_at, len(fake.requests) - before
+            return measure_run(fake, fake.tasks.values, run)
 
         def theirs() -> object:
             return published_bfl(fake.base_url, fake.api_key, body)
@@ -850,46 +900,14 @@ def published_bfl_side_by_side(repeat: int, run_seconds: float = 2.0) -> list[Fi
 
         batch_base, batch_ours = their_batch(), asyncio.run(our_batch())
 
-    def med(rows: list[tuple[float, float, int]], i: int) -> float:
-        return statistics.median(r[i] for r in rows)
-
     note = f"same FakeBFL, each task running {run_seconds:g} s"
+    theirs = (
+        "its published client",
+        "the published client (polls from 1 s)",
+        "the published client's requests",
+    )
     return [
-        Figure(
-            "BFL: one generation, vs its published client",
-            med(base, 0),
-            med(ours_, 0),
-            1.0,
-            "s",
-            "Black Forest Labs' published client (submit, poll from 1 s)",
-            note,
-        ),
-        Figure(
-            "BFL: task done -> image in hand",
-            med(base, 1),
-            med(ours_, 1),
-            1.0,
-            "s",
-            "the published client",
-            note,
-        ),
-        Figure(
-            "BFL: task done -> image in hand, absolute",
-            0.050,
-            med(ours_, 1),
-            1.0,
-            "s",
-            "the 50 ms budget",
-        ),
-        Figure(
-            "BFL: HTTP requests per generation",
-            med(base, 2),
-            med(ours_, 2),
-            1.0,
-            "n",
-            "the published client's requests",
-            "submit, polls, download",
-        ),
+        *side_by_side("BFL", base, ours_, theirs, note),
         Figure(
             "BFL: 32 at concurrency 8",
             batch_base,
@@ -900,6 +918,77 @@ def published_bfl_side_by_side(repeat: int, run_seconds: float = 2.0) -> list[Fi
             note,
         ),
     ]
+
+
+def official_fal(repeat: int, run_seconds: float = 2.0) -> list[Figure]:
+    """fluxpanel against fal's official client (``fal-client``), both on one
+    FakeFal whose requests run ``run_seconds``. fal-client takes its hosts
+    from ``FAL_RUN_HOST`` and ``FAL_QUEUE_RUN_HOST`` (read when it is
+    imported) and speaks only https, so the fake serves TLS with a
+    certificate from a throwaway authority (``trustme``) that both clients
+    trust through ``SSL_CERT_FILE``; nothing inside either is patched. Its
+    images are fetched with httpx, as its README shows."""
+    import ssl
+    import tempfile
+
+    import httpx
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "ca.pem"
+        ca.cert_pem.write_to_path(str(bundle))
+        from fluxpanel.testing import FakeFal
+
+        fake = FakeFal().start(ssl_context=server_ctx)
+        fake.run_seconds = run_seconds
+        host = fake.base_url.removeprefix("https://")
+        os.environ.update(
+            SSL_CERT_FILE=str(bundle),
+            FAL_RUN_HOST=host,
+            FAL_QUEUE_RUN_HOST=host,
+            FAL_KEY=fake.api_key,
+        )
+        try:
+            import fal_client
+
+            import fluxpanel
+            from fluxpanel.providers import Fal
+
+            theirs = fal_client.SyncClient(key=fake.api_key)
+            http = httpx.Client(verify=ssl.create_default_context(cafile=str(bundle)))
+            args = {"prompt": "bench", "seed": 5, "num_images": 1, "output_format": "png"}
+
+            def official() -> object:
+                out = theirs.subscribe("fal-ai/flux/dev", arguments=args)
+                return [http.get(image["url"]).content for image in out["images"]]
+
+            ours = fluxpanel.FluxClient(
+                provider=Fal(api_key=fake.api_key, base_url=fake.base_url), cache=False
+            )
+
+            def mine() -> object:
+                return ours.generate(model="flux_dev", prompt="bench", seed=5)
+
+            def measure(run: Callable[[], object]) -> tuple[float, float, int]:
+                return measure_run(fake, fake.queue.values, run)
+
+            official(), mine()  # warm both (connections, imports)
+            base = [measure(official) for _ in range(repeat)]
+            ours_ = [measure(mine) for _ in range(repeat)]
+            ours.close()
+            http.close()
+        finally:
+            fake.stop()
+            os.environ.clear()
+            os.environ.update(saved)
+
+    note = f"same FakeFal over TLS, each request running {run_seconds:g} s"
+    theirs = ("fal-client", "fal-client (polls every 0.1 s)", "fal-client's requests")
+    return side_by_side("fal", base, ours_, theirs, note)
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -1008,6 +1097,7 @@ def main() -> None:
     ]
     runs.append(lambda: official_replicate(repeat))
     runs.append(lambda: published_bfl_side_by_side(3 if args.quick else 5))
+    runs.append(lambda: official_fal(3 if args.quick else 5))
     if not args.no_browser:
         runs.append(lambda: time_to_usable(10))
         runs.append(lambda: input_from_browser(3 if args.quick else 5))

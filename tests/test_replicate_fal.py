@@ -204,8 +204,23 @@ def test_fal_queue_flow_and_names(fal):
         "enhance_prompt": False,
         "output_format": "png",
     }
-    assert len(fal.polls) == 3 and len(g) == 2 and {i.seed for i in g} == {8}
+    # The end is learned from the status stream: one request held open, no polls.
+    assert len(fal.streams) == 1 and fal.polls == [] and len(g) == 2 and {i.seed for i in g} == {8}
     assert all("authorization" not in {k.lower() for k in r.headers} for r in fal.image_requests)
+
+
+def test_fal_stream_that_ends_early_falls_back_to_polling(fal):
+    # A stream (a proxy, say) that closes after one event, with no COMPLETED.
+    fal.answer(
+        "GET",
+        r"/status/stream$",
+        b': keep-alive\n\ndata: {"status": "IN_QUEUE", "queue_position": 3, "request_id": "x"}\n\n',
+    )
+    events = []
+    with fclient(fal) as c:
+        g = c.generate(model="flux_dev", prompt="a fox", seed=1, on_progress=events.append)
+    assert len(g) == 1 and len(fal.streams) == 1 and len(fal.polls) >= 1
+    assert any(e.phase == "queued" and e.position == 3 for e in events)
 
 
 def test_fal_schnell_and_dev_enable_the_safety_checker(fal):

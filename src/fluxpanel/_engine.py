@@ -15,7 +15,7 @@ import random
 import time
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -384,7 +384,7 @@ class Engine:
                             f"{self.deadline:g} s{task}; giving up"
                         )
                     await asyncio.sleep(call.delay)
-                reply = await self.send(call)
+                reply = await self.send(call, phases)
             except asyncio.CancelledError:
                 if not cancelled:
                     await self._cancel(call)
@@ -439,9 +439,12 @@ class Engine:
 
     # -- sending with retries -----------------------------------------------------------
 
-    async def send(self, call: Call) -> Reply:
-        """Send one provider call with the retry policy; error statuses raise."""
-        reply = await self._with_retries(lambda: self._attempt_api(call), billable=call.billable)
+    async def send(self, call: Call, phases: Phases | None = None) -> Reply:
+        """Send one provider call with the retry policy; error statuses raise.
+        A held stream's progress goes to ``phases`` as it comes."""
+        reply = await self._with_retries(
+            lambda: self._attempt_api(call, phases), billable=call.billable
+        )
         if reply.status >= 400:
             ra = parse_retry_after(reply.headers.get("retry-after"))
             try:
@@ -456,7 +459,7 @@ class Engine:
             raise error
         return reply
 
-    async def _attempt_api(self, call: Call) -> Reply:
+    async def _attempt_api(self, call: Call, phases: Phases | None = None) -> Reply:
         request = self.api.build_request(
             call.method,
             call.url,
@@ -465,7 +468,16 @@ class Engine:
             files=dict(call.files) if call.files else None,
             headers=dict(call.headers),
         )
-        return await self._exchange(self.api, request, MAX_API_BYTES, APIError)
+        if call.until is None:
+            return await self._exchange(self.api, request, MAX_API_BYTES, APIError)
+
+        async def seen(body: bytes) -> bool:
+            progress = call.watch(body) if call.watch else None
+            if progress is not None and phases is not None:
+                await phases.emit(progress)
+            return call.until(body) if call.until else False
+
+        return await self._exchange(self.api, request, MAX_API_BYTES, APIError, seen)
 
     async def _exchange(
         self,
@@ -473,12 +485,14 @@ class Engine:
         request: httpx.Request,
         cap: int,
         error: type[FluxError],
+        until: Callable[[bytes], Awaitable[bool]] | None = None,
     ) -> Reply:
         """Send ``request`` and read at most ``cap`` bytes of the body, decoded.
 
         The body is read as it came off the wire and inflated here with a
         bound on the output, so no encoding (stacked gzip included) can make
         it larger in memory than ``cap``. ``error`` is raised when it would be.
+        A held stream is read only ``until`` the body so far says enough.
         """
         response = await client.send(request, stream=True)
         try:
@@ -493,8 +507,12 @@ class Engine:
                 if size > cap:
                     raise error(f"the response is over the {cap}-byte limit")
                 chunks.append(chunk)
-            if inflater:
-                chunks.append(inflater.end(error))
+                if until is not None and response.status_code < 400 and chunk:
+                    if await until(b"".join(chunks)):
+                        break
+            else:
+                if inflater:
+                    chunks.append(inflater.end(error))
         finally:
             await response.aclose()
         return Reply(response.status_code, response.headers, b"".join(chunks))

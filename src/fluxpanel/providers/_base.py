@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -83,6 +83,12 @@ class Call:
     content: bytes | None = field(default=None, repr=False)
     #: A multipart form: ``{name: (filename, bytes, media type)}``.
     files: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: A held stream (server-sent events): the body read so far is given to
+    #: this as it comes; the engine stops reading when it returns True, and
+    #: shows any :class:`Progress` the provider reads from it with
+    #: ``watch``.
+    until: Callable[[bytes], bool] | None = field(default=None, repr=False)
+    watch: Callable[[bytes], Progress | None] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

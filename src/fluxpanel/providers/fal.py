@@ -24,10 +24,14 @@ generates from its registry into fal-ai/fal-js,
   fal.ai/dashboard/billing"}`` (recorded by several integrations; the status
   says "forbidden", the words say "out of credit").
 - Progress: a status of ``IN_QUEUE`` carries ``queue_position``; then
-  ``IN_PROGRESS``; fluxpanel shows both. Learning the result: fal also offers
-  a status stream (``GET <status_url>/stream``, server-sent events); fluxpanel
-  polls the status URL instead, from 0.25 s growing by half to 4 s (one
-  request per wait, none held open).
+  ``IN_PROGRESS``; fluxpanel shows both. Learning the result: fal's status
+  stream (``GET <status_url>/stream``, server-sent events, one ``data:``
+  object per change of status, as fal-js's ``streamStatus`` reads it) is one
+  request held open that says COMPLETED the moment it is: fluxpanel follows
+  it, showing each event's queue position as it comes, then fetches the
+  result. Should the stream end without COMPLETED, it polls the status URL
+  from 0.25 s growing by half to 4 s. (fal's Python client polls every
+  0.1 s.)
 - The queue, status, result and cancel URLs are on ``queue.fal.run`` (fal-js,
   ``libs/client/src/queue.ts``); the key goes there over https and nowhere else.
 - Inputs: ``image_size`` (``square_hd``, ``square``, ``portrait_4_3``,
@@ -91,6 +95,7 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -337,6 +342,43 @@ _WAITING = {"IN_QUEUE", "IN_PROGRESS"}
 KEY_HOSTS = re.compile(r"queue\.fal\.run|rest\.fal\.ai")
 
 
+def _last_event(body: bytes, *, waiting: bool = False) -> dict[str, Any] | None:
+    """The last whole event of a server-sent event stream, as JSON (with
+    ``waiting``, the last that says the request is queued or running)."""
+    text = body.decode("utf-8", "replace").replace("\r\n", "\n")
+    for block in reversed(text.split("\n\n")[:-1]):  # the text after the last blank line is partial
+        data = "\n".join(
+            line[5:].lstrip() for line in block.split("\n") if line.startswith("data:")
+        )
+        if not data:
+            continue  # a comment or a keep-alive
+        try:
+            event = json.loads(data)
+        except ValueError:
+            return None
+        if not isinstance(event, dict):
+            return None
+        if waiting and not _is_waiting(event):
+            continue
+        return event
+    return None
+
+
+def _is_waiting(data: dict[str, Any]) -> bool:
+    status = data.get("status")
+    return isinstance(status, str) and status in _WAITING
+
+
+def _progress(data: dict[str, Any] | None) -> Progress | None:
+    """What a status says of the request: queued at a position, or running."""
+    if not data or not _is_waiting(data):
+        return None
+    position = data.get("queue_position")
+    queued = data["status"] == "IN_QUEUE"
+    ok = queued and isinstance(position, int) and not isinstance(position, bool)
+    return Progress("queued" if queued else "running", position=position if ok else None)
+
+
 def route(request: GenerationRequest) -> str:
     """The request's route at fal (an ``/edit`` route when it has references)."""
     entry = ROUTES[request.model]
@@ -454,17 +496,39 @@ class Fal(HostedProvider):
         step = self.upload_step(request, call, reply)
         if step is not None:
             return step
-        data = self.json_object(reply)
         phase = call.state.get("phase") if isinstance(call.state, dict) else "submit"
+        if phase == "stream":
+            last = _last_event(reply.body)
+            state = {**call.state, "phase": "status"}
+            if last is not None and not isinstance(last.get("status"), str):
+                raise self.unreadable(reply, f"request {call.task} has no status")
+            if last is not None and last.get("status") == "COMPLETED":
+                state["phase"] = "result"
+                return Call(
+                    "GET", state["response"], headers=self._headers(), task=call.task, state=state
+                )
+            # The stream ended early: poll the status URL.
+            return self._poll(state["status"], call.task or "?", state, _progress(last))
+        data = self.json_object(reply)
         if phase == "submit":
             task = str(data.get("request_id", "?"))
+            status_url = self._url(reply, data, "status_url")
             state = {
-                "phase": "status",
+                "phase": "stream",
                 "n": 0,
+                "status": status_url,
                 "response": self._url(reply, data, "response_url"),
                 "cancel": data.get("cancel_url"),
             }
-            return self._poll(self._url(reply, data, "status_url"), task, state)
+            return Call(
+                "GET",
+                status_url.split("?")[0] + "/stream",
+                headers={**self._headers(), "Accept": "text/event-stream"},
+                task=task,
+                state=state,
+                until=lambda body: (_last_event(body) or {}).get("status") == "COMPLETED",
+                watch=lambda body: _progress(_last_event(body, waiting=True)),
+            )
         if phase == "status":
             status = data.get("status")
             if not isinstance(status, str):
@@ -475,12 +539,7 @@ class Fal(HostedProvider):
                     "GET", state["response"], headers=self._headers(), task=call.task, state=state
                 )
             if status in _WAITING:
-                position = data.get("queue_position")
-                queued = status == "IN_QUEUE"
-                progress = Progress(
-                    "queued" if queued else "running",
-                    position=position if queued and isinstance(position, int) else None,
-                )
+                progress = _progress(data)
                 state = {**call.state, "n": call.state["n"] + 1}
                 return self._poll(call.url, call.task or "?", state, progress)
             raise self.unreadable(

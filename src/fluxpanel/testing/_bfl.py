@@ -233,6 +233,9 @@ class FakeBFL(LoopbackServer):
         #: With a number, each task runs this many seconds (its progress is the
         #: share of that time gone), else it is ready after ``pending_polls``.
         self.run_seconds: float | None = None
+        #: Whether polls say how far a task is (``progress`` is optional in
+        #: Black Forest Labs' reference).
+        self.report_progress = True
         #: The waiting states a task passes through, in order, before Ready
         #: (FLUX 3 answers "Reasoning" then "Generating").
         self.waiting = ("Pending",)
@@ -333,6 +336,8 @@ class FakeBFL(LoopbackServer):
                 progress = None if task.polls == 0 else round(task.polls / total, 3)
                 if timed:
                     progress = round((now - task.created) / (self.run_seconds or 1), 3)
+                if not self.report_progress:
+                    progress = None
                 task.polls += 1
                 h.send_json(200, {"id": task.id, "status": state, "progress": progress})
                 return

@@ -14,9 +14,11 @@ a request that has not finished. An account out of credit is answered 403
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._schema import FLUX3_RATIOS, Field, check, image_field, ratio_field
@@ -173,6 +175,9 @@ class _Request:
     canceled: bool = False
     result: Any = None
     problems: list[dict[str, Any]] | None = None
+    created: float = field(default_factory=time.monotonic)
+    #: When the request was done (``time.monotonic``), as the fake saw it.
+    ready_at: float | None = None
 
 
 class FakeFal(LoopbackServer):
@@ -190,6 +195,9 @@ class FakeFal(LoopbackServer):
         #: Uploaded files by token, and how many uploads carried the key.
         self.uploads: dict[str, bytes] = {}
         self.keys_sent_to_storage = 0
+        #: With a number, each request runs this many seconds after it is
+        #: submitted (then it is done), else it is done after ``queue_polls``.
+        self.run_seconds: float | None = None
         self._qlock = threading.Lock()
 
     @property
@@ -198,7 +206,12 @@ class FakeFal(LoopbackServer):
 
     @property
     def polls(self) -> list[Any]:
-        return [r for r in self.requests if r.path.endswith("/status")]
+        return [r for r in self.requests if r.path.split("?")[0].endswith("/status")]
+
+    @property
+    def streams(self) -> list[Any]:
+        """Requests for a status stream (``GET .../status/stream``)."""
+        return [r for r in self.requests if r.path.split("?")[0].endswith("/status/stream")]
 
     @property
     def cancels(self) -> list[Any]:
@@ -294,7 +307,7 @@ class FakeFal(LoopbackServer):
         if "requests" not in parts:
             return None, ""
         i = parts.index("requests")
-        rest = parts[i + 2] if len(parts) > i + 2 else ""
+        rest = "/".join(parts[i + 2 :]).split("?")[0]
         with self._qlock:
             return self.queue.get(parts[i + 1] if len(parts) > i + 1 else ""), rest
 
@@ -306,24 +319,11 @@ class FakeFal(LoopbackServer):
         if not self._authorised(h):
             return
         if rest == "status":
-            with self._qlock:
-                if req.canceled:
-                    h.send_json(200, {"status": "COMPLETED", "request_id": req.id})
-                    return
-                never = req.fault is not None and req.fault.kind == "never_done"
-                if never or req.polls_left > 0:
-                    req.polls_left -= 1
-                    status = "IN_QUEUE" if never or req.polls_left >= 1 else "IN_PROGRESS"
-                    h.send_json(
-                        202,
-                        {
-                            "status": status,
-                            "request_id": req.id,
-                            "queue_position": max(req.polls_left, 0),
-                        },
-                    )
-                    return
-            h.send_json(200, {"status": "COMPLETED", "request_id": req.id})
+            state = self._status(req)
+            h.send_json(200 if state["status"] == "COMPLETED" else 202, state)
+            return
+        if rest == "status/stream":
+            self._stream(h, req)
             return
         if rest:
             h.send_json(404, {"detail": "Not found"})
@@ -331,7 +331,12 @@ class FakeFal(LoopbackServer):
         if req.canceled:
             h.send_json(400, {"detail": "Request was cancelled"})
             return
-        if req.polls_left > 0:
+        running = (
+            time.monotonic() - req.created < self.run_seconds
+            if self.run_seconds is not None
+            else req.polls_left > 0
+        )
+        if running:
             h.send_json(400, {"detail": "Request is still in progress"})
             return
         if req.problems:
@@ -348,6 +353,51 @@ class FakeFal(LoopbackServer):
             )
             return
         h.send_json(200, self._result(req))
+
+    def _status(self, req: _Request) -> dict[str, Any]:
+        """The request's status as ``GET .../status`` answers it (a poll
+        counts toward ``queue_polls``): ``logs`` is null unless asked for."""
+        with self._qlock:
+            base = {"request_id": req.id, "logs": None}
+            if req.canceled:
+                return {**base, "status": "COMPLETED", "metrics": {}}
+            never = req.fault is not None and req.fault.kind == "never_done"
+            if self.run_seconds is not None and not never:
+                if time.monotonic() - req.created < self.run_seconds:
+                    return {**base, "status": "IN_PROGRESS"}
+                req.ready_at = req.ready_at or req.created + self.run_seconds
+                return {**base, "status": "COMPLETED", "metrics": {}}
+            if never or req.polls_left > 0:
+                req.polls_left -= 1
+                if never or req.polls_left >= 1:
+                    position = max(req.polls_left, 0)
+                    return {**base, "status": "IN_QUEUE", "queue_position": position}
+                return {**base, "status": "IN_PROGRESS"}
+            req.ready_at = req.ready_at or time.monotonic()
+            return {**base, "status": "COMPLETED", "metrics": {}}
+
+    def _stream(self, h: _Handler, req: _Request) -> None:
+        """``GET .../status/stream``: server-sent events, one per change of
+        status (``data: {...}``), ending after COMPLETED (fal-js's
+        ``streamStatus``; the same objects as the status URL answers)."""
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.send_header("Cache-Control", "no-cache")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.close_connection = True
+        last = None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            state = self._status(req)
+            if state != last:
+                h.wfile.write(b"data: " + json.dumps(state).encode() + b"\n\n")
+                h.wfile.flush()
+                last = state
+            if state["status"] == "COMPLETED":
+                return
+            # Timed: look often, say only changes. Counted: each look is a step.
+            time.sleep(0.005 if self.run_seconds is not None else 0.03)
 
     def _result(self, req: _Request) -> dict[str, Any]:
         if req.result is None:

@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -126,6 +127,7 @@ class LoopbackServer:
         self._answers: collections.deque[_Answer] = collections.deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self._scheme = "http"
         #: The address the server says it is at in the URLs it hands out
         #: (``https://api.eu.bfl.ai``, say, reached through :class:`HostRoutes`);
         #: its own loopback address when ``None``.
@@ -135,8 +137,14 @@ class LoopbackServer:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def start(self) -> LoopbackServer:
+    def start(self, ssl_context: ssl.SSLContext | None = None) -> LoopbackServer:
+        """Serve on a free loopback port, in a thread; over TLS with
+        ``ssl_context`` (a client that only speaks https, such as fal's,
+        trusts its certificate through ``SSL_CERT_FILE``)."""
         httpd = _Server(("127.0.0.1", 0), _Handler)
+        if ssl_context is not None:
+            httpd.socket = ssl_context.wrap_socket(httpd.socket, server_side=True)
+        self._scheme = "https" if ssl_context is not None else "http"
         httpd.owner = self
         self._httpd = httpd
         thread = threading.Thread(
@@ -160,7 +168,7 @@ class LoopbackServer:
     @property
     def base_url(self) -> str:
         assert self._httpd is not None, "the server is not running"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"{self._scheme}://127.0.0.1:{self._httpd.server_address[1]}"
 
     @property
     def url_base(self) -> str:
