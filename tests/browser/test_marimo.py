@@ -83,22 +83,26 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     expect(page.get_by_text("with seed 42")).to_be_visible()
     # Controls, errors and model switching.
     panel.locator('[data-param="model"] select').select_option("flux_dev")
-    expect(panel.locator('[data-param="guidance"]')).to_be_visible()
+    expect(panel.locator('[data-param="guidance"]')).to_be_visible(timeout=20_000)
     steps = panel.locator('[data-param="steps"] input[type="number"]')
     steps.fill("99")
     steps.press("Tab")
-    expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_contain_text("steps=99")
+    # marimo re-runs the cells that read the panel on each change: give the
+    # kernel's answer time on a loaded machine.
+    expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_contain_text(
+        "steps=99", timeout=20_000
+    )
     steps.fill("20")
     steps.press("Tab")
     panel.locator('[data-action="generate"]').click()
     expect(page.get_by_text("2 generation(s).")).to_be_visible(timeout=30_000)
     panel.locator(".fluxpanel-snippet summary").click()
-    expect(panel.locator('[data-part="code"]')).to_contain_text("steps=20,")
+    expect(panel.locator('[data-part="code"]')).to_contain_text("steps=20,", timeout=20_000)
     # FLUX 3: a box drawn in the editor reaches the kernel, and the result
     # shows it over the image.
     panel.locator('[data-param="model"] select').select_option("flux_3_image")
     canvas = panel.locator('[data-part="box-canvas"]')
-    expect(canvas).to_be_visible()
+    expect(canvas).to_be_visible(timeout=20_000)
     r = canvas.bounding_box()
     page.mouse.move(r["x"] + 0.2 * r["width"], r["y"] + 0.2 * r["height"])
     page.mouse.down()
@@ -107,10 +111,14 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     expect(panel.locator('.fluxpanel-box-layer [data-box="box_1"]')).to_be_visible()
     # The kernel has it: the code for the current settings names the box.
     panel.locator('[data-code="current"]').click()
-    expect(panel.locator('[data-part="code"]')).to_contain_text("fluxpanel.Box('box_1'")
+    expect(panel.locator('[data-part="code"]')).to_contain_text(
+        "fluxpanel.Box('box_1'", timeout=20_000
+    )
     panel.locator('[data-action="generate"]').click()
     expect(page.get_by_text("3 generation(s).")).to_be_visible(timeout=30_000)
-    expect(panel.locator('[data-part="result-boxes"] [data-box="box_1"]')).to_be_visible()
+    expect(panel.locator('[data-part="result-boxes"] [data-box="box_1"]')).to_be_visible(
+        timeout=20_000
+    )
     # An image dropped on a reference field travels to the kernel in chunks
     # and comes back as a numbered chip with its size.
     drop(page, panel.locator('[data-param="input_images"] .fluxpanel-input-zone'), photo(), "p.jpg")
