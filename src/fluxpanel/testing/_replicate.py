@@ -216,6 +216,9 @@ class _Prediction:
     created_at: str = field(
         default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
     )
+    created: float = field(default_factory=time.monotonic)
+    #: When the prediction was done (``time.monotonic``), as the fake saw it.
+    ready_at: float | None = None
 
 
 class FakeReplicate(LoopbackServer):
@@ -236,6 +239,9 @@ class FakeReplicate(LoopbackServer):
         self._plock = threading.Lock()
         #: Files uploaded with POST /v1/files, by id.
         self.files: dict[str, bytes] = {}
+        #: With a number, each prediction runs this many seconds (a held create
+        #: waits for it, up to its ``Prefer: wait``), else ``processing_polls``.
+        self.run_seconds: float | None = None
 
     @property
     def creates(self) -> list[Any]:
@@ -304,6 +310,13 @@ class FakeReplicate(LoopbackServer):
         """One step of a prediction's life, as seen by a poll."""
         if p.status in ("succeeded", "failed", "canceled"):
             return
+        if self.run_seconds is not None and p.fault != "never_done":
+            if time.monotonic() - p.created < self.run_seconds:
+                p.status = "processing"
+                return
+            p.ready_at = p.created + self.run_seconds
+            p.status = "failed" if p.error else "succeeded"
+            return
         if p.fault == "never_done" or p.polls_left > 0:
             p.polls_left -= 1
             if p.status == "processing":  # cog-flux's tqdm bar, one line per step
@@ -316,6 +329,7 @@ class FakeReplicate(LoopbackServer):
             p.status = "processing"
             return
         p.status = "failed" if p.error else "succeeded"
+        p.ready_at = time.monotonic()
 
     def _upload(self, h: _Handler, body: bytes) -> None:
         """``POST /v1/files``: a multipart form with ``content`` (the file)."""
@@ -413,10 +427,23 @@ class FakeReplicate(LoopbackServer):
         p = _Prediction(
             secrets.token_hex(10), model, data, self.processing_polls, marker, error=error
         )
+        prefer = h.headers.get("Prefer") or ""
         with self._plock:
             self.predictions[p.id] = p
+        if "wait" in prefer and self.run_seconds is not None:
+            # Held open until done, or for the wait asked (1 to 60 s; 60 without one).
+            _, _, asked = prefer.partition("wait=")
+            hold = float(asked) if asked.strip().isdigit() else 60.0
+            end = time.monotonic() + hold
+            while time.monotonic() < end:
+                with self._plock:
+                    self._advance(p)
+                    if p.status in ("succeeded", "failed", "canceled"):
+                        break
+                time.sleep(0.005)
+        with self._plock:
             view = self._view(p)
-            if "wait" in (h.headers.get("Prefer") or ""):
+            if "wait" in prefer:
                 self._advance(p)  # held open: finished if it could be
                 view = self._view(p)
                 if p.status not in ("succeeded", "failed", "canceled"):
