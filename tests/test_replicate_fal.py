@@ -223,6 +223,15 @@ def test_fal_stream_that_ends_early_falls_back_to_polling(fal):
     assert any(e.phase == "queued" and e.position == 3 for e in events)
 
 
+@pytest.mark.parametrize("status", [404, 500])
+def test_fal_stream_that_fails_never_fails_the_generation(fal, status):
+    # A gateway without the stream, or a stream that errors: polling takes over.
+    fal.answer("GET", r"/status/stream$", {"detail": "nope"}, status=status, times=10)
+    with fclient(fal) as c:
+        g = c.generate(model="flux_dev", prompt="a fox", seed=1)
+    assert len(g) == 1 and len(fal.polls) >= 1
+
+
 def test_fal_schnell_and_dev_enable_the_safety_checker(fal):
     with fclient(fal) as c:
         c.generate(model="flux_schnell", prompt="x", steps=12)

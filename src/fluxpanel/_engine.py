@@ -384,7 +384,10 @@ class Engine:
                             f"{self.deadline:g} s{task}; giving up"
                         )
                     await asyncio.sleep(call.delay)
-                reply = await self.send(call, phases)
+                if call.until is not None:
+                    reply = await self._held(call, phases)
+                else:
+                    reply = await self.send(call, phases)
             except asyncio.CancelledError:
                 if not cancelled:
                     await self._cancel(call)
@@ -458,6 +461,19 @@ class Engine:
                 )
             raise error
         return reply
+
+    async def _held(self, call: Call, phases: Phases) -> Reply:
+        """A held stream is a quicker way to learn what polling also learns:
+        if it fails (an error status, a broken connection after the retries),
+        the provider gets an empty reply and goes on by polling. It never
+        fails a generation."""
+        try:
+            reply = await self._with_retries(
+                lambda: self._attempt_api(call, phases), billable=call.billable
+            )
+        except FluxError:
+            return Reply(0, {}, b"")
+        return reply if reply.status < 400 else Reply(reply.status, reply.headers, b"")
 
     async def _attempt_api(self, call: Call, phases: Phases | None = None) -> Reply:
         request = self.api.build_request(
