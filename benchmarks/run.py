@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -654,6 +654,19 @@ def input_from_browser(repeat: int) -> list[Figure]:
 # -- 8. side by side with the hosts' official Python clients ----------------------------------------
 
 
+async def thirty_two_at_eight(one: Callable[[int], Awaitable[object]]) -> float:
+    """Seconds for ``one(0)`` to ``one(31)``, eight at a time."""
+    gate = asyncio.Semaphore(8)
+
+    async def gated(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(gated(i) for i in range(32)))
+    return time.perf_counter() - start
+
+
 def official_replicate(repeat: int) -> list[Figure]:
     """fluxpanel against Replicate's official client (``replicate``), both
     pointed at the same FakeReplicate through the client's documented
@@ -706,7 +719,6 @@ def official_replicate(repeat: int) -> list[Figure]:
         ours.close()
 
         async def batch(use_fluxpanel: bool) -> float:
-            gate = asyncio.Semaphore(8)
             # Its async client belongs to the loop that first used it: one per run.
             official_async = replicate.Client(api_token=fake.api_key, base_url=fake.base_url)
             async with (
@@ -717,21 +729,18 @@ def official_replicate(repeat: int) -> list[Figure]:
             ):
 
                 async def one(i: int) -> None:
-                    async with gate:
-                        if use_fluxpanel:
-                            await client.generate(
-                                model="flux_schnell", prompt="bench", num_images=2, seed=i + 1
-                            )
-                        else:
-                            out = await official_async.async_run(
-                                "black-forest-labs/flux-schnell", input={**inputs, "seed": i + 1}
-                            )
-                            for url in out:
-                                (await http.get(str(url))).raise_for_status()
+                    if use_fluxpanel:
+                        await client.generate(
+                            model="flux_schnell", prompt="bench", num_images=2, seed=i + 1
+                        )
+                    else:
+                        out = await official_async.async_run(
+                            "black-forest-labs/flux-schnell", input={**inputs, "seed": i + 1}
+                        )
+                        for url in out:
+                            (await http.get(str(url))).raise_for_status()
 
-                start = time.perf_counter()
-                await asyncio.gather(*(one(i) for i in range(32)))
-                return time.perf_counter() - start
+                return await thirty_two_at_eight(one)
 
         their_batch, our_batch = [], []
         for _ in range(max(3, repeat // 3)):
@@ -910,17 +919,11 @@ def published_bfl_side_by_side(repeat: int, run_seconds: float = 2.0) -> list[Fi
             return time.monotonic() - start
 
         async def our_batch() -> float:
-            gate = asyncio.Semaphore(8)
             provider = BlackForestLabs(api_key=fake.api_key, base_url=fake.base_url)
             async with fluxpanel.AsyncFluxClient(provider=provider, cache=False) as client:
-
-                async def one(i: int) -> None:
-                    async with gate:
-                        await client.generate(model="flux_dev", prompt="bench", seed=i + 1)
-
-                start = time.monotonic()
-                await asyncio.gather(*(one(i) for i in range(32)))
-                return time.monotonic() - start
+                return await thirty_two_at_eight(
+                    lambda i: client.generate(model="flux_dev", prompt="bench", seed=i + 1)
+                )
 
         batch_base, batch_ours = their_batch(), asyncio.run(our_batch())
 
@@ -1007,7 +1010,6 @@ def official_fal(repeat: int, run_seconds: float = 2.0) -> list[Figure]:
             http.close()
 
             async def batch(use_fluxpanel: bool) -> float:
-                gate = asyncio.Semaphore(8)
                 their_async = fal_client.AsyncClient(key=fake.api_key)
                 verify = ssl.create_default_context(cafile=str(bundle))
                 async with (
@@ -1018,19 +1020,16 @@ def official_fal(repeat: int, run_seconds: float = 2.0) -> list[Figure]:
                 ):
 
                     async def one(i: int) -> None:
-                        async with gate:
-                            if use_fluxpanel:
-                                await client.generate(model="flux_dev", prompt="bench", seed=i)
-                            else:
-                                out = await their_async.subscribe(
-                                    "fal-ai/flux/dev", arguments={**args, "seed": i}
-                                )
-                                for image in out["images"]:
-                                    (await fetch.get(image["url"])).raise_for_status()
+                        if use_fluxpanel:
+                            await client.generate(model="flux_dev", prompt="bench", seed=i)
+                        else:
+                            out = await their_async.subscribe(
+                                "fal-ai/flux/dev", arguments={**args, "seed": i}
+                            )
+                            for image in out["images"]:
+                                (await fetch.get(image["url"])).raise_for_status()
 
-                    start = time.monotonic()
-                    await asyncio.gather(*(one(i) for i in range(32)))
-                    return time.monotonic() - start
+                    return await thirty_two_at_eight(one)
 
             batch_base, batch_ours = asyncio.run(batch(False)), asyncio.run(batch(True))
         finally:
