@@ -341,6 +341,10 @@ class LoopbackServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: socketserver's default backlog is 5: a burst of new connections (a
+    #: batch's image downloads) overflows it and the dropped SYNs are resent
+    #: a second later, a stall no real host's listener adds.
+    request_queue_size = 128
     owner: LoopbackServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
