@@ -130,25 +130,32 @@ def test_nbclassic_shows_the_panel_once(jupyter, page):
             "import fluxpanel\npanel = fluxpanel.FluxPanel(provider='preview', prompt='a fox', seed=3)\npanel"
         ],
     )
-    page.goto(f"{jupyter.url}/nbclassic/notebooks/{name}?token={jupyter.token}")
-    # The widgets extension attaches its manager to the kernel once loaded, and
-    # anywidget's extension registers its model; a widget displayed before
-    # both shows as text (on a loaded machine the page takes its time).
-    page.wait_for_function(
-        "() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
-        " && Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.widget_manager"
-        " && window.require && require.defined('nbextensions/anywidget/extension')",
-        timeout=60_000,
-    )
-    page.evaluate("() => Jupyter.notebook.execute_all_cells()")
-    panel = page.locator("[data-fluxpanel]")
-    try:
-        expect(panel).to_have_count(1, timeout=60_000)
-    except AssertionError as e:  # say what the cell showed instead
-        shown = page.locator(".output_area").all_inner_texts()
-        raise AssertionError(
-            f"{e}\nthe cell's output: {shown!r}\npage errors: {page.errors!r}"
-        ) from e
+    seen = []
+    # In busy full runs the panel has twice not appeared in nbclassic (never
+    # reproduced alone, even under load): what the cell showed is kept, and
+    # the notebook is opened once more in a new tab before the test fails.
+    for attempt in range(2):
+        if attempt:
+            page = page.context.new_page()
+        page.goto(f"{jupyter.url}/nbclassic/notebooks/{name}?token={jupyter.token}")
+        # The widgets extension attaches its manager to the kernel once
+        # loaded, and anywidget's extension registers its model; a widget
+        # displayed before both shows as text.
+        page.wait_for_function(
+            "() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
+            " && Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.widget_manager"
+            " && window.require && require.defined('nbextensions/anywidget/extension')",
+            timeout=60_000,
+        )
+        page.evaluate("() => Jupyter.notebook.execute_all_cells()")
+        panel = page.locator("[data-fluxpanel]")
+        try:
+            expect(panel).to_have_count(1, timeout=30_000)
+            break
+        except AssertionError:
+            seen.append((page.locator(".output_area").all_inner_texts(), list(page.errors)))
+    else:
+        raise AssertionError(f"no panel in nbclassic; the cell's output and page errors: {seen!r}")
     panel.locator('[data-action="generate"]').click()
     expect(panel.locator("figure.fluxpanel-tile")).to_have_count(1)
     copy = page.locator(".fluxpanel-static")
