@@ -58,6 +58,9 @@ def test_boxes_are_written_into_the_prompt_as_the_guide_shows():
     assert compose_prompt("No boxes", []) == "No boxes"
     assert parse_prompt(prompt) == (caption, (BACKGROUND, RUNNER))
     assert parse_prompt("brackets [like this] inside") == ("brackets [like this] inside", ())
+    # A hostile expanded prompt (deep nesting, many false starts) is only text.
+    for hostile in ("x " + "[{" * 200_000 + "]", "[{" * 5000 + '"a": 1}]' * 3, "[" * 300_000):
+        assert parse_prompt(hostile)[1] == ()
 
 
 @pytest.mark.parametrize(

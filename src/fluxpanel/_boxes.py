@@ -28,6 +28,8 @@ from ._errors import ValidationError
 
 #: The grid the host reads: 0 to 1000 on each axis, whatever the image's size.
 GRID = 1000
+#: The most of a prompt's end searched for its list of rows (characters).
+MAX_ROWS_TEXT = 100_000
 #: An element id as the guide writes them: lowercase, then ``_`` and a number.
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9]+$")
 
@@ -204,28 +206,34 @@ def parse_prompt(prompt: str) -> tuple[str, tuple[Box, ...]]:
     if not text.endswith("]"):
         return prompt, ()
     decoder = json.JSONDecoder()
-    start = text.find("[")
-    while start != -1:
+    # Where a list of rows may start: "[{", in the prompt's tail, a bounded
+    # number of them (a host's text is not trusted to be small or tame).
+    tail = max(0, len(text) - MAX_ROWS_TEXT)
+    starts, at = [], text.find("[{", tail)
+    while at != -1 and len(starts) < 64:
+        starts.append(at)
+        at = text.find("[{", at + 1)
+    for start in starts:
         try:
             rows, end = decoder.raw_decode(text, start)
-        except ValueError:
-            rows, end = None, -1
-        if end == len(text) and isinstance(rows, list) and rows:
-            boxes = []
-            for row in rows:
-                if not isinstance(row, dict):
-                    break
-                row = dict(row)
-                if "bbox" not in row and isinstance(row.get("tgt_bbox"), list):
-                    row["bbox"] = row["tgt_bbox"]  # an edit row: where the element ends up
-                try:
-                    boxes.append(Box.from_json(row))
-                except (ValidationError, TypeError):
-                    continue
-            else:
-                if boxes:
-                    return text[:start].rstrip(), tuple(boxes)
-        start = text.find("[", start + 1)
+        except (ValueError, RecursionError):
+            continue
+        if end != len(text) or not isinstance(rows, list) or not rows:
+            continue
+        boxes = []
+        for row in rows:
+            if not isinstance(row, dict):
+                break
+            row = dict(row)
+            if "bbox" not in row and isinstance(row.get("tgt_bbox"), list):
+                row["bbox"] = row["tgt_bbox"]  # an edit row: where the element ends up
+            try:
+                boxes.append(Box.from_json(row))
+            except (ValidationError, TypeError):
+                continue
+        else:
+            if boxes:
+                return text[:start].rstrip(), tuple(boxes)
     return prompt, ()
 
 
