@@ -91,8 +91,33 @@ def test_response_wrappers(wrapper):
 def test_connections_are_reused(server, client):
     for _ in range(4):
         client.generate(model="flux_schnell", prompt="x", num_images=1)
-    # One connection for the API and one for the image host, reused each time.
-    assert server.connections <= 3
+    # Images at the API's own origin ride the API's connection: one in all.
+    assert server.connections == 1
+
+
+def test_images_at_the_apis_origin_reuse_its_connection_without_its_key(server, client):
+    client.generate(model="flux_schnell", prompt="x", num_images=1)
+    post, get = server.posts[0], server.image_requests[0]
+    assert post.peer and get.peer == post.peer  # one connection, no second handshake
+    assert "Authorization" in post.headers
+    assert not any(k.lower() == "authorization" for k in get.headers)
+
+
+def test_a_proxy_named_by_the_environment_is_still_honoured(server, monkeypatch):
+    # One shared pool would make httpx ignore HTTP_PROXY; with a proxy set,
+    # every request must go to it (here a closed port, so nothing arrives).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with fluxpanel.FluxClient(
+        api_key=server.api_key, url=server.url, retry=FAST_RETRY, cache=False
+    ) as c:
+        with pytest.raises(fluxpanel.ConnectError):
+            c.generate(prompt="x", seed=1)
+    assert server.posts == []
 
 
 def test_no_authorization_header_reaches_image_urls(server, client):

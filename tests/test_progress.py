@@ -80,6 +80,46 @@ def test_a_host_that_says_nothing_gives_the_expected_time_from_recent_runs(serve
     assert server.api_key not in (tmp_path / "recent-runs.json").read_text()
 
 
+def test_recent_runs_are_read_again_only_when_the_file_changes(tmp_path, monkeypatch):
+    from fluxpanel._durations import RecentRuns
+
+    path = tmp_path / "recent-runs.json"
+    ours, theirs = RecentRuns(path), RecentRuns(path)  # two kernels, one cache folder
+    loads = []
+    real_load = RecentRuns._load
+    monkeypatch.setattr(RecentRuns, "_load", lambda self: loads.append(self) or real_load(self))
+    ours.add("k", 2.0)
+    ours.add("k", 4.0)
+    assert ours.expected("k") == 3.0 and not path.exists()  # remembered, not yet written
+    ours.save()
+    assert theirs.expected("k") == 3.0  # the other process reads what was written
+    before = len(loads)
+    for _ in range(50):
+        assert ours.expected("k") == 3.0 and theirs.expected("k") == 3.0
+    assert len(loads) == before  # unchanged file: a stat, no read
+    theirs.add("k", 6.0)
+    theirs.save()
+    assert ours.expected("k") == 4.0  # changed: read again
+
+
+def test_remembering_a_run_does_not_hold_the_generation(server, tmp_path, monkeypatch):
+    import threading
+
+    from fluxpanel._durations import RecentRuns
+
+    release = threading.Event()
+    real_save = RecentRuns.save
+    monkeypatch.setattr(RecentRuns, "save", lambda self: release.wait(10) and real_save(self))
+    path = tmp_path / "recent-runs.json"
+    with fluxpanel.FluxClient(api_key=server.api_key, url=server.url, cache=tmp_path) as c:
+        for seed in (1, 2):
+            c.generate(prompt="x", seed=seed)  # returns while the file is still being written
+        assert c._async.expected_seconds(c.request(prompt="x")) is not None
+        assert not path.exists()
+        release.set()
+    assert path.exists()  # closing the client waits for it
+
+
 def test_a_progress_callback_that_raises_loses_nothing(server):
     def bad(progress):
         raise ValueError("oops")

@@ -88,6 +88,7 @@ class AsyncFluxClient:
 
         folder = self._cache.path if self._cache is not None else default_dir()
         self._runs = RecentRuns(folder / "recent-runs.json")
+        self._saving: set[asyncio.Future[None]] = set()
 
     @property
     def provider(self) -> Provider:
@@ -180,7 +181,11 @@ class AsyncFluxClient:
         if not self._provider.offline and not generation.errors:
             total = generation.timings.get("total")
             if total is not None:
-                await asyncio.to_thread(self._runs.record, self._runs_key(req), total)
+                # Remembered at once; written to disk off this generation's path.
+                self._runs.add(self._runs_key(req), total)
+                saving = asyncio.ensure_future(asyncio.to_thread(self._runs.save))
+                self._saving.add(saving)
+                saving.add_done_callback(self._saving.discard)
         if self._cache is not None:
             # The host has billed: nothing here may lose the images.
             try:
@@ -190,7 +195,11 @@ class AsyncFluxClient:
         return generation
 
     async def aclose(self) -> None:
-        """Close the client's connections."""
+        """Close the client's connections (once what it remembers is written)."""
+        loop = asyncio.get_running_loop()
+        pending = [f for f in self._saving if f.get_loop() is loop]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         await self._engine.aclose()
 
     async def __aenter__(self) -> AsyncFluxClient:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import inspect
 import ipaddress
+import os
 import random
+import ssl
 import time
 import warnings
 import zlib
@@ -51,6 +54,8 @@ DEFAULT_MAX_IMAGE_BYTES = 32 * 1024 * 1024
 MAX_API_BYTES = 8 * 1024 * 1024
 #: Redirects followed for one image download (each hop checked).
 MAX_REDIRECTS = 5
+#: Images up to this size are checked on the loop's thread (see ``_image``).
+INLINE_CHECK_BYTES = 8 * 1024 * 1024
 #: Content encodings the engine decodes itself, with a bound on the output.
 _ENCODINGS = {"gzip", "x-gzip", "deflate"}
 
@@ -193,6 +198,7 @@ class Engine:
         self._rng = rng or random.Random()
         self._api: httpx.AsyncClient | None = None
         self._downloads: httpx.AsyncClient | None = None
+        self._shared: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: asyncio.Semaphore | None = None
 
@@ -211,6 +217,7 @@ class Engine:
         if self._loop is loop:
             return
         old, self._api, self._downloads = (self._api, self._downloads), None, None
+        self._shared = None
         old_loop, self._loop = self._loop, loop
         limit = self.provider.max_active
         self._active = asyncio.Semaphore(limit) if limit else None
@@ -218,6 +225,20 @@ class Engine:
             for client in old:
                 if client is not None:
                     old_loop.call_soon_threadsafe(lambda c=client: old_loop.create_task(c.aclose()))
+
+    def _pool(self) -> httpx.AsyncBaseTransport | None:
+        """The connections both clients draw from. One pool, so an image
+        served from the API's own origin rides the API's open connection
+        (each request still carries only its own client's headers: the key
+        never goes with a download). Where the environment names a proxy,
+        each client keeps its own pool, as httpx honours proxies only then."""
+        if self._transport is not None:
+            return self._transport
+        if _environment_proxies():
+            return None
+        if self._shared is None:
+            self._shared = httpx.AsyncHTTPTransport(verify=_tls())
+        return self._shared
 
     @property
     def api(self) -> httpx.AsyncClient:
@@ -227,7 +248,8 @@ class Engine:
                 timeout=self.timeout,
                 headers=self._headers("gzip, deflate"),
                 follow_redirects=False,  # never resend a billable POST elsewhere
-                transport=self._transport,
+                transport=self._pool(),
+                verify=_tls(),
             )
         return self._api
 
@@ -242,13 +264,14 @@ class Engine:
                 # Images are compressed already: ask for them as they are.
                 headers=self._headers("identity"),
                 follow_redirects=False,  # followed by download(), each hop checked
-                transport=self._transport,
+                transport=self._pool(),
+                verify=_tls(),
             )
         return self._downloads
 
     async def aclose(self) -> None:
         clients = (self._api, self._downloads)
-        self._api = self._downloads = None
+        self._api = self._downloads = self._shared = None
         if self._loop is not asyncio.get_running_loop():
             return  # made on another loop, which owns (and closes) them
         for client in clients:
@@ -636,7 +659,15 @@ class Engine:
         from ._imaging import inspect_image
         from ._results import GeneratedImage
 
-        info = await asyncio.to_thread(inspect_image, data, f"image {index + 1}")
+        # Checking an image reads it once (about 0.3 ms a megabyte): handing a
+        # usual one to a thread costs more than that in switches and the GIL
+        # while the loop is reading the other downloads; a large one would
+        # hold the loop too long, so it goes to a thread.
+        source = f"image {index + 1}"
+        if len(data) <= INLINE_CHECK_BYTES:
+            info = inspect_image(data, source)
+        else:
+            info = await asyncio.to_thread(inspect_image, data, source)
         return GeneratedImage(
             data,
             info.mime,
@@ -752,6 +783,26 @@ def _classify_status(reply: Reply, billable: bool, policy: RetryPolicy) -> None:
         raise _Retry(_StatusReply(reply), wait)
     if not billable and (status == 408 or status >= 500):
         raise _Retry(_StatusReply(reply))
+
+
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client this process makes, as httpx would
+    make it (``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` honoured): building one
+    reads the whole certificate bundle (about 25 ms), and a context holds no
+    per-connection state, so it is safely shared."""
+    return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_for(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+def _environment_proxies() -> bool:
+    """Whether the environment names a proxy (``HTTPS_PROXY`` and the like)."""
+    import urllib.request
+
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 def _retryable_transport(e: httpx.HTTPError, billable: bool) -> bool:

@@ -51,6 +51,8 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     time: float = field(default_factory=time.monotonic)
+    #: The client's address and port: requests on one connection share it.
+    peer: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -380,7 +382,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _read(self, method: str) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        self.server.owner.record(Recorded(method, self.path, dict(self.headers), body))
+        host, port = self.client_address[:2]
+        peer = f"{host}:{port}"
+        self.server.owner.record(Recorded(method, self.path, dict(self.headers), body, peer=peer))
         return body
 
     def _answered(self, method: str) -> bool:
