@@ -75,6 +75,12 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
       const show = () => (el.hidden = get(other) !== value);
       dependents.set(other, [...(dependents.get(other) || []), show]);
     }
+    if (param.needs) {
+      // Shown once the image it follows is given (Kontext's more images).
+      const show = () => (el.hidden = images.entries(param.needs).length === 0);
+      watch("inputs", show);
+      show();
+    }
     fields.push(el);
     return el;
   }
@@ -144,7 +150,7 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
         upload: (file, append, onProgress) => images.upload(param.name, file, append, onProgress),
         remove: (index) => images.remove(param.name, index),
         move: (from, to) => images.move(param.name, from, to),
-        cite: param.kind === "images" ? (index) => insert(`image ${index + 1}`) : null,
+        cite: param.kind === "images" ? (index) => insert(`image ${index + (param.first_number ?? 1)}`) : null,
         paint,
       });
       field(param.name, param, input.el);

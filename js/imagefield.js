@@ -27,6 +27,8 @@ export function imageFiles(data) {
  */
 export function imageField({ param, id, entries, upload, remove, move, cite, paint }) {
   const many = param.kind === "images";
+  // The number the prompt calls the first image by ("image 2" after an input image).
+  const first = param.first_number ?? 1;
   const list = h("div", { class: "fluxpanel-input-list", role: "list" });
   const message = h("div", { class: "fluxpanel-input-message", role: "status", "aria-live": "polite" });
   const bar = h("progress", { class: "fluxpanel-input-progress", max: 1, value: 0, "aria-label": `Sending ${param.label}` });
@@ -133,7 +135,7 @@ export function imageField({ param, id, entries, upload, remove, move, cite, pai
 
   function chip(index, count) {
     if (!many) return null;
-    const name = `image ${index + 1}`;
+    const name = `image ${index + first}`;
     return h(
       "button",
       {
@@ -168,7 +170,7 @@ export function imageField({ param, id, entries, upload, remove, move, cite, pai
         h(
           "figcaption",
           {},
-          h("span", { class: "fluxpanel-input-name" }, entry.name || (many ? `image ${index + 1}` : param.label)),
+          h("span", { class: "fluxpanel-input-name" }, entry.name || (many ? `image ${index + first}` : param.label)),
           h("span", { class: "fluxpanel-input-size" }, what),
           entry.note ? h("span", { class: "fluxpanel-input-note" }, entry.note) : null,
         ),

@@ -14,7 +14,7 @@ from PIL import Image
 
 import fluxpanel
 from fluxpanel import FluxClient, ValidationError
-from fluxpanel.providers import BlackForestLabs, Fal, Replicate
+from fluxpanel.providers import BlackForestLabs, Fal, Preview, Replicate
 from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate
 
 from .conftest import FAST_RETRY, quick, run_snippet
@@ -334,3 +334,180 @@ def test_bfl_klein_takes_the_references_its_catalog_says():
             f"{bfl.base_url}/v1/flux-2-klein-4b", json=extra, headers={"x-key": bfl.api_key}
         )
     assert r.status_code == 422 and "input_image_5" in r.text
+
+
+# -- Kontext's experimental multi-reference: more images after the input ----------
+
+
+def test_bfl_kontext_sends_more_images_as_input_image_2_to_4():
+    subject, *more = [png(colour=(40 * i, 90, 0)) for i in range(4)]
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(
+            model="flux_kontext_max",
+            prompt="the cat of image 1 wearing the hat of image 2",
+            input_image=subject,
+            more_images=more,
+            seed=5,
+        )
+        body = bfl.submits[0].json()
+    sent = [
+        base64.b64decode(body[k]) for k in ("input_image", *(f"input_image_{i}" for i in (2, 3, 4)))
+    ]
+    assert sent == [subject, *more]
+    assert "more_images" not in body
+    assert [i.sha256 for i in g.request.more_images] == [
+        fluxpanel.InputImage.of(m).sha256 for m in more
+    ]
+
+
+def test_more_images_follow_the_input_image_and_stop_at_three():
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        with pytest.raises(ValidationError, match="follows input_image") as e:
+            c.generate(model="flux_kontext_pro", prompt="x", more_images=[png()])
+        assert e.value.field == "more_images"
+        with pytest.raises(ValidationError, match="1 to 3 images") as e:
+            c.generate(
+                model="flux_kontext_pro", prompt="x", input_image=png(), more_images=[png()] * 4
+            )
+        assert e.value.field == "more_images"
+        assert bfl.requests == []
+
+
+def test_the_bfl_fake_takes_four_kontext_images_and_no_fifth():
+    img = base64.b64encode(png()).decode()
+    with FakeBFL() as bfl:
+        url, headers = bfl.base_url + "/v1/flux-kontext-pro", {"x-key": bfl.api_key}
+        fields = {f"input_image_{i}": img for i in (2, 3, 4)}
+        r = httpx.post(url, json={"prompt": "x", "input_image": img, **fields}, headers=headers)
+        assert r.status_code == 200
+        r = httpx.post(url, json={"prompt": "x", "input_image_5": img}, headers=headers)
+        assert r.status_code == 422 and "input_image_5" in r.text
+
+
+def test_fal_kontext_with_more_images_goes_to_the_multi_route():
+    subject, hat = png(colour=(10, 10, 200)), png(colour=(200, 200, 0))
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        c.generate(model="flux_kontext_pro", prompt="a cat", input_image=subject)
+        c.generate(
+            model="flux_kontext_max",
+            prompt="the cat wearing the hat",
+            input_image=subject,
+            more_images=[hat],
+        )
+        submits = [r for r in fal.submits if "storage" not in r.path]
+        uploads = dict(fal.uploads)
+    assert [r.path for r in submits] == [
+        "/fal-ai/flux-pro/kontext",
+        "/fal-ai/flux-pro/kontext/max/multi",
+    ]
+    body = submits[1].json()
+    assert "image_url" not in body and "more_images" not in body
+    assert [uploads[u.split("/files/")[1].split("/")[0]] for u in body["image_urls"]] == [
+        subject,
+        hat,
+    ]
+
+
+def test_the_fal_fake_refuses_a_multi_request_without_image_urls():
+    with FakeFal() as fal:
+        headers = {"Authorization": f"Key {fal.api_key}"}
+        url = fal.base_url + "/fal-ai/flux-pro/kontext/multi"
+        r = httpx.post(url, json={"prompt": "x", "image_url": "https://x/a.png"}, headers=headers)
+        result = httpx.get(r.json()["response_url"], headers=headers)
+    assert result.status_code == 422
+    assert {tuple(d["loc"]) for d in result.json()["detail"]} >= {
+        ("body", "image_url"),
+        ("body", "image_urls"),
+    }
+
+
+def test_preview_shows_the_more_images_beside_the_edit():
+    from fluxpanel.providers.preview import _references
+
+    subject, hat = png(colour=(0, 0, 255)), png(640, 640, colour=(255, 255, 0))
+    with FluxClient(provider=Preview(), cache=False) as c:
+        g = c.generate(
+            model="flux_kontext_pro", prompt="x", input_image=subject, more_images=[hat], seed=1
+        )
+        plain = c.generate(model="flux_kontext_pro", prompt="x", input_image=subject, seed=1)
+    assert [label for label, _ in _references(g.request, g.request.input_image)] == ["image 2"]
+    shown = Image.open(io.BytesIO(g.images[0].data)).convert("RGB")
+    without = Image.open(io.BytesIO(plain.images[0].data)).convert("RGB")
+    width = shown.width
+    # The yellow of image 2 appears at the top right only when it is given.
+    corner = (width - width // 7, shown.height // 10 + width // 14)
+    assert shown.getpixel(corner)[:2] > (200, 200) and without.getpixel(corner) != shown.getpixel(
+        corner
+    )
+
+
+def test_moving_a_more_image_renumbers_from_image_2():
+    from fluxpanel._boxes import renumber_references
+
+    prompt = "the hat of image 2 on the cat of image 1, the scarf of image 3"
+    assert renumber_references(prompt, [1, 0], first=2) == (
+        "the hat of image 3 on the cat of image 1, the scarf of image 2"
+    )
+
+
+# -- FLUX.2 [flex] and [klein] at fal -------------------------------------------------
+
+
+def test_fal_klein_takes_a_batch_steps_and_four_references_on_its_edit_route():
+    refs = [png(colour=(60 * i, 0, 0)) for i in range(4)]
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        made = c.generate(model="flux_2_klein_9b", prompt="a fox", num_images=2, steps=8, seed=3)
+        edit = c.generate(model="flux_2_klein_4b", prompt="image 1 at dusk", input_images=refs)
+        with pytest.raises(ValidationError, match="1 to 4 images") as e:
+            c.generate(model="flux_2_klein_4b", prompt="x", input_images=[*refs, png()])
+        assert e.value.field == "input_images"
+        with pytest.raises(ValidationError) as e:
+            c.generate(model="flux_2_klein_9b", prompt="x", steps=9)
+        assert e.value.field == "steps"
+        submits = [r for r in fal.submits if "storage" not in r.path]
+    assert [r.path for r in submits] == [
+        "/fal-ai/flux-2/klein/9b",
+        "/fal-ai/flux-2/klein/4b/edit",
+    ]
+    first, second = (r.json() for r in submits)
+    assert first["num_images"] == 2 and first["num_inference_steps"] == 8
+    assert "safety_tolerance" not in first and "image_size" not in first
+    assert len(second["image_urls"]) == 4
+    assert len(made.images) == 2 and len(edit.images) == 1
+
+
+def test_fal_flex_sends_steps_and_guidance_by_fal_names():
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        c.generate(model="flux_2_flex", prompt="a poster", steps=30, guidance=6.5, seed=2)
+        c.generate(model="flux_2_flex", prompt="image 1, bolder", input_images=[png()])
+        submits = [r for r in fal.submits if "storage" not in r.path]
+    assert [r.path for r in submits] == ["/fal-ai/flux-2-flex", "/fal-ai/flux-2-flex/edit"]
+    body = submits[0].json()
+    assert body["num_inference_steps"] == 30 and body["guidance_scale"] == 6.5
+    assert body["safety_tolerance"] == "2"
+
+
+def test_the_fal_fake_refuses_what_fal_refuses_for_klein():
+    with FakeFal() as fal:
+        headers = {"Authorization": f"Key {fal.api_key}"}
+        for route, body, field in (
+            (
+                "fal-ai/flux-2/klein/9b",
+                {"prompt": "x", "num_inference_steps": 9},
+                "num_inference_steps",
+            ),
+            (
+                "fal-ai/flux-2/klein/4b",
+                {"prompt": "x", "safety_tolerance": "2"},
+                "safety_tolerance",
+            ),
+            (
+                "fal-ai/flux-2/klein/4b/edit",
+                {"prompt": "x", "image_urls": ["https://a/b.png"] * 5},
+                "image_urls",
+            ),
+        ):
+            r = httpx.post(f"{fal.base_url}/{route}", json=body, headers=headers)
+            result = httpx.get(r.json()["response_url"], headers=headers)
+            assert result.status_code == 422, route
+            assert ("body", field) in {tuple(d["loc"]) for d in result.json()["detail"]}, route

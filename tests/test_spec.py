@@ -154,3 +154,30 @@ def test_readme_host_table_is_the_generated_one():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert host_table() in readme
     assert with_host_table(readme) == readme
+
+
+def test_an_image_list_can_follow_another_image_and_number_from_it():
+    from fluxpanel._spec import check_table, model, more_images
+    from fluxpanel.providers import BlackForestLabs, Fal, Replicate
+
+    for provider in (BlackForestLabs, Fal):
+        kontext = provider.models["flux_kontext_pro"]
+        row = next(p for p in kontext.to_json()["params"] if p["name"] == "more_images")
+        assert row["needs"] == "input_image" and row["first_number"] == 2 and row["max"] == 3
+        assert kontext.applicable({"input_image": None}).count("more_images") == 0
+        assert "more_images" in kontext.applicable({"input_image": object()})
+    assert "more_images" not in Replicate.models["flux_kontext_pro"].params  # not published
+    # A list that follows an image must come after it in the table.
+    from fluxpanel._spec import ANY_IMAGE, PROMPT, image
+
+    with pytest.raises(AssertionError):
+        check_table(
+            {
+                "flux_kontext_pro": model(
+                    "flux_kontext_pro",
+                    PROMPT,
+                    more_images(ANY_IMAGE, 3),
+                    image("input_image", "Input image", "", ANY_IMAGE),
+                )
+            }
+        )

@@ -245,11 +245,12 @@ def boxes_json(boxes: Iterable[Box]) -> list[dict[str, Any]]:
 _REFERENCE = re.compile(r"\b([Ii]mage) ([0-9]+)\b")
 
 
-def renumber_references(prompt: str, order: list[int]) -> str:
+def renumber_references(prompt: str, order: list[int], first: int = 1) -> str:
     """``prompt`` with its references ("image 1" ... "image 10", named by
     their place in the order sent) following a new ``order`` of the images:
-    ``order[k]`` is the old 0-based place of the image now at ``k``."""
-    moved = {old + 1: new + 1 for new, old in enumerate(order)}
+    ``order[k]`` is the old 0-based place of the image now at ``k``. The
+    list's first image is "image ``first``" (2 after Kontext's input image)."""
+    moved = {old + first: new + first for new, old in enumerate(order)}
 
     def follow(m: re.Match[str]) -> str:
         n = int(m.group(2))

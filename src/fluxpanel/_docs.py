@@ -39,6 +39,8 @@ def _param(p: ParamSpec) -> str:
         text = f"`{p.name}` (written into the prompt)"
     elif p.is_image:
         what = f"up to {_n(p.max)} images" if p.kind == "images" else "image"
+        if p.needs:
+            what += f" after `{p.needs}`"
         if p.mask_of:
             what = f"mask over `{p.mask_of}`"
         limits = p.limits.describe() if p.limits else ""

@@ -216,7 +216,9 @@ class ViewMessages:
             return
         order = list(range(len(value)))
         order.insert(new, order.pop(old))
-        self.prompt = renumber_references(self.prompt, order)
+        spec = self._client.provider.models[self.model].params.get(name)
+        first = spec.first_number if spec is not None else 1
+        self.prompt = renumber_references(self.prompt, order, first)
         setattr(self, name, tuple(value[i] for i in order))
 
     def _use_as_input(self, content: dict[str, Any]) -> None:

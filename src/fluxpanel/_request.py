@@ -87,7 +87,17 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
     return value
 
 
-def _inapplicable(p: ParamSpec, model: str, value: Any) -> ValidationError:
+def _inapplicable(
+    p: ParamSpec, model: str, value: Any, values: Mapping[str, Any]
+) -> ValidationError:
+    if p.needs is not None and values.get(p.needs) is None:
+        return ValidationError(
+            f"{p.name} follows {p.needs} (for {model}): give {p.needs} too, or leave {p.name} out",
+            field=p.name,
+            value=value,
+            model=model,
+            allowed=f"only with {p.needs}",
+        )
     other, wanted = p.only_with or ("", None)
     return ValidationError(
         f"{p.name} applies only when {other} is {wanted!r} (for {model}); "
@@ -157,7 +167,7 @@ def resolve(
         value = params.get(name)
         if not p.applies(out):
             if value is not None:
-                raise _inapplicable(p, model, value)
+                raise _inapplicable(p, model, value, out)
             continue
         if value is None:
             if p.required and (require_inputs or not p.is_image):

@@ -98,6 +98,12 @@ class ParamSpec:
     urls: bool = False
     #: A mask: the image parameter it masks (same width and height).
     mask_of: str | None = None
+    #: The image parameter this one follows: it applies only once that one is
+    #: given (Kontext's more images, after its input image).
+    needs: str | None = None
+    #: A list of images: the number the prompt calls its first one ("image 2"
+    #: when another image is image 1).
+    first_number: int = 1
 
     @property
     def is_image(self) -> bool:
@@ -127,6 +133,10 @@ class ParamSpec:
             out["urls"] = self.urls
         if self.mask_of is not None:
             out["mask_of"] = self.mask_of
+        if self.needs is not None:
+            out["needs"] = self.needs
+        if self.first_number != 1:
+            out["first_number"] = self.first_number
         return out
 
     def allowed(self) -> str:
@@ -171,6 +181,8 @@ class ParamSpec:
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether this parameter applies, given the other parameters' values."""
+        if self.needs is not None and values.get(self.needs) is None:
+            return False
         return self.only_with is None or values.get(self.only_with[0]) == self.only_with[1]
 
 
@@ -275,6 +287,8 @@ def check_table(models: Mapping[str, ModelSpec]) -> None:
                 assert p.only_with[0] in seen, (model.id, p.name, "only_with")
             if p.mask_of is not None:
                 assert p.mask_of in seen and p.kind == "image", (model.id, p.name, "mask_of")
+            if p.needs is not None:
+                assert p.needs in seen and model.params[p.needs].is_image, (model.id, p.name)
             if p.is_image:
                 assert p.limits is not None and p.default is None, (model.id, p.name)
                 if p.kind == "images":
@@ -514,11 +528,30 @@ def image(
 
 
 def images(
-    name: str, label: str, help: str, limits: ImageLimits, most: int, *, urls: bool = False
+    name: str,
+    label: str,
+    help: str,
+    limits: ImageLimits,
+    most: int,
+    *,
+    urls: bool = False,
+    needs: str | None = None,
+    first_number: int = 1,
 ) -> ParamSpec:
     """A list of 1 to ``most`` reference images (optional: none makes an image
     from the prompt alone)."""
-    return ParamSpec(name, "images", label, help, min=1, max=most, limits=limits, urls=urls)
+    return ParamSpec(
+        name,
+        "images",
+        label,
+        help,
+        min=1,
+        max=most,
+        limits=limits,
+        urls=urls,
+        needs=needs,
+        first_number=first_number,
+    )
 
 
 #: Keeps the input image's shape: not sent, so the host matches the input.
@@ -534,6 +567,22 @@ def references(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSpe
         limits,
         most,
         urls=urls,
+    )
+
+
+def more_images(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSpec:
+    """Kontext's experimental multi-reference: up to ``most`` images after its
+    input image, named in the prompt from image 2."""
+    return images(
+        "more_images",
+        "More images",
+        f"Up to {most} more images for the edit to draw from, after the input image "
+        "(image 2, image 3, ... in the prompt). Experimental at the host.",
+        limits,
+        most,
+        urls=urls,
+        needs="input_image",
+        first_number=2,
     )
 
 

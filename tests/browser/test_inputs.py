@@ -273,3 +273,37 @@ def test_notebook_7_in_the_dark_takes_an_image_and_a_painted_mask(make_lab, tmp_
         expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
     finally:
         theme(lab, "JupyterLab Light")  # the choice persists on the server
+
+
+def test_kontext_takes_more_images_after_its_input(make_lab, tmp_path):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
+    more = field(lab, "more_images")
+    expect(more).to_be_hidden()  # it follows the input image
+    path = tmp_path / "cat.jpg"
+    path.write_bytes(photo(seed=3))
+    field(lab, "input_image").locator('input[type="file"]').set_input_files(str(path))
+    expect(more).to_be_visible()
+    hat, scarf = photo(600, 600, seed=4), noise_png(320)
+    drop(lab.page, more.locator(".fluxpanel-input-zone"), hat, "hat.jpg")
+    expect(more.locator(".fluxpanel-input-item")).to_have_count(1)
+    paste(lab.page, more.locator(".fluxpanel-input-zone"), scarf, "scarf.png")
+    chips = more.locator('[data-action="cite-image"]')
+    expect(chips).to_have_text(["image 2", "image 3"])  # image 1 is the input
+    area = lab.panel.locator('[data-param="prompt"] textarea')
+    area.fill("the cat of image 1 in the hat of image 2 and the scarf of image 3")
+    area.blur()
+    expect(lab.panel.locator("[data-param=prompt] textarea")).to_have_value(
+        "the cat of image 1 in the hat of image 2 and the scarf of image 3"
+    )
+    chips.nth(0).focus()
+    lab.page.keyboard.press("Alt+ArrowRight")
+    expect(area).to_have_value("the cat of image 1 in the hat of image 3 and the scarf of image 2")
+    assert lab.value("[i.sha256 for i in panel.more_images]") == [sha(scarf), sha(hat)]
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    assert lab.value("len(panel.result.request.more_images)") == 2
+    # Without its input image the field goes, and its images are not sent.
+    field(lab, "input_image").locator('[data-action="remove-input"]').click()
+    expect(more).to_be_hidden()
+    assert lab.value("'more_images' in panel.request.params") is False
+    assert lab.page.errors == []

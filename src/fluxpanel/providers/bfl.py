@@ -62,8 +62,13 @@ endpoint refuses unknown fields):
   ``prompt`` (required), ``input_image`` (base64 or an http(s) URL; the SDK's
   ``_images.py``), ``aspect_ratio`` between 21:9 and 9:21, "the input image's
   ratio" when not sent, ``seed``, ``safety_tolerance`` 0 to 6 ("Limit of 2 for
-  Image to Image"), ``prompt_upsampling``. Marked legacy ("For new
-  integrations, use FLUX.2 [pro]") and still served.
+  Image to Image"), ``prompt_upsampling``; and ``input_image_2`` to ``_4``,
+  "Base64 encoded image or URL to use with Kontext. *Experimental Multiref*"
+  (the API reference pages "Edit or create an image with Flux Kontext Pro"
+  and "... Max", docs.bfl.ml/api-reference, which embed api.bfl.ai/openapi.json;
+  not in the mid-2025 copy, added since): fluxpanel's ``more_images``, sent
+  only with an input image. Marked legacy ("For new integrations, use FLUX.2
+  [pro]") and still served.
 - FLUX.1 Fill [pro], ``POST /v1/flux-pro-1.0-fill`` (``FluxProFillInputs``):
   ``image`` (required, base64), ``mask`` (base64, "the same dimensions as the
   image ... black areas ... no modification, white areas ... inpainting";
@@ -136,6 +141,7 @@ from .._spec import (
     image_prompt,
     interval,
     model,
+    more_images,
     prompt_upsampling,
     references,
     safety_tolerance,
@@ -273,6 +279,7 @@ MODELS = {
             PROMPT,
             _IMAGES,
             _KONTEXT_INPUT,
+            more_images(_LIMITS, 3),
             _KONTEXT_RATIO,
             SEED,
             safety_tolerance(2, 0, 6),
@@ -373,9 +380,12 @@ class BlackForestLabs(HostedProvider):
                 body[k] = _image(v)
             elif request.model in _STRICT and k == "input_images":  # FLUX 3: a list
                 body["images"] = [_image(item) for item in v]
-            elif isinstance(v, tuple):  # input_images -> input_image, input_image_2, ...
-                for i, item in enumerate(v):
-                    body["input_image" + (f"_{i + 1}" if i else "")] = _image(item)
+            elif isinstance(v, tuple):
+                # input_images -> input_image, input_image_2, ...; Kontext's
+                # more_images -> input_image_2, _3, _4 (after its input_image)
+                first = request.spec.params[k].first_number
+                for i, item in enumerate(v, first):
+                    body["input_image" + (f"_{i}" if i > 1 else "")] = _image(item)
             else:
                 body[k] = v
         if request.model not in _STRICT:

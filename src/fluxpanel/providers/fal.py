@@ -63,6 +63,14 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   (required), ``aspect_ratio`` (nine ratios; unset keeps the input's),
   ``guidance_scale`` (3.5; 1 to 20 on the model page), ``num_images``,
   ``safety_tolerance``, ``enhance_prompt``, ``seed``.
+- With more images, Kontext [pro] and [max] go to ``fal-ai/flux-pro/kontext/multi``
+  and ``fal-ai/flux-pro/kontext/max/multi`` ("Experimental version of FLUX.1
+  Kontext [pro] with multi image handling capabilities"; the API reference
+  pages fal.ai/docs/model-api-reference/image-generation-api/flux-pro-kontext-multi
+  and fal.ai/models/fal-ai/flux-pro/kontext/max/multi/llms.txt): the fields of
+  ``FluxKontextInput`` with ``image_urls`` (required) in place of
+  ``image_url``; fluxpanel sends the input image first. fal publishes no
+  count: fluxpanel allows Black Forest Labs' four (the input and three more).
 - FLUX.1 Kontext [dev] ``fal-ai/flux-kontext/dev`` (``DevKontextEditInput``):
   ``image_url``, ``resolution_mode`` (``match_input``), ``guidance_scale``
   (2.5), ``num_inference_steps`` (28), ``acceleration``,
@@ -76,6 +84,18 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   on edit), ``safety_tolerance`` "1" to "5", ``enable_safety_checker``,
   ``seed``. The number of references is not in fal's types; fluxpanel allows
   Black Forest Labs' 8.
+- FLUX.2 [flex] ``fal-ai/flux-2-flex`` and ``/edit`` (``Flux2FlexInput``,
+  ``Flux2FlexEditInput``): as [pro], with ``guidance_scale`` (3.5) and
+  ``num_inference_steps`` (28); fal's types give no range, so fluxpanel
+  keeps the model's own at Black Forest Labs (1 to 50 steps, guidance 1.5 to
+  10).
+- FLUX.2 [klein] 4B and 9B ``fal-ai/flux-2/klein/4b``, ``/9b`` and their
+  ``/edit`` routes (``Flux2Klein4bInput``, ``Flux2Klein4bEditInput``; 9B's
+  types are the same): ``image_urls`` ("A maximum of 4 images are allowed"),
+  ``image_size`` (landscape_4_3; the input's size on edit),
+  ``num_inference_steps`` 4 to 8 (4), ``num_images`` 1 to 4, ``seed``,
+  ``enable_safety_checker``, ``output_format``; no safety tolerance (the
+  ranges from fal.ai/models/fal-ai/flux-2/klein/9b/llms.txt).
 - FLUX 3 Image ``blackforestlabs/flux-3/text-to-image`` and, with
   references, ``blackforestlabs/flux-3/edit-image`` (the model pages,
   fal.ai/models/blackforestlabs/flux-3/edit-image/llms.txt; released after
@@ -113,6 +133,7 @@ from .._spec import (
     SEED,
     UPSAMPLING_VARIES,
     ImageLimits,
+    ParamSpec,
     aspect_ratio,
     check_table,
     choice,
@@ -122,6 +143,7 @@ from .._spec import (
     image,
     image_prompt,
     model,
+    more_images,
     references,
     safety_tolerance,
     steps,
@@ -175,6 +197,7 @@ def _kontext(id: str) -> Any:
         PROMPT,
         NUM_IMAGES,
         _KONTEXT_INPUT,
+        more_images(_LIMITS, 3),
         _MATCH_RATIO,
         SEED,
         guidance(3.5, 1, 20),
@@ -184,14 +207,30 @@ def _kontext(id: str) -> Any:
     )
 
 
-def _flux2(id: str) -> Any:
+def _flux2(id: str, *extra: ParamSpec) -> Any:
     return model(
         id,
         PROMPT,
         references(_LIMITS, 8),
         _FLUX2_SIZE,
         SEED,
+        *extra,
         safety_tolerance(2, 1, 5),
+        SAFETY_CHECKER,
+    )
+
+
+def _klein(id: str) -> Any:
+    """FLUX.2 [klein] at fal: a batch of up to four, 4 to 8 steps, up to four
+    references, no safety tolerance."""
+    return model(
+        id,
+        PROMPT,
+        NUM_IMAGES,
+        references(_LIMITS, 4),
+        _FLUX2_SIZE,
+        SEED,
+        steps(4, 8, 4),
         SAFETY_CHECKER,
     )
 
@@ -300,6 +339,11 @@ MODELS = {
     ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
+    # fal's defaults (28 steps, guidance 3.5); its types give no range, so
+    # the model's own at Black Forest Labs (1 to 50, 1.5 to 10).
+    "flux_2_flex": _flux2("flux_2_flex", steps(28, 50), guidance(3.5, 1.5, 10)),
+    "flux_2_klein_4b": _klein("flux_2_klein_4b"),
+    "flux_2_klein_9b": _klein("flux_2_klein_9b"),
     "flux_3_image": flux3_image(ImageLimits(_LIMITS.formats, max_megapixels=4, min_side=256)),
 }
 check_table(MODELS)
@@ -318,7 +362,16 @@ ROUTES: dict[str, str | tuple[str, str]] = {
     "flux_fill_pro": "fal-ai/flux-pro/v1/fill",
     "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),
     "flux_2_max": ("fal-ai/flux-2-max", "fal-ai/flux-2-max/edit"),
+    "flux_2_flex": ("fal-ai/flux-2-flex", "fal-ai/flux-2-flex/edit"),
+    "flux_2_klein_4b": ("fal-ai/flux-2/klein/4b", "fal-ai/flux-2/klein/4b/edit"),
+    "flux_2_klein_9b": ("fal-ai/flux-2/klein/9b", "fal-ai/flux-2/klein/9b/edit"),
     "flux_3_image": ("blackforestlabs/flux-3/text-to-image", "blackforestlabs/flux-3/edit-image"),
+}
+#: Kontext with more images: fal's multi-image routes, which take every image
+#: as ``image_urls`` (the input image first) in place of ``image_url``.
+MULTI = {
+    "flux_kontext_pro": "fal-ai/flux-pro/kontext/multi",
+    "flux_kontext_max": "fal-ai/flux-pro/kontext/max/multi",
 }
 #: Routes whose published schema has no ``output_format``.
 _NO_FORMAT = {"flux_3_image"}
@@ -326,7 +379,17 @@ _NO_FORMAT = {"flux_3_image"}
 STORAGE_URL = "https://rest.fal.ai"
 #: The models whose sizes are fal's named ``image_size`` (the others take
 #: an ``aspect_ratio``).
-_NAMED_SIZES = {"flux_schnell", "flux_dev", "flux_pro", "flux_pro_1_1", "flux_2_pro", "flux_2_max"}
+_NAMED_SIZES = {
+    "flux_schnell",
+    "flux_dev",
+    "flux_pro",
+    "flux_pro_1_1",
+    "flux_2_pro",
+    "flux_2_max",
+    "flux_2_flex",
+    "flux_2_klein_4b",
+    "flux_2_klein_9b",
+}
 _WIRE = {
     "steps": "num_inference_steps",
     "guidance": "guidance_scale",
@@ -380,7 +443,10 @@ def _progress(data: dict[str, Any] | None) -> Progress | None:
 
 
 def route(request: GenerationRequest) -> str:
-    """The request's route at fal (an ``/edit`` route when it has references)."""
+    """The request's route at fal (an ``/edit`` route when it has references,
+    Kontext's ``/multi`` with more images)."""
+    if request.model in MULTI and request.params.get("more_images"):
+        return MULTI[request.model]
     entry = ROUTES[request.model]
     if isinstance(entry, tuple):
         return entry[1] if request.inputs else entry[0]
@@ -437,6 +503,8 @@ class Fal(HostedProvider):
                 v = [_image(item, uploaded) for item in v]
             named = k == "aspect_ratio" and request.model in _NAMED_SIZES
             body["image_size" if named else _WIRE.get(k, k)] = v
+        if "more_images" in body:  # the multi route: every image in one list
+            body["image_urls"] = [body.pop("image_url"), *body.pop("more_images")]
         if "safety_tolerance" in body:
             body["safety_tolerance"] = str(body["safety_tolerance"])  # fal takes "1".."6"
         if request.model not in _NO_FORMAT:

@@ -153,6 +153,7 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
     boxes = request.params.get("boxes")
     if boxes:
         image = _draw_boxes(image.convert("RGBA"), boxes, body, unit)
+    _draw_references(image, _references(request, source), body, unit, top=unit * 3 + pad)
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", compress_level=6)
     return out.getvalue()
@@ -202,6 +203,45 @@ def _inputs(request: GenerationRequest) -> tuple[Any, Any]:
         elif source is None:
             source = first
     return source, mask
+
+
+def _references(request: GenerationRequest, source: Any) -> list[tuple[str, Any]]:
+    """The other images the request draws from (after the one edited), each
+    with the name the prompt gives it ("image 2", ...)."""
+    out = []
+    for name, value in request.inputs.items():
+        p = request.spec.params[name]
+        if p.mask_of:
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        for i, item in enumerate(items):
+            if item is source or item.url is not None:
+                continue
+            out.append((f"image {p.first_number + i}" if p.kind == "images" else p.label, item))
+    return out
+
+
+def _draw_references(
+    image: Any, refs: list[tuple[str, Any]], font: Any, unit: int, top: int
+) -> None:
+    """Small copies of ``refs`` along the top right, each with its name."""
+    from PIL import ImageDraw, ImageOps
+
+    if not refs:
+        return
+    width, _ = image.size
+    side = max(48, width // 7)
+    draw = ImageDraw.Draw(image, "RGBA")
+    x = width - unit
+    for label, item in refs[:6]:
+        x -= side
+        y = top + unit // 2
+        thumb = ImageOps.fit(_open(item).convert("RGBA"), (side, side))
+        image.paste(thumb, (x, y), thumb)
+        draw.rectangle((x, y, x + side - 1, y + side - 1), outline=(255, 255, 255, 230), width=2)
+        draw.rectangle((x, y + side, x + side, y + side + int(unit * 1.3)), fill=(20, 20, 20, 200))
+        draw.text((x + 4, y + side + 2), label, font=font, fill=(255, 255, 255, 255))
+        x -= unit // 2
 
 
 def _open(image: Any) -> Any:

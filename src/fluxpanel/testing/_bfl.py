@@ -113,12 +113,18 @@ SCHEMAS = {
         "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
         "image_prompt_strength": Field("number", 0, 1),
     },
-    # FluxKontextProInputs (pro and max)
+    # FluxKontextProInputs (pro and max), with input_image_2 to _4
+    # ("Experimental Multiref", docs.bfl.ml/api-reference)
     **{
         path: {
             **_COMMON,
             "prompt": Field("string", required=True),
-            "input_image": image_field(_B64_URL, nullable=True, **_LIMITS),
+            **{
+                "input_image" + (f"_{i}" if i > 1 else ""): image_field(
+                    _B64_URL, nullable=True, **_LIMITS
+                )
+                for i in range(1, 5)
+            },
             "aspect_ratio": ratio_field("21:9", "9:21", nullable=True),
         }
         for path in ("/v1/flux-kontext-pro", "/v1/flux-kontext-max")

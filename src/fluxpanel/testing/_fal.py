@@ -94,6 +94,24 @@ _FLUX2_EDIT = {
     "image_urls": Field("images", 1, None, forms=_URL, required=True),
     "image_size": Field("string", enum=("auto", *_SIZES)),
 }
+# fal's types give no ranges for [flex]: the model's own (Black Forest Labs').
+_FLEX = {
+    "guidance_scale": Field("number", 1.5, 10),
+    "num_inference_steps": Field("integer", 1, 50),
+}
+# [klein]: 4 to 8 steps, a batch of 1 to 4, at most 4 references; no
+# safety tolerance (fal.ai/models/fal-ai/flux-2/klein/9b/llms.txt).
+_KLEIN = {
+    "prompt": Field("string", required=True),
+    "image_size": Field("string", enum=tuple(_SIZES)),
+    "num_images": Field("integer", 1, 4),
+    "num_inference_steps": Field("integer", 4, 8),
+    "output_format": Field("string", enum=("jpeg", "png", "webp")),
+    "enable_safety_checker": Field("boolean"),
+    "seed": Field("integer"),
+    "sync_mode": Field("boolean"),
+}
+_KLEIN_EDIT = {**_KLEIN, "image_urls": Field("images", 1, 4, forms=_URL, required=True)}
 SCHEMAS: dict[str, dict[str, Field]] = {
     "fal-ai/flux/schnell": {**_DEV, "num_inference_steps": Field("integer", 1, 12)},
     "fal-ai/flux/dev": _DEV,
@@ -114,6 +132,14 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "fal-ai/flux-pro/kontext": _KONTEXT,
     "fal-ai/flux-pro/kontext/max": _KONTEXT,
+    # Kontext's multi-image routes: image_urls (required) for image_url
+    **{
+        route: {
+            **{k: v for k, v in _KONTEXT.items() if k != "image_url"},
+            "image_urls": Field("images", 1, None, forms=_URL, required=True),
+        }
+        for route in ("fal-ai/flux-pro/kontext/multi", "fal-ai/flux-pro/kontext/max/multi")
+    },
     # DevKontextEditInput
     "fal-ai/flux-kontext/dev": {
         **{k: _DEV[k] for k in ("prompt", "num_images", "seed", "output_format", "sync_mode")},
@@ -151,6 +177,15 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "fal-ai/flux-2-pro/edit": _FLUX2_EDIT,
     "fal-ai/flux-2-max": _FLUX2,
     "fal-ai/flux-2-max/edit": _FLUX2_EDIT,
+    # Flux2FlexInput / Flux2FlexEditInput: as [pro], with steps and guidance
+    "fal-ai/flux-2-flex": {**_FLUX2, **_FLEX},
+    "fal-ai/flux-2-flex/edit": {**_FLUX2_EDIT, **_FLEX},
+    # Flux2Klein4bInput / Flux2Klein4bEditInput (9B's are the same)
+    **{
+        f"fal-ai/flux-2/klein/{size}{edit}": _KLEIN_EDIT if edit else _KLEIN
+        for size in ("4b", "9b")
+        for edit in ("", "/edit")
+    },
 }
 # FLUX 3 Image (fal.ai/models/blackforestlabs/flux-3/edit-image): the fields
 # its page publishes, and no others; each reference 256 px a side to 4 MP.
