@@ -511,3 +511,51 @@ def test_the_fal_fake_refuses_what_fal_refuses_for_klein():
             result = httpx.get(r.json()["response_url"], headers=headers)
             assert result.status_code == 422, route
             assert ("body", field) in {tuple(d["loc"]) for d in result.json()["detail"]}, route
+
+
+# -- FLUX.1 Expand [pro] at Black Forest Labs ----------------------------------------
+
+
+def test_bfl_expand_grows_an_image_on_its_sides():
+    image = png(320, 256)
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(model="flux_expand_pro", image=image, left=64, right=32, top=16, seed=4)
+        body = bfl.submits[0].json()
+        with pytest.raises(ValidationError) as e:
+            c.generate(model="flux_expand_pro", image=image, bottom=2049)
+        assert e.value.field == "bottom"
+        with pytest.raises(ValidationError, match="image is required"):
+            c.generate(model="flux_expand_pro", top=10)
+        assert len(bfl.submits) == 1
+    assert bfl.submits[0].path == "/v1/flux-pro-1.0-expand"
+    assert base64.b64decode(body["image"]) == image
+    assert (body["top"], body["bottom"], body["left"], body["right"]) == (16, 0, 64, 32)
+    assert body["prompt"] == "" and body["steps"] == 50 and body["guidance"] == 60
+    assert g.request.size == (320 + 64 + 32, 256 + 16)
+
+
+def test_the_bfl_fake_refuses_what_expand_refuses():
+    img = base64.b64encode(png()).decode()
+    with FakeBFL() as bfl:
+        url, headers = bfl.base_url + "/v1/flux-pro-1.0-expand", {"x-key": bfl.api_key}
+        for body, field in (
+            ({"top": 10}, "image"),
+            ({"image": img, "left": 2049}, "left"),
+            ({"image": img, "steps": 14}, "steps"),
+            ({"image": "https://example.com/a.png"}, "image"),  # base64 only
+            ({"image": img, "input_image": img}, "input_image"),
+        ):
+            r = httpx.post(url, json=body, headers=headers)
+            assert r.status_code == 422 and field in r.text, body
+        assert httpx.post(url, json={"image": img, "top": 8}, headers=headers).status_code == 200
+
+
+def test_the_preview_keeps_the_image_and_draws_only_the_new_sides():
+    red = png(400, 300, colour=(255, 0, 0))
+    with FluxClient(provider=Preview(), cache=False) as c:
+        g = c.generate(model="flux_expand_pro", image=red, left=80, bottom=60, seed=2)
+    out = Image.open(io.BytesIO(g.images[0].data)).convert("RGB")
+    assert out.size == (480, 360)
+    assert out.getpixel((80 + 200, 150)) == (255, 0, 0)  # the original, untouched
+    assert out.getpixel((40, 150)) != (255, 0, 0)  # new pixels to its left
+    assert out.getpixel((280, 300 + 30)) != (255, 0, 0)  # and below it

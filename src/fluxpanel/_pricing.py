@@ -19,7 +19,9 @@ counts. Sources:
   fal.ai/models/blackforestlabs/flux-3/edit-image). No price for 1.5k was
   found; it estimates at the 2k price, the next tier up.
 - No published price was found for Kontext [dev] and FLUX.2 [dev] (run on
-  Replicate's and fal's own hardware); they estimate at $0 until set here.
+  Replicate's and fal's own hardware), nor for FLUX.1 Expand [pro] (Black
+  Forest Labs' pricing pages list Fill but not Expand); they estimate at $0
+  until set here.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ValidationError
-from ._spec import MODELS, ModelSpec, ParamSpec
+from ._spec import MARGINS, MODELS, ModelSpec, ParamSpec
 
 DEFAULT_MODEL = "flux_schnell"
 
@@ -388,6 +388,13 @@ class GenerationRequest:
             masked = p.get(q.mask_of or "")
             if masked is not None and masked.width:  # inpainting keeps the image's size
                 return masked.width, masked.height
+        if any(side in p for side in MARGINS):  # an image grown on its sides
+            grown = next(iter(self.inputs.values()), None)
+            if grown is not None and not isinstance(grown, tuple) and grown.width:
+                return (
+                    grown.width + p.get("left", 0) + p.get("right", 0),
+                    grown.height + p.get("top", 0) + p.get("bottom", 0),
+                )
         shape = str(p.get("aspect_ratio", ""))
         w, x, h = shape.partition("x")
         if x and w.isdigit() and h.isdigit():

@@ -487,6 +487,10 @@ LABELS = {
         "FLUX.1 Fill [pro]",
         "Inpainting: repaint the white part of a mask over an image.",
     ),
+    "flux_expand_pro": (
+        "FLUX.1 Expand [pro]",
+        "Outpainting: grow an image on any side, the new pixels in keeping with it.",
+    ),
     "flux_2_pro": (
         "FLUX.2 [pro]",
         "FLUX.2's production model: generate, or edit with several reference images.",
@@ -600,6 +604,39 @@ def fill_inputs(limits: ImageLimits, *, urls: bool = False) -> tuple[ParamSpec, 
             mask_of="image",
         ),
     )
+
+
+def expand_inputs(limits: ImageLimits, most: int) -> tuple[ParamSpec, ...]:
+    """FLUX.1 Expand's prompt (optional: the image says enough), its image
+    and the pixels to add on each side (0 to ``most``)."""
+    prompt = ParamSpec(
+        "prompt",
+        "text",
+        "Prompt",
+        "What the new space should hold (optional: left empty, the image is continued).",
+        default="",
+        min=0,
+        max=PROMPT.max,
+    )
+    picture = image("image", "Image", "The image to grow.", limits, required=True)
+    sides = tuple(
+        ParamSpec(
+            side,
+            "integer",
+            side.capitalize(),
+            f"Pixels to add at the {side} of the image, 0 to {most}.",
+            default=0,
+            min=0,
+            max=most,
+            step=1,
+        )
+        for side in MARGINS
+    )
+    return (prompt, picture, *sides)
+
+
+#: The sides an image is grown by (FLUX.1 Expand), in the host's order.
+MARGINS = ("top", "bottom", "left", "right")
 
 
 def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:

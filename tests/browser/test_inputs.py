@@ -307,3 +307,24 @@ def test_kontext_takes_more_images_after_its_input(make_lab, tmp_path):
     expect(more).to_be_hidden()
     assert lab.value("'more_images' in panel.request.params") is False
     assert lab.page.errors == []
+
+
+def test_expand_takes_the_image_being_edited_and_grows_it(make_lab, tmp_path):
+    lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
+    path = tmp_path / "room.jpg"
+    path.write_bytes(photo(640, 480, seed=5))
+    field(lab, "input_image").locator('input[type="file"]').set_input_files(str(path))
+    expect(field(lab, "input_image").locator(".fluxpanel-input-item")).to_have_count(1)
+    lab.panel.locator('[data-param="model"] select').select_option("flux_expand_pro")
+    # The image being edited comes along, and each side has its control.
+    expect(field(lab, "image").locator(".fluxpanel-input-item")).to_have_count(1)
+    for side in ("top", "bottom", "left", "right"):
+        expect(field(lab, side)).to_be_visible()
+    left = field(lab, "left").locator('input[type="number"]')
+    left.fill("160")
+    left.press("Enter")
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    assert lab.value("panel.result.images[0].width") == 640 + 160
+    assert lab.value("panel.result.request.image.sha256") == sha(path.read_bytes())
+    assert lab.page.errors == []

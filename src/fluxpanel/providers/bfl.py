@@ -75,6 +75,15 @@ endpoint refuses unknown fields):
   "The endpoint verifies that the dimensions of the mask match"), ``prompt``,
   ``steps`` 15 to 50 (50), ``guidance`` 1.5 to 100 (60), ``seed``,
   ``safety_tolerance`` 0 to 6, ``prompt_upsampling``. Legacy, still served.
+- FLUX.1 Expand [pro], ``POST /v1/flux-pro-1.0-expand``
+  (``FluxProExpandInputs``; "Expand an image by adding pixels on any side",
+  docs.bfl.ml/api-reference, which embeds api.bfl.ai/openapi.json): ``image``
+  (required, base64), ``top``, ``bottom``, ``left``, ``right`` 0 to 2048
+  (0), ``prompt`` (optional, default ""), ``steps`` 15 to 50 (50),
+  ``guidance`` 1.5 to 100 (60), ``prompt_upsampling``, ``seed``,
+  ``output_format``, ``safety_tolerance`` 0 to 6 (2). Legacy ("replaced by
+  the FLUX Tools" in the SDK's 0.2.0 changelog), still documented. No price
+  was found for it (see :mod:`fluxpanel._pricing`).
 - FLUX.2 [pro], [max] and [flex], ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
   ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
   and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
@@ -134,6 +143,7 @@ from .._spec import (
     ParamSpec,
     check_table,
     choice,
+    expand_inputs,
     fill_inputs,
     flux3_image,
     guidance,
@@ -216,6 +226,22 @@ def _flux2(id: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> An
     )
 
 
+def _tool(id: str, *inputs: ParamSpec) -> Any:
+    """FLUX.1 Fill and Expand [pro] (the FLUX.1 Tools): their inputs, then the
+    steps, guidance and tolerance they share."""
+    return model(
+        id,
+        *inputs,
+        SEED,
+        steps(50, 50, 15),
+        guidance(60, 1.5, 100),
+        safety_tolerance(2, 0, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+        batch_seeds="each",
+    )
+
+
 MODELS = {
     "flux_dev": model(
         "flux_dev",
@@ -289,19 +315,8 @@ MODELS = {
         )
         for id in ("flux_kontext_pro", "flux_kontext_max")
     },
-    "flux_fill_pro": model(
-        "flux_fill_pro",
-        PROMPT,
-        _IMAGES,
-        *fill_inputs(_LIMITS),
-        SEED,
-        steps(50, 50, 15),
-        guidance(60, 1.5, 100),
-        safety_tolerance(2, 0, 6),
-        PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
-        batch_seeds="each",
-    ),
+    "flux_fill_pro": _tool("flux_fill_pro", PROMPT, _IMAGES, *fill_inputs(_LIMITS)),
+    "flux_expand_pro": _tool("flux_expand_pro", *expand_inputs(_LIMITS, 2048), _IMAGES),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # [klein]: 4 and 5 references (the SDK's _catalog.py), no prompt upsampling
@@ -332,6 +347,7 @@ _ENDPOINTS = {
     "flux_kontext_pro": "/v1/flux-kontext-pro",
     "flux_kontext_max": "/v1/flux-kontext-max",
     "flux_fill_pro": "/v1/flux-pro-1.0-fill",
+    "flux_expand_pro": "/v1/flux-pro-1.0-expand",
     "flux_2_pro": "/v1/flux-2-pro",
     "flux_2_max": "/v1/flux-2-max",
     "flux_2_flex": "/v1/flux-2-flex",

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._request import GenerationRequest
-from .._spec import MODELS, NUM_IMAGES, ModelSpec
+from .._spec import MARGINS, MODELS, NUM_IMAGES, ModelSpec
 from ._base import Provider
 
 
@@ -89,7 +89,21 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour(), 90))
     image = Image.alpha_composite(base.convert("RGBA"), layer)
     source, mask = _inputs(request)
-    if source is not None:
+    margins = {side: request.params.get(side) or 0 for side in MARGINS}
+    if source is not None and any(margins.values()):
+        # Grown on its sides: the image as it was, the new drawing around it.
+        under = Image.new("RGBA", (width, height))
+        under.paste(_open(source).convert("RGBA"), (margins["left"], margins["top"]))
+        kept = Image.new("L", (width, height), 255)
+        box = (
+            margins["left"],
+            margins["top"],
+            width - margins["right"],
+            height - margins["bottom"],
+        )
+        ImageDraw.Draw(kept).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=0)
+        image = Image.composite(image, under, kept)
+    elif source is not None:
         # An edit: the input, fitted to the canvas, with the new drawing over
         # the masked part only, or inside FLUX 3's boxes (with neither,
         # lightly over all of it).

@@ -137,6 +137,18 @@ SCHEMAS = {
         "steps": Field("integer", 15, 50, nullable=True),
         "guidance": Field("number", 1.5, 100, nullable=True),
     },
+    # FluxProExpandInputs: only the image is required, the prompt may be empty
+    "/v1/flux-pro-1.0-expand": {
+        **_COMMON,
+        "prompt": Field("string", nullable=True),
+        "image": image_field(_B64, required=True, **_LIMITS),
+        **{
+            side: Field("integer", 0, 2048, nullable=True)
+            for side in ("top", "bottom", "left", "right")
+        },
+        "steps": Field("integer", 15, 50, nullable=True),
+        "guidance": Field("number", 1.5, 100, nullable=True),
+    },
     "/v1/flux-2-pro": _FLUX2,
     "/v1/flux-2-max": _FLUX2,
     # Flux2FlexInputs
