@@ -559,3 +559,20 @@ def test_the_preview_keeps_the_image_and_draws_only_the_new_sides():
     assert out.getpixel((80 + 200, 150)) == (255, 0, 0)  # the original, untouched
     assert out.getpixel((40, 150)) != (255, 0, 0)  # new pixels to its left
     assert out.getpixel((280, 300 + 30)) != (255, 0, 0)  # and below it
+
+
+def test_fal_flux2_dev_names_prompt_expansion_its_own_way_and_keeps_four_references():
+    refs = [png(colour=(0, 50 * i, 0)) for i in range(4)]
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        c.generate(model="flux_2_dev", prompt="a harbour", prompt_upsampling=True, seed=1)
+        c.generate(model="flux_2_dev", prompt="image 1 by night", input_images=refs, seed=1)
+        # fal would use the first four and drop the rest unsaid: refused here instead.
+        with pytest.raises(ValidationError, match="1 to 4 images"):
+            c.generate(model="flux_2_dev", prompt="x", input_images=[*refs, png()])
+        submits = [r for r in fal.submits if "storage" not in r.path]
+    assert [r.path for r in submits] == ["/fal-ai/flux-2", "/fal-ai/flux-2/edit"]
+    first = submits[0].json()
+    assert first["enable_prompt_expansion"] is True and "enhance_prompt" not in first
+    assert first["acceleration"] == "regular"  # fal's default, sent as chosen
+    assert (first["num_inference_steps"], first["guidance_scale"]) == (28, 2.5)
+    assert len(submits[1].json()["image_urls"]) == 4

@@ -89,6 +89,15 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   ``num_inference_steps`` (28); fal's types give no range, so fluxpanel
   keeps the model's own at Black Forest Labs (1 to 50 steps, guidance 1.5 to
   10).
+- FLUX.2 [dev] ``fal-ai/flux-2`` and ``fal-ai/flux-2/edit`` (``Flux2Input``,
+  ``Flux2EditInput``; the ranges from fal.ai/models/fal-ai/flux-2-dev/llms.txt,
+  the same fields): ``image_urls`` ("A maximum of 4 images are allowed, if
+  more are provided, only the first 4 will be used": fluxpanel refuses a
+  fifth rather than drop it), ``image_size``, ``num_inference_steps`` 4 to
+  50 (28), ``guidance_scale`` 0 to 20 (2.5), ``num_images`` 1 to 4,
+  ``acceleration`` none, regular or high (regular),
+  ``enable_prompt_expansion``, ``enable_safety_checker``, ``seed``,
+  ``output_format``.
 - FLUX.2 [klein] 4B and 9B ``fal-ai/flux-2/klein/4b``, ``/9b`` and their
   ``/edit`` routes (``Flux2Klein4bInput``, ``Flux2Klein4bEditInput``; 9B's
   types are the same): ``image_urls`` ("A maximum of 4 images are allowed"),
@@ -115,6 +124,7 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -342,6 +352,21 @@ MODELS = {
     # fal's defaults (28 steps, guidance 3.5); its types give no range, so
     # the model's own at Black Forest Labs (1 to 50, 1.5 to 10).
     "flux_2_flex": _flux2("flux_2_flex", steps(28, 50), guidance(3.5, 1.5, 10)),
+    # FLUX.2 [dev]: fal's acceleration on by default ("regular"), four references
+    "flux_2_dev": model(
+        "flux_2_dev",
+        PROMPT,
+        NUM_IMAGES,
+        references(_LIMITS, 4),
+        _FLUX2_SIZE,
+        SEED,
+        steps(28, 50, 4),
+        guidance(2.5, 0, 20),
+        dataclasses.replace(_ACCELERATION, default="regular"),
+        PROMPT_UPSAMPLING,
+        SAFETY_CHECKER,
+        caveats=(UPSAMPLING_VARIES,),
+    ),
     "flux_2_klein_4b": _klein("flux_2_klein_4b"),
     "flux_2_klein_9b": _klein("flux_2_klein_9b"),
     "flux_3_image": flux3_image(ImageLimits(_LIMITS.formats, max_megapixels=4, min_side=256)),
@@ -363,6 +388,7 @@ ROUTES: dict[str, str | tuple[str, str]] = {
     "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),
     "flux_2_max": ("fal-ai/flux-2-max", "fal-ai/flux-2-max/edit"),
     "flux_2_flex": ("fal-ai/flux-2-flex", "fal-ai/flux-2-flex/edit"),
+    "flux_2_dev": ("fal-ai/flux-2", "fal-ai/flux-2/edit"),
     "flux_2_klein_4b": ("fal-ai/flux-2/klein/4b", "fal-ai/flux-2/klein/4b/edit"),
     "flux_2_klein_9b": ("fal-ai/flux-2/klein/9b", "fal-ai/flux-2/klein/9b/edit"),
     "flux_3_image": ("blackforestlabs/flux-3/text-to-image", "blackforestlabs/flux-3/edit-image"),
@@ -387,6 +413,7 @@ _NAMED_SIZES = {
     "flux_2_pro",
     "flux_2_max",
     "flux_2_flex",
+    "flux_2_dev",
     "flux_2_klein_4b",
     "flux_2_klein_9b",
 }
@@ -401,6 +428,9 @@ _WIRE = {
     "mask": "mask_url",
     "input_images": "image_urls",
 }
+#: Where one model's route names a parameter otherwise (FLUX.2 [dev]'s prompt
+#: expansion is ``enable_prompt_expansion``, FLUX.1's ``enhance_prompt``).
+_WIRE_FOR = {"flux_2_dev": {"prompt_upsampling": "enable_prompt_expansion"}}
 _WAITING = {"IN_QUEUE", "IN_PROGRESS"}
 KEY_HOSTS = re.compile(r"queue\.fal\.run|rest\.fal\.ai")
 
@@ -502,7 +532,8 @@ class Fal(HostedProvider):
             elif isinstance(v, tuple):
                 v = [_image(item, uploaded) for item in v]
             named = k == "aspect_ratio" and request.model in _NAMED_SIZES
-            body["image_size" if named else _WIRE.get(k, k)] = v
+            wire = _WIRE_FOR.get(request.model, {}).get(k) or _WIRE.get(k, k)
+            body["image_size" if named else wire] = v
         if "more_images" in body:  # the multi route: every image in one list
             body["image_urls"] = [body.pop("image_url"), *body.pop("more_images")]
         if "safety_tolerance" in body:

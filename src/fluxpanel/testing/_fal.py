@@ -111,6 +111,19 @@ _KLEIN = {
     "seed": Field("integer"),
     "sync_mode": Field("boolean"),
 }
+_FLUX2_DEV = {
+    "prompt": Field("string", required=True),
+    "image_size": Field("string", enum=tuple(_SIZES)),
+    "num_images": Field("integer", 1, 4),
+    "num_inference_steps": Field("integer", 4, 50),
+    "guidance_scale": Field("number", 0, 20),
+    "acceleration": Field("string", enum=("none", "regular", "high")),
+    "enable_prompt_expansion": Field("boolean"),
+    "enable_safety_checker": Field("boolean"),
+    "output_format": Field("string", enum=("jpeg", "png", "webp")),
+    "seed": Field("integer"),
+    "sync_mode": Field("boolean"),
+}
 _KLEIN_EDIT = {**_KLEIN, "image_urls": Field("images", 1, 4, forms=_URL, required=True)}
 SCHEMAS: dict[str, dict[str, Field]] = {
     "fal-ai/flux/schnell": {**_DEV, "num_inference_steps": Field("integer", 1, 12)},
@@ -180,6 +193,12 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     # Flux2FlexInput / Flux2FlexEditInput: as [pro], with steps and guidance
     "fal-ai/flux-2-flex": {**_FLUX2, **_FLEX},
     "fal-ai/flux-2-flex/edit": {**_FLUX2_EDIT, **_FLEX},
+    # Flux2Input / Flux2EditInput: FLUX.2 [dev] (fal.ai/models/fal-ai/flux-2-dev/llms.txt)
+    "fal-ai/flux-2": _FLUX2_DEV,
+    "fal-ai/flux-2/edit": {
+        **_FLUX2_DEV,
+        "image_urls": Field("images", 1, None, forms=_URL, required=True),
+    },
     # Flux2Klein4bInput / Flux2Klein4bEditInput (9B's are the same)
     **{
         f"fal-ai/flux-2/klein/{size}{edit}": _KLEIN_EDIT if edit else _KLEIN
