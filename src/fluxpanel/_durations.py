@@ -83,8 +83,8 @@ class RecentRuns:
                 fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".runs-", suffix=".tmp")
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     f.write(text)
-                os.replace(tmp, self.path)
+                with self._lock:  # our own write is not news to read back
+                    os.replace(tmp, self.path)
+                    self._stamp = self._stat()
             except OSError:
                 return
-            with self._lock:
-                self._stamp = self._stat()
