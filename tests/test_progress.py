@@ -141,3 +141,29 @@ async def test_the_panel_shows_the_hosts_progress():
     texts = [s["text"] for s in seen]
     assert texts[0] == "Submitting" and any(t.startswith("Running, ") for t in texts)
     assert texts[-1] == "Downloading 1 of 1" and seen[-1]["fraction"] == 1.0
+
+
+@pytest.mark.anyio
+async def test_runs_are_written_one_write_at_a_time_and_none_is_lost(server, tmp_path, monkeypatch):
+    import asyncio
+    import json
+    import time
+
+    from fluxpanel._durations import RecentRuns
+
+    writes = []
+    real_save = RecentRuns.save
+
+    def slow_save(self):
+        writes.append(self.dirty)
+        time.sleep(0.05)  # a slow disk
+        real_save(self)
+
+    monkeypatch.setattr(RecentRuns, "save", slow_save)
+    async with fluxpanel.AsyncFluxClient(
+        api_key=server.api_key, url=server.url, cache=tmp_path
+    ) as c:
+        await asyncio.gather(*(c.generate(prompt="x", seed=s) for s in range(12)))
+    runs = json.loads((tmp_path / "recent-runs.json").read_text())
+    assert sum(len(v) for v in runs.values()) == 12  # every run written
+    assert len(writes) < 12 and all(writes)  # coalesced, and never a write of nothing

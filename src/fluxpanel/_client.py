@@ -183,9 +183,7 @@ class AsyncFluxClient:
             if total is not None:
                 # Remembered at once; written to disk off this generation's path.
                 self._runs.add(self._runs_key(req), total)
-                saving = asyncio.ensure_future(asyncio.to_thread(self._runs.save))
-                self._saving.add(saving)
-                saving.add_done_callback(self._saving.discard)
+                self._save_runs()
         if self._cache is not None:
             # The host has billed: nothing here may lose the images.
             try:
@@ -194,11 +192,26 @@ class AsyncFluxClient:
                 _cache_warning("write", self._cache, e)
         return generation
 
+    def _save_runs(self) -> None:
+        """Write the recent runs from a thread, one write at a time: runs
+        added while one is being written go in the next."""
+        loop = asyncio.get_running_loop()
+        if any(f.get_loop() is loop for f in self._saving):
+            return  # the write under way is followed by another if needed
+        saving = asyncio.ensure_future(asyncio.to_thread(self._runs.save))
+        self._saving.add(saving)
+
+        def done(future: asyncio.Future[None]) -> None:
+            self._saving.discard(future)
+            if self._runs.dirty and not future.cancelled():
+                self._save_runs()
+
+        saving.add_done_callback(done)
+
     async def aclose(self) -> None:
         """Close the client's connections (once what it remembers is written)."""
         loop = asyncio.get_running_loop()
-        pending = [f for f in self._saving if f.get_loop() is loop]
-        if pending:
+        while pending := [f for f in self._saving if f.get_loop() is loop]:
             await asyncio.gather(*pending, return_exceptions=True)
         await self._engine.aclose()
 

@@ -70,6 +70,11 @@ class RecentRuns:
             runs[key] = [*runs.get(key, []), round(float(seconds), 3)][-KEEP:]
             self._dirty = True
 
+    @property
+    def dirty(self) -> bool:
+        """Whether runs were added since the file was last written."""
+        return self._dirty
+
     def save(self) -> None:
         """Write what :meth:`add` remembered, if anything; never raises."""
         with self._writing:
