@@ -146,3 +146,18 @@ def test_editing_names_its_inputs_by_files(tmp_path):
     import base64
 
     assert base64.b64encode(source[:2000]).decode() not in json.dumps(nb)
+    # Expand grows the 1024 x 768 image by 256 px on each side.
+    grown = [
+        o["data"]["text/plain"]
+        for c in nb["cells"]
+        if "flux_expand_pro" in "".join(c["source"])
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "execute_result"
+    ]
+    assert grown == ["(1536, 768)"]
+    # Kontext with more images shows its result.
+    more = next(c for c in nb["cells"] if "more_images=" in "".join(c["source"]))
+    assert any(
+        "image/png" in o.get("data", {}) or "text/html" in o.get("data", {})
+        for o in more["outputs"]
+    )
