@@ -384,6 +384,20 @@ def test_the_bfl_fake_takes_four_kontext_images_and_no_fifth():
         assert r.status_code == 422 and "input_image_5" in r.text
 
 
+def test_fal_kontext_without_an_input_makes_an_image_from_the_prompt():
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        g = c.generate(model="flux_kontext_max", prompt="a lighthouse", aspect_ratio="16:9", seed=3)
+        c.generate(model="flux_kontext_max", prompt="at night", input_image=g.image, seed=3)
+        submits = [r for r in fal.submits if "storage" not in r.path]
+    assert [r.path for r in submits] == [
+        "/fal-ai/flux-pro/kontext/max/text-to-image",
+        "/fal-ai/flux-pro/kontext/max",
+    ]
+    first = submits[0].json()
+    assert "image_url" not in first and first["aspect_ratio"] == "16:9"
+    assert submits[1].json()["image_url"]
+
+
 def test_fal_kontext_with_more_images_goes_to_the_multi_route():
     subject, hat = png(colour=(10, 10, 200)), png(colour=(200, 200, 0))
     with FakeFal() as fal, client(QuickFal, fal) as c:

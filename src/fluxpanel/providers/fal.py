@@ -63,11 +63,17 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   (required), ``aspect_ratio`` (nine ratios; unset keeps the input's),
   ``guidance_scale`` (3.5; 1 to 20 on the model page), ``num_images``,
   ``safety_tolerance``, ``enhance_prompt``, ``seed``.
+- Without an input image, Kontext [pro] and [max] make an image from the
+  prompt on ``fal-ai/flux-pro/kontext/text-to-image`` and
+  ``.../kontext/max/text-to-image`` (``FluxProKontextTextToImageInput``: the
+  same fields without ``image_url``; ``aspect_ratio`` defaults to 1:1), as
+  Black Forest Labs' Kontext does without one.
 - With more images, Kontext [pro] and [max] go to ``fal-ai/flux-pro/kontext/multi``
   and ``fal-ai/flux-pro/kontext/max/multi`` ("Experimental version of FLUX.1
   Kontext [pro] with multi image handling capabilities"; the API reference
   pages fal.ai/docs/model-api-reference/image-generation-api/flux-pro-kontext-multi
-  and fal.ai/models/fal-ai/flux-pro/kontext/max/multi/llms.txt): the fields of
+  and fal.ai/models/fal-ai/flux-pro/kontext/max/multi/llms.txt; fal-js's
+  ``FluxKontextMultiInput``): the fields of
   ``FluxKontextInput`` with ``image_urls`` (required) in place of
   ``image_url``; fluxpanel sends the input image first. fal publishes no
   count: fluxpanel allows Black Forest Labs' four (the input and three more).
@@ -186,10 +192,19 @@ _TOLERANCE = safety_tolerance(2, 1, 6)
 _KONTEXT_INPUT = image(
     "input_image", "Input image", "The image to edit.", _LIMITS, required=True, urls=True
 )
+#: Kontext [pro] and [max] make an image from the prompt alone on their
+#: text-to-image routes.
+_KONTEXT_OR_NOT = image(
+    "input_image",
+    "Input image",
+    "The image to edit. Leave it empty to make a new image from the prompt.",
+    _LIMITS,
+    urls=True,
+)
 _MATCH_RATIO = choice(
     "aspect_ratio",
     "Aspect ratio",
-    "Shape of the result; match_input keeps the input image's shape.",
+    "Shape of the result; match_input keeps the input image's shape (1:1 without one).",
     (MATCH_INPUT, *_RATIOS),
     MATCH_INPUT,
 )
@@ -206,7 +221,7 @@ def _kontext(id: str) -> Any:
         id,
         PROMPT,
         NUM_IMAGES,
-        _KONTEXT_INPUT,
+        _KONTEXT_OR_NOT,
         more_images(_LIMITS, 3),
         _MATCH_RATIO,
         SEED,
@@ -374,15 +389,18 @@ MODELS = {
 check_table(MODELS)
 
 #: Each model's route at fal; where a second is given, the route used when the
-#: request has reference images.
+#: request has input images (the first makes an image from the prompt alone).
 ROUTES: dict[str, str | tuple[str, str]] = {
     "flux_schnell": "fal-ai/flux/schnell",
     "flux_dev": "fal-ai/flux/dev",
     "flux_pro": "fal-ai/flux-pro/new",
     "flux_pro_1_1": "fal-ai/flux-pro/v1.1",
     "flux_pro_1_1_ultra": "fal-ai/flux-pro/v1.1-ultra",
-    "flux_kontext_pro": "fal-ai/flux-pro/kontext",
-    "flux_kontext_max": "fal-ai/flux-pro/kontext/max",
+    "flux_kontext_pro": ("fal-ai/flux-pro/kontext/text-to-image", "fal-ai/flux-pro/kontext"),
+    "flux_kontext_max": (
+        "fal-ai/flux-pro/kontext/max/text-to-image",
+        "fal-ai/flux-pro/kontext/max",
+    ),
     "flux_kontext_dev": "fal-ai/flux-kontext/dev",
     "flux_fill_pro": "fal-ai/flux-pro/v1/fill",
     "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),

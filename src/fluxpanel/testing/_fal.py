@@ -145,6 +145,14 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "fal-ai/flux-pro/kontext": _KONTEXT,
     "fal-ai/flux-pro/kontext/max": _KONTEXT,
+    # FluxProKontextTextToImageInput: Kontext without an input image
+    **{
+        route: {k: v for k, v in _KONTEXT.items() if k != "image_url"}
+        for route in (
+            "fal-ai/flux-pro/kontext/text-to-image",
+            "fal-ai/flux-pro/kontext/max/text-to-image",
+        )
+    },
     # Kontext's multi-image routes: image_urls (required) for image_url
     **{
         route: {
