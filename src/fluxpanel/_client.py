@@ -178,14 +178,15 @@ class AsyncFluxClient:
             req, on_image=on_image, on_progress=on_progress, expected=expected
         )
         generation.cost = self._cost(req, generation)
-        if not self._provider.offline and not generation.errors:
-            total = generation.timings.get("total")
-            if total is not None:
-                # Remembered at once; written to disk off this generation's path.
+        # The host has billed: nothing from here on may lose the images.
+        total = generation.timings.get("total")
+        if not self._provider.offline and not generation.errors and total is not None:
+            try:  # remembered at once, written to disk off this generation's path
                 self._runs.add(self._runs_key(req), total)
                 self._save_runs()
+            except Exception:
+                pass  # an estimate for next time, never worth a paid result
         if self._cache is not None:
-            # The host has billed: nothing here may lose the images.
             try:
                 await asyncio.to_thread(self._cache.put, generation, self._provider)
             except Exception as e:

@@ -25,6 +25,35 @@ def test_a_cache_that_cannot_be_written_keeps_the_paid_images(server, tmp_path):
     assert len(server.posts) == 1
 
 
+def test_run_times_that_cannot_be_kept_never_cost_the_paid_images(server, tmp_path, monkeypatch):
+    from fluxpanel._durations import RecentRuns
+
+    def broken(self, *args):
+        raise RuntimeError("the timings store is broken")
+
+    monkeypatch.setattr(RecentRuns, "add", broken)
+    monkeypatch.setattr(RecentRuns, "expected", lambda self, key: None)
+    with fluxpanel.FluxClient(
+        api_key=server.api_key, url=server.url, cache=tmp_path, retry=FAST_RETRY
+    ) as c:
+        gen = c.generate(prompt="a fox", seed=3)
+    assert len(gen.images) == 1 and gen.images[0].data
+    assert len(server.posts) == 1
+
+
+def test_a_folder_that_cannot_hold_run_times_is_no_failure(server, tmp_path):
+    in_the_way = tmp_path / "ro"
+    in_the_way.write_text("a file where the folder should be")  # unwritable even for root
+    with fluxpanel.FluxClient(
+        api_key=server.api_key, url=server.url, cache=False, retry=FAST_RETRY
+    ) as c:
+        c._async._runs.path = in_the_way / "sub" / "recent-runs.json"
+        gens = [c.generate(prompt="a fox", seed=s) for s in (1, 2)]
+        assert c._async.expected_seconds(gens[0].request) is not None  # kept in memory
+    assert all(len(g.images) == 1 for g in gens)
+    assert in_the_way.is_file()
+
+
 def test_the_default_cache_misconfigured_by_environment(server, tmp_path, monkeypatch):
     target = tmp_path / "not-a-folder"
     target.write_bytes(b"x")
