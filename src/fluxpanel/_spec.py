@@ -606,18 +606,20 @@ def fill_inputs(limits: ImageLimits, *, urls: bool = False) -> tuple[ParamSpec, 
     )
 
 
+#: A prompt a model does without (FLUX.1 Expand continues the image).
+OPTIONAL_PROMPT = ParamSpec(
+    "prompt",
+    "text",
+    "Prompt",
+    "What the new space should hold (optional: left empty, the image is continued).",
+    default="",
+    min=0,
+    max=PROMPT.max,
+)
+
+
 def expand_inputs(limits: ImageLimits, most: int) -> tuple[ParamSpec, ...]:
-    """FLUX.1 Expand's prompt (optional: the image says enough), its image
-    and the pixels to add on each side (0 to ``most``)."""
-    prompt = ParamSpec(
-        "prompt",
-        "text",
-        "Prompt",
-        "What the new space should hold (optional: left empty, the image is continued).",
-        default="",
-        min=0,
-        max=PROMPT.max,
-    )
+    """FLUX.1 Expand's image and the pixels to add on each side (0 to ``most``)."""
     picture = image("image", "Image", "The image to grow.", limits, required=True)
     sides = tuple(
         ParamSpec(
@@ -632,7 +634,7 @@ def expand_inputs(limits: ImageLimits, most: int) -> tuple[ParamSpec, ...]:
         )
         for side in MARGINS
     )
-    return (prompt, picture, *sides)
+    return (picture, *sides)
 
 
 #: The sides an image is grown by (FLUX.1 Expand), in the host's order.

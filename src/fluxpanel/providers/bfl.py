@@ -132,6 +132,7 @@ from .._spec import (
     GROUNDING,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
+    OPTIONAL_PROMPT,
     PROMPT,
     PROMPT_UPSAMPLING,
     RATIOS,
@@ -316,7 +317,9 @@ MODELS = {
         for id in ("flux_kontext_pro", "flux_kontext_max")
     },
     "flux_fill_pro": _tool("flux_fill_pro", PROMPT, _IMAGES, *fill_inputs(_LIMITS)),
-    "flux_expand_pro": _tool("flux_expand_pro", *expand_inputs(_LIMITS, 2048), _IMAGES),
+    "flux_expand_pro": _tool(
+        "flux_expand_pro", OPTIONAL_PROMPT, _IMAGES, *expand_inputs(_LIMITS, 2048)
+    ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # [klein]: 4 and 5 references (the SDK's _catalog.py), no prompt upsampling

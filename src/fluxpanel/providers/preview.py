@@ -246,16 +246,17 @@ def _draw_references(
     width, _ = image.size
     side = max(48, width // 7)
     draw = ImageDraw.Draw(image, "RGBA")
-    x = width - unit
-    for label, item in refs[:6]:
-        x -= side
+    shown = refs[:6]
+    # In reading order (image 2, image 3, ...), the last ending at the right edge.
+    x = width - unit - len(shown) * side - (len(shown) - 1) * (unit // 2)
+    for label, item in shown:
         y = top + unit // 2
         thumb = ImageOps.fit(_open(item).convert("RGBA"), (side, side))
         image.paste(thumb, (x, y), thumb)
         draw.rectangle((x, y, x + side - 1, y + side - 1), outline=(255, 255, 255, 230), width=2)
         draw.rectangle((x, y + side, x + side, y + side + int(unit * 1.3)), fill=(20, 20, 20, 200))
         draw.text((x + 4, y + side + 2), label, font=font, fill=(255, 255, 255, 255))
-        x -= unit // 2
+        x += side + unit // 2
 
 
 def _open(image: Any) -> Any:
