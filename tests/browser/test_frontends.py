@@ -199,9 +199,13 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
     panel.locator('[data-param="steps"] input[type="number"]').fill("99")
     panel.locator('[data-param="steps"] input[type="number"]').press("Tab")
     expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_contain_text("steps=99")
-    # An edit's input image, dropped on its field in the app.
+    # An edit's input image, dropped on its field in the app; Kontext's more
+    # images follow it.
+    more = edit.locator('[data-param="more_images"]')
+    expect(more).to_be_hidden()
     drop(page, edit.locator('[data-param="input_image"] .fluxpanel-input-zone'), photo(), "p.jpg")
     item = edit.locator('[data-param="input_image"] .fluxpanel-input-item')
     expect(item.locator(".fluxpanel-input-size")).to_contain_text("1600×1200", timeout=30_000)
+    expect(more).to_be_visible()
     html = page.content()
     assert "sk-test-" not in html  # the key stays in the kernel

@@ -126,4 +126,11 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     expect(item).to_have_count(1, timeout=30_000)
     expect(item.locator(".fluxpanel-input-size")).to_contain_text("1600×1200")
     expect(item.locator('[data-action="cite-image"]')).to_have_text("image 1")
+    # Kontext: the reference carries to its input image, and its more images
+    # are numbered from image 2.
+    panel.locator('[data-param="model"] select').select_option("flux_kontext_pro")
+    more = panel.locator('[data-param="more_images"]')
+    expect(more).to_be_visible(timeout=20_000)
+    drop(page, more.locator(".fluxpanel-input-zone"), photo(), "hat.jpg")
+    expect(more.locator('[data-action="cite-image"]')).to_have_text("image 2", timeout=30_000)
     assert page.errors == []
