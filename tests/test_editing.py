@@ -590,3 +590,118 @@ def test_fal_flux2_dev_names_prompt_expansion_its_own_way_and_keeps_four_referen
     assert first["acceleration"] == "regular"  # fal's default, sent as chosen
     assert (first["num_inference_steps"], first["guidance_scale"]) == (28, 2.5)
     assert len(submits[1].json()["image_urls"]) == 4
+
+
+# -- FLUX Erase: an image and a mask, no prompt -----------------------------------------
+
+
+def mask_png(w=320, h=256, box=(100, 80, 220, 176)) -> bytes:
+    m = Image.new("L", (w, h), 0)
+    m.paste(255, box)
+    buf = io.BytesIO()
+    m.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_erase_sends_its_image_and_mask_and_never_a_prompt(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    image, mask = png(320, 256), mask_png()
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(model="flux_erase", image=image, mask=mask, dilate_pixels=25, seed=6)
+        assert g.request.prompt is None and g.request.caption == "FLUX Erase"
+        for bad, field in (
+            ({"prompt": "remove the box"}, "prompt"),
+            ({"dilate_pixels": 26}, "dilate_pixels"),
+            ({"mask": mask_png(300, 256)}, "mask"),  # not the image's size
+        ):
+            with pytest.raises(ValidationError) as e:
+                c.generate(model="flux_erase", **{"image": image, "mask": mask, **bad})
+            assert e.value.field == field, bad
+        assert len(bfl.submits) == 1  # nothing else was sent
+        # The snippet names its inputs by file and sends the same body again.
+        run_snippet(g.code, tmp_path, BFL_API_KEY=bfl.api_key)
+        first, again = (r.json() for r in bfl.submits)
+    assert bfl.submits[0].path == "/v1/flux-tools/erase-v1"
+    assert "prompt" not in first and first == again
+    assert base64.b64decode(first["image"]) == image
+    assert base64.b64decode(first["mask"]) == mask
+    assert (first["dilate_pixels"], first["seed"], first["safety_tolerance"]) == (25, 6, 2)
+
+
+def test_erase_at_fal_sends_urls_without_prompt_or_seed():
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        g = c.generate(model="flux_erase", image=png(), mask=mask_png(), dilate_pixels=100)
+        with pytest.raises(ValidationError, match="seed"):
+            c.generate(model="flux_erase", image=png(), mask=mask_png(), seed=1)
+        submit = next(r for r in fal.submits if "erase" in r.path)
+    body = submit.json()
+    assert submit.path == "/fal-ai/flux-pro/v1/erase"
+    assert set(body) == {"image_url", "mask_url", "dilate_pixels", "output_format"}
+    assert body["dilate_pixels"] == 100 and g.request.seed is None
+
+
+def test_the_fakes_refuse_what_erase_refuses():
+    img = base64.b64encode(png()).decode()
+    mask = base64.b64encode(mask_png()).decode()
+    with FakeBFL() as bfl:
+        url, headers = bfl.base_url + "/v1/flux-tools/erase-v1", {"x-key": bfl.api_key}
+        for body, field in (
+            ({"image": img}, "mask"),
+            ({"image": img, "mask": mask, "prompt": "x"}, "prompt"),
+            ({"image": img, "mask": mask, "dilate_pixels": 26}, "dilate_pixels"),
+            ({"image": img, "mask": mask, "safety_tolerance": 6}, "safety_tolerance"),
+            ({"image": img, "mask": base64.b64encode(mask_png(300, 256)).decode()}, "mask"),
+        ):
+            r = httpx.post(url, json=body, headers=headers)
+            assert r.status_code == 422 and field in r.text, body
+        ok = {"image": img, "mask": mask, "dilate_pixels": 0, "output_format": "webp"}
+        assert httpx.post(url, json=ok, headers=headers).status_code == 200
+    with FakeFal() as fal:
+        headers = {"Authorization": f"Key {fal.api_key}"}
+        route = f"{fal.base_url}/fal-ai/flux-pro/v1/erase"
+        for body, field in (
+            ({"image_url": "https://a/b.png", "mask_url": "https://a/m.png", "seed": 1}, "seed"),
+            (
+                {
+                    "image_url": "https://a/b.png",
+                    "mask_url": "https://a/m.png",
+                    "dilate_pixels": 101,
+                },
+                "dilate_pixels",
+            ),
+            ({"image_url": "https://a/b.png"}, "mask_url"),
+        ):
+            r = httpx.post(route, json=body, headers=headers)
+            result = httpx.get(r.json()["response_url"], headers=headers)
+            assert result.status_code == 422, body
+            assert ("body", field) in {tuple(d["loc"]) for d in result.json()["detail"]}, body
+
+
+def test_the_preview_fills_in_the_masked_part_and_keeps_the_rest():
+    red = png(400, 300, colour=(255, 0, 0))
+    blue_box = Image.open(io.BytesIO(red)).convert("RGB")
+    blue_box.paste((0, 0, 255), (150, 110, 250, 190))
+    buf = io.BytesIO()
+    blue_box.save(buf, "PNG")
+    with FluxClient(provider=Preview(), cache=False) as c:
+        g = c.generate(
+            model="flux_erase", image=buf.getvalue(), mask=mask_png(400, 300, (150, 110, 250, 190))
+        )
+    out = Image.open(io.BytesIO(g.images[0].data)).convert("RGB")
+    r, _, b = out.getpixel((200, 150))  # where the blue box was: red from around it
+    assert r > 200 and b < 60
+    assert out.getpixel((60, 150)) == (255, 0, 0)  # outside the mask, untouched
+    assert "FLUX Erase" in g._repr_html_()
+
+
+def test_erase_is_priced_by_the_megapixel_without_its_mask():
+    from fluxpanel import estimate_cost
+
+    one = fluxpanel.GenerationRequest(
+        "flux_erase",
+        models=BlackForestLabs.models,
+        image=png(1000, 1000),
+        mask=mask_png(1000, 1000),
+    )
+    # 3 cents for the output's megapixel, 0.4 for the input's; the mask is free.
+    assert estimate_cost(one) == pytest.approx(0.034)

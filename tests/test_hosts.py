@@ -270,9 +270,10 @@ def _raw(provider, field, value):
 
 
 def _context(spec, name, value):
-    """Other parameters a value needs (a width needs aspect_ratio='custom')."""
+    """Other parameters a value needs (a width needs aspect_ratio='custom'),
+    and a prompt where the model takes one (FLUX Erase takes none)."""
     p = spec.params[name]
-    params = {name: value}
+    params = {name: value, **({"prompt": "x"} if "prompt" in spec.params else {})}
     if p.only_with:
         params[p.only_with[0]] = p.only_with[1]
     for other, q in spec.params.items():  # required images: a photo-sized input
@@ -305,19 +306,16 @@ def test_every_value_a_table_allows_the_host_takes(fakes, host, model, name):
     provider = quick(cls, api_key=fake.api_key, base_url=fake.base_url)
     with FluxClient(provider=provider, cache=False, retry=FAST_RETRY) as c:
         for value in _values(p):
-            gen = c.generate(model=model, prompt="x", **_context(spec, name, value))
+            gen = c.generate(model=model, **_context(spec, name, value))
             assert gen.images, (name, value)
         for value in _beyond(p):
             with pytest.raises(fluxpanel.ValidationError):
-                GenerationRequest(
-                    model=model, prompt="x", models=cls.models, **_context(spec, name, value)
-                )
+                GenerationRequest(model=model, models=cls.models, **_context(spec, name, value))
     if name == "seed" or not _beyond(p):
         return  # the hosts' seeds are wider than ours; nothing past a text's end
     # Sent raw, past our validation, the host's fake refuses it.
     valid = GenerationRequest(
         model=model,
-        prompt="x",
         models=cls.models,
         **({"seed": 1} if "seed" in spec.params else {}),
         **_context(spec, name, _values(p)[-1]),

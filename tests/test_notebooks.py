@@ -155,6 +155,14 @@ def test_editing_names_its_inputs_by_files(tmp_path):
         if o.get("output_type") == "execute_result"
     ]
     assert grown == ["(1536, 768)"]
+    # Erase takes the balloon back out: the result is the image's size, and
+    # its cell sends no prompt.
+    erase = next(c for c in nb["cells"] if 'model="flux_erase"' in "".join(c["source"]))
+    assert "prompt" not in "".join(erase["source"])
+    assert any(
+        "image/png" in o.get("data", {}) or "text/html" in o.get("data", {})
+        for o in erase["outputs"]
+    )
     # Kontext with more images shows its result.
     more = next(c for c in nb["cells"] if "more_images=" in "".join(c["source"]))
     assert any(

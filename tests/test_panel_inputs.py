@@ -192,3 +192,27 @@ def test_fluxpanel_is_still_light_to_import():
     code = "import sys, fluxpanel; print('PIL' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_model_without_a_prompt_keeps_the_panels_prompt_for_the_next():
+    """FLUX Erase takes no prompt: a panel opened on it keeps the prompt it was
+    given (for the next model), never sends it, and shows the model's name
+    where a result's prompt would be."""
+    from fluxpanel import compare
+
+    panel = FluxPanel(provider="preview", model="flux_erase", prompt="a quiet street")
+    panel.image = png(320, 256)
+    mask = Image.new("L", (320, 256), 0)
+    mask.paste(255, (100, 80, 200, 160))
+    panel.mask = mask
+    gen = asyncio.run(panel.agenerate())
+    assert gen.request.model == "flux_erase" and gen.request.prompt is None
+    assert panel._history[-1]["prompt"] == "FLUX Erase"
+    assert "prompt=" not in gen.code
+    panel.model = "flux_schnell"
+    assert panel.prompt == "a quiet street"
+    grid = compare(
+        None, provider="preview", model="flux_erase", image=png(), mask=mask, dilate_pixels=[0, 25]
+    )
+    assert "<strong>Comparison</strong>: FLUX Erase" in grid._repr_html_()
+    assert [c.request.dilate_pixels for c in grid.cells] == [0, 25]

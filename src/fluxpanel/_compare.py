@@ -61,7 +61,9 @@ class Cell:
 class Comparison:
     """The grid: cells by row and column, filled as results arrive."""
 
-    def __init__(self, prompt: str, varying: dict[str, list[Any]], cells: list[Cell]) -> None:
+    def __init__(
+        self, prompt: str | None, varying: dict[str, list[Any]], cells: list[Cell]
+    ) -> None:
         self.prompt = prompt
         self.varying = varying
         self.cells = cells
@@ -155,6 +157,13 @@ class Comparison:
     def _show(self, name: str, value: Any) -> str:
         return show_value(self.varying, name, value)
 
+    def _title(self) -> str:
+        """The prompt, or (a model that takes none, such as FLUX Erase) the
+        first request's model name."""
+        if self.prompt:
+            return self.prompt
+        return next((c.request.caption for c in self.cells if c.request is not None), "")
+
     def _repr_html_(self) -> str:
         from . import _html
 
@@ -193,7 +202,7 @@ class Comparison:
         done = sum(1 for c in self.to_run if c.state != "pending")
         return (
             '<div class="fluxpanel-compare" style="font-family:system-ui,sans-serif">'
-            f"<p><strong>Comparison</strong>: {_html.text(self.prompt[:300])}<br>"
+            f"<p><strong>Comparison</strong>: {_html.text(self._title()[:300])}<br>"
             f"<small>{_html.text(self.summary())} · {done} of {len(self.to_run)} done</small></p>"
             "<table style='border-collapse:collapse'>"
             f"<tr><th></th>{head}</tr>{''.join(rows)}</table>"
@@ -224,7 +233,7 @@ def _cell_html(cell: Cell | None) -> str:
     assert gen is not None
     note = " (cached)" if gen.cached else ""
     caption = f"{seed_words(gen.request.seed)}{note}"
-    return _html.figure(_html.data_uri(data, mime), gen.request.prompt, caption, CELL_WIDTH)
+    return _html.figure(_html.data_uri(data, mime), gen.request.caption, caption, CELL_WIDTH)
 
 
 def _as_flux_error(error: Exception) -> FluxError:
@@ -256,7 +265,7 @@ def _thumb(data: bytes) -> tuple[bytes, str]:
 
 def plan(
     client: AsyncFluxClient,
-    prompt: str,
+    prompt: str | None,
     params: Mapping[str, Any],
 ) -> Comparison:
     """Work out the cells: the cross product of every list-valued parameter."""
@@ -320,7 +329,7 @@ def _as_async(
 
 
 def _prepare(
-    prompt: str,
+    prompt: str | None,
     client: FluxClient | AsyncFluxClient | None,
     provider: Provider | str | None,
     concurrency: int,
@@ -390,7 +399,7 @@ def _drive_sync(comparison: Comparison, cells: Sequence[Cell], display: bool) ->
 
 
 async def acompare(
-    prompt: str,
+    prompt: str | None,
     *,
     client: FluxClient | AsyncFluxClient | None = None,
     provider: Provider | str | None = None,
@@ -406,7 +415,7 @@ async def acompare(
 
 
 def compare(
-    prompt: str,
+    prompt: str | None,
     *,
     client: FluxClient | AsyncFluxClient | None = None,
     provider: Provider | str | None = None,
@@ -423,7 +432,8 @@ def compare(
     shared by all cells. Combinations a model does not allow are left out with
     a note. ``max_cost`` (dollars) refuses to start above it, before anything
     is sent. At most ``concurrency`` requests run at once. In a notebook the
-    grid appears at once and fills in as images arrive.
+    grid appears at once and fills in as images arrive. For a model that takes
+    no prompt (FLUX Erase), ``prompt`` is ``None``.
     """
     comparison = _prepare(prompt, client, provider, concurrency, max_cost, params)
     _drive_sync(comparison, comparison.to_run, display)

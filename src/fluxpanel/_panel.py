@@ -186,8 +186,14 @@ class FluxPanel(ViewMessages, anywidget.AnyWidget):
         model = params.pop("model", default_model(models))
         seed_mode = params.pop("seed_mode", "fixed" if params.get("seed") is not None else "random")
         # Validate what was given exactly as a request would (raises ValidationError).
-        # (an image a model requires may come later, from the view).
-        preset = resolve(models, model, {"prompt": "x", **params}, require_inputs=False)
+        # (an image a model requires may come later, from the view; the prompt
+        # is the panel's for every model, kept aside by one that takes none).
+        spec = models.get(model) if isinstance(model, str) else None
+        if spec is not None and not spec.supports("prompt"):
+            checked = {k: v for k, v in params.items() if k != "prompt"}
+        else:
+            checked = {"prompt": "x", **params}
+        preset = resolve(models, model, checked, require_inputs=False)
         values = {
             **defaults(models[model]),
             **{k: v for k, v in preset.items() if k in params or k != "prompt"},
@@ -681,7 +687,7 @@ class FluxPanel(ViewMessages, anywidget.AnyWidget):
                 "thumb_height": thumb.height,
                 "model": gen.request.model,
                 "seed": gen.request.seed,
-                "prompt": gen.request.prompt[:300],
+                "prompt": gen.request.caption[:300],
                 "count": len(gen.images),
                 "created": gen.created,
             }
@@ -765,7 +771,7 @@ class FluxPanel(ViewMessages, anywidget.AnyWidget):
                 caption += f" · #{img.index + 1}"
             width = PREVIEW_SIDE if len(gen.images) == 1 else PREVIEW_SIDE // 2
             cells.append(
-                _html.figure(_html.data_uri(data, mime), gen.request.prompt, caption, width)
+                _html.figure(_html.data_uri(data, mime), gen.request.caption, caption, width)
             )
         cells += [_html.failed(str(e), 200) for e in gen.errors]
         return (

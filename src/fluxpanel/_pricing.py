@@ -18,6 +18,10 @@ counts. Sources:
   them, runware.ai/docs/models/bfl-flux-3-image; fal lists 1k at $0.048,
   fal.ai/models/blackforestlabs/flux-3/edit-image). No price for 1.5k was
   found; it estimates at the 2k price, the next tier up.
+- FLUX Erase by the megapixel: 3 cents for the first generated, 0.4 for each
+  further one and for each megapixel of the input image (fal's model page,
+  fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt; Runware publishes the same
+  for Black Forest Labs' endpoint). The mask is not counted.
 - No published price was found for Kontext [dev] and FLUX.2 [dev] (run on
   Replicate's and fal's own hardware), nor for FLUX.1 Expand [pro] (Black
   Forest Labs' pricing pages list Fill but not Expand); they estimate at $0
@@ -40,7 +44,8 @@ if TYPE_CHECKING:
 class PerMegapixel:
     """A price by the megapixel: ``first`` dollars for the first, ``more`` for
     each further one, each begun megapixel counted; with ``inputs``, the
-    input images' megapixels count too (as FLUX.2 is billed)."""
+    input images' megapixels count too (as FLUX.2 is billed; a mask is not
+    an input image here)."""
 
     first: float
     more: float
@@ -51,7 +56,9 @@ class PerMegapixel:
         width, height = request.size
         megapixels = math.ceil(width * height / 1_000_000)
         if self.inputs:
-            for value in request.inputs.values():
+            for name, value in request.inputs.items():
+                if request.spec.params[name].mask_of:
+                    continue
                 for image in value if isinstance(value, tuple) else (value,):
                     if image.width:
                         megapixels += math.ceil(image.width * image.height / 1_000_000)
@@ -87,6 +94,7 @@ PRICES: Mapping[str, Price] = MappingProxyType(
         "flux_kontext_pro": 0.04,
         "flux_kontext_max": 0.08,
         "flux_fill_pro": 0.05,
+        "flux_erase": PerMegapixel(0.03, 0.004),
         "flux_2_pro": PerMegapixel(0.03, 0.015),
         "flux_2_max": PerMegapixel(0.07, 0.03),
         "flux_2_flex": PerMegapixel(0.05, 0.05),

@@ -357,6 +357,12 @@ class GenerationRequest:
         """The model's spec in the table the request was validated against."""
         return self._models[self._model]
 
+    @property
+    def caption(self) -> str:
+        """What captions and alt text show: the prompt, or the model's name
+        when it has none (FLUX Erase takes no prompt; Expand's may be empty)."""
+        return self._params.get("prompt") or self.spec.label
+
     def __getattr__(self, name: str) -> Any:
         # Parameters read as attributes: request.steps, request.seed, ...
         # A parameter the model does not take reads as None.

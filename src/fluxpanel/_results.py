@@ -28,7 +28,7 @@ def parameters_line(request: GenerationRequest) -> str:
         for k, v in request.params.items()
         if k != "prompt"
     )
-    return f"{request.prompt}\n{rest}, Model: {request.model}"
+    return f"{request.prompt or ''}\n{rest}, Model: {request.model}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,7 +281,7 @@ def generation_html(gen: Generation, *, width: int = 256) -> str:
     cells = [
         _html.figure(
             img.data_uri(),
-            gen.request.prompt,
+            gen.request.caption,
             f"{seed_words(img.seed)} · {gen.request.model}"
             + (f" · #{img.index + 1}" if len(gen.images) > 1 else ""),
             width,

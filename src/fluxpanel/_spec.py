@@ -487,6 +487,10 @@ LABELS = {
         "FLUX.1 Fill [pro]",
         "Inpainting: repaint the white part of a mask over an image.",
     ),
+    "flux_erase": (
+        "FLUX Erase",
+        "Remove what a mask covers; the scene behind it is rebuilt. No prompt.",
+    ),
     "flux_expand_pro": (
         "FLUX.1 Expand [pro]",
         "Outpainting: grow an image on any side, the new pixels in keeping with it.",
@@ -590,20 +594,43 @@ def more_images(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSp
     )
 
 
-def fill_inputs(limits: ImageLimits, *, urls: bool = False) -> tuple[ParamSpec, ParamSpec]:
-    """FLUX.1 Fill's image and its mask (white is repainted, black kept)."""
+def fill_inputs(
+    limits: ImageLimits, *, urls: bool = False, verb: str = "repainted"
+) -> tuple[ParamSpec, ParamSpec]:
+    """An image and its mask: FLUX.1 Fill's (white is ``verb``, black kept),
+    FLUX Erase's (white is removed)."""
+    what = "repaint part of" if verb == "repainted" else "remove something from"
     return (
-        image("image", "Image", "The image to repaint part of.", limits, required=True, urls=urls),
+        image("image", "Image", f"The image to {what}.", limits, required=True, urls=urls),
         image(
             "mask",
             "Mask",
-            "White is repainted, black is kept; the size of the image.",
+            f"White is {verb}, black is kept; the size of the image.",
             limits,
             required=True,
             urls=urls,
             mask_of="image",
         ),
     )
+
+
+def erase_inputs(
+    limits: ImageLimits, most: int, *, urls: bool = False
+) -> tuple[ParamSpec, ParamSpec, ParamSpec]:
+    """FLUX Erase's image, its mask (white is removed) and how far the mask is
+    grown first (0 to ``most`` pixels, 10 by default at every host)."""
+    dilate = ParamSpec(
+        "dilate_pixels",
+        "integer",
+        "Grow mask",
+        f"Pixels the mask is grown by before erasing, 0 to {most}: covers the "
+        "object's edges for a cleaner result.",
+        default=10,
+        min=0,
+        max=most,
+        step=1,
+    )
+    return (*fill_inputs(limits, urls=urls, verb="removed"), dilate)
 
 
 #: A prompt a model does without (FLUX.1 Expand continues the image).

@@ -160,6 +160,20 @@ def test_what_is_not_an_image_is_refused_beside_the_field(make_lab, data, name, 
     assert lab.value("panel.input_image is None") is True
 
 
+def stroke(lab):
+    """Open the mask painter and paint one stroke across the middle of the
+    image, as a person drags the brush; returns the painter's dialog."""
+    field(lab, "mask").locator('[data-action="paint-mask"]').click()
+    dialog = lab.page.locator(".fluxpanel-mask-dialog")
+    expect(dialog).to_be_visible()
+    box = dialog.locator("canvas.fluxpanel-mask-view").bounding_box()
+    lab.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    lab.page.mouse.down()
+    lab.page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=8)
+    lab.page.mouse.up()
+    return dialog
+
+
 def test_use_as_input_then_paint_a_mask(make_lab):
     lab = make_lab([], setup=PREVIEW.format(model="flux_schnell"))
     lab.panel.locator('[data-action="generate"]').click()
@@ -173,15 +187,7 @@ def test_use_as_input_then_paint_a_mask(make_lab):
     w, h = lab.value("[panel.image.width, panel.image.height]")
 
     def paint(*actions):
-        field(lab, "mask").locator('[data-action="paint-mask"]').click()
-        dialog = lab.page.locator(".fluxpanel-mask-dialog")
-        expect(dialog).to_be_visible()
-        canvas = dialog.locator("canvas.fluxpanel-mask-view")
-        box = canvas.bounding_box()
-        lab.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
-        lab.page.mouse.down()
-        lab.page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=8)
-        lab.page.mouse.up()
+        dialog = stroke(lab)
         for action in actions:
             dialog.locator(f'[data-action="{action}"]').click()
         dialog.locator('[data-action="use-mask"]').click()
@@ -212,6 +218,46 @@ def test_use_as_input_then_paint_a_mask(make_lab):
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
     assert lab.value("panel.result.request.model") == "flux_fill_pro"
+
+
+def test_erase_takes_no_prompt_and_removes_the_painted_part(make_lab):
+    """FLUX Erase in JupyterLab: no prompt field while it is chosen (and the
+    prompt kept for the next model), the image carried over from Kontext, a
+    painted mask, and a result whose painted part is filled in."""
+    lab = make_lab([], setup=PREVIEW.format(model="flux_schnell"))
+    lab.panel.locator('[data-action="generate"]').click()
+    tile = lab.panel.locator("figure.fluxpanel-tile")
+    expect(tile).to_have_count(1)
+    tile.locator('[data-action="use-input"]').click()
+    expect(lab.panel.locator('[data-param="prompt"] textarea')).to_be_visible()
+    lab.panel.locator('[data-param="model"] select').select_option("flux_erase")
+    expect(lab.panel.locator('[data-param="prompt"]')).to_have_count(0)
+    expect(field(lab, "image").locator(".fluxpanel-input-item")).to_have_count(1)
+    expect(lab.panel.locator('[data-param="dilate_pixels"] input').first).to_be_visible()
+    stroke(lab).locator('[data-action="use-mask"]').click()
+    expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+    assert lab.value("panel.result.request.model") == "flux_erase"
+    assert lab.value("panel.result.request.prompt") is None
+    # The painted stroke is filled in from around it: the result differs from
+    # the input there and keeps it elsewhere.
+    inside, outside = lab.value(
+        "(lambda I, io: (lambda src, out, m: ("
+        "sum(abs(a - b) for a, b, k in zip(src.getdata(), out.getdata(), m.getdata()) if k > 127)"
+        " / max(1, sum(1 for k in m.getdata() if k > 127)),"
+        "sum(abs(a - b) for a, b, k in zip(src.getdata(), out.getdata(), m.getdata()) if k == 0)"
+        " / max(1, sum(1 for k in m.getdata() if k == 0))))"
+        "(I.open(io.BytesIO(panel.image.data)).convert('L'),"
+        " I.open(io.BytesIO(panel.result.images[0].data)).convert('L'),"
+        " I.open(io.BytesIO(panel.mask.data)).convert('L')))"
+        "(__import__('PIL.Image', fromlist=['Image']), __import__('io'))"
+    )
+    assert inside > 3 * max(outside, 1), (inside, outside)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    lab.panel.screenshot(path=str(SCREENSHOTS / "erase-lab.png"))
+    lab.panel.locator('[data-param="model"] select').select_option("flux_schnell")
+    expect(lab.panel.locator('[data-param="prompt"] textarea')).to_have_value("make it night")
 
 
 def test_the_drop_zone_is_reachable_by_keyboard(make_lab):

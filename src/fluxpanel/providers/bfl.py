@@ -84,6 +84,16 @@ endpoint refuses unknown fields):
   ``output_format``, ``safety_tolerance`` 0 to 6 (2). Legacy ("replaced by
   the FLUX Tools" in the SDK's 0.2.0 changelog), still documented. No price
   was found for it (see :mod:`fluxpanel._pricing`).
+- FLUX Erase, ``POST /v1/flux-tools/erase-v1`` (``Flux2EraseInputs``; "Erase
+  an object from an image", docs.bfl.ml/api-reference, which embeds
+  api.bfl.ai/openapi.json, and the guide docs.bfl.ml/flux_erase): ``image``
+  and ``mask`` (both required, base64 or an http(s) URL; "White pixels
+  indicate the object to remove; black pixels are preserved. Must have the
+  same dimensions as the input image"), ``dilate_pixels`` 0 to 25 (10),
+  ``seed``, ``safety_tolerance`` 0 to 5 (2), ``output_format`` jpeg, png or
+  webp. No prompt ("the model uses a built-in erase instruction"); a prompt
+  sent is an unknown field. One of the FLUX Tools the SDK's ``_catalog.py``
+  lists beside FLUX.2.
 - FLUX.2 [pro], [max] and [flex], ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
   ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
   and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
@@ -144,6 +154,7 @@ from .._spec import (
     ParamSpec,
     check_table,
     choice,
+    erase_inputs,
     expand_inputs,
     fill_inputs,
     flux3_image,
@@ -320,6 +331,14 @@ MODELS = {
     "flux_expand_pro": _tool(
         "flux_expand_pro", OPTIONAL_PROMPT, _IMAGES, *expand_inputs(_LIMITS, 2048)
     ),
+    "flux_erase": model(
+        "flux_erase",
+        _IMAGES,
+        *erase_inputs(_LIMITS, 25, urls=True),
+        SEED,
+        safety_tolerance(2, 0, 5),
+        batch_seeds="each",
+    ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # [klein]: 4 and 5 references (the SDK's _catalog.py), no prompt upsampling
@@ -351,6 +370,7 @@ _ENDPOINTS = {
     "flux_kontext_max": "/v1/flux-kontext-max",
     "flux_fill_pro": "/v1/flux-pro-1.0-fill",
     "flux_expand_pro": "/v1/flux-pro-1.0-expand",
+    "flux_erase": "/v1/flux-tools/erase-v1",
     "flux_2_pro": "/v1/flux-2-pro",
     "flux_2_max": "/v1/flux-2-max",
     "flux_2_flex": "/v1/flux-2-flex",

@@ -84,6 +84,12 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
 - FLUX.1 Fill [pro] ``fal-ai/flux-pro/v1/fill`` (``FluxProFillInput``):
   ``image_url`` and ``mask_url`` ("Needs to match the dimensions"),
   ``num_images``, ``safety_tolerance``, ``enhance_prompt``, ``seed``.
+- FLUX Erase ``fal-ai/flux-pro/v1/erase`` (``FluxProEraseInput``, and the
+  model page fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt for the range):
+  ``image_url`` and ``mask_url`` (required; "white (255) marks pixels to
+  erase and black (0) marks pixels to keep. Needs to match the dimensions of
+  the input image"), ``dilate_pixels`` 0 to 100 (10), ``output_format`` jpeg
+  or png, ``sync_mode``. No prompt, no seed, one image.
 - FLUX.2 [pro] and [max] ``fal-ai/flux-2-pro`` / ``fal-ai/flux-2-max``, and
   with reference images their ``/edit`` routes (``Flux2MaxInput``,
   ``Flux2MaxEditInput``): ``image_urls`` (edit), ``image_size`` (``auto``
@@ -153,6 +159,7 @@ from .._spec import (
     aspect_ratio,
     check_table,
     choice,
+    erase_inputs,
     fill_inputs,
     flux3_image,
     guidance,
@@ -362,6 +369,7 @@ MODELS = {
         PROMPT_UPSAMPLING,
         caveats=(UPSAMPLING_VARIES,),
     ),
+    "flux_erase": model("flux_erase", *erase_inputs(_LIMITS, 100, urls=True)),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # fal's defaults (28 steps, guidance 3.5); its types give no range, so
@@ -403,6 +411,7 @@ ROUTES: dict[str, str | tuple[str, str]] = {
     ),
     "flux_kontext_dev": "fal-ai/flux-kontext/dev",
     "flux_fill_pro": "fal-ai/flux-pro/v1/fill",
+    "flux_erase": "fal-ai/flux-pro/v1/erase",
     "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),
     "flux_2_max": ("fal-ai/flux-2-max", "fal-ai/flux-2-max/edit"),
     "flux_2_flex": ("fal-ai/flux-2-flex", "fal-ai/flux-2-flex/edit"),

@@ -123,7 +123,11 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
                 )
         if mask is not None:
             region = mask if isinstance(mask, Image.Image) else _open(mask).convert("L")
-            image = Image.composite(image, under, ImageOps.fit(region, (width, height)))
+            region = ImageOps.fit(region, (width, height))
+            if request.spec.supports("prompt"):
+                image = Image.composite(image, under, region)
+            else:  # FLUX Erase: the masked part filled in from around it
+                image = _erased(under, region, request.params.get("dilate_pixels") or 0)
         else:
             image = Image.blend(under, image, 0.35)
 
@@ -143,8 +147,8 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
     )
     # Prompt and parameters, bottom panel.
     chars = max(20, int(width / (unit * 0.55)))
-    lines = textwrap.wrap(request.prompt.replace("\n", " "), chars)[:6]
-    if len(textwrap.wrap(request.prompt, chars)) > 6:
+    lines = textwrap.wrap(request.caption.replace("\n", " "), chars)[:6]
+    if len(textwrap.wrap(request.caption, chars)) > 6:
         lines[-1] = lines[-1][: chars - 1] + "…"
     params = [request.model + ("" if request.seed is None else f"  seed {request.seed}")]
     params.append(
@@ -203,6 +207,26 @@ def _draw_boxes(image: Any, boxes: Any, font: Any, unit: int) -> Any:
                 (x0 + 5, y), text[:chars], font=font, fill=(*colour, 255) if j == 0 else "white"
             )
     return Image.alpha_composite(image, layer)
+
+
+def _erased(under: Any, region: Any, grow: int) -> Any:
+    """``under`` with the white of ``region`` (grown by about ``grow`` pixels)
+    filled in from the pixels around it: blurred outward in a few passes, a
+    cheap stand-in for a model rebuilding the scene."""
+    from PIL import Image, ImageFilter, ImageOps, ImageStat
+
+    if grow:
+        region = region.filter(ImageFilter.GaussianBlur(grow / 2)).point(
+            lambda v: 255 if v > 8 else 0
+        )
+    keep = ImageOps.invert(region.point(lambda v: 255 if v > 127 else 0))
+    mean = (128, 128, 128)  # all masked: nothing around to fill from
+    if keep.getbbox():
+        mean = tuple(int(c) for c in ImageStat.Stat(under.convert("RGB"), keep).mean)
+    filled = Image.composite(under, Image.new("RGBA", under.size, (*mean, 255)), keep)
+    for radius in (48, 24, 12, 6, 3):
+        filled = Image.composite(under, filled.filter(ImageFilter.GaussianBlur(radius)), keep)
+    return filled
 
 
 def _inputs(request: GenerationRequest) -> tuple[Any, Any]:

@@ -149,6 +149,20 @@ SCHEMAS = {
         "steps": Field("integer", 15, 50, nullable=True),
         "guidance": Field("number", 1.5, 100, nullable=True),
     },
+    # Flux2EraseInputs ("Erase an object from an image"): no prompt at all
+    # (one sent is an unknown field), the mask the image's size, 0 to 25
+    # pixels of dilation, webp as an output format too.
+    "/v1/flux-tools/erase-v1": {
+        "user": Field("string", nullable=True),
+        "image": image_field(_B64_URL, required=True, **_LIMITS),
+        "mask": image_field(_B64_URL, required=True, same_size_as="image", **_LIMITS),
+        "dilate_pixels": Field("integer", 0, 25),
+        "seed": _DEV["seed"],
+        "safety_tolerance": Field("integer", 0, 5),
+        "output_format": Field("string", enum=("jpeg", "png", "webp"), nullable=True),
+        "webhook_url": _DEV["webhook_url"],
+        "webhook_secret": _DEV["webhook_secret"],
+    },
     "/v1/flux-2-pro": _FLUX2,
     "/v1/flux-2-max": _FLUX2,
     # Flux2FlexInputs
@@ -374,9 +388,7 @@ class FakeBFL(LoopbackServer):
                 "prompt": expand(task.body["prompt"], self.added_box),
             }
         else:
-            result = {
-                "sample": self.store(image),
-                "prompt": task.body["prompt"],
-                "seed": task.body.get("seed"),
-            }
+            result = {"sample": self.store(image), "seed": task.body.get("seed")}
+            if "prompt" in task.body:  # FLUX Erase takes none
+                result["prompt"] = task.body["prompt"]
         h.send_json(200, {"id": task.id, "status": "Ready", "result": result})

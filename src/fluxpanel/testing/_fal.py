@@ -194,6 +194,15 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "image_url": image_field(_URL, required=True),
         "mask_url": image_field(_URL, required=True, same_size_as="image_url"),
     },
+    # FluxProEraseInput: no prompt, no seed; 0 to 100 pixels of dilation
+    # (fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt)
+    "fal-ai/flux-pro/v1/erase": {
+        "image_url": image_field(_URL, required=True),
+        "mask_url": image_field(_URL, required=True, same_size_as="image_url"),
+        "dilate_pixels": Field("integer", 0, 100),
+        "output_format": Field("string", enum=("jpeg", "png")),
+        "sync_mode": _DEV["sync_mode"],
+    },
     "fal-ai/flux-2-pro": _FLUX2,
     "fal-ai/flux-2-pro/edit": _FLUX2_EDIT,
     "fal-ai/flux-2-max": _FLUX2,
