@@ -705,3 +705,100 @@ def test_erase_is_priced_by_the_megapixel_without_its_mask():
     )
     # 3 cents for the output's megapixel, 0.4 for the input's; the mask is free.
     assert estimate_cost(one) == pytest.approx(0.034)
+
+
+# -- FLUX Deblur and Virtual Try-On ---------------------------------------------------
+
+
+def test_deblur_sends_only_its_image_and_keeps_its_size():
+    blurry = noisy_png(640, 480)
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        g = c.generate(model="flux_deblur", image=blurry, seed=2)
+        with pytest.raises(ValidationError) as e:
+            c.generate(model="flux_deblur", image=blurry, prompt="sharper")
+        assert e.value.field == "prompt"
+        assert len(bfl.submits) == 1
+    body = bfl.submits[0].json()
+    assert bfl.submits[0].path == "/v1/flux-tools/deblur-v1"
+    assert set(body) == {"image", "seed", "safety_tolerance", "output_format"}
+    assert base64.b64decode(body["image"]) == blurry
+    assert g.request.size == (640, 480)  # the result is the input's size
+
+
+def test_the_preview_sharpens_what_deblur_is_given():
+    from PIL import ImageFilter
+
+    sharp = Image.new("RGB", (400, 300), (20, 20, 20))
+    sharp.paste((240, 240, 240), (100, 75, 300, 225))
+    soft = sharp.filter(ImageFilter.GaussianBlur(6))
+    with FluxClient(provider=Preview(), cache=False) as c:
+        g = c.generate(model="flux_deblur", image=soft, seed=1)
+    out = Image.open(io.BytesIO(g.images[0].data)).convert("L")
+
+    def ramp(im):  # pixels the square's left edge takes to go from dark to light
+        return sum(1 for x in range(60, 140) if 60 < im.getpixel((x, 150)) < 200)
+
+    assert out.size == (400, 300)
+    assert ramp(out) < 0.75 * ramp(soft.convert("L"))
+
+
+def test_try_on_names_the_person_and_garment_as_each_host_does():
+    person, garment = png(512, 768, (90, 60, 40)), png(400, 400, (20, 20, 160))
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        c.generate(model="flux_vto", prompt="tucked in", person=person, garment=garment, seed=3)
+        with pytest.raises(ValidationError, match="garment is required"):
+            c.generate(model="flux_vto", prompt="tucked in", person=person)
+        assert len(bfl.submits) == 1
+    body = bfl.submits[0].json()
+    assert bfl.submits[0].path == "/v1/flux-tools/vto-v1"
+    assert base64.b64decode(body["person"]) == person
+    assert base64.b64decode(body["garment"]) == garment
+    assert body["prompt"] == "tucked in" and "input_image" not in body
+    big = noisy_png(1600, 1600)  # 2.56 megapixels: over fal's 1 for a garment
+    with FakeFal() as fal, client(QuickFal, fal) as c:
+        g = c.generate(model="flux_vto", prompt="layered", person=person, garment=big, seed=4)
+        submit = next(r for r in fal.submits if r.path.endswith("/vto"))
+    body = submit.json()
+    assert submit.path == "/fal-ai/flux-pro/v1/vto"
+    assert set(body) == {"prompt", "human_image_url", "garment_image_url", "seed", "output_format"}
+    sent = g.request.garment
+    assert sent.width * sent.height <= 1_000_000 and "scaled down" in sent.note
+
+
+def test_the_fakes_refuse_what_deblur_and_try_on_refuse():
+    img = base64.b64encode(png()).decode()
+    with FakeBFL() as bfl:
+        headers = {"x-key": bfl.api_key}
+        for path, body, field in (
+            ("deblur-v1", {"image": img, "prompt": "x"}, "prompt"),
+            ("deblur-v1", {"image": img, "safety_tolerance": 6}, "safety_tolerance"),
+            ("deblur-v1", {"image": base64.b64encode(noisy_png(2100, 2100)).decode()}, "image"),
+            ("vto-v1", {"person": img, "garment": img}, "prompt"),
+            ("vto-v1", {"prompt": "x", "person": img}, "garment"),
+            ("vto-v1", {"prompt": "x", "input_image": img, "garment": img}, "input_image"),
+        ):
+            r = httpx.post(f"{bfl.base_url}/v1/flux-tools/{path}", json=body, headers=headers)
+            assert r.status_code == 422 and field in r.text, body
+        ok = {"prompt": "x", "person": img, "garment": img}
+        assert (
+            httpx.post(f"{bfl.base_url}/v1/flux-tools/vto-v1", json=ok, headers=headers).status_code
+            == 200
+        )
+    with FakeFal() as fal:
+        headers = {"Authorization": f"Key {fal.api_key}"}
+        route = f"{fal.base_url}/fal-ai/flux-pro/v1/vto"
+        for body, field in (
+            ({"prompt": "x", "human_image_url": "https://a/p.png"}, "garment_image_url"),
+            (
+                {
+                    "prompt": "x",
+                    "person": "https://a/p.png",
+                    "garment_image_url": "https://a/g.png",
+                },
+                "person",
+            ),
+        ):
+            r = httpx.post(route, json=body, headers=headers)
+            result = httpx.get(r.json()["response_url"], headers=headers)
+            assert result.status_code == 422, body
+            assert ("body", field) in {tuple(d["loc"]) for d in result.json()["detail"]}, body

@@ -22,7 +22,12 @@ counts. Sources:
   further one and for each megapixel of the input image (fal's model page,
   fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt; Runware publishes the same
   for Black Forest Labs' endpoint). The mask is not counted.
-- No published price was found for Kontext [dev] and FLUX.2 [dev] (run on
+- FLUX Virtual Try-On: 3.75 cents for the first input megapixel, 0.5 for each
+  further input megapixel and each output megapixel (fal's model page,
+  fal.ai/models/fal-ai/flux-pro/v1/vto/llms.txt): the same sum as 3.75 cents
+  for the first megapixel and 0.5 for each other, inputs and output together.
+- No published price was found for FLUX Deblur (Black Forest Labs), nor for
+  Kontext [dev] and FLUX.2 [dev] (run on
   Replicate's and fal's own hardware), nor for FLUX.1 Expand [pro] (Black
   Forest Labs' pricing pages list Fill but not Expand); they estimate at $0
   until set here.
@@ -95,6 +100,7 @@ PRICES: Mapping[str, Price] = MappingProxyType(
         "flux_kontext_max": 0.08,
         "flux_fill_pro": 0.05,
         "flux_erase": PerMegapixel(0.03, 0.004),
+        "flux_vto": PerMegapixel(0.0375, 0.005),
         "flux_2_pro": PerMegapixel(0.03, 0.015),
         "flux_2_max": PerMegapixel(0.07, 0.03),
         "flux_2_flex": PerMegapixel(0.05, 0.05),

@@ -391,9 +391,10 @@ class GenerationRequest:
         if isinstance(p.get("width"), int) and isinstance(p.get("height"), int):
             return p["width"], p["height"]
         for q in self.spec.params.values():
-            masked = p.get(q.mask_of or "")
-            if masked is not None and masked.width:  # inpainting keeps the image's size
-                return masked.width, masked.height
+            # Inpainting keeps the image's size, as does a model that says so.
+            kept = p.get(q.mask_of or "") or (p.get(q.name) if q.keeps_size else None)
+            if kept is not None and kept.width:
+                return kept.width, kept.height
         if any(side in p for side in MARGINS):  # an image grown on its sides
             grown = next(iter(self.inputs.values()), None)
             if grown is not None and not isinstance(grown, tuple) and grown.width:

@@ -9,6 +9,7 @@ Source: ../shared/API_CONTRACT.md, our reading of the provider's API page.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,8 @@ class ParamSpec:
     #: A list of images: the number the prompt calls its first one ("image 2"
     #: when another image is image 1).
     first_number: int = 1
+    #: An image the result has the size of (FLUX Deblur returns its input's).
+    keeps_size: bool = False
 
     @property
     def is_image(self) -> bool:
@@ -491,6 +494,14 @@ LABELS = {
         "FLUX Erase",
         "Remove what a mask covers; the scene behind it is rebuilt. No prompt.",
     ),
+    "flux_deblur": (
+        "FLUX Deblur",
+        "Sharpen a blurry image, keeping its scene, faces and colours. No prompt.",
+    ),
+    "flux_vto": (
+        "FLUX Virtual Try-On",
+        "Dress the person of one image in the garment of another.",
+    ),
     "flux_expand_pro": (
         "FLUX.1 Expand [pro]",
         "Outpainting: grow an image on any side, the new pixels in keeping with it.",
@@ -527,11 +538,21 @@ def image(
     required: bool = False,
     urls: bool = False,
     mask_of: str | None = None,
+    keeps_size: bool = False,
 ) -> ParamSpec:
-    """An input image (or, with ``mask_of``, a mask over another image parameter)."""
+    """An input image (or, with ``mask_of``, a mask over another image
+    parameter; with ``keeps_size``, the image whose size the result has)."""
     kind: Kind = "image"
     return ParamSpec(
-        name, kind, label, help, required=required, limits=limits, urls=urls, mask_of=mask_of
+        name,
+        kind,
+        label,
+        help,
+        required=required,
+        limits=limits,
+        urls=urls,
+        mask_of=mask_of,
+        keeps_size=keeps_size,
     )
 
 
@@ -632,6 +653,36 @@ def erase_inputs(
     )
     return (*fill_inputs(limits, urls=urls, verb="removed"), dilate)
 
+
+def try_on_inputs(
+    person: ImageLimits, garment: ImageLimits, *, urls: bool = False
+) -> tuple[ParamSpec, ParamSpec]:
+    """FLUX Virtual Try-On's two images: the person (whose shape the result
+    keeps) and the garment put on them."""
+    return (
+        image(
+            "person",
+            "Person",
+            "The person to dress; the result keeps this image's shape.",
+            person,
+            required=True,
+            urls=urls,
+        ),
+        image(
+            "garment",
+            "Garment",
+            "The garment to put on them (several garments: one image holding them all).",
+            garment,
+            required=True,
+            urls=urls,
+        ),
+    )
+
+
+#: Virtual try-on's prompt: how the garment is worn.
+TRY_ON_PROMPT = dataclasses.replace(
+    PROMPT, help="How the garment is worn: tucked in, layered, sleeves rolled up..."
+)
 
 #: A prompt a model does without (FLUX.1 Expand continues the image).
 OPTIONAL_PROMPT = ParamSpec(

@@ -260,6 +260,32 @@ def test_erase_takes_no_prompt_and_removes_the_painted_part(make_lab):
     expect(lab.panel.locator('[data-param="prompt"] textarea')).to_have_value("make it night")
 
 
+def test_try_on_takes_a_picked_person_and_a_dropped_garment(make_lab, tmp_path):
+    """FLUX Virtual Try-On's two image fields, each its own: a photo picked for
+    the person, a garment dropped; the request holds each as it arrived."""
+    lab = make_lab([], setup=PREVIEW.format(model="flux_vto"))
+    person = photo(900, 1200, seed=3)
+    path = tmp_path / "person.jpg"
+    path.write_bytes(person)
+    field(lab, "person").locator('input[type="file"]').set_input_files(str(path))
+    expect(field(lab, "person").locator(".fluxpanel-input-item")).to_have_count(1)
+    garment = noise_png(400)
+    drop(
+        lab.page,
+        field(lab, "garment").locator(".fluxpanel-input-zone"),
+        garment,
+        "coat.png",
+        "image/png",
+    )
+    expect(field(lab, "garment").locator(".fluxpanel-input-item")).to_have_count(1)
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(1)
+    assert lab.value("panel.result.request.model") == "flux_vto"
+    assert lab.value("panel.result.request.person.sha256") == sha(person)
+    assert lab.value("panel.result.request.garment.sha256") == sha(garment)
+    assert lab.value("panel.result.request.prompt") == "make it night"
+
+
 def test_the_drop_zone_is_reachable_by_keyboard(make_lab):
     lab = make_lab([], setup=PREVIEW.format(model="flux_kontext_pro"))
     choosers = []

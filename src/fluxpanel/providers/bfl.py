@@ -94,6 +94,17 @@ endpoint refuses unknown fields):
   webp. No prompt ("the model uses a built-in erase instruction"); a prompt
   sent is an unknown field. One of the FLUX Tools the SDK's ``_catalog.py``
   lists beside FLUX.2.
+- FLUX Deblur, ``POST /v1/flux-tools/deblur-v1`` (``Flux2DeblurInputs``; the
+  SDK's ``DeblurParams`` in ``src/bfl/_models.py``, "No prompt or mask: the
+  server sharpens the entire image with a fixed instruction"): ``image``
+  (required, base64 or URL, "Max 4MP": larger inputs are scaled down first),
+  ``seed``, ``safety_tolerance`` 0 to 5 (2), ``output_format``.
+- FLUX Virtual Try-On, ``POST /v1/flux-tools/vto-v1``
+  (``Flux2KleinTryonInputs``; the SDK's ``VtoParams``): ``prompt``
+  (required, the styling), ``person`` and ``garment`` (required, base64 or
+  URL; "The server maps person to input_image and garment to
+  input_image_2"), ``seed``, ``safety_tolerance`` (0 to 5 for public use:
+  "Values 6-7 require an allowlisted organization"), ``output_format``.
 - FLUX.2 [pro], [max] and [flex], ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
   ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
   and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
@@ -129,6 +140,7 @@ endpoint refuses unknown fields):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -149,6 +161,7 @@ from .._spec import (
     RAW,
     SEED,
     SEED_MAX,
+    TRY_ON_PROMPT,
     UPSAMPLING_VARIES,
     ImageLimits,
     ParamSpec,
@@ -169,6 +182,7 @@ from .._spec import (
     safety_tolerance,
     size,
     steps,
+    try_on_inputs,
 )
 from ._base import Call, HostedProvider, Outputs, Progress, Reply
 
@@ -339,6 +353,31 @@ MODELS = {
         safety_tolerance(2, 0, 5),
         batch_seeds="each",
     ),
+    "flux_deblur": model(
+        "flux_deblur",
+        _IMAGES,
+        image(
+            "image",
+            "Image",
+            "The blurry image to sharpen (over 4 megapixels, scaled down first).",
+            dataclasses.replace(_LIMITS, max_megapixels=4),
+            required=True,
+            urls=True,
+            keeps_size=True,
+        ),
+        SEED,
+        safety_tolerance(2, 0, 5),
+        batch_seeds="each",
+    ),
+    "flux_vto": model(
+        "flux_vto",
+        TRY_ON_PROMPT,
+        _IMAGES,
+        *try_on_inputs(_LIMITS, _LIMITS, urls=True),
+        SEED,
+        safety_tolerance(2, 0, 5),
+        batch_seeds="each",
+    ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # [klein]: 4 and 5 references (the SDK's _catalog.py), no prompt upsampling
@@ -371,6 +410,8 @@ _ENDPOINTS = {
     "flux_fill_pro": "/v1/flux-pro-1.0-fill",
     "flux_expand_pro": "/v1/flux-pro-1.0-expand",
     "flux_erase": "/v1/flux-tools/erase-v1",
+    "flux_deblur": "/v1/flux-tools/deblur-v1",
+    "flux_vto": "/v1/flux-tools/vto-v1",
     "flux_2_pro": "/v1/flux-2-pro",
     "flux_2_max": "/v1/flux-2-max",
     "flux_2_flex": "/v1/flux-2-flex",

@@ -90,6 +90,12 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   erase and black (0) marks pixels to keep. Needs to match the dimensions of
   the input image"), ``dilate_pixels`` 0 to 100 (10), ``output_format`` jpeg
   or png, ``sync_mode``. No prompt, no seed, one image.
+- FLUX Virtual Try-On ``fal-ai/flux-pro/v1/vto`` (``FluxProVtoInput``; the
+  model page fal.ai/models/fal-ai/flux-pro/v1/vto/llms.txt): ``prompt``
+  (required, "how the garment should be worn"), ``human_image_url`` ("The
+  output keeps this image's aspect ratio. Maximum 2 megapixels") and
+  ``garment_image_url`` ("Maximum 1 megapixel"), both required; larger
+  inputs are scaled down first. ``seed``, ``output_format``, ``sync_mode``.
 - FLUX.2 [pro] and [max] ``fal-ai/flux-2-pro`` / ``fal-ai/flux-2-max``, and
   with reference images their ``/edit`` routes (``Flux2MaxInput``,
   ``Flux2MaxEditInput``): ``image_urls`` (edit), ``image_size`` (``auto``
@@ -153,6 +159,7 @@ from .._spec import (
     RAW,
     SAFETY_CHECKER,
     SEED,
+    TRY_ON_PROMPT,
     UPSAMPLING_VARIES,
     ImageLimits,
     ParamSpec,
@@ -170,6 +177,7 @@ from .._spec import (
     references,
     safety_tolerance,
     steps,
+    try_on_inputs,
 )
 from ._base import Call, HostedProvider, Outputs, Progress, Reply
 
@@ -370,6 +378,16 @@ MODELS = {
         caveats=(UPSAMPLING_VARIES,),
     ),
     "flux_erase": model("flux_erase", *erase_inputs(_LIMITS, 100, urls=True)),
+    "flux_vto": model(
+        "flux_vto",
+        TRY_ON_PROMPT,
+        *try_on_inputs(
+            dataclasses.replace(_LIMITS, max_megapixels=2),
+            dataclasses.replace(_LIMITS, max_megapixels=1),
+            urls=True,
+        ),
+        SEED,
+    ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # fal's defaults (28 steps, guidance 3.5); its types give no range, so
@@ -412,6 +430,7 @@ ROUTES: dict[str, str | tuple[str, str]] = {
     "flux_kontext_dev": "fal-ai/flux-kontext/dev",
     "flux_fill_pro": "fal-ai/flux-pro/v1/fill",
     "flux_erase": "fal-ai/flux-pro/v1/erase",
+    "flux_vto": "fal-ai/flux-pro/v1/vto",
     "flux_2_pro": ("fal-ai/flux-2-pro", "fal-ai/flux-2-pro/edit"),
     "flux_2_max": ("fal-ai/flux-2-max", "fal-ai/flux-2-max/edit"),
     "flux_2_flex": ("fal-ai/flux-2-flex", "fal-ai/flux-2-flex/edit"),
@@ -454,6 +473,8 @@ _WIRE = {
     "image": "image_url",
     "mask": "mask_url",
     "input_images": "image_urls",
+    "person": "human_image_url",
+    "garment": "garment_image_url",
 }
 #: Where one model's route names a parameter otherwise (FLUX.2 [dev]'s prompt
 #: expansion is ``enable_prompt_expansion``, FLUX.1's ``enhance_prompt``).

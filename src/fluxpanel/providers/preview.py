@@ -1,13 +1,15 @@
 """``Preview``: an offline provider that draws placeholders.
 
 No network, no key, no cost. The same request always gives the same bytes, and
-every image says plainly that it is a preview and shows the prompt, model and
-seed, so teaching demos, docs and CI run without an account. It offers every
-model fluxpanel knows (the API page's three as the API page has them, the rest
-as Black Forest Labs, or else Replicate, publish them); an edit's placeholder
-is drawn over its input image, and with a mask only the masked part changes.
-FLUX 3's boxes are drawn where they are, each with its name and description,
-so a layout can be shown and tried without a key.
+every image says plainly that it is a preview and shows the prompt (or the
+model's name), model and seed, so teaching demos, docs and CI run without an
+account. It offers every model fluxpanel knows (the API page's three as the API
+page has them, the rest as Black Forest Labs, or else Replicate, publish them);
+an edit's placeholder is drawn over its input image: with a mask only the
+masked part changes (filled in from around it for FLUX Erase), and FLUX
+Deblur's input comes back sharpened. FLUX 3's boxes are drawn where they are,
+each with its name and description, so a layout can be shown and tried
+without a key.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Preview(Provider):
 
 def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
     """A deterministic PNG for ``request``: colours and shapes follow the seed."""
-    from PIL import Image, ImageDraw, ImageFont, ImageOps
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
     width, height = request.size
     rng = random.Random(f"{request.seed}:{index}:{request.model}")
@@ -128,6 +130,8 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
                 image = Image.composite(image, under, region)
             else:  # FLUX Erase: the masked part filled in from around it
                 image = _erased(under, region, request.params.get("dilate_pixels") or 0)
+        elif not request.spec.supports("prompt"):  # FLUX Deblur: the input, sharpened
+            image = under.filter(ImageFilter.UnsharpMask(radius=4, percent=160, threshold=2))
         else:
             image = Image.blend(under, image, 0.35)
 

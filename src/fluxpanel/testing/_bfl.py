@@ -95,6 +95,16 @@ _FLUX2 = {
         for i in range(1, 9)
     },
 }
+#: What the FLUX Tools (erase, deblur, try-on) take beside their own fields:
+#: tolerance 0 to 5 (6 and 7 only for allowlisted organisations), webp too.
+_TOOL = {
+    "user": Field("string", nullable=True),
+    "seed": _DEV["seed"],
+    "safety_tolerance": Field("integer", 0, 5),
+    "output_format": Field("string", enum=("jpeg", "png", "webp"), nullable=True),
+    "webhook_url": _DEV["webhook_url"],
+    "webhook_secret": _DEV["webhook_secret"],
+}
 SCHEMAS = {
     "/v1/flux-dev": _DEV,
     "/v1/flux-pro": {**_DEV, "interval": Field("number", 1, 4, nullable=True)},
@@ -151,17 +161,24 @@ SCHEMAS = {
     },
     # Flux2EraseInputs ("Erase an object from an image"): no prompt at all
     # (one sent is an unknown field), the mask the image's size, 0 to 25
-    # pixels of dilation, webp as an output format too.
+    # pixels of dilation.
     "/v1/flux-tools/erase-v1": {
-        "user": Field("string", nullable=True),
+        **_TOOL,
         "image": image_field(_B64_URL, required=True, **_LIMITS),
         "mask": image_field(_B64_URL, required=True, same_size_as="image", **_LIMITS),
         "dilate_pixels": Field("integer", 0, 25),
-        "seed": _DEV["seed"],
-        "safety_tolerance": Field("integer", 0, 5),
-        "output_format": Field("string", enum=("jpeg", "png", "webp"), nullable=True),
-        "webhook_url": _DEV["webhook_url"],
-        "webhook_secret": _DEV["webhook_secret"],
+    },
+    # Flux2DeblurInputs (the SDK's DeblurParams): the image only, no prompt
+    "/v1/flux-tools/deblur-v1": {
+        **_TOOL,
+        "image": image_field(_B64_URL, required=True, **{**_LIMITS, "max_megapixels": 4}),
+    },
+    # Flux2KleinTryonInputs (the SDK's VtoParams): a prompt, a person and a garment
+    "/v1/flux-tools/vto-v1": {
+        **_TOOL,
+        "prompt": Field("string", required=True),
+        "person": image_field(_B64_URL, required=True, **_LIMITS),
+        "garment": image_field(_B64_URL, required=True, **_LIMITS),
     },
     "/v1/flux-2-pro": _FLUX2,
     "/v1/flux-2-max": _FLUX2,

@@ -203,6 +203,15 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "output_format": Field("string", enum=("jpeg", "png")),
         "sync_mode": _DEV["sync_mode"],
     },
+    # FluxProVtoInput: a prompt, a person and a garment
+    "fal-ai/flux-pro/v1/vto": {
+        "prompt": Field("string", required=True),
+        "human_image_url": image_field(_URL, required=True),
+        "garment_image_url": image_field(_URL, required=True),
+        "seed": _DEV["seed"],
+        "output_format": Field("string", enum=("jpeg", "png")),
+        "sync_mode": _DEV["sync_mode"],
+    },
     "fal-ai/flux-2-pro": _FLUX2,
     "fal-ai/flux-2-pro/edit": _FLUX2_EDIT,
     "fal-ai/flux-2-max": _FLUX2,
