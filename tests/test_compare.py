@@ -119,3 +119,27 @@ def test_grid_updates_as_each_cell_arrives_and_states_the_plan_first(
     fluxpanel.compare("a fox", client=client, model="flux_dev", seed=[1, 2, 3], concurrency=1)
     assert "Comparison: 3 requests, estimated cost $0.075" in capsys.readouterr().out
     assert shown == [1, 2, 3, 3]  # one update per arriving cell, then the final one
+
+
+def test_the_prompt_goes_only_to_the_models_that_take_one():
+    """Fill beside Erase: the same image and mask, the prompt for Fill alone."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (320, 256), (40, 90, 160))
+    mask = Image.new("L", (320, 256), 0)
+    mask.paste(255, (100, 80, 200, 160))
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    grid = fluxpanel.compare(
+        "a red door",
+        provider="preview",
+        model=["flux_fill_pro", "flux_erase"],
+        image=buf.getvalue(),
+        mask=mask,
+    )
+    assert [c.state for c in grid.cells] == ["done", "done"]
+    fill, erase = (c.request for c in grid.cells)
+    assert fill.prompt == "a red door" and erase.prompt is None
+    assert erase.seed == fill.seed  # one seed for the grid

@@ -300,8 +300,10 @@ def plan(
         spec = models.get({**fixed, **cell.params}.get("model") or default_model(models))
         if shared_seed is not None and spec is not None and spec.supports("seed"):
             seeded["seed"] = shared_seed
+        # The prompt goes to the models that take one (Fill beside Erase).
+        said = prompt if spec is None or spec.supports("prompt") else None
         try:
-            cell.request = client.request(prompt=prompt, **seeded, **cell.params)
+            cell.request = client.request(prompt=said, **seeded, **cell.params)
         except ValidationError as e:
             cell.skipped = f"{comparison_label(varying, cell.params)}: {e}"
         cells.append(cell)
@@ -432,8 +434,8 @@ def compare(
     shared by all cells. Combinations a model does not allow are left out with
     a note. ``max_cost`` (dollars) refuses to start above it, before anything
     is sent. At most ``concurrency`` requests run at once. In a notebook the
-    grid appears at once and fills in as images arrive. For a model that takes
-    no prompt (FLUX Erase), ``prompt`` is ``None``.
+    grid appears at once and fills in as images arrive. Models that take no
+    prompt (FLUX Erase) are run without it; for those alone it may be ``None``.
     """
     comparison = _prepare(prompt, client, provider, concurrency, max_cost, params)
     _drive_sync(comparison, comparison.to_run, display)
