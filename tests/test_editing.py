@@ -320,20 +320,20 @@ def test_prices_by_image_and_by_megapixel_with_inputs():
     assert estimate_cost(edit, {"flux_2_pro": PerMegapixel(1.0, 0.0)}) == 1.0
 
 
-def test_bfl_klein_takes_the_references_its_catalog_says():
+def test_bfl_klein_takes_the_four_references_its_schema_has():
     refs = [png(colour=(i * 40, 0, 0)) for i in range(5)]
     with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
-        c.generate(model="flux_2_klein_9b", prompt="image 1 and image 5", input_images=refs)
+        c.generate(model="flux_2_klein_9b", prompt="image 1 and image 4", input_images=refs[:4])
         assert bfl.submits[0].path == "/v1/flux-2-klein-9b"
-        assert base64.b64decode(bfl.submits[0].json()["input_image_5"]) == refs[4]
-        with pytest.raises(ValidationError, match="has 5 images") as e:
-            c.generate(model="flux_2_klein_4b", prompt="x", input_images=refs)
-        assert e.value.field == "input_images" and len(bfl.submits) == 1
+        assert base64.b64decode(bfl.submits[0].json()["input_image_4"]) == refs[3]
+        for model in ("flux_2_klein_4b", "flux_2_klein_9b"):
+            with pytest.raises(ValidationError, match="has 5 images") as e:
+                c.generate(model=model, prompt="x", input_images=refs)
+            assert e.value.field == "input_images" and len(bfl.submits) == 1
         extra = {"prompt": "x", "input_image_5": base64.b64encode(refs[0]).decode()}
-        r = httpx.post(
-            f"{bfl.base_url}/v1/flux-2-klein-4b", json=extra, headers={"x-key": bfl.api_key}
-        )
-    assert r.status_code == 422 and "input_image_5" in r.text
+        for path in ("/v1/flux-2-klein-4b", "/v1/flux-2-klein-9b"):
+            r = httpx.post(f"{bfl.base_url}{path}", json=extra, headers={"x-key": bfl.api_key})
+            assert r.status_code == 422 and "input_image_5" in r.text
 
 
 # -- Kontext's experimental multi-reference: more images after the input ----------

@@ -113,8 +113,13 @@ endpoint refuses unknown fields):
   matching the input), ``seed``, ``safety_tolerance`` 0 to 5 (2); [flex] adds
   ``steps`` 1 to 50 (50), ``guidance`` 1.5 to 10 (5) and
   ``prompt_upsampling`` (default true). FLUX.2 [klein] 4B and 9B,
-  ``POST /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b``: the same fields,
-  with 4 and 5 references (``_catalog.py``) and no prompt upsampling.
+  ``POST /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b``
+  (``Flux2KleinInputs``, "Input model for FLUX.2 Klein (non-base) - like Pro
+  but max 4 images", on the API reference pages for 4B and for the 9B
+  preview): the same fields with ``input_image`` to ``input_image_4``, and
+  no prompt upsampling. The SDK's ``_catalog.py`` gives 9B five references,
+  but the published schema has no ``input_image_5`` and the endpoints refuse
+  unknown fields, so fluxpanel sends at most four to either.
 - FLUX 3 Image, ``POST /v1/flux-3-image`` (the API reference "Generate an
   image with FLUX 3", ``openapi/flux-3-image.json``; the guides
   docs.bfl.ai/flux_3/flux3_image_generate, _overview, _layout and
@@ -380,9 +385,9 @@ MODELS = {
     ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
-    # [klein]: 4 and 5 references (the SDK's _catalog.py), no prompt upsampling
+    # [klein]: four references (Flux2KleinInputs), no prompt upsampling
     "flux_2_klein_4b": _flux2("flux_2_klein_4b", most=4),
-    "flux_2_klein_9b": _flux2("flux_2_klein_9b", most=5),
+    "flux_2_klein_9b": _flux2("flux_2_klein_9b", most=4),
     "flux_2_flex": _flux2(
         "flux_2_flex",
         steps(50, 50),

@@ -230,14 +230,13 @@ def expand(prompt: str, added: dict[str, Any] | None) -> str:
     return f"{text} {json.dumps([*rows, added])}"
 
 
-# FLUX.2 [klein]: the FLUX.2 fields with 4 (4B) and 5 (9B) reference slots.
-for _path, _most in (("/v1/flux-2-klein-4b", 4), ("/v1/flux-2-klein-9b", 5)):
+# FLUX.2 [klein] 4B and 9B (Flux2KleinInputs, "like Pro but max 4 images"):
+# the FLUX.2 fields with input_image to input_image_4; a fifth is unknown.
+for _path in ("/v1/flux-2-klein-4b", "/v1/flux-2-klein-9b"):
     SCHEMAS[_path] = {
         k: v
         for k, v in _FLUX2.items()
-        if not k.startswith("input_image")
-        or k == "input_image"
-        or int(k.rsplit("_", 1)[1]) <= _most
+        if not k.startswith("input_image") or k == "input_image" or int(k.rsplit("_", 1)[1]) <= 4
     }
 #: The endpoints whose width and height together may not pass 4 megapixels.
 _FOUR_MP = {p for p in SCHEMAS if p.startswith("/v1/flux-2-")}
