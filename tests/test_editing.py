@@ -802,3 +802,53 @@ def test_the_fakes_refuse_what_deblur_and_try_on_refuse():
             result = httpx.get(r.json()["response_url"], headers=headers)
             assert result.status_code == 422, body
             assert ("body", field) in {tuple(d["loc"]) for d in result.json()["detail"]}, body
+
+
+# -- Kontext's tolerance with an input image -------------------------------------------
+
+
+@pytest.mark.parametrize(("cls", "fake"), [(QuickBFL, FakeBFL), (QuickReplicate, FakeReplicate)])
+def test_kontext_allows_a_tolerance_of_at_most_2_with_an_input_image(cls, fake):
+    from fluxpanel._request import field_errors, fit
+
+    with fake() as server, client(cls, server) as c:
+        c.generate(model="flux_kontext_pro", prompt="a fox", safety_tolerance=6, seed=1)
+        c.generate(model="flux_kontext_pro", prompt="night", input_image=png(), safety_tolerance=2)
+        with pytest.raises(ValidationError) as e:
+            c.generate(
+                model="flux_kontext_max", prompt="night", input_image=png(), safety_tolerance=3
+            )
+        assert e.value.field == "safety_tolerance" and e.value.allowed == "0 to 2 with input_image"
+        assert (
+            len([r for r in server.requests if r.method == "POST" and "files" not in r.path]) == 2
+        )
+    spec = cls.models["flux_kontext_pro"]
+    image = fluxpanel.GenerationRequest(
+        "flux_kontext_pro", models=cls.models, prompt="x", input_image=png()
+    ).input_image
+    errors = field_errors(
+        cls.models, "flux_kontext_pro", {"input_image": image, "safety_tolerance": 5}
+    )
+    assert "0 to 2 with input_image" in errors["safety_tolerance"]
+    # Switching to Kontext with an image carried over brings the tolerance down.
+    assert fit(spec, {"input_image": image, "safety_tolerance": 5})["safety_tolerance"] == 2
+    assert fit(spec, {"safety_tolerance": 5})["safety_tolerance"] == 5
+
+
+def test_the_fakes_refuse_a_tolerance_over_2_with_an_input_image():
+    img = base64.b64encode(png()).decode()
+    with FakeBFL() as bfl:
+        url, headers = f"{bfl.base_url}/v1/flux-kontext-pro", {"x-key": bfl.api_key}
+        body = {"prompt": "x", "input_image": img, "safety_tolerance": 3}
+        r = httpx.post(url, json=body, headers=headers)
+        assert r.status_code == 422 and "safety_tolerance" in r.text
+        assert httpx.post(url, json={**body, "safety_tolerance": 2}, headers=headers).is_success
+        del body["input_image"]
+        assert httpx.post(url, json=body, headers=headers).is_success
+    with FakeReplicate() as rep:
+        url = f"{rep.base_url}/v1/models/black-forest-labs/flux-kontext-pro/predictions"
+        headers = {"Authorization": f"Bearer {rep.api_key}"}
+        data_uri = "data:image/png;base64," + img
+        body = {"input": {"prompt": "x", "input_image": data_uri, "safety_tolerance": 3}}
+        r = httpx.post(url, json=body, headers=headers)
+        assert r.status_code == 422 and "safety_tolerance" in r.text

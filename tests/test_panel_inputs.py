@@ -216,3 +216,13 @@ def test_a_model_without_a_prompt_keeps_the_panels_prompt_for_the_next():
     )
     assert "<strong>Comparison</strong>: FLUX Erase" in grid._repr_html_()
     assert [c.request.dilate_pixels for c in grid.cells] == [0, 25]
+
+
+def test_an_input_image_lowers_the_tolerance_kontext_allows_beside_the_field():
+    panel = FluxPanel(provider="preview", model="flux_pro_1_1", prompt="x", safety_tolerance=5)
+    panel.model = "flux_kontext_pro"
+    assert panel.safety_tolerance == 5 and panel.field_errors == {}
+    panel.input_image = png()
+    assert "0 to 2 with input_image" in panel.field_errors["safety_tolerance"]
+    panel.safety_tolerance = 2
+    assert panel.field_errors == {}

@@ -50,6 +50,8 @@ def _param(p: ParamSpec) -> str:
         text = f"`{p.name}` {_n(p.min)}–{_n(p.max)} ({_n(p.default)})"
         if p.multiple_of:
             text += f" ×{p.multiple_of}"
+        if p.most_with:
+            text += f", at most {_n(p.most_with[1])} with `{p.most_with[0]}`"
     if p.only_with:
         text += f" with {p.only_with[0]}={p.only_with[1]}"
     return text

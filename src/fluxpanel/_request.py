@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ValidationError
-from ._spec import MARGINS, MODELS, ModelSpec, ParamSpec
+from ._spec import MARGINS, MODELS, ModelSpec, ParamSpec, _num
 
 DEFAULT_MODEL = "flux_schnell"
 
@@ -179,14 +179,32 @@ def resolve(
             else:
                 value = p.default
         out[name] = _coerce(p, value, model)
-    _check_masks(spec, out)
+    _check_together(spec, out)
     return out
 
 
-def _check_masks(spec: ModelSpec, values: Mapping[str, Any]) -> None:
-    """A mask must have its image's width and height (the hosts refuse others)."""
+def _check_together(spec: ModelSpec, values: Mapping[str, Any]) -> None:
+    """What one parameter allows given another: a mask must have its image's
+    width and height, and a value with a ``most_with`` limit (Kontext's
+    tolerance once an input image is given) may not pass it. The hosts refuse
+    both."""
     from ._inputs import InputImage
 
+    for name, p in spec.params.items():
+        value = values.get(name)
+        if p.most_with is None or values.get(p.most_with[0]) is None:
+            continue
+        other, most = p.most_with
+        if isinstance(value, (int, float)) and value > most:
+            allowed = f"{_num(p.min)} to {_num(most)} with {other}"
+            raise ValidationError(
+                f"{name}={value!r} is over {_num(most)}, the most {spec.id} allows with "
+                f"{other}; allowed: {allowed}",
+                field=name,
+                value=value,
+                model=spec.id,
+                allowed=allowed,
+            )
     for name, p in spec.params.items():
         mask, image = values.get(name), values.get(p.mask_of or "")
         if p.mask_of is None or not isinstance(mask, InputImage):
@@ -230,11 +248,10 @@ def field_errors(
                 _coerce(p, value, model)
         except ValidationError as e:
             errors[name] = str(e)
-    if not errors:
-        try:
-            _check_masks(spec, params)
-        except ValidationError as e:
-            errors[e.field or "mask"] = str(e)
+    try:
+        _check_together(spec, {k: v for k, v in params.items() if k not in errors})
+    except ValidationError as e:
+        errors.setdefault(e.field or "mask", str(e))
     return errors
 
 
@@ -284,6 +301,9 @@ def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
         elif p.kind == "text" and isinstance(value, str) and p.max is not None:
             value = value[: int(p.max)]
         out[name] = value
+    for name, p in spec.params.items():  # a limit an image sets (Kontext's tolerance)
+        if p.most_with and out.get(p.most_with[0]) is not None and name in out:
+            out[name] = min(out[name], p.most_with[1])
     return out
 
 

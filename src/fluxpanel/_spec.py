@@ -107,6 +107,9 @@ class ParamSpec:
     first_number: int = 1
     #: An image the result has the size of (FLUX Deblur returns its input's).
     keeps_size: bool = False
+    #: (an image parameter, the most this value may be once it is given):
+    #: Kontext's safety tolerance is at most 2 with an input image.
+    most_with: tuple[str, float] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -292,6 +295,9 @@ def check_table(models: Mapping[str, ModelSpec]) -> None:
                 assert p.mask_of in seen and p.kind == "image", (model.id, p.name, "mask_of")
             if p.needs is not None:
                 assert p.needs in seen and model.params[p.needs].is_image, (model.id, p.name)
+            if p.most_with is not None:
+                other = model.params.get(p.most_with[0])
+                assert other is not None and other.is_image, (model.id, p.name, "most_with")
             if p.is_image:
                 assert p.limits is not None and p.default is None, (model.id, p.name)
                 if p.kind == "images":
@@ -405,16 +411,22 @@ def interval(default: float = 2.0, low: float = 1.0, high: float = 4.0) -> Param
     )
 
 
-def safety_tolerance(default: int, low: int, high: int) -> ParamSpec:
+def safety_tolerance(
+    default: int, low: int, high: int, *, most_with: tuple[str, int] | None = None
+) -> ParamSpec:
+    """The moderation level, ``low`` to ``high``; with ``most_with``, at most
+    its number once its image is given (the hosts' limit for editing)."""
+    limit = f" At most {most_with[1]} with {most_with[0]}." if most_with else ""
     return ParamSpec(
         "safety_tolerance",
         "integer",
         "Safety tolerance",
-        f"Moderation level: {low} is the most strict, {high} the most permissive.",
+        f"Moderation level: {low} is the most strict, {high} the most permissive.{limit}",
         default=default,
         min=low,
         max=high,
         step=1,
+        most_with=most_with,
     )
 
 

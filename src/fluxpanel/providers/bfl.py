@@ -62,7 +62,8 @@ endpoint refuses unknown fields):
   ``prompt`` (required), ``input_image`` (base64 or an http(s) URL; the SDK's
   ``_images.py``), ``aspect_ratio`` between 21:9 and 9:21, "the input image's
   ratio" when not sent, ``seed``, ``safety_tolerance`` 0 to 6 ("Limit of 2 for
-  Image to Image"), ``prompt_upsampling``; and ``input_image_2`` to ``_4``,
+  Image to Image": at most 2 with an input image, refused above),
+  ``prompt_upsampling``; and ``input_image_2`` to ``_4``,
   "Base64 encoded image or URL to use with Kontext. *Experimental Multiref*"
   (the API reference pages "Edit or create an image with Flux Kontext Pro"
   and "... Max", docs.bfl.ml/api-reference, which embed api.bfl.ai/openapi.json;
@@ -339,7 +340,7 @@ MODELS = {
             more_images(_LIMITS, 3),
             _KONTEXT_RATIO,
             SEED,
-            safety_tolerance(2, 0, 6),
+            safety_tolerance(2, 0, 6, most_with=("input_image", 2)),
             PROMPT_UPSAMPLING,
             caveats=(UPSAMPLING_VARIES,),
             batch_seeds="each",

@@ -64,7 +64,8 @@ one URL):
 - flux-kontext-pro (0a138193) and flux-kontext-max (b94039e5): ``prompt``,
   ``input_image``, ``aspect_ratio`` (default ``match_input_image``),
   ``seed``, ``prompt_upsampling``, ``safety_tolerance`` 0 to 6 (2; "2 is
-  currently the maximum allowed when input images are used").
+  currently the maximum allowed when input images are used": refused above
+  2 with an input image).
 - flux-kontext-dev (a1408d2c): ``input_image`` (required),
   ``aspect_ratio`` (``match_input_image``), ``num_inference_steps`` 4 to 50
   (30), ``guidance`` 0 to 10 (2.5), ``seed``, ``go_fast``,
@@ -236,7 +237,14 @@ def _flux2(id: str, most: int, high: int, multiple: int, *extra: ParamSpec, **kw
     )
 
 
-_KONTEXT = (PROMPT, _INPUT, _kontext_ratio(), SEED, PROMPT_UPSAMPLING, safety_tolerance(2, 0, 6))
+_KONTEXT = (
+    PROMPT,
+    _INPUT,
+    _kontext_ratio(),
+    SEED,
+    PROMPT_UPSAMPLING,
+    safety_tolerance(2, 0, 6, most_with=("input_image", 2)),
+)
 
 MODELS = {
     "flux_schnell": _cog("flux_schnell", steps(4, 4)),

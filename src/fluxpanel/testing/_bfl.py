@@ -124,11 +124,13 @@ SCHEMAS = {
         "image_prompt_strength": Field("number", 0, 1),
     },
     # FluxKontextProInputs (pro and max), with input_image_2 to _4
-    # ("Experimental Multiref", docs.bfl.ml/api-reference)
+    # ("Experimental Multiref", docs.bfl.ml/api-reference); the tolerance
+    # "Limit of 2 for Image to Image"
     **{
         path: {
             **_COMMON,
             "prompt": Field("string", required=True),
+            "safety_tolerance": Field("integer", 0, 6, most_with=("input_image", 2)),
             **{
                 "input_image" + (f"_{i}" if i > 1 else ""): image_field(
                     _B64_URL, nullable=True, **_LIMITS

@@ -131,7 +131,8 @@ _KONTEXT = {
     "input_image": _IMAGE,
     "aspect_ratio": Field("string", enum=_KONTEXT_RATIOS),
     "prompt_upsampling": Field("boolean"),
-    "safety_tolerance": Field("integer", 0, 6),
+    # "2 is currently the maximum allowed when input images are used"
+    "safety_tolerance": Field("integer", 0, 6, most_with=("input_image", 2)),
 }
 SCHEMAS.update(
     {

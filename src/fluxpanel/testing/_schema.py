@@ -37,6 +37,9 @@ class Field:
     same_size_as: str | None = None
     #: ``images``: one string is taken as a one-item list.
     single: bool = False
+    #: (another field, the most this one may be once that one is given):
+    #: Kontext's tolerance is at most 2 with an input image.
+    most_with: tuple[str, float] | None = None
 
 
 #: FLUX 3 Image's aspect ratios as Black Forest Labs' reference lists them
@@ -92,6 +95,10 @@ def check(
             problems.extend(_image_problems(name, f, value, data, schema, resolve))
             continue
         problem = _problem(f, value)
+        if not problem and f.most_with and data.get(f.most_with[0]) is not None:
+            other, most = f.most_with
+            if isinstance(value, (int, float)) and value > most:
+                problem = f"must be at most {most:g} when {other} is given"
         if problem:
             problems.append((name, problem))
     return problems
