@@ -345,6 +345,19 @@ def test_notebook_7_in_the_dark_takes_an_image_and_a_painted_mask(make_lab, tmp_
         assert poor == [], poor
         lab.panel.locator('[data-action="generate"]').click()
         expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+        # Erase on the same image and mask: no prompt field, the Grow mask
+        # control in its place, and a result.
+        lab.panel.locator('[data-param="model"] select').select_option("flux_erase")
+        expect(lab.panel.locator('[data-param="prompt"]')).to_have_count(0)
+        expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
+        expect(field(lab, "dilate_pixels")).to_be_visible()
+        lab.panel.locator('[data-action="generate"]').click()
+        expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+        assert lab.value("panel.result.request.model") == "flux_erase"
+        poor = [t for t in lab.page.evaluate(CONTRAST) if t["ratio"] < 4.5]
+        assert poor == [], poor
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        lab.panel.screenshot(path=str(SCREENSHOTS / "erase-notebook-dark.png"))
     finally:
         theme(lab, "JupyterLab Light")  # the choice persists on the server
 
