@@ -14,11 +14,12 @@ const UNDO = 20;
  * @param {{width: number, height: number, name?: string}} opts.image
  * @param {() => Promise<string>} opts.picture   URL of a display-size picture of the image
  * @param {(png: Blob) => Promise<void>} opts.done  send the mask; the dialog closes once it is sent
+ * @param {string} [opts.help]   what the model does with the painted part (the mask's own help)
  */
-export function openMaskPainter({ host, image, picture, done }) {
+export function openMaskPainter({ host, image, picture, done, help = "White (what you paint) is repainted, black is kept." }) {
   const { width, height } = image;
   const mask = h("canvas", { width, height, class: "fluxpanel-mask-data" });
-  const view = h("canvas", { width, height, class: "fluxpanel-mask-view", "aria-label": "Paint the area to repaint", role: "img" });
+  const view = h("canvas", { width, height, class: "fluxpanel-mask-view", "aria-label": "Paint the mask over the image", role: "img" });
   const photo = h("img", { class: "fluxpanel-mask-photo", alt: image.name || "the image" });
   picture().then((url) => (photo.src = url)).catch(() => {});
   const m = mask.getContext("2d");
@@ -169,7 +170,7 @@ export function openMaskPainter({ host, image, picture, done }) {
         e.stopPropagation(); // the panel's keys, not the notebook's
       },
     },
-    h("div", { class: "fluxpanel-mask-help" }, "Paint what should be repainted; the rest is kept. ", h("small", {}, `${width}×${height} · [ and ] change the brush · Ctrl/Cmd+Z undoes`)),
+    h("div", { class: "fluxpanel-mask-help" }, `${help} `, h("small", {}, `${width}×${height} · [ and ] change the brush · Ctrl/Cmd+Z undoes`)),
     h("div", { class: "fluxpanel-mask-stage", style: `aspect-ratio: ${width} / ${height}` }, photo, view),
     h(
       "div",

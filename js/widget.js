@@ -71,6 +71,7 @@ function render({ model, el }) {
       openMaskPainter({
         host: root,
         image,
+        help: param.help,
         picture: async () => {
           const { msg, buffers } = await ask({ type: "preview-input", param: param.mask_of, index: 0 });
           const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));

@@ -852,3 +852,105 @@ def test_the_fakes_refuse_a_tolerance_over_2_with_an_input_image():
         body = {"input": {"prompt": "x", "input_image": data_uri, "safety_tolerance": 3}}
         r = httpx.post(url, json=body, headers=headers)
         assert r.status_code == 422 and "safety_tolerance" in r.text
+
+
+# -- FLUX Outpainting: an image placed on a canvas -------------------------------------
+
+
+def at(x: int, y: int) -> dict:
+    """The image's top-left corner on the canvas, given in pixels."""
+    return {"placement": "custom", "reference_offset_x": x, "reference_offset_y": y}
+
+
+def test_outpainting_places_the_image_on_its_canvas_as_black_forest_labs_takes_it():
+    image = png(400, 300)
+    with FakeBFL() as bfl, client(QuickBFL, bfl) as c:
+        centred = c.generate(model="flux_outpaint", input_image=image, width=800, height=450)
+        corner = c.generate(
+            model="flux_outpaint",
+            prompt="a harbour to the right",
+            input_image=image,
+            width=1200,
+            height=300,
+            **at(0, 0),
+            mode="fast",
+        )
+        cases = (
+            ({"width": 300}, "width", "at least 400, or auto_crop=True"),
+            (
+                {"placement": "custom", "reference_offset_x": 500},
+                "reference_offset_x",
+                "0 to 400, or auto_crop=True",
+            ),
+            ({"placement": "custom", "reference_offset_y": -1}, "reference_offset_y", "0 to 150"),
+        )
+        for bad, field, allowed in cases:
+            with pytest.raises(ValidationError) as e:
+                c.generate(
+                    model="flux_outpaint", input_image=image, **{"width": 800, "height": 450, **bad}
+                )
+            assert e.value.field == field and allowed in e.value.allowed, bad
+        with pytest.raises(ValidationError) as e:
+            c.generate(model="flux_outpaint", input_image=image, width=800, height=450, seed=1)
+        assert e.value.field == "seed"
+        cropped = c.generate(
+            model="flux_outpaint", input_image=image, width=300, height=450, auto_crop=True
+        )
+        assert len(bfl.submits) == 3  # nothing sent for the refused ones
+    first, second, third = (r.json() for r in bfl.submits)
+    assert bfl.submits[0].path == "/v1/flux-tools/outpainting-v1"
+    assert base64.b64decode(first["input_image"]) == image
+    assert set(first) == {
+        "input_image",
+        "width",
+        "height",
+        "auto_crop",
+        "mode",
+        "safety_tolerance",
+        "output_format",
+    }  # centred: no offsets; no empty prompt; placement is fluxpanel's own
+    assert (second["reference_offset_x"], second["reference_offset_y"]) == (0, 0)
+    assert second["prompt"] == "a harbour to the right" and second["mode"] == "fast"
+    assert third["auto_crop"] is True
+    assert centred.request.size == (800, 450) and cropped.request.size == (300, 450)
+    assert corner.request.size == (1200, 300)
+
+
+def test_the_fake_refuses_a_placement_past_the_canvas_unless_cropped():
+    img = base64.b64encode(png(400, 300)).decode()
+    with FakeBFL() as bfl:
+        url, headers = f"{bfl.base_url}/v1/flux-tools/outpainting-v1", {"x-key": bfl.api_key}
+        base = {"input_image": img, "width": 800, "height": 450}
+        for body, field in (
+            ({**base, "width": 300}, "reference_offset_x"),  # centred, wider than the canvas
+            ({**base, "reference_offset_y": 200}, "reference_offset_y"),
+            ({**base, "width": 63}, "width"),
+            ({**base, "width": 2100, "height": 2100}, "width"),  # over 4 megapixels
+            ({**base, "seed": 1}, "seed"),
+            ({**base, "webhook_url": "https://example.com/hook"}, "webhook_url"),
+            ({**base, "mode": "slow"}, "mode"),
+        ):
+            r = httpx.post(url, json=body, headers=headers)
+            assert r.status_code == 422 and field in r.text, body
+        for body in (
+            base,
+            {**base, "width": 300, "auto_crop": True},
+            {**base, "width": 4000, "height": 1000},
+        ):
+            assert httpx.post(url, json=body, headers=headers).status_code == 200, body
+
+
+def test_the_preview_keeps_the_image_where_it_is_placed_and_draws_the_rest():
+    red = png(400, 300, colour=(255, 0, 0))
+    with FluxClient(provider=Preview(), cache=False) as c:
+        g = c.generate(
+            model="flux_outpaint",
+            input_image=red,
+            width=800,
+            height=700,
+            **at(400, 200),
+        )
+    out = Image.open(io.BytesIO(g.images[0].data)).convert("RGB")
+    assert out.size == (800, 700)
+    assert out.getpixel((600, 350)) == (255, 0, 0)  # the image, where it was placed
+    assert out.getpixel((200, 350)) != (255, 0, 0)  # new pixels to its left

@@ -26,8 +26,8 @@ counts. Sources:
   further input megapixel and each output megapixel (fal's model page,
   fal.ai/models/fal-ai/flux-pro/v1/vto/llms.txt): the same sum as 3.75 cents
   for the first megapixel and 0.5 for each other, inputs and output together.
-- No published price was found for FLUX Deblur (Black Forest Labs), nor for
-  Kontext [dev] and FLUX.2 [dev] (run on
+- No published price was found for FLUX Deblur and FLUX Outpainting (Black
+  Forest Labs), nor for Kontext [dev] and FLUX.2 [dev] (run on
   Replicate's and fal's own hardware), nor for FLUX.1 Expand [pro] (Black
   Forest Labs' pricing pages list Fill but not Expand); they estimate at $0
   until set here.

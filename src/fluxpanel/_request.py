@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ValidationError
-from ._spec import MARGINS, MODELS, ModelSpec, ParamSpec, _num
+from ._spec import MARGINS, MODELS, Canvas, ModelSpec, ParamSpec, _num
 
 DEFAULT_MODEL = "flux_schnell"
 
@@ -191,6 +191,10 @@ def _check_together(spec: ModelSpec, values: Mapping[str, Any]) -> None:
     from ._inputs import InputImage
 
     for name, p in spec.params.items():
+        image = values.get(name)
+        if p.canvas is not None and isinstance(image, InputImage) and image.width:
+            _check_placement(spec, name, p.canvas, image, values)
+    for name, p in spec.params.items():
         value = values.get(name)
         if p.most_with is None or values.get(p.most_with[0]) is None:
             continue
@@ -218,6 +222,40 @@ def _check_together(spec: ModelSpec, values: Mapping[str, Any]) -> None:
                 f"{name} is {mask.width}x{mask.height} but {p.mask_of} is "
                 f"{image.width}x{image.height}; a mask must be the size of its image",
             )
+
+
+def _check_placement(
+    spec: ModelSpec, name: str, canvas: Canvas, image: Any, values: Mapping[str, Any]
+) -> None:
+    """The image must lie on its canvas unless what runs past is cropped
+    (Black Forest Labs refuses such a placement otherwise)."""
+    if values.get(canvas.crop) or not all(
+        isinstance(values.get(k), int) for k in (canvas.width, canvas.height)
+    ):
+        return
+    w, h = image.width, image.height
+    x, y = canvas.place(values, w, h)
+    for axis, at, size, side, edge, far in (
+        (canvas.x, x, w, canvas.width, "left", "right"),
+        (canvas.y, y, h, canvas.height, "top", "bottom"),
+    ):
+        room = int(values[side])
+        if 0 <= at and at + size <= room:
+            continue
+        where = f"at {at}" if values.get(axis) is not None else "centred"
+        if values.get(axis) is not None and size <= room:
+            field, value, allowed = axis, at, f"0 to {room - size}, or {canvas.crop}=True"
+        else:
+            field, value, allowed = side, room, f"at least {size}, or {canvas.crop}=True"
+        raise ValidationError(
+            f"the {w}x{h} {name} placed {where} runs past the canvas ({side} {room}: its "
+            f"{edge} edge at {at}, its {far} edge at {at + size}); allowed for {field}: "
+            f"{allowed}",
+            field=field,
+            value=value,
+            model=spec.id,
+            allowed=allowed,
+        )
 
 
 def field_errors(

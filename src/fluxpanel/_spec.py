@@ -65,6 +65,28 @@ ANY_IMAGE = ImageLimits()
 
 
 @dataclass(frozen=True)
+class Canvas:
+    """An image placed on a larger canvas (FLUX Outpainting): the parameters
+    holding the canvas's width and height, the image's top-left corner (the
+    image is centred when they do not apply), and the switch that crops what
+    runs past the edges (the host refuses such a placement otherwise)."""
+
+    width: str = "width"
+    height: str = "height"
+    x: str = "reference_offset_x"
+    y: str = "reference_offset_y"
+    crop: str = "auto_crop"
+
+    def place(self, values: Mapping[str, Any], w: int, h: int) -> tuple[int, int]:
+        """The top-left corner of a ``w`` x ``h`` image on the canvas."""
+        x, y = values.get(self.x), values.get(self.y)
+        return (
+            (int(values[self.width]) - w) // 2 if x is None else int(x),
+            (int(values[self.height]) - h) // 2 if y is None else int(y),
+        )
+
+
+@dataclass(frozen=True)
 class ParamSpec:
     """One parameter of one model.
 
@@ -110,6 +132,8 @@ class ParamSpec:
     #: (an image parameter, the most this value may be once it is given):
     #: Kontext's safety tolerance is at most 2 with an input image.
     most_with: tuple[str, float] | None = None
+    #: An image placed on a canvas the model fills around it (Outpainting).
+    canvas: Canvas | None = None
 
     @property
     def is_image(self) -> bool:
@@ -295,6 +319,10 @@ def check_table(models: Mapping[str, ModelSpec]) -> None:
                 assert p.mask_of in seen and p.kind == "image", (model.id, p.name, "mask_of")
             if p.needs is not None:
                 assert p.needs in seen and model.params[p.needs].is_image, (model.id, p.name)
+            if p.canvas is not None:
+                c = p.canvas
+                names = (c.width, c.height, c.x, c.y, c.crop)
+                assert all(n in model.params for n in names), (model.id, p.name, "canvas")
             if p.most_with is not None:
                 other = model.params.get(p.most_with[0])
                 assert other is not None and other.is_image, (model.id, p.name, "most_with")
@@ -514,6 +542,10 @@ LABELS = {
         "FLUX Virtual Try-On",
         "Dress the person of one image in the garment of another.",
     ),
+    "flux_outpaint": (
+        "FLUX Outpainting",
+        "Place an image on a larger canvas; the rest is filled in keeping with it.",
+    ),
     "flux_expand_pro": (
         "FLUX.1 Expand [pro]",
         "Outpainting: grow an image on any side, the new pixels in keeping with it.",
@@ -638,7 +670,7 @@ def fill_inputs(
         image(
             "mask",
             "Mask",
-            f"White is {verb}, black is kept; the size of the image.",
+            f"White (what you paint) is {verb}, black is kept; the size of the image.",
             limits,
             required=True,
             urls=urls,
@@ -729,6 +761,62 @@ def expand_inputs(limits: ImageLimits, most: int) -> tuple[ParamSpec, ...]:
 
 #: The sides an image is grown by (FLUX.1 Expand), in the host's order.
 MARGINS = ("top", "bottom", "left", "right")
+
+
+def outpaint_inputs(limits: ImageLimits, most: int, *, urls: bool = False) -> tuple[ParamSpec, ...]:
+    """FLUX Outpainting's image, the canvas it is placed on (each side 64 to
+    ``most`` pixels), where on it (centred, or a top-left corner given in
+    pixels, past the edges too) and whether what runs past the edges is
+    cropped (or refused)."""
+    canvas = Canvas()
+    picture = dataclasses.replace(
+        image("input_image", "Image", "The image to extend.", limits, required=True, urls=urls),
+        canvas=canvas,
+    )
+    sides = tuple(
+        ParamSpec(
+            name,
+            "integer",
+            f"Canvas {name}",
+            f"{name.capitalize()} of the result in pixels, 64 to {most}: the image is "
+            "placed on it and the rest filled in.",
+            default=1024,
+            min=64,
+            max=most,
+            step=1,
+        )
+        for name in (canvas.width, canvas.height)
+    )
+    placement = choice(
+        "placement",
+        "Placement",
+        "Where the image sits on the canvas: centred, or at a corner given in pixels.",
+        ("center", "custom"),
+        "center",
+    )
+    offsets = tuple(
+        ParamSpec(
+            name,
+            "integer",
+            f"Image {axis}",
+            f"The image's {edge} edge, in pixels from the canvas's {edge} edge "
+            "(negative: past it).",
+            default=0,
+            min=-most,
+            max=most,
+            step=1,
+            only_with=("placement", "custom"),
+        )
+        for name, axis, edge in ((canvas.x, "x", "left"), (canvas.y, "y", "top"))
+    )
+    crop = ParamSpec(
+        canvas.crop,
+        "boolean",
+        "Crop to the canvas",
+        "Crop what of the image runs past the canvas's edges; off, such a placement is refused.",
+        default=False,
+    )
+    return (picture, *sides, placement, *offsets, crop)
 
 
 def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:

@@ -188,6 +188,7 @@ def test_use_as_input_then_paint_a_mask(make_lab):
 
     def paint(*actions):
         dialog = stroke(lab)
+        expect(dialog.locator(".fluxpanel-mask-help")).to_contain_text("is repainted")
         for action in actions:
             dialog.locator(f'[data-action="{action}"]').click()
         dialog.locator('[data-action="use-mask"]').click()
@@ -220,10 +221,11 @@ def test_use_as_input_then_paint_a_mask(make_lab):
     assert lab.value("panel.result.request.model") == "flux_fill_pro"
 
 
-def test_erase_takes_no_prompt_and_removes_the_painted_part(make_lab):
+def test_erase_takes_no_prompt_and_removes_the_painted_part(make_lab, tmp_path):
     """FLUX Erase in JupyterLab: no prompt field while it is chosen (and the
-    prompt kept for the next model), the image carried over from Kontext, a
-    painted mask, and a result whose painted part is filled in."""
+    prompt kept for the next model), the image carried over from Kontext, then
+    a picked photo with a red bar, a mask painted over the bar, and a result
+    where the bar is gone and the rest kept."""
     lab = make_lab([], setup=PREVIEW.format(model="flux_schnell"))
     lab.panel.locator('[data-action="generate"]').click()
     tile = lab.panel.locator("figure.fluxpanel-tile")
@@ -234,26 +236,29 @@ def test_erase_takes_no_prompt_and_removes_the_painted_part(make_lab):
     expect(lab.panel.locator('[data-param="prompt"]')).to_have_count(0)
     expect(field(lab, "image").locator(".fluxpanel-input-item")).to_have_count(1)
     expect(lab.panel.locator('[data-param="dilate_pixels"] input').first).to_be_visible()
-    stroke(lab).locator('[data-action="use-mask"]').click()
+    # A blue picture with a thin red bar across the middle, where the stroke goes.
+    picture = Image.new("RGB", (900, 600), (30, 90, 200))
+    picture.paste((230, 20, 20), (315, 295, 585, 305))
+    path = tmp_path / "bar.png"
+    picture.save(path)
+    field(lab, "image").locator('input[type="file"]').set_input_files(str(path))
+    expect(field(lab, "image").locator(".fluxpanel-input-item")).to_contain_text("bar.png")
+    dialog = stroke(lab)
+    expect(dialog.locator(".fluxpanel-mask-help")).to_contain_text("is removed")
+    dialog.locator('[data-action="use-mask"]').click()
     expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
     assert lab.value("panel.result.request.model") == "flux_erase"
     assert lab.value("panel.result.request.prompt") is None
-    # The painted stroke is filled in from around it: the result differs from
-    # the input there and keeps it elsewhere.
-    inside, outside = lab.value(
-        "(lambda I, io: (lambda src, out, m: ("
-        "sum(abs(a - b) for a, b, k in zip(src.getdata(), out.getdata(), m.getdata()) if k > 127)"
-        " / max(1, sum(1 for k in m.getdata() if k > 127)),"
-        "sum(abs(a - b) for a, b, k in zip(src.getdata(), out.getdata(), m.getdata()) if k == 0)"
-        " / max(1, sum(1 for k in m.getdata() if k == 0))))"
-        "(I.open(io.BytesIO(panel.image.data)).convert('L'),"
-        " I.open(io.BytesIO(panel.result.images[0].data)).convert('L'),"
-        " I.open(io.BytesIO(panel.mask.data)).convert('L')))"
-        "(__import__('PIL.Image', fromlist=['Image']), __import__('io'))"
+    pixel = (
+        "(lambda im: [im.getpixel((450, 300)), im.getpixel((450, 200))])"
+        "(__import__('PIL.Image', fromlist=['Image'])"
+        ".open(__import__('io').BytesIO(panel.result.images[0].data)).convert('RGB'))"
     )
-    assert inside > 3 * max(outside, 1), (inside, outside)
+    on_bar, above = lab.value(pixel)
+    assert on_bar[2] > 150 and on_bar[0] < 100, on_bar  # the bar filled in with blue
+    assert above == [30, 90, 200]  # outside the mask, untouched
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     lab.panel.screenshot(path=str(SCREENSHOTS / "erase-lab.png"))
     lab.panel.locator('[data-param="model"] select').select_option("flux_schnell")
@@ -284,6 +289,41 @@ def test_try_on_takes_a_picked_person_and_a_dropped_garment(make_lab, tmp_path):
     assert lab.value("panel.result.request.person.sha256") == sha(person)
     assert lab.value("panel.result.request.garment.sha256") == sha(garment)
     assert lab.value("panel.result.request.prompt") == "make it night"
+
+
+def test_outpainting_refuses_a_placement_past_the_canvas_beside_the_field(make_lab):
+    """FLUX Outpainting in JupyterLab: the image carried from a result, a wider
+    canvas, a custom corner that runs past the edge (the message beside the
+    field, Generate held), then one that fits, and a result the canvas's size."""
+    lab = make_lab([], setup=PREVIEW.format(model="flux_schnell"))
+    lab.panel.locator('[data-action="generate"]').click()
+    tile = lab.panel.locator("figure.fluxpanel-tile")
+    expect(tile).to_have_count(1)
+    tile.locator('[data-action="use-input"]').click()
+    lab.panel.locator('[data-param="model"] select').select_option("flux_outpaint")
+    expect(field(lab, "input_image").locator(".fluxpanel-input-item")).to_have_count(1)
+    expect(field(lab, "reference_offset_x")).to_be_hidden()  # centred until custom
+    width = field(lab, "width").locator('input[type="number"]')
+    width.fill("1536")
+    width.press("Tab")
+    field(lab, "placement").locator("select").select_option("custom")
+    offset = field(lab, "reference_offset_x").locator('input[type="number"]')
+    expect(offset).to_be_visible()
+    offset.fill("600")
+    offset.press("Tab")
+    error = field(lab, "reference_offset_x").locator(".fluxpanel-field-error")
+    expect(error).to_contain_text("0 to 512")
+    expect(lab.panel.locator('[data-action="generate"]')).to_be_disabled()
+    offset.fill("512")
+    offset.press("Tab")
+    expect(error).to_have_text("")
+    lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
+    assert lab.value("panel.result.request.size") == [1536, 1024]
+    assert lab.value("[panel.result.images[0].width, panel.result.images[0].height]") == [
+        1536,
+        1024,
+    ]
 
 
 def test_the_drop_zone_is_reachable_by_keyboard(make_lab):

@@ -106,6 +106,20 @@ endpoint refuses unknown fields):
   URL; "The server maps person to input_image and garment to
   input_image_2"), ``seed``, ``safety_tolerance`` (0 to 5 for public use:
   "Values 6-7 require an allowlisted organization"), ``output_format``.
+- FLUX Outpainting, ``POST /v1/flux-tools/outpainting-v1``
+  (``FluxOutpaintingInputs``; "Outpaint or extend an image",
+  docs.bfl.ml/api-reference, and the SDK's ``OutpaintParams``): "The input
+  image is placed on a (width, height) canvas at the given offset, and the
+  surrounding region is generated". ``input_image`` (required, base64 or
+  URL), ``width`` and ``height`` (required, at least 64; "width*height must
+  be <= 4MP": fluxpanel allows 64 to 2048 a side), ``reference_offset_x``
+  and ``_y`` (the image's top-left corner, "Negative values are allowed.
+  None = center"; fluxpanel's ``placement`` chooses centred or custom and is
+  not sent), ``auto_crop`` ("If False, an error is raised instead" when the
+  image runs past the canvas: refused before sending here too), ``mode``
+  high or fast (high), ``prompt`` ("Experimental: optional text guidance";
+  not sent when empty), ``safety_tolerance`` 0 to 5, ``output_format``. No
+  seed and no webhook fields ("Outpainting is extra=forbid").
 - FLUX.2 [pro], [max] and [flex], ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
   ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
   and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
@@ -183,6 +197,7 @@ from .._spec import (
     interval,
     model,
     more_images,
+    outpaint_inputs,
     prompt_upsampling,
     references,
     safety_tolerance,
@@ -239,6 +254,12 @@ _SIZE_MODE = choice(
     "auto",
 )
 _CUSTOM = ("image_size", "custom")
+#: Outpainting's prompt: optional, loosely followed, not sent when empty.
+_OUTPAINT_PROMPT = dataclasses.replace(
+    OPTIONAL_PROMPT,
+    help="Optional and experimental: what the new space might hold (loosely followed); "
+    "left empty, the image continues itself.",
+)
 
 
 def _flux2(id: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> Any:
@@ -384,6 +405,19 @@ MODELS = {
         safety_tolerance(2, 0, 5),
         batch_seeds="each",
     ),
+    "flux_outpaint": model(
+        "flux_outpaint",
+        _OUTPAINT_PROMPT,
+        *outpaint_inputs(_LIMITS, 2048, urls=True),
+        choice(
+            "mode",
+            "Mode",
+            "high for the best result, fast for a quicker one.",
+            ("high", "fast"),
+            "high",
+        ),
+        safety_tolerance(2, 0, 5),
+    ),
     "flux_2_pro": _flux2("flux_2_pro"),
     "flux_2_max": _flux2("flux_2_max"),
     # [klein]: four references (Flux2KleinInputs), no prompt upsampling
@@ -418,6 +452,7 @@ _ENDPOINTS = {
     "flux_erase": "/v1/flux-tools/erase-v1",
     "flux_deblur": "/v1/flux-tools/deblur-v1",
     "flux_vto": "/v1/flux-tools/vto-v1",
+    "flux_outpaint": "/v1/flux-tools/outpainting-v1",
     "flux_2_pro": "/v1/flux-2-pro",
     "flux_2_max": "/v1/flux-2-max",
     "flux_2_flex": "/v1/flux-2-flex",
@@ -427,6 +462,8 @@ _ENDPOINTS = {
 }
 #: FLUX 3 refuses every field it does not list (no output_format).
 _STRICT = {"flux_3_image"}
+#: Models whose prompt is left out when empty (Outpainting's is optional).
+_UNSET_EMPTY = {"flux_outpaint"}
 #: The documented waiting states: poll again.
 WAITING = frozenset({"Pending", "Reasoning", "Generating"})
 #: Black Forest Labs' API hosts: global, regional and their clusters.
@@ -460,8 +497,10 @@ class BlackForestLabs(HostedProvider):
         """The JSON body for one task (our names mapped to Black Forest Labs')."""
         body: dict[str, Any] = {}
         for k, v in request.host_params.items():
-            if k in ("num_images", "image_size") or v == MATCH_INPUT:
-                continue  # not sent: one task per image; the model chooses
+            if k in ("num_images", "image_size", "placement") or v == MATCH_INPUT:
+                continue  # not sent: one task per image; the model chooses; ours
+            if k == "prompt" and v == "" and request.model in _UNSET_EMPTY:
+                continue  # "Leave unset for default behavior"
             if isinstance(v, InputImage):
                 body[k] = _image(v)
             elif request.model in _STRICT and k == "input_images":  # FLUX 3: a list

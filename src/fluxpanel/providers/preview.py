@@ -6,8 +6,9 @@ model's name), model and seed, so teaching demos, docs and CI run without an
 account. It offers every model fluxpanel knows (the API page's three as the API
 page has them, the rest as Black Forest Labs, or else Replicate, publish them);
 an edit's placeholder is drawn over its input image: with a mask only the
-masked part changes (filled in from around it for FLUX Erase), and FLUX
-Deblur's input comes back sharpened. FLUX 3's boxes are drawn where they are,
+masked part changes (filled in from around it for FLUX Erase), an image grown
+or placed on a canvas keeps its pixels where it lies, and FLUX Deblur's input
+comes back sharpened. FLUX 3's boxes are drawn where they are,
 each with its name and description, so a layout can be shown and tried
 without a key.
 """
@@ -91,19 +92,18 @@ def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour(), 90))
     image = Image.alpha_composite(base.convert("RGBA"), layer)
     source, mask = _inputs(request)
-    margins = {side: request.params.get(side) or 0 for side in MARGINS}
-    if source is not None and any(margins.values()):
-        # Grown on its sides: the image as it was, the new drawing around it.
+    corner = _placed(request, source)
+    if source is not None and corner is not None:
+        # Grown on its sides, or placed on a canvas: the image as it was
+        # (cropped at the edges), the new drawing around it.
+        picture = _open(source).convert("RGBA")
         under = Image.new("RGBA", (width, height))
-        under.paste(_open(source).convert("RGBA"), (margins["left"], margins["top"]))
+        under.paste(picture, corner)
         kept = Image.new("L", (width, height), 255)
-        box = (
-            margins["left"],
-            margins["top"],
-            width - margins["right"],
-            height - margins["bottom"],
+        x, y = corner
+        ImageDraw.Draw(kept).rectangle(
+            (x, y, x + picture.width - 1, y + picture.height - 1), fill=0
         )
-        ImageDraw.Draw(kept).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=0)
         image = Image.composite(image, under, kept)
     elif source is not None:
         # An edit: the input, fitted to the canvas, with the new drawing over
@@ -231,6 +231,20 @@ def _erased(under: Any, region: Any, grow: int) -> Any:
     for radius in (48, 24, 12, 6, 3):
         filled = Image.composite(under, filled.filter(ImageFilter.GaussianBlur(radius)), keep)
     return filled
+
+
+def _placed(request: GenerationRequest, source: Any) -> tuple[int, int] | None:
+    """Where ``source`` sits on the result, when the result is it grown
+    (Expand's sides) or placed on a canvas (Outpainting); ``None`` otherwise."""
+    p = request.params
+    if source is None:
+        return None
+    if any(p.get(side) for side in MARGINS):
+        return p.get("left") or 0, p.get("top") or 0
+    for spec in request.spec.params.values():
+        if spec.canvas is not None and p.get(spec.name) is source:
+            return spec.canvas.place(p, source.width, source.height)
+    return None
 
 
 def _inputs(request: GenerationRequest) -> tuple[Any, Any]:

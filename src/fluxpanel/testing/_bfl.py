@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ._schema import FLUX3_RATIOS, Field, check, image_field, images_field, ratio_field
+from ._schema import (
+    FLUX3_RATIOS,
+    Field,
+    check,
+    decode_image,
+    image_field,
+    image_size,
+    images_field,
+    ratio_field,
+)
 from ._server import LoopbackServer, _Handler, seeded_png
 
 #: Per-task faults (the next submitted task gets it) and whole-call faults.
@@ -182,6 +191,19 @@ SCHEMAS = {
         "person": image_field(_B64_URL, required=True, **_LIMITS),
         "garment": image_field(_B64_URL, required=True, **_LIMITS),
     },
+    # FluxOutpaintingInputs (the SDK's OutpaintParams): no seed, no webhooks
+    "/v1/flux-tools/outpainting-v1": {
+        "input_image": image_field(_B64_URL, required=True, **_LIMITS),
+        "width": Field("integer", 64, None, required=True),
+        "height": Field("integer", 64, None, required=True),
+        "reference_offset_x": Field("integer", nullable=True),
+        "reference_offset_y": Field("integer", nullable=True),
+        "auto_crop": Field("boolean"),
+        "mode": Field("string", enum=("high", "fast")),
+        "prompt": Field("string", nullable=True),
+        "safety_tolerance": Field("integer", 0, 5),
+        "output_format": Field("string", enum=("jpeg", "png", "webp"), nullable=True),
+    },
     "/v1/flux-2-pro": _FLUX2,
     "/v1/flux-2-max": _FLUX2,
     # Flux2FlexInputs
@@ -241,7 +263,30 @@ for _path in ("/v1/flux-2-klein-4b", "/v1/flux-2-klein-9b"):
         if not k.startswith("input_image") or k == "input_image" or int(k.rsplit("_", 1)[1]) <= 4
     }
 #: The endpoints whose width and height together may not pass 4 megapixels.
-_FOUR_MP = {p for p in SCHEMAS if p.startswith("/v1/flux-2-")}
+_FOUR_MP = {p for p in SCHEMAS if p.startswith("/v1/flux-2-")} | {"/v1/flux-tools/outpainting-v1"}
+
+
+def _placement_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Outpainting: the image, at its offset (centred where none is given),
+    must lie on the canvas unless ``auto_crop`` ("If False, an error is
+    raised instead")."""
+    if data.get("auto_crop"):
+        return []
+    data_ = decode_image(data["input_image"], _B64_URL, None)
+    if data_ is None:
+        return []  # a URL, not fetched here: taken on trust
+    w, h = image_size(data_)
+    problems = []
+    for axis, size, side in (
+        ("reference_offset_x", w, "width"),
+        ("reference_offset_y", h, "height"),
+    ):
+        room = data[side]
+        at = data.get(axis)
+        at = (room - size) // 2 if at is None else at
+        if at < 0 or at + size > room:
+            problems.append((axis, f"the image runs past the canvas's {side} (auto_crop is off)"))
+    return problems
 
 
 @dataclass
@@ -331,6 +376,8 @@ class FakeBFL(LoopbackServer):
             w, h_ = data.get("width"), data.get("height")
             if isinstance(w, int) and isinstance(h_, int) and w * h_ > 2048 * 2048:
                 problems.append(("width", "width x height must be at most 4 megapixels"))
+        if h.path == "/v1/flux-tools/outpainting-v1" and not problems:
+            problems += _placement_problems(data)
         if problems:
             detail = [{"loc": ["body", f], "msg": m, "type": "value_error"} for f, m in problems]
             h.send_json(422, {"detail": detail})
