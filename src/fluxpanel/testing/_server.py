@@ -129,6 +129,7 @@ class LoopbackServer:
         self._answers: collections.deque[_Answer] = collections.deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self._port: int | None = None
         self._scheme = "http"
         #: The address the server says it is at in the URLs it hands out
         #: (``https://api.eu.bfl.ai``, say, reached through :class:`HostRoutes`);
@@ -149,6 +150,7 @@ class LoopbackServer:
         self._scheme = "https" if ssl_context is not None else "http"
         httpd.owner = self
         self._httpd = httpd
+        self._port = httpd.server_address[1]
         thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -169,8 +171,10 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None, "the server is not running"
-        return f"{self._scheme}://127.0.0.1:{self._httpd.server_address[1]}"
+        """Where it serves; after :meth:`stop`, where it served (a request
+        still being answered as the test ends names the same place)."""
+        assert self._port is not None, "the server has not been started"
+        return f"{self._scheme}://127.0.0.1:{self._port}"
 
     @property
     def url_base(self) -> str:
