@@ -954,3 +954,18 @@ def test_the_preview_keeps_the_image_where_it_is_placed_and_draws_the_rest():
     assert out.size == (800, 700)
     assert out.getpixel((600, 350)) == (255, 0, 0)  # the image, where it was placed
     assert out.getpixel((200, 350)) != (255, 0, 0)  # new pixels to its left
+
+
+def test_a_corner_that_does_not_apply_is_not_checked():
+    from fluxpanel._request import field_errors
+
+    image = fluxpanel.GenerationRequest(
+        "flux_outpaint", models=BlackForestLabs.models, input_image=png(1024, 1024)
+    ).input_image
+    given = {"input_image": image, "width": 2048, "height": 1024, "reference_offset_x": 1500}
+    assert (
+        field_errors(BlackForestLabs.models, "flux_outpaint", {**given, "placement": "center"})
+        == {}
+    )
+    errors = field_errors(BlackForestLabs.models, "flux_outpaint", {**given, "placement": "custom"})
+    assert "0 to 1024" in errors["reference_offset_x"]

@@ -226,3 +226,17 @@ def test_an_input_image_lowers_the_tolerance_kontext_allows_beside_the_field():
     assert "0 to 2 with input_image" in panel.field_errors["safety_tolerance"]
     panel.safety_tolerance = 2
     assert panel.field_errors == {}
+
+
+def test_a_hidden_corner_is_not_where_an_outpainted_image_goes():
+    """Outpainting: a corner set, then placement back to centred; the hidden
+    corner no longer counts, and the panel says nothing is wrong."""
+    panel = FluxPanel(provider="preview", model="flux_outpaint", width=2048, height=1024)
+    panel.input_image = png(1024, 1024)
+    panel.placement = "custom"
+    panel.reference_offset_x = 1500
+    assert "0 to 1024" in panel.field_errors["reference_offset_x"]
+    panel.placement = "center"
+    assert panel.field_errors == {}
+    gen = asyncio.run(panel.agenerate())
+    assert gen.request.reference_offset_x is None and gen.request.size == (2048, 1024)

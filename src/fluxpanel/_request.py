@@ -184,10 +184,10 @@ def resolve(
 
 
 def _check_together(spec: ModelSpec, values: Mapping[str, Any]) -> None:
-    """What one parameter allows given another: a mask must have its image's
-    width and height, and a value with a ``most_with`` limit (Kontext's
-    tolerance once an input image is given) may not pass it. The hosts refuse
-    both."""
+    """What one parameter allows given another: an image placed on a canvas
+    must lie on it (unless cropped), a value with a ``most_with`` limit
+    (Kontext's tolerance once an input image is given) may not pass it, and a
+    mask must have its image's width and height. The hosts refuse all three."""
     from ._inputs import InputImage
 
     for name, p in spec.params.items():
@@ -286,8 +286,13 @@ def field_errors(
                 _coerce(p, value, model)
         except ValidationError as e:
             errors[name] = str(e)
+    applies = {
+        k: v
+        for k, v in params.items()
+        if k not in errors and (k not in spec.params or spec.params[k].applies(params))
+    }  # a hidden offset is not where the image goes
     try:
-        _check_together(spec, {k: v for k, v in params.items() if k not in errors})
+        _check_together(spec, applies)
     except ValidationError as e:
         errors.setdefault(e.field or "mask", str(e))
     return errors
