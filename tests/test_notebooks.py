@@ -155,6 +155,15 @@ def test_editing_names_its_inputs_by_files(tmp_path):
         if o.get("output_type") == "execute_result"
     ]
     assert grown == ["(1536, 768)"]
+    # Outpainting puts it on a 2048 x 1024 canvas.
+    banner = [
+        o["data"]["text/plain"]
+        for c in nb["cells"]
+        if 'model="flux_outpaint"' in "".join(c["source"])
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "execute_result"
+    ]
+    assert banner == ["(2048, 1024)"]
     # Erase takes the balloon back out: the result is the image's size, and
     # its cell sends no prompt.
     erase = next(c for c in nb["cells"] if 'model="flux_erase"' in "".join(c["source"]))
