@@ -245,6 +245,20 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
         number.value = v;
         if (slider) slider.value = v;
       });
+      if (param.most_with) {
+        // A lower limit once an image is given (Kontext's tolerance with an input image).
+        const { param: other, most } = param.most_with;
+        const limit = () => {
+          const max = images.entries(other).length ? Math.min(param.max, most) : param.max;
+          number.max = max;
+          if (slider) slider.max = max;
+          range.textContent = `${param.min}–${max}`;
+          range.title = max < param.max ? `At most ${most} with ${other}` : "";
+          updaters.get(param.name)();
+        };
+        watch("inputs", limit);
+        limit();
+      }
     }
   }
 

@@ -167,6 +167,8 @@ class ParamSpec:
             out["needs"] = self.needs
         if self.first_number != 1:
             out["first_number"] = self.first_number
+        if self.most_with is not None:
+            out["most_with"] = {"param": self.most_with[0], "most": self.most_with[1]}
         return out
 
     def allowed(self) -> str:
