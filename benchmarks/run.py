@@ -218,7 +218,7 @@ def concurrent_batch(repeat: int) -> list[Figure]:
             small_httpx,
             1.10,
             "s",
-            "the loopback server's own limit: shown, not judged",
+            "httpx's own per-request cost on this machine: shown, not judged",
             judged=False,
         ),
     ]
