@@ -146,24 +146,21 @@ def test_editing_names_its_inputs_by_files(tmp_path):
     import base64
 
     assert base64.b64encode(source[:2000]).decode() not in json.dumps(nb)
-    # Expand grows the 1024 x 768 image by 256 px on each side.
-    grown = [
-        o["data"]["text/plain"]
-        for c in nb["cells"]
-        if "flux_expand_pro" in "".join(c["source"])
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "execute_result"
-    ]
-    assert grown == ["(1536, 768)"]
-    # Outpainting puts it on a 2048 x 1024 canvas.
-    banner = [
-        o["data"]["text/plain"]
-        for c in nb["cells"]
-        if 'model="flux_outpaint"' in "".join(c["source"])
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "execute_result"
-    ]
-    assert banner == ["(2048, 1024)"]
+
+    def results(marker: str) -> list[str]:
+        """What the cells naming ``marker`` evaluated to, as text."""
+        return [
+            o["data"]["text/plain"]
+            for c in nb["cells"]
+            if marker in "".join(c["source"])
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "execute_result"
+        ]
+
+    # Expand grows the 1024 x 768 image by 256 px on each side; Outpainting
+    # puts it on a 2048 x 1024 canvas.
+    assert results('model="flux_expand_pro"') == ["(1536, 768)"]
+    assert results('model="flux_outpaint"') == ["(2048, 1024)"]
     # Erase takes the balloon back out: the result is the image's size, and
     # its cell sends no prompt.
     erase = next(c for c in nb["cells"] if 'model="flux_erase"' in "".join(c["source"]))

@@ -207,5 +207,11 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
     item = edit.locator('[data-param="input_image"] .fluxpanel-input-item')
     expect(item.locator(".fluxpanel-input-size")).to_contain_text("1600×1200", timeout=30_000)
     expect(more).to_be_visible()
+    # With its input image, Kontext's tolerance goes to 2 at most; Erase, on
+    # the same image, shows no prompt field.
+    expect(edit.locator('[data-param="safety_tolerance"] .fluxpanel-range')).to_have_text("0–2")
+    edit.locator('[data-param="model"] select').select_option("flux_erase")
+    expect(edit.locator('[data-param="prompt"]')).to_have_count(0)
+    expect(edit.locator('[data-param="image"] .fluxpanel-input-item')).to_have_count(1)
     html = page.content()
     assert "sk-test-" not in html  # the key stays in the kernel

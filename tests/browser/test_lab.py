@@ -54,6 +54,11 @@ def test_controls_follow_each_models_spec(make_lab):
                 box = field.locator('input[type="number"]')
                 assert float(box.get_attribute("min")) == p.min
                 assert float(box.get_attribute("max")) == p.max
+                # The model's default arrives from the kernel after the switch.
+                for _ in range(100):
+                    if box.input_value() and float(box.input_value()) == p.default:
+                        break
+                    lab.page.wait_for_timeout(50)
                 assert float(box.input_value()) == p.default, (model_id, name)
             if p.kind == "choice":
                 opts = field.locator("option").evaluate_all("os => os.map(o => o.value)")

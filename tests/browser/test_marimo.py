@@ -133,4 +133,12 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     expect(more).to_be_visible(timeout=20_000)
     drop(page, more.locator(".fluxpanel-input-zone"), photo(), "hat.jpg")
     expect(more.locator('[data-action="cite-image"]')).to_have_text("image 2", timeout=30_000)
+    # Outpainting on the same 1600 x 1200 image: the default 1024-pixel canvas
+    # is too narrow, said beside its field; Erase shows no prompt field.
+    panel.locator('[data-param="model"] select').select_option("flux_outpaint")
+    expect(panel.locator('[data-param="width"] .fluxpanel-field-error')).to_contain_text(
+        "at least 1600, or auto_crop=True", timeout=20_000
+    )
+    panel.locator('[data-param="model"] select').select_option("flux_erase")
+    expect(panel.locator('[data-param="prompt"]')).to_have_count(0)
     assert page.errors == []
