@@ -311,11 +311,17 @@ def test_outpainting_refuses_a_placement_past_the_canvas_beside_the_field(make_l
     lab.panel.locator('[data-param="model"] select').select_option("flux_outpaint")
     expect(field(lab, "input_image").locator(".fluxpanel-input-item")).to_have_count(1)
     expect(field(lab, "reference_offset_x")).to_be_hidden()  # centred until custom
-    lab.wait_idle()  # the model's settings have arrived before one is changed
     width = field(lab, "width").locator('input[type="number"]')
+    expect(width).to_have_value("1024")  # the model's settings have arrived
+    lab.wait_idle()
     width.fill("1536")
     width.press("Tab")
-    lab.wait_idle()
+    # The browser's message and this test's question reach the kernel by
+    # different routes: ask until it has the new width.
+    for _ in range(50):
+        if lab.value("panel.width") == 1536:
+            break
+        lab.page.wait_for_timeout(100)
     assert lab.value("panel.width") == 1536
     field(lab, "placement").locator("select").select_option("custom")
     offset = field(lab, "reference_offset_x").locator('input[type="number"]')
