@@ -116,6 +116,7 @@ def test_grid_updates_as_each_cell_arrives_and_states_the_plan_first(
             shown.append(sum(1 for c in self.comparison.to_run if c.state != "pending"))
 
     monkeypatch.setattr(_compare, "_Display", Recorder)
+    server.latency = 0.3  # cells a few tenths apart, as a host's are, even on a busy machine
     fluxpanel.compare("a fox", client=client, model="flux_dev", seed=[1, 2, 3], concurrency=1)
     assert "Comparison: 3 requests, estimated cost $0.075" in capsys.readouterr().out
     assert shown == [1, 2, 3, 3]  # one update per arriving cell, then the final one
