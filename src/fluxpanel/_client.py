@@ -20,6 +20,7 @@ from ._cache import CacheWarning, ResultCache, get_cache
 from ._durations import RecentRuns
 from ._engine import (
     DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_DOWNLOADS_PER_HOST,
     DEFAULT_MAX_IMAGE_BYTES,
     Engine,
     ImageCallback,
@@ -49,7 +50,9 @@ class AsyncFluxClient:
     turns it off, a path or :class:`ResultCache` puts it elsewhere. ``prices``
     (dollars per image by model) overrides :data:`fluxpanel.PRICES` for the
     cost estimate every :class:`Generation` carries. ``deadline`` (seconds)
-    bounds a whole generation, polling included.
+    bounds a whole generation, polling included. ``downloads_per_host`` (6,
+    as a browser) is how many images are fetched from one image host at once;
+    the rest wait their turn in order, so the first generation is finished first.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class AsyncFluxClient:
         provider: Provider | str | None = None,
         timeout: httpx.Timeout | float | None = None,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        downloads_per_host: int = DEFAULT_DOWNLOADS_PER_HOST,
         max_retries: int = 3,
         retry: RetryPolicy | None = None,
         max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
@@ -75,6 +79,7 @@ class AsyncFluxClient:
             self._provider,
             timeout=timeout,
             download_timeout=download_timeout,
+            downloads_per_host=downloads_per_host,
             retry=retry or RetryPolicy(max_retries=max_retries),
             max_image_bytes=max_image_bytes,
             deadline=deadline,

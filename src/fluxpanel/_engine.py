@@ -27,6 +27,7 @@ import httpx
 
 from ._errors import (
     APIError,
+    ConfigError,
     ConnectError,
     FluxError,
     ImageError,
@@ -47,8 +48,14 @@ if TYPE_CHECKING:
 #: connect / read / write / pool. The read timeout is generous: the generation
 #: call is held open while the model runs.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=30.0, pool=30.0)
-#: Longest an image download may take, however slowly its bytes drip in.
+#: Longest an image download may take, however slowly its bytes drip in
+#: (counted from when it gets one of its host's lanes).
 DEFAULT_DOWNLOAD_TIMEOUT = 120.0
+#: Images fetched at once from one image host: a browser's limit for one
+#: HTTP/1.1 host. The rest wait their turn in the order they were asked for,
+#: so the generation whose images came first is finished first, rather than
+#: every generation sharing the CPU and the link and all finishing late.
+DEFAULT_DOWNLOADS_PER_HOST = 6
 #: Largest image accepted, and largest API response read.
 DEFAULT_MAX_IMAGE_BYTES = 32 * 1024 * 1024
 MAX_API_BYTES = 8 * 1024 * 1024
@@ -178,12 +185,19 @@ class Engine:
         *,
         timeout: httpx.Timeout | float | None = None,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        downloads_per_host: int = DEFAULT_DOWNLOADS_PER_HOST,
         retry: RetryPolicy | None = None,
         max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
         deadline: float = 600.0,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        if (
+            not isinstance(downloads_per_host, int)
+            or isinstance(downloads_per_host, bool)
+            or downloads_per_host < 1
+        ):
+            raise ConfigError(f"downloads_per_host={downloads_per_host!r} must be an integer >= 1")
         self.provider = provider
         if timeout is None:
             timeout = DEFAULT_TIMEOUT
@@ -191,6 +205,7 @@ class Engine:
             timeout = httpx.Timeout(float(timeout), connect=min(10.0, float(timeout)))
         self.timeout = timeout
         self.download_timeout = float(download_timeout)
+        self.downloads_per_host = downloads_per_host
         self.retry = retry or RetryPolicy()
         self.max_image_bytes = int(max_image_bytes)
         self.deadline = float(deadline)
@@ -201,6 +216,7 @@ class Engine:
         self._shared: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: asyncio.Semaphore | None = None
+        self._lanes: dict[str, asyncio.Semaphore] = {}
 
     # -- clients -------------------------------------------------------------------
 
@@ -218,6 +234,7 @@ class Engine:
             return
         old, self._api, self._downloads = (self._api, self._downloads), None, None
         self._shared = None
+        self._lanes = {}
         old_loop, self._loop = self._loop, loop
         limit = self.provider.max_active
         self._active = asyncio.Semaphore(limit) if limit else None
@@ -618,18 +635,17 @@ class Engine:
         left: float | None = None,
         phases: Phases | None = None,
     ) -> tuple[list[GeneratedImage], list[FluxError]]:
-        """Download every image at once. Each has its own budget (and none
-        more than ``left``, what remains of the deadline); the images that
-        arrive are kept whatever happens to the others."""
+        """Download every image at once (up to the host's lanes). Each has its
+        own budget, and none waits or runs past ``left``, what remains of the
+        deadline; the images that arrive are kept whatever happens to the others."""
         seeds = list(outputs.seeds or [])
-        budget = self.download_timeout if left is None else min(self.download_timeout, left)
         total, done = len(outputs.urls), 0
         if phases is not None:
             await phases.emit(Progress("downloading", done=0, total=total))
 
         async def one(i: int, url: str) -> GeneratedImage:
             nonlocal done
-            data = await self.download(url, budget=max(budget, 0.001))
+            data = await self.download(url, within=left)
             image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
             await notify(on_image, image)
             done += 1
@@ -679,13 +695,49 @@ class Engine:
             self.provider.name,
         )
 
-    async def download(self, url: str, *, budget: float | None = None) -> bytes:
+    async def download(
+        self, url: str, *, budget: float | None = None, within: float | None = None
+    ) -> bytes:
         """Fetch one image URL: no credentials, http(s) only, public addresses
         only (unless the API itself is local), size-capped, retried on
-        transport errors, 408, 429 and 5xx, all within one time budget."""
+        transport errors, 408, 429 and 5xx, all within one time budget
+        (``download_timeout`` unless given), counted from when one of the
+        host's :data:`lanes <DEFAULT_DOWNLOADS_PER_HOST>` is free. ``within``
+        (seconds) bounds the whole of it, the wait for a lane included."""
         budget = self.download_timeout if budget is None else budget
         host = urlsplit(url).hostname or "the image host"
+        self._check_loop()
+        lane = self._lane(url)
+        asked = time.perf_counter()
+        try:
+            async with asyncio.timeout(within):
+                await lane.acquire()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the image at {host} did not arrive within {within:g} s "
+                "(it was still waiting for a connection to its host)"
+            ) from None
+        try:
+            if within is not None:
+                budget = min(budget, max(within - (time.perf_counter() - asked), 0.001))
+            return await self._download(url, host, budget)
+        finally:
+            lane.release()
 
+    def _lane(self, url: str) -> asyncio.Semaphore:
+        """The semaphore for ``url``'s image host (scheme, host and port)."""
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:  # refused when checked; it needs a lane all the same
+            port = None
+        origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+        lane = self._lanes.get(origin)
+        if lane is None:
+            lane = self._lanes[origin] = asyncio.Semaphore(self.downloads_per_host)
+        return lane
+
+    async def _download(self, url: str, host: str, budget: float) -> bytes:
         async def attempt() -> Reply:
             target = url
             for _ in range(MAX_REDIRECTS + 1):

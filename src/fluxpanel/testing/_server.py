@@ -123,6 +123,9 @@ class LoopbackServer:
         #: Calls to the API being answered now, and the most there were at once.
         self.in_flight = 0
         self.max_in_flight = 0
+        #: Images being served now, and the most there were at once.
+        self.images_in_flight = 0
+        self.max_images_in_flight = 0
         self._faults: collections.deque[Fault] = collections.deque()
         self._image_faults: collections.deque[Fault] = collections.deque()
         self._images: dict[str, tuple[bytes, float, str]] = {}
@@ -422,7 +425,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self._answered("GET"):
             return
         if self.path.startswith("/images/"):
-            self.server.owner.serve_image(self)
+            owner = self.server.owner
+            with owner._lock:
+                owner.images_in_flight += 1
+                owner.max_images_in_flight = max(owner.max_images_in_flight, owner.images_in_flight)
+            try:
+                owner.serve_image(self)
+            finally:
+                with owner._lock:
+                    owner.images_in_flight -= 1
         else:
             self.server.owner.handle_get(self)
 
