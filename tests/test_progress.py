@@ -167,3 +167,41 @@ async def test_runs_are_written_one_write_at_a_time_and_none_is_lost(server, tmp
     runs = json.loads((tmp_path / "recent-runs.json").read_text())
     assert sum(len(v) for v in runs.values()) == 12  # every run written
     assert len(writes) < 12 and all(writes)  # coalesced, and never a write of nothing
+
+
+def test_runs_finishing_together_are_written_once(server, tmp_path, monkeypatch):
+    import asyncio
+    import json
+
+    from fluxpanel._durations import RecentRuns
+
+    writes = []
+    real_save = RecentRuns.save
+    monkeypatch.setattr(RecentRuns, "save", lambda self: writes.append(1) or real_save(self))
+
+    async def run() -> None:
+        async with fluxpanel.AsyncFluxClient(
+            api_key=server.api_key, url=server.url, cache=tmp_path
+        ) as c:
+            for seed in range(5):  # one after another, well within the write delay
+                await c.generate(prompt="x", seed=seed)
+            assert writes == []  # waiting to be written, in memory meanwhile
+            assert c.expected_seconds(c.request(prompt="x")) is not None
+
+    asyncio.run(run())
+    assert writes == [1]  # closing wrote them, once
+    runs = json.loads((tmp_path / "recent-runs.json").read_text())
+    assert sum(len(v) for v in runs.values()) == 5
+
+
+def test_runs_are_written_when_the_loop_ends_without_the_client_closed(server, tmp_path):
+    import asyncio
+    import json
+
+    async def run() -> None:
+        c = fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, cache=tmp_path)
+        await c.generate(prompt="x", seed=1)  # and the client is never closed
+
+    asyncio.run(run())
+    runs = json.loads((tmp_path / "recent-runs.json").read_text())
+    assert sum(len(v) for v in runs.values()) == 1

@@ -34,6 +34,10 @@ from ._request import GenerationRequest
 from ._results import Generation
 from .providers import Provider, get_provider
 
+#: Seconds a finished run waits before the recent runs are written, so runs
+#: finishing together are written once (they are in memory at once either way).
+RUNS_WRITE_DELAY = 1.0
+
 
 class AsyncFluxClient:
     """Generate images from async code (and from the panel).
@@ -93,7 +97,7 @@ class AsyncFluxClient:
 
         folder = self._cache.path if self._cache is not None else default_dir()
         self._runs = RecentRuns(folder / "recent-runs.json")
-        self._saving: set[asyncio.Future[None]] = set()
+        self._saving: dict[asyncio.Future[None], asyncio.Event] = {}
 
     @property
     def provider(self) -> Provider:
@@ -199,25 +203,40 @@ class AsyncFluxClient:
         return generation
 
     def _save_runs(self) -> None:
-        """Write the recent runs from a thread, one write at a time: runs
-        added while one is being written go in the next."""
+        """Write the recent runs soon, from a thread, one write at a time:
+        runs that finish within :data:`RUNS_WRITE_DELAY` of each other go in
+        one write (a burst of generations costs a write, not one each)."""
         loop = asyncio.get_running_loop()
         if any(f.get_loop() is loop for f in self._saving):
-            return  # the write under way is followed by another if needed
-        saving = asyncio.ensure_future(asyncio.to_thread(self._runs.save))
-        self._saving.add(saving)
+            return  # the write waiting or under way is followed by another if needed
+        now = asyncio.Event()
+        saving = asyncio.ensure_future(self._write_runs(now))
+        self._saving[saving] = now
 
         def done(future: asyncio.Future[None]) -> None:
-            self._saving.discard(future)
+            self._saving.pop(future, None)
             if self._runs.dirty and not future.cancelled():
                 self._save_runs()
 
         saving.add_done_callback(done)
 
+    async def _write_runs(self, now: asyncio.Event) -> None:
+        try:
+            try:
+                await asyncio.wait_for(now.wait(), RUNS_WRITE_DELAY)
+            except TimeoutError:
+                pass
+        except asyncio.CancelledError:
+            self._runs.save()  # the loop is closing: written now, as it goes
+            raise
+        await asyncio.to_thread(self._runs.save)
+
     async def aclose(self) -> None:
         """Close the client's connections (once what it remembers is written)."""
         loop = asyncio.get_running_loop()
         while pending := [f for f in self._saving if f.get_loop() is loop]:
+            for future in pending:
+                self._saving[future].set()  # no more waiting: write it now
             await asyncio.gather(*pending, return_exceptions=True)
         await self._engine.aclose()
 
