@@ -266,7 +266,7 @@ def _batch(repeat: int, images: str) -> tuple[float, float, float]:
 
         single = statistics.median(asyncio.run(ours(1)) for _ in range(repeat))
         mine, base = [], []
-        for _ in range(max(2, repeat // 3)):
+        for _ in range(max(3, repeat // 2)):
             mine.append(asyncio.run(ours(32)))
             base.append(asyncio.run(plain(32)))
     return (
