@@ -9,8 +9,10 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
+from fluxpanel.testing import artifacts_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SCREENSHOTS = artifacts_dir() / "screenshots"
 #: Where the README's links point on the site.
 LINKS = {
     "docs/site/reliability.md": "reliability.md",

@@ -14,8 +14,10 @@ import pytest
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
+from fluxpanel.testing import artifacts_dir
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "notebooks"
+ARTIFACTS = artifacts_dir() / "notebooks"
 
 
 def execute(path: Path, tmp_path: Path) -> nbformat.NotebookNode:

@@ -1,6 +1,6 @@
 """Real-browser tests: JupyterLab (and Notebook 7) on a free loopback port,
 driven by Playwright in Debian's Chromium. Screenshots of what the tests saw
-go to test-artifacts/screenshots/."""
+go to the screenshots folder of fluxpanel.testing.artifacts_dir()."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from fluxpanel.testing import artifacts_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SCREENSHOTS = artifacts_dir() / "screenshots"
 CHROMIUM = os.environ.get("FLUXPANEL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,6 +1,7 @@
 """Test helpers: loopback servers that speak the providers' APIs. No test
 of fluxpanel reaches beyond 127.0.0.1."""
 
+from ._artifacts import artifacts_dir
 from ._bfl import BFL_FAULTS, FakeBFL
 from ._fal import FAL_FAULTS, FakeFal
 from ._reference import API_FAULTS, ReferenceServer
@@ -28,6 +29,7 @@ __all__ = [
     "LoopbackServer",
     "Recorded",
     "ReferenceServer",
+    "artifacts_dir",
     "bomb_png",
     "seeded_png",
     "solid_png",
