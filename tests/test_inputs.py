@@ -14,7 +14,8 @@ from PIL import Image
 import fluxpanel
 from fluxpanel import GenerationRequest, ValidationError
 from fluxpanel._imaging import PNG_SIGNATURE, png_chunk
-from fluxpanel._spec import PROMPT, ImageLimits, ModelSpec, ParamSpec
+from fluxpanel._spec import ImageLimits, ModelSpec, ParamSpec
+from fluxpanel.tables._params import PROMPT
 
 LIMITS = ImageLimits(("jpeg", "png", "webp"), max_bytes=2_000_000, max_megapixels=4, min_side=64)
 EDIT = ModelSpec(

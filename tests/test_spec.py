@@ -157,8 +157,9 @@ def test_readme_host_table_is_the_generated_one():
 
 
 def test_an_image_list_can_follow_another_image_and_number_from_it():
-    from fluxpanel._spec import check_table, model, more_images
+    from fluxpanel._spec import check_table
     from fluxpanel.providers import BlackForestLabs, Fal, Replicate
+    from fluxpanel.tables._params import model, more_images
 
     for provider in (BlackForestLabs, Fal):
         kontext = provider.models["flux_kontext_pro"]
@@ -168,7 +169,8 @@ def test_an_image_list_can_follow_another_image_and_number_from_it():
         assert "more_images" in kontext.applicable({"input_image": object()})
     assert "more_images" not in Replicate.models["flux_kontext_pro"].params  # not published
     # A list that follows an image must come after it in the table.
-    from fluxpanel._spec import ANY_IMAGE, PROMPT, image
+    from fluxpanel._spec import ANY_IMAGE
+    from fluxpanel.tables._params import PROMPT, image
 
     with pytest.raises(AssertionError):
         check_table(

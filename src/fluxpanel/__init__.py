@@ -31,12 +31,13 @@ from ._errors import (
 )
 from ._export import ExportExistsError, load
 from ._inputs import InputImage
-from ._pricing import PRICES, PerMegapixel, PerTier, estimate_cost
+from ._pricing import PerMegapixel, PerTier, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
-from ._spec import MODELS, ImageLimits, ModelSpec, ParamSpec
-
-__version__ = "0.2.0"
+from ._spec import ImageLimits, ModelSpec, ParamSpec
+from ._version import __version__
+from .tables._family import PRICES
+from .tables.flux_api import MODELS
 
 __all__ = [
     "MODELS",

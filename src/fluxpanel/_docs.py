@@ -3,16 +3,12 @@ from what validation enforces: ``python -m fluxpanel._docs`` prints it."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+from ._kinds import KINDS, grouped
 from ._spec import Caveat, ModelSpec, ParamSpec
-
-#: Parameters every row has, left out of the "takes" column.
-_COMMON = ("prompt", "seed")
-
-
-def _n(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+from .providers import PROVIDERS, Provider
 
 
 def _condition(caveat: Caveat) -> str:
@@ -27,40 +23,14 @@ def _condition(caveat: Caveat) -> str:
 
 
 def _param(p: ParamSpec) -> str:
-    if p.kind == "choice":
-        choices = list(p.choices or ())
-        shown = ", ".join(choices) if len(choices) <= 4 else f"{len(choices)} choices"
-        text = f"`{p.name}` {shown} ({p.default})"
-    elif p.kind == "boolean":
-        text = f"`{p.name}` ({'on' if p.default else 'off'})"
-    elif p.kind == "text":
-        text = f"`{p.name}`"
-    elif p.kind == "boxes":
-        text = f"`{p.name}` (written into the prompt)"
-    elif p.is_image:
-        what = f"up to {_n(p.max)} images" if p.kind == "images" else "image"
-        if p.needs:
-            what += f" after `{p.needs}`"
-        if p.mask_of:
-            what = f"mask over `{p.mask_of}`"
-        limits = p.limits.describe() if p.limits else ""
-        text = f"`{p.name}` {what}{' (required)' if p.required else ''}: {limits}"
-        text += ", URLs too" if p.urls else ""
-    else:
-        text = f"`{p.name}` {_n(p.min)}–{_n(p.max)} ({_n(p.default)})"
-        if p.multiple_of:
-            text += f" ×{p.multiple_of}"
-        if p.most_with:
-            text += f", at most {_n(p.most_with[1])} with `{p.most_with[0]}`"
-    if p.only_with:
-        text += f" with {p.only_with[0]}={p.only_with[1]}"
-    return text
+    return KINDS[p.kind].doc(p) + "".join(r.doc() for r in p.relations)
 
 
 def _row(host: str, provider: type, spec: ModelSpec) -> str:
-    seed = spec.params.get("seed")
-    seeds = f"{_n(seed.min)}–{_n(seed.max)}" if seed is not None else "none"
-    takes = "; ".join(_param(p) for n, p in spec.params.items() if n not in _COMMON)
+    seed = next((p for p in spec.params.values() if p.random), None)
+    seeds = f"{grouped(seed.min)}–{grouped(seed.max)}" if seed is not None else "none"
+    # The prompt and the seed are every row's: said in their own columns.
+    takes = "; ".join(_param(p) for p in spec.params.values() if not (p.role or p.random))
     same = "yes"
     if not spec.reproducible:
         conditions = [_condition(c) for c in spec.caveats]
@@ -72,8 +42,6 @@ def _row(host: str, provider: type, spec: ModelSpec) -> str:
     )
     if "num_images" not in spec.params:
         batch = "one image"
-    from .providers import Provider
-
     billed = "billed" if provider.bills_withheld else "not billed"
     own = provider.withheld_by != Provider.withheld_by
     withheld = f"by {provider.withheld_by}, {billed}" if own else "—"
@@ -82,8 +50,6 @@ def _row(host: str, provider: type, spec: ModelSpec) -> str:
 
 def host_table() -> str:
     """The model × host table: what each host takes, and what differs."""
-    from .providers import PROVIDERS
-
     lines = [
         "| model | host | takes | seeds | same seed, same image? | batches | withheld images |",
         "|---|---|---|---|---|---|---|",
@@ -109,11 +75,7 @@ def with_host_table(text: str) -> str:
 
 
 if __name__ == "__main__":
-    import sys
-
     if sys.argv[1:2] == ["--readme"]:
-        from pathlib import Path
-
         readme = Path(sys.argv[2] if len(sys.argv) > 2 else "README.md")
         readme.write_text(with_host_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
     else:

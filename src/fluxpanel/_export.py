@@ -6,12 +6,12 @@ import calendar
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import FluxError, ImageError
+from ._files import write_file
 
 if TYPE_CHECKING:
     from ._results import Generation
@@ -22,33 +22,6 @@ FORMAT = "fluxpanel-export/1"
 
 class ExportExistsError(FluxError):
     """The folder already holds an export; nothing was overwritten."""
-
-
-def write_file(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename.
-
-    Never through a symlink planted at ``path``: with ``overwrite`` the link
-    itself is replaced; without it, anything already at ``path`` (a file or a
-    link) is refused with :class:`FileExistsError`.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fluxpanel-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if overwrite:
-            os.replace(tmp, path)
-            return
-        try:
-            os.link(tmp, path)  # fails if anything, a symlink included, is there
-        except FileExistsError:
-            raise
-        except (OSError, NotImplementedError):  # a file system without hard links
-            if os.path.lexists(path):
-                raise FileExistsError(path) from None
-            os.replace(tmp, path)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
 
 
 def save(gen: Generation, folder: str | Path) -> Path:

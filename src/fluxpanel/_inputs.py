@@ -15,14 +15,16 @@ import io
 import os
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._errors import ValidationError
+from ._files import write_file
 
 if TYPE_CHECKING:
-    from ._spec import ImageLimits, ParamSpec
+    from ._spec import ParamSpec
 
 #: The folder, beside the notebook, where inputs that came from memory or the
 #: browser are written once by content, so snippets can name them.
@@ -35,6 +37,46 @@ MAX_INPUT_BYTES = 100_000_000
 _FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 _EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "gif": ".gif"}
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What a host accepts for one input image, as it publishes it.
+
+    ``formats`` are the image formats it takes (lower case: ``jpeg``, ``png``,
+    ``webp``, ``gif``); ``max_bytes`` the largest encoded file; ``max_megapixels``
+    the most pixels (in millions); ``min_side`` the shortest width or height.
+    ``None`` means the host publishes no limit.
+    """
+
+    formats: tuple[str, ...] = ("jpeg", "png", "webp")
+    max_bytes: int | None = None
+    max_megapixels: float | None = None
+    min_side: int | None = None
+
+    def describe(self) -> str:
+        """The limits in words, as error messages and the docs say them."""
+        parts = ["/".join(f.upper() for f in self.formats)]
+        if self.min_side:
+            parts.append(f"at least {self.min_side} px a side")
+        if self.max_megapixels:
+            parts.append(f"at most {_num(self.max_megapixels)} megapixels")
+        if self.max_bytes:
+            parts.append(f"at most {self.max_bytes // 1_000_000} MB")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The limits as plain JSON, as the front end reads them."""
+        return {
+            "formats": list(self.formats),
+            "max_bytes": self.max_bytes,
+            "max_megapixels": self.max_megapixels,
+            "min_side": self.min_side,
+        }
+
+
+#: The formats every host here takes, when it publishes no other limit.
+ANY_IMAGE = ImageLimits()
 
 
 class InputImage:
@@ -185,8 +227,6 @@ class InputImage:
                 pass
         target = Path(folder if folder is not None else INPUTS_FOLDER) / self.filename
         if not target.exists() or target.stat().st_size != self.size:
-            from ._export import write_file
-
             target.parent.mkdir(parents=True, exist_ok=True)
             write_file(target, self.data, overwrite=True)
         return str(target)
@@ -210,8 +250,6 @@ class InputImage:
         return done
 
     def _fit(self, spec: ParamSpec, model: str) -> InputImage:
-        from ._spec import ANY_IMAGE
-
         limits = spec.limits or ANY_IMAGE
         if self.url is not None:
             if not spec.urls:
@@ -493,37 +531,8 @@ def write_inputs(request: Any, folder: Path) -> dict[str, list[dict[str, Any]]]:
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / image.filename
             if not target.exists():
-                from ._export import write_file
-
                 write_file(target, image.data, overwrite=True)
             records.setdefault(name, []).append(
                 {"file": f"{folder.name}/{image.filename}", **image.to_json()}
             )
     return records
-
-
-def coerce(spec: ParamSpec, value: Any, model: str) -> InputImage | tuple[InputImage, ...]:
-    """Check an ``image`` or ``images`` value for ``spec`` and return it as the
-    bytes the host will receive."""
-    if spec.kind == "image":
-        if isinstance(value, (list, tuple)):
-            raise _invalid(spec, model, f"a list of {len(value)}", f"{spec.name} takes one image")
-        return InputImage.of(value, spec.name).fitted(spec, model)
-    items = list(value) if isinstance(value, (list, tuple)) else [value]
-    low, high = int(spec.min or 1), int(spec.max or 1)
-    if not low <= len(items) <= high:
-        raise _invalid(spec, model, f"{len(items)} images", f"{spec.name} has {len(items)} images")
-    return tuple(
-        InputImage.of(v, f"{spec.name}[{i}]").fitted(spec, model) for i, v in enumerate(items)
-    )
-
-
-def json_form(value: Any) -> Any:
-    """A parameter value in requests' JSON: inputs by digest, others as is."""
-    if isinstance(value, InputImage):
-        return value.to_json()
-    if isinstance(value, tuple) and value and isinstance(value[0], InputImage):
-        return [v.to_json() for v in value]
-    if isinstance(value, tuple) and value and hasattr(value[0], "bbox"):  # boxes
-        return [v.to_json() for v in value]
-    return value

@@ -33,7 +33,7 @@ from ._errors import (
 )
 from ._panel_inputs import Thumbnails, Uploads
 from ._panel_messages import ViewMessages
-from ._panel_state import Offered, Results, Settings, defaults, tables
+from ._panel_state import Offered, Results, Settings, defaults, param_traits, tables
 from ._panel_view import (
     Bytes,
     describe_error,
@@ -55,7 +55,7 @@ from ._request import (
 from ._results import GeneratedImage, Generation, seed_words
 from ._snippet import request_code
 from ._spec import models_to_json
-from ._traits import InputTrait, make_trait, param_kinds
+from ._traits import InputTrait
 from .providers import Progress, Provider
 
 if TYPE_CHECKING:
@@ -460,11 +460,15 @@ class FluxPanel(ViewMessages, anywidget.AnyWidget):
         """A synced trait for every parameter of every offered provider's
         table not yet a trait here: ``panel.raw = True``, ``observe`` and
         ``traitlets.link`` work for each."""
-        kinds = param_kinds(tables(self._offered))
-        new = {n: make_trait(n, k) for n, k in kinds.items() if not self.has_trait(n)}
+        kinds = param_traits(tables(self._offered))
+        new = {
+            n: kind.trait(f"{p.label}: {p.help}")
+            for n, (kind, p) in kinds.items()
+            if not self.has_trait(n)
+        }
         if new:
             self.add_traits(**new)
-            images = [n for n in new if kinds[n] in ("image", "images")]
+            images = [n for n in new if kinds[n][0].takes_images]
             self.observe(self._on_param, names=[n for n in new if n not in images])
             if images:
                 self.observe(self._on_input, names=images)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncFluxClient
 from ._errors import ConfigError
 from ._history import HistoryStore
+from ._kinds import KINDS, Kind
 from ._panel_inputs import editing_target
 from ._request import fit
-from ._spec import ModelSpec
+from ._spec import ModelSpec, ParamSpec
 from .providers import Provider, get_provider
 
 if TYPE_CHECKING:
@@ -170,6 +171,29 @@ def _offered(current: Provider, providers: list[Provider | str] | None) -> dict[
 def tables(offered: Offered) -> Iterator[Mapping[str, ModelSpec]]:
     """Every offered provider's table (the panel has a trait for each parameter of each)."""
     return (p.models for p in offered)
+
+
+def param_traits(tables: Iterable[Mapping[str, ModelSpec]]) -> dict[str, tuple[Kind, ParamSpec]]:
+    """Each parameter any model in ``tables`` takes, with the kind of trait
+    it needs (an integer here and a number there is a number; anything else
+    that differs between hosts is a mistake in a table) and the first
+    declaration of it (whose label and help document the trait)."""
+    found: dict[str, tuple[Kind, ParamSpec]] = {}
+    for table in tables:
+        for spec in table.values():
+            for name, p in spec.params.items():
+                kind = KINDS[KINDS[p.kind].family]
+                if name not in found:
+                    found[name] = (kind, p)
+                    continue
+                known, first = found[name]
+                joined = known.joins(kind)
+                if joined is None:
+                    raise TypeError(
+                        f"{name} is {known.family} in one table and {kind.family} in another"
+                    )
+                found[name] = (KINDS[joined], first)
+    return found
 
 
 class Results:

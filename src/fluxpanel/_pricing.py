@@ -1,36 +1,9 @@
-"""Estimated cost of a request, from a per-model price table the user can override.
+"""Prices and estimated cost: a price per image, by the megapixel or by tier.
 
-The defaults are the hosts' published list prices in late 2026, the lowest
-where hosts differ; they are estimates, and the provider's bill is what
-counts. Sources:
-
-- FLUX.1 [schnell] about $0.003, [dev] $0.025, [pro] $0.05 per image (Black
-  Forest Labs and Replicate).
-- FLUX1.1 [pro] $0.04, [pro] Ultra $0.06, FLUX.1 Kontext [pro] $0.04 and [max]
-  $0.08, FLUX.1 Fill [pro] $0.05 per image (Black Forest Labs' pricing page,
-  docs.bfl.ml/quick_start/pricing; fal lists Kontext [max] at $0.08 too).
-- FLUX.2 is priced by the megapixel, input images counted with the output
-  (docs.bfl.ai/quick_start/pricing): [pro] 3 cents for the first megapixel
-  and 1.5 for each further one, [max] 7 and 3, [flex] 5 and 5, [klein] 4B
-  1.4 and 0.1, [klein] 9B 1.5 and 0.2.
-- FLUX 3 Image by resolution tier: 768sq $0.041, 1k $0.048, 2k $0.10 and
-  4k $0.607 per image (Black Forest Labs' list prices as Runware publishes
-  them, runware.ai/docs/models/bfl-flux-3-image; fal lists 1k at $0.048,
-  fal.ai/models/blackforestlabs/flux-3/edit-image). No price for 1.5k was
-  found; it estimates at the 2k price, the next tier up.
-- FLUX Erase by the megapixel: 3 cents for the first generated, 0.4 for each
-  further one and for each megapixel of the input image (fal's model page,
-  fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt; Runware publishes the same
-  for Black Forest Labs' endpoint). The mask is not counted.
-- FLUX Virtual Try-On: 3.75 cents for the first input megapixel, 0.5 for each
-  further input megapixel and each output megapixel (fal's model page,
-  fal.ai/models/fal-ai/flux-pro/v1/vto/llms.txt): the same sum as 3.75 cents
-  for the first megapixel and 0.5 for each other, inputs and output together.
-- No published price was found for FLUX Deblur and FLUX Outpainting (Black
-  Forest Labs), nor for Kontext [dev] and FLUX.2 [dev] (run on
-  Replicate's and fal's own hardware), nor for FLUX.1 Expand [pro] (Black
-  Forest Labs' pricing pages list Fill but not Expand); they estimate at $0
-  until set here.
+Each model's price at a host is part of its row (:mod:`fluxpanel.tables`);
+the list prices and their sources are in :mod:`fluxpanel.tables._family`
+(:data:`fluxpanel.PRICES`). They are estimates: the provider's bill is what
+counts.
 """
 
 from __future__ import annotations
@@ -38,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -88,37 +60,12 @@ class PerTier:
 
 Price = float | PerMegapixel | PerTier
 
-#: US dollars per image (or a :class:`PerMegapixel` or :class:`PerTier`), by model id.
-PRICES: Mapping[str, Price] = MappingProxyType(
-    {
-        "flux_schnell": 0.003,
-        "flux_dev": 0.025,
-        "flux_pro": 0.05,
-        "flux_pro_1_1": 0.04,
-        "flux_pro_1_1_ultra": 0.06,
-        "flux_kontext_pro": 0.04,
-        "flux_kontext_max": 0.08,
-        "flux_fill_pro": 0.05,
-        "flux_erase": PerMegapixel(0.03, 0.004),
-        "flux_vto": PerMegapixel(0.0375, 0.005),
-        "flux_2_pro": PerMegapixel(0.03, 0.015),
-        "flux_2_max": PerMegapixel(0.07, 0.03),
-        "flux_2_flex": PerMegapixel(0.05, 0.05),
-        "flux_2_klein_4b": PerMegapixel(0.014, 0.001),
-        "flux_2_klein_9b": PerMegapixel(0.015, 0.002),
-        "flux_3_image": PerTier(
-            "resolution",
-            MappingProxyType({"768sq": 0.041, "1k": 0.048, "1.5k": 0.10, "2k": 0.10, "4k": 0.607}),
-            "1k",
-        ),
-    }
-)
-
 
 def estimate_cost(request: GenerationRequest, prices: Mapping[str, Price] | None = None) -> float:
-    """Dollars this request is expected to cost (0 for a model with no price)."""
-    table = PRICES if prices is None else prices
-    price = table.get(request.model, 0.0)
+    """Dollars this request is expected to cost (0 for a model with no price):
+    by its row's price, or by ``prices`` (dollars per image by model) when given."""
+    price = request.spec.price if prices is None else prices.get(request.model)
+    price = 0.0 if price is None else price
     each = price.per_image(request) if isinstance(price, (PerMegapixel, PerTier)) else float(price)
     return each * request.count
 

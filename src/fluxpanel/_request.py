@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import difflib
-import math
-import numbers
+import json
 import os
 import random
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError
-from ._spec import MARGINS, MODELS, Canvas, ModelSpec, ParamSpec, _num
+from ._inputs import resolve_records
+from ._kinds import DROP, KINDS
+from ._metadata import read
+from ._relations import check_together, fit_together
+from ._snippet import request_code
+from ._spec import ModelSpec, ParamSpec
+from .tables import table_for, table_name
+from .tables.flux_api import MODELS
+
+if TYPE_CHECKING:
+    from .providers import Provider
 
 DEFAULT_MODEL = "flux_schnell"
 
@@ -33,80 +42,7 @@ def _models_supporting(models: Mapping[str, ModelSpec], name: str) -> list[str]:
 
 def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
     """Check one value against its spec and return it in canonical form."""
-
-    def fail(why: str) -> ValidationError:
-        return spec.invalid(
-            model, value, f"{spec.name}={value!r} is not allowed for {model}: {why}"
-        )
-
-    if spec.is_image:
-        from ._inputs import coerce
-
-        return coerce(spec, value, model)
-    if spec.kind == "boxes":
-        from ._boxes import coerce_boxes
-
-        try:
-            return coerce_boxes(value, int(spec.max) if spec.max else None)
-        except ValidationError as e:
-            raise spec.invalid(model, e.value, str(e).split("; allowed:")[0]) from None
-    if spec.kind == "text":
-        if not isinstance(value, str):
-            raise fail(f"expected a string, got {type(value).__name__}")
-        n = len(value)
-        if (spec.min is not None and n < spec.min) or (spec.max is not None and n > spec.max):
-            # Don't echo a 10,000-character prompt back in the message.
-            shown = value if n <= 60 else value[:57] + "..."
-            raise spec.invalid(model, value, f"{spec.name} has {n} characters ({shown!r})")
-        return value
-    if spec.kind == "choice":
-        if not isinstance(value, str) or value not in (spec.choices or ()):
-            raise fail("not one of the choices")
-        return value
-    if spec.kind == "boolean":
-        if not isinstance(value, bool):
-            raise fail(f"expected True or False, got {type(value).__name__}")
-        return value
-    # integer / number
-    if isinstance(value, bool):
-        raise fail("expected a number, got a bool")
-    if spec.kind == "integer":
-        if not isinstance(value, numbers.Integral):
-            raise fail(f"expected an integer, got {type(value).__name__}")
-        value = int(value)
-    else:
-        if not isinstance(value, numbers.Real):
-            raise fail(f"expected a number, got {type(value).__name__}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise fail("not a finite number")
-    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
-        raise fail("out of range")
-    if spec.multiple_of and value % spec.multiple_of:
-        raise fail(f"not a multiple of {spec.multiple_of}")
-    return value
-
-
-def _inapplicable(
-    p: ParamSpec, model: str, value: Any, values: Mapping[str, Any]
-) -> ValidationError:
-    if p.needs is not None and values.get(p.needs) is None:
-        return ValidationError(
-            f"{p.name} follows {p.needs} (for {model}): give {p.needs} too, or leave {p.name} out",
-            field=p.name,
-            value=value,
-            model=model,
-            allowed=f"only with {p.needs}",
-        )
-    other, wanted = p.only_with or ("", None)
-    return ValidationError(
-        f"{p.name} applies only when {other} is {wanted!r} (for {model}); "
-        f"set {other}={wanted!r} or leave {p.name} out",
-        field=p.name,
-        value=value,
-        model=model,
-        allowed=f"only with {other}={wanted!r}",
-    )
+    return KINDS[spec.kind].coerce(spec, value, model)
 
 
 def _missing(p: ParamSpec, model: str) -> ValidationError:
@@ -167,95 +103,20 @@ def resolve(
         value = params.get(name)
         if not p.applies(out):
             if value is not None:
-                raise _inapplicable(p, model, value, out)
+                raise p.refused(model, value, out)
             continue
         if value is None:
             if p.required and (require_inputs or not p.is_image):
                 raise _missing(p, model)
             if p.is_image:
                 continue  # an image not given (yet)
-            if name == "seed":
+            if p.random:  # drawn here, so the request records it
                 value = _rng.randint(int(p.min or 0), int(p.max or 0))
             else:
                 value = p.default
         out[name] = _coerce(p, value, model)
-    _check_together(spec, out)
+    check_together(spec, out)
     return out
-
-
-def _check_together(spec: ModelSpec, values: Mapping[str, Any]) -> None:
-    """What one parameter allows given another: an image placed on a canvas
-    must lie on it (unless cropped), a value with a ``most_with`` limit
-    (Kontext's tolerance once an input image is given) may not pass it, and a
-    mask must have its image's width and height. The hosts refuse all three."""
-    from ._inputs import InputImage
-
-    for name, p in spec.params.items():
-        image = values.get(name)
-        if p.canvas is not None and isinstance(image, InputImage) and image.width:
-            _check_placement(spec, name, p.canvas, image, values)
-    for name, p in spec.params.items():
-        value = values.get(name)
-        if p.most_with is None or values.get(p.most_with[0]) is None:
-            continue
-        other, most = p.most_with
-        if isinstance(value, (int, float)) and value > most:
-            allowed = f"{_num(p.min)} to {_num(most)} with {other}"
-            raise ValidationError(
-                f"{name}={value!r} is over {_num(most)}, the most {spec.id} allows with "
-                f"{other}; allowed: {allowed}",
-                field=name,
-                value=value,
-                model=spec.id,
-                allowed=allowed,
-            )
-    for name, p in spec.params.items():
-        mask, image = values.get(name), values.get(p.mask_of or "")
-        if p.mask_of is None or not isinstance(mask, InputImage):
-            continue
-        if not isinstance(image, InputImage) or mask.url or image.url:
-            continue
-        if (mask.width, mask.height) != (image.width, image.height):
-            raise p.invalid(
-                spec.id,
-                f"{mask.width}x{mask.height}",
-                f"{name} is {mask.width}x{mask.height} but {p.mask_of} is "
-                f"{image.width}x{image.height}; a mask must be the size of its image",
-            )
-
-
-def _check_placement(
-    spec: ModelSpec, name: str, canvas: Canvas, image: Any, values: Mapping[str, Any]
-) -> None:
-    """The image must lie on its canvas unless what runs past is cropped
-    (Black Forest Labs refuses such a placement otherwise)."""
-    if values.get(canvas.crop) or not all(
-        isinstance(values.get(k), int) for k in (canvas.width, canvas.height)
-    ):
-        return
-    w, h = image.width, image.height
-    x, y = canvas.place(values, w, h)
-    for axis, at, size, side, edge, far in (
-        (canvas.x, x, w, canvas.width, "left", "right"),
-        (canvas.y, y, h, canvas.height, "top", "bottom"),
-    ):
-        room = int(values[side])
-        if 0 <= at and at + size <= room:
-            continue
-        where = f"at {at}" if values.get(axis) is not None else "centred"
-        if values.get(axis) is not None and size <= room:
-            field, value, allowed = axis, at, f"0 to {room - size}, or {canvas.crop}=True"
-        else:
-            field, value, allowed = side, room, f"at least {size}, or {canvas.crop}=True"
-        raise ValidationError(
-            f"the {w}x{h} {name} placed {where} runs past the canvas ({side} {room}: its "
-            f"{edge} edge at {at}, its {far} edge at {at + size}); allowed for {field}: "
-            f"{allowed}",
-            field=field,
-            value=value,
-            model=spec.id,
-            allowed=allowed,
-        )
 
 
 def field_errors(
@@ -292,7 +153,7 @@ def field_errors(
         if k not in errors and (k not in spec.params or spec.params[k].applies(params))
     }  # a hidden offset is not where the image goes
     try:
-        _check_together(spec, applies)
+        check_together(spec, applies)
     except ValidationError as e:
         errors.setdefault(e.field or "mask", str(e))
     return errors
@@ -315,38 +176,10 @@ def fit(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
         p = spec.params.get(name)
         if p is None or value is None:
             continue
-        if p.kind == "boolean":
-            if not isinstance(value, bool):
-                continue
-        elif p.is_image:
-            from ._inputs import InputImage
-
-            if p.kind == "images":
-                items = value if isinstance(value, tuple) else (value,)
-                value = tuple(items)[: int(p.max or 1)]
-            elif isinstance(value, tuple):
-                value = value[0] if value else None
-            if value is None or not all(
-                isinstance(v, InputImage) for v in (value if isinstance(value, tuple) else (value,))
-            ):
-                continue
-        elif p.kind in ("integer", "number") and isinstance(value, numbers.Real):
-            if isinstance(value, bool) or not math.isfinite(value):
-                continue
-            lo = p.min if p.min is not None else value
-            hi = p.max if p.max is not None else value
-            value = min(max(value, lo), hi)
-            value = round(value) if p.kind == "integer" else float(value)
-            if p.multiple_of:
-                value = max(int(lo), min(int(hi), round(value / p.multiple_of) * p.multiple_of))
-        elif p.kind == "choice" and value not in (p.choices or ()):
-            continue
-        elif p.kind == "text" and isinstance(value, str) and p.max is not None:
-            value = value[: int(p.max)]
-        out[name] = value
-    for name, p in spec.params.items():  # a limit an image sets (Kontext's tolerance)
-        if p.most_with and out.get(p.most_with[0]) is not None and name in out:
-            out[name] = min(out[name], p.most_with[1])
+        value = KINDS[p.kind].fit(p, value)
+        if value is not DROP:
+            out[name] = value
+    fit_together(spec, out)  # a limit an image sets (Kontext's tolerance)
     return out
 
 
@@ -406,13 +239,13 @@ class GenerationRequest:
 
     @property
     def host_params(self) -> dict[str, Any]:
-        """The parameters as a host takes them: FLUX 3's boxes written into
-        the prompt as the host documents (:func:`fluxpanel.compose_prompt`)."""
+        """The parameters as a host takes them: each kind's host form (FLUX
+        3's boxes written into the prompt as the host documents,
+        :func:`fluxpanel.compose_prompt`)."""
         params = dict(self._params)
-        if "boxes" in params:
-            from ._boxes import compose_prompt
-
-            params["prompt"] = compose_prompt(params["prompt"], params.pop("boxes"))
+        for name, p in self.spec.params.items():
+            if name in params:
+                KINDS[p.kind].for_host(self.spec, p, params)
         return params
 
     @property
@@ -447,39 +280,11 @@ class GenerationRequest:
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) in pixels the request asks for, as near as the
-        parameters say: a width and height, a size (``1024x768``, fal's
-        ``landscape_4_3``), a ratio at about a megapixel, or the first input
-        image's shape (an edit that keeps it)."""
-        p = self._params
-        if isinstance(p.get("width"), int) and isinstance(p.get("height"), int):
-            return p["width"], p["height"]
-        for q in self.spec.params.values():
-            # Inpainting keeps the image's size, as does a model that says so.
-            kept = p.get(q.mask_of or "") or (p.get(q.name) if q.keeps_size else None)
-            if kept is not None and kept.width:
-                return kept.width, kept.height
-        if any(side in p for side in MARGINS):  # an image grown on its sides
-            grown = next(iter(self.inputs.values()), None)
-            if grown is not None and not isinstance(grown, tuple) and grown.width:
-                return (
-                    grown.width + p.get("left", 0) + p.get("right", 0),
-                    grown.height + p.get("top", 0) + p.get("bottom", 0),
-                )
-        shape = str(p.get("aspect_ratio", ""))
-        w, x, h = shape.partition("x")
-        if x and w.isdigit() and h.isdigit():
-            return int(w), int(h)
-        if shape in NAMED_SIZES:
-            return NAMED_SIZES[shape]
-        area = TIER_PIXELS.get(str(p.get("resolution")), 1_048_576)
-        w, colon, h = shape.partition(":")
-        if colon and w.isdigit() and h.isdigit() and int(h):
-            return _megapixel(int(w) / int(h), area)
-        for value in self.inputs.values():
-            first = value[0] if isinstance(value, tuple) else value
-            if first.width and first.height:
-                return _megapixel(first.width / first.height, area)
-        return _megapixel(1.0, area)
+        parameters say, by its host's rule for the model
+        (:mod:`fluxpanel._sizes`): a width and height, a size (``1024x768``,
+        fal's ``landscape_4_3``), a ratio at about a megapixel (or a tier's
+        pixels), the edited image's own size, or the first input image's shape."""
+        return self.spec.size.size(self)
 
     @property
     def count(self) -> int:
@@ -524,9 +329,8 @@ class GenerationRequest:
     def to_payload(self) -> dict[str, Any]:
         """The request as JSON: the exact body sent to the FLUX API. Input
         images appear by their sha256 (or URL), never as bytes."""
-        from ._inputs import json_form
-
-        return {"model": self._model, **{k: json_form(v) for k, v in self._params.items()}}
+        kinds = {name: KINDS[p.kind] for name, p in self.spec.params.items()}
+        return {"model": self._model, **{k: kinds[k].json(v) for k, v in self._params.items()}}
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -556,8 +360,6 @@ class GenerationRequest:
                 field=None,
                 value=payload,
             )
-        from ._inputs import resolve_records
-
         data = resolve_records(
             {str(k): v for k, v in payload.items()}, [inputs] if inputs is not None else []
         )
@@ -574,10 +376,6 @@ class GenerationRequest:
         """The request saved in an image's metadata by fluxpanel (PNG, JPEG or
         WebP), validated like any other input against the table of the
         provider that made it."""
-        import json
-
-        from ._metadata import read
-
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
         texts = read(data)
         if "fluxpanel" not in texts:
@@ -597,14 +395,12 @@ class GenerationRequest:
         name = provider if isinstance(provider, str) else None
         return cls.from_payload(payload, models=models, provider=name)
 
-    def to_code(self, provider: Any = None) -> str:
+    def to_code(self, provider: Provider | str | None = None) -> str:
         """A runnable Python snippet that reproduces this request with fluxpanel.
 
         ``provider`` is the provider (or its name) the snippet should use; the
         key is always read from the environment, never written.
         """
-        from ._snippet import request_code
-
         return request_code(self, provider)
 
     # -- identity -------------------------------------------------------------------
@@ -628,57 +424,8 @@ class GenerationRequest:
         return (_rebuild, (self._model, self._params, table))
 
 
-#: fal's named sizes (fal-js ``ImageSize``; the model pages give the pixels).
-NAMED_SIZES = {
-    "square_hd": (1024, 1024),
-    "square": (512, 512),
-    "portrait_4_3": (768, 1024),
-    "portrait_16_9": (576, 1024),
-    "landscape_4_3": (1024, 768),
-    "landscape_16_9": (1024, 576),
-}
-
-
-#: FLUX 3's resolution tiers, in pixels (768 x 768 to about 16 megapixels;
-#: the tiers as Black Forest Labs' reference and the ComfyUI node name them).
-TIER_PIXELS = {
-    "768sq": 768 * 768,
-    "1k": 1024 * 1024,
-    "1.5k": 1536 * 1536,
-    "2k": 2048 * 2048,
-    "4k": 4096 * 4096,
-}
-
-
-def _megapixel(ratio: float, area: int = 1_048_576) -> tuple[int, int]:
-    """About ``area`` pixels (a megapixel) at ``ratio`` (width / height), in
-    multiples of 16."""
-    h = (area / ratio) ** 0.5
-    return max(16, round(h * ratio / 16) * 16), max(16, round(h / 16) * 16)
-
-
 def _rebuild(
     model: str, params: dict[str, Any], table: str | dict[str, ModelSpec] | None = None
 ) -> GenerationRequest:
     models = table_for(table) if table is None or isinstance(table, str) else table
     return GenerationRequest._build(model, params, models)
-
-
-def table_for(provider: str | None) -> Mapping[str, ModelSpec]:
-    """The capability table of the provider called ``provider`` (the default
-    table for ``None`` or a name fluxpanel does not ship)."""
-    if provider is None:
-        return MODELS
-    from .providers import PROVIDERS
-
-    cls = PROVIDERS.get(provider)
-    return cls.models if cls is not None else MODELS
-
-
-def table_name(models: Mapping[str, ModelSpec]) -> str | None:
-    """The name of the provider whose table ``models`` is, if fluxpanel ships it."""
-    if models is MODELS:
-        return "flux-api"
-    from .providers import PROVIDERS
-
-    return next((name for name, cls in PROVIDERS.items() if cls.models is models), None)

@@ -1,89 +1,45 @@
-"""The capability spec: which parameters each FLUX model takes, as data.
-
-This table is the only place a model's rules are written. Request validation,
-the reference server, the panel's controls (which read it as JSON from a synced
-trait), the code snippets and the docs all read it.
-
-Source: ../shared/API_CONTRACT.md, our reading of the provider's API page.
+"""The capability spec's shapes: a parameter, a model at a host, and how the
+host spells it. The tables themselves are data in :mod:`fluxpanel.tables`
+(one row per model at a host); validation, the panel's traits and controls,
+snippets and the docs all read them. The rules of each kind of value are in
+:mod:`fluxpanel._kinds`, of each relation between parameters in
+:mod:`fluxpanel._relations`, of each way of sizing an image in
+:mod:`fluxpanel._sizes`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
 from ._errors import ValidationError
+from ._inputs import ANY_IMAGE, ImageLimits
+from ._kinds import KINDS
+from ._pricing import Price
+from ._relations import Canvas, Relation, check_together, relations_of
+from ._sizes import BY_RATIO, SizeRule
+
+__all__ = [
+    "ANY_IMAGE",
+    "SEED_MAX",
+    "Canvas",
+    "Caveat",
+    "ImageLimits",
+    "ModelSpec",
+    "ParamSpec",
+    "Status",
+    "Wire",
+    "check_table",
+    "check_together",
+    "models_to_json",
+]
 
 Kind = Literal["text", "integer", "number", "choice", "boolean", "image", "images", "boxes"]
 
 #: Bounds of a seed, shared by every model (the API page: ``x < 2147483647``).
 SEED_MAX = 2_147_483_646
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """What a host accepts for one input image, as it publishes it.
-
-    ``formats`` are the image formats it takes (lower case: ``jpeg``, ``png``,
-    ``webp``, ``gif``); ``max_bytes`` the largest encoded file; ``max_megapixels``
-    the most pixels (in millions); ``min_side`` the shortest width or height.
-    ``None`` means the host publishes no limit.
-    """
-
-    formats: tuple[str, ...] = ("jpeg", "png", "webp")
-    max_bytes: int | None = None
-    max_megapixels: float | None = None
-    min_side: int | None = None
-
-    def describe(self) -> str:
-        """The limits in words, as error messages and the docs say them."""
-        parts = ["/".join(f.upper() for f in self.formats)]
-        if self.min_side:
-            parts.append(f"at least {self.min_side} px a side")
-        if self.max_megapixels:
-            parts.append(f"at most {_num(self.max_megapixels)} megapixels")
-        if self.max_bytes:
-            parts.append(f"at most {self.max_bytes // 1_000_000} MB")
-        return ", ".join(parts)
-
-    def to_json(self) -> dict[str, Any]:
-        """The limits as plain JSON, as the front end reads them."""
-        return {
-            "formats": list(self.formats),
-            "max_bytes": self.max_bytes,
-            "max_megapixels": self.max_megapixels,
-            "min_side": self.min_side,
-        }
-
-
-#: The formats every host here takes, when it publishes no other limit.
-ANY_IMAGE = ImageLimits()
-
-
-@dataclass(frozen=True)
-class Canvas:
-    """An image placed on a larger canvas (FLUX Outpainting): the parameters
-    holding the canvas's width and height, the image's top-left corner (the
-    image is centred when they do not apply), and the switch that crops what
-    runs past the edges (the host refuses such a placement otherwise)."""
-
-    width: str = "width"
-    height: str = "height"
-    x: str = "reference_offset_x"
-    y: str = "reference_offset_y"
-    crop: str = "auto_crop"
-
-    def place(self, values: Mapping[str, Any], w: int, h: int) -> tuple[int, int]:
-        """The top-left corner of a ``w`` x ``h`` image on the canvas."""
-        x, y = values.get(self.x), values.get(self.y)
-        return (
-            (int(values[self.width]) - w) // 2 if x is None else int(x),
-            (int(values[self.height]) - h) // 2 if y is None else int(y),
-        )
 
 
 @dataclass(frozen=True)
@@ -127,18 +83,29 @@ class ParamSpec:
     #: A list of images: the number the prompt calls its first one ("image 2"
     #: when another image is image 1).
     first_number: int = 1
-    #: An image the result has the size of (FLUX Deblur returns its input's).
-    keeps_size: bool = False
     #: (an image parameter, the most this value may be once it is given):
     #: Kontext's safety tolerance is at most 2 with an input image.
     most_with: tuple[str, float] | None = None
     #: An image placed on a canvas the model fills around it (Outpainting).
     canvas: Canvas | None = None
+    #: What the parameter is to the panel: ``"prompt"`` for the text a person
+    #: writes first (Ctrl/Cmd+Enter generates; cited images and boxes go into it).
+    role: str = ""
+    #: Drawn at random when not given, and recorded (the seed).
+    random: bool = False
+    #: Boxes: ``(the image list the editor draws over, the parameter whose
+    #: value gives the canvas's shape)``.
+    backdrop: tuple[str, str] | None = None
+    #: The relations the fields above name (see :mod:`fluxpanel._relations`).
+    relations: tuple[Relation, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "relations", relations_of(self))
 
     @property
     def is_image(self) -> bool:
         """Whether the parameter takes images (one, or a list)."""
-        return self.kind in ("image", "images")
+        return KINDS[self.kind].takes_images
 
     def to_json(self) -> dict[str, Any]:
         """The parameter as plain JSON, as the front end reads it."""
@@ -149,56 +116,21 @@ class ParamSpec:
             "help": self.help,
             "default": self.default,
             "required": self.required,
+            **KINDS[self.kind].view(self),
         }
-        for key in ("min", "max", "step", "multiple_of"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        if self.choices is not None:
-            out["choices"] = list(self.choices)
-        if self.only_with is not None:
-            out["only_with"] = {"param": self.only_with[0], "value": self.only_with[1]}
-        if self.limits is not None:
-            out["limits"] = self.limits.to_json()
-            out["urls"] = self.urls
-        if self.mask_of is not None:
-            out["mask_of"] = self.mask_of
-        if self.needs is not None:
-            out["needs"] = self.needs
-        if self.first_number != 1:
-            out["first_number"] = self.first_number
-        if self.most_with is not None:
-            out["most_with"] = {"param": self.most_with[0], "most": self.most_with[1]}
+        for relation in self.relations:
+            out.update(relation.view())
+        if self.role:
+            out["role"] = self.role
+        if self.random:
+            out["random"] = True
+        if self.backdrop is not None:
+            out["backdrop"] = {"images": self.backdrop[0], "shape": self.backdrop[1]}
         return out
 
     def allowed(self) -> str:
         """What this parameter accepts, in words (used in error messages)."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices or ())
-        if self.kind == "boolean":
-            return "True or False"
-        if self.kind == "boxes":
-            from ._boxes import ALLOWED
-
-            return ALLOWED
-        if self.is_image:
-            what = "an image (a path, bytes, a Pillow image, a NumPy array or a GeneratedImage"
-            what += ", or an http(s) URL)" if self.urls else ")"
-            if self.kind == "images":
-                what = (
-                    f"a list of {_num(self.min or 1)} to {_num(self.max)} images, each " + what[3:]
-                )
-            limits = (self.limits or ANY_IMAGE).describe()
-            if self.mask_of:
-                limits += f", the size of {self.mask_of}"
-            return f"{what}: {limits}"
-        if self.kind == "text":
-            return f"a string of {_num(self.min)} to {_num(self.max)} characters"
-        noun = "an integer" if self.kind == "integer" else "a number"
-        text = f"{noun} from {_num(self.min)} to {_num(self.max)}"
-        if self.multiple_of:
-            text += f", a multiple of {self.multiple_of}"
-        return text
+        return KINDS[self.kind].allowed(self)
 
     def invalid(self, model: str, value: Any, message: str) -> ValidationError:
         """A :class:`ValidationError` for this parameter: ``message``, then
@@ -213,17 +145,12 @@ class ParamSpec:
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether this parameter applies, given the other parameters' values."""
-        if self.needs is not None and values.get(self.needs) is None:
-            return False
-        return self.only_with is None or values.get(self.only_with[0]) == self.only_with[1]
+        return all(r.applies(values) for r in self.relations)
 
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "?"
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
+    def refused(self, model: str, value: Any, values: Mapping[str, Any]) -> ValidationError:
+        """The error for a value given where the parameter does not apply."""
+        relation = next(r for r in self.relations if not r.applies(values))
+        return relation.refused(self, model, value)
 
 
 @dataclass(frozen=True)
@@ -249,11 +176,70 @@ BatchSeeds = Literal["batch", "each"]
 
 
 @dataclass(frozen=True)
+class Wire:
+    """How a host spells a model: where requests go and the names and forms
+    of their fields. Each adapter reads the parts its host uses.
+
+    ``route`` is the endpoint's path (Black Forest Labs), the app's route
+    (fal) or the model's slug (Replicate); ``edit`` the route used when the
+    request has input images, ``multi`` the one used with Kontext's more
+    images. ``names`` maps fluxpanel's parameter names to the host's;
+    ``omit`` names parameters never sent (fluxpanel's own, or made by
+    separate tasks); ``unset`` values that are not sent so the host chooses
+    (``{"aspect_ratio": ("match_input",)}``); ``empty`` parameters left out
+    when empty; ``text`` numbers sent as strings; ``negate`` switches sent as
+    their opposite under another name; ``extra`` fields always sent;
+    ``spread`` the field a list of images is spread over (``input_image``,
+    ``input_image_2``, ...) where the host takes no list.
+    """
+
+    route: str = ""
+    edit: str = ""
+    multi: str = ""
+    names: Mapping[str, str] = field(default_factory=dict)
+    omit: frozenset[str] = frozenset()
+    unset: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    empty: frozenset[str] = frozenset()
+    text: frozenset[str] = frozenset()
+    negate: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    spread: str = ""
+
+    def route_for(self, has_inputs: bool, has_more: bool = False) -> str:
+        """The route for a request with (or without) input images."""
+        if has_more and self.multi:
+            return self.multi
+        return self.edit if has_inputs and self.edit else self.route
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a model stands at a host: ``current``; ``legacy`` (still served,
+    superseded by ``instead``); or ``retired`` (no longer served, since
+    ``since``), with the ``source`` that says so."""
+
+    state: Literal["current", "legacy", "retired"] = "current"
+    since: str = ""
+    instead: str = ""
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "since": self.since, "instead": self.instead}
+
+
+CURRENT = Status()
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A model: its id, a short description and its parameters in display order.
+    """A model at a host: its id, a short description and its parameters in
+    display order, with what the host says of it.
 
     ``caveats`` are what people must be told about the model at this host
-    (determinism, seeds); ``batch_seeds`` how the host seeds a batch.
+    (determinism, seeds); ``batch_seeds`` how the host seeds a batch;
+    ``size`` how the host sizes its image (:mod:`fluxpanel._sizes`);
+    ``price`` its list price (:mod:`fluxpanel._pricing`), ``status`` where it
+    stands, and ``wire`` how the host spells it.
     """
 
     id: str
@@ -262,6 +248,10 @@ class ModelSpec:
     params: Mapping[str, ParamSpec] = field(default_factory=dict)
     caveats: tuple[Caveat, ...] = ()
     batch_seeds: BatchSeeds = "batch"
+    size: SizeRule = BY_RATIO
+    price: Price | None = None
+    status: Status = CURRENT
+    wire: Wire = field(default_factory=Wire)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -271,8 +261,9 @@ class ModelSpec:
         return name in self.params
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.id, self.label, self.description, dict(self.params))
-        return (ModelSpec, (*args, self.caveats, self.batch_seeds))
+        args = (self.id, self.label, self.description, dict(self.params), self.caveats)
+        rest = (self.batch_seeds, self.size, self.price, self.status, self.wire)
+        return (ModelSpec, (*args, *rest))
 
     def defaults(self) -> dict[str, Any]:
         """Each parameter's default (``None`` for the prompt and the seed)."""
@@ -285,6 +276,10 @@ class ModelSpec:
     def caveats_for(self, values: Mapping[str, Any]) -> list[str]:
         """The caveats that hold for these parameter values."""
         return [c.text for c in self.caveats if c.applies(values)]
+
+    def role(self, role: str) -> str | None:
+        """The parameter that plays ``role`` (``"prompt"``), if the model has one."""
+        return next((n for n, p in self.params.items() if p.role == role), None)
 
     @property
     def reproducible(self) -> bool:
@@ -311,643 +306,12 @@ def models_to_json(models: Mapping[str, ModelSpec]) -> dict[str, Any]:
 
 def check_table(models: Mapping[str, ModelSpec]) -> None:
     """Assert a table is self-consistent: every default lies inside its range
-    (and on its step), every ``only_with`` names an earlier parameter."""
+    (and on its step), every relation names a parameter of the model (one
+    that comes before it where a value depends on it)."""
     for model in models.values():
         seen: list[str] = []
         for p in model.params.values():
-            if p.only_with is not None:
-                assert p.only_with[0] in seen, (model.id, p.name, "only_with")
-            if p.mask_of is not None:
-                assert p.mask_of in seen and p.kind == "image", (model.id, p.name, "mask_of")
-            if p.needs is not None:
-                assert p.needs in seen and model.params[p.needs].is_image, (model.id, p.name)
-            if p.canvas is not None:
-                c = p.canvas
-                names = (c.width, c.height, c.x, c.y, c.crop)
-                assert all(n in model.params for n in names), (model.id, p.name, "canvas")
-            if p.most_with is not None:
-                other = model.params.get(p.most_with[0])
-                assert other is not None and other.is_image, (model.id, p.name, "most_with")
-            if p.is_image:
-                assert p.limits is not None and p.default is None, (model.id, p.name)
-                if p.kind == "images":
-                    assert p.max is not None and p.max >= (p.min or 1), (model.id, p.name)
+            for relation in p.relations:
+                relation.declared(model, p, seen)
+            KINDS[p.kind].check(p)
             seen.append(p.name)
-            if p.default is None:
-                continue
-            if p.kind == "choice":
-                assert p.default in (p.choices or ()), (model.id, p.name)
-            elif p.kind == "boolean":
-                assert isinstance(p.default, bool), (model.id, p.name)
-            elif p.kind in ("integer", "number"):
-                assert p.min is not None and p.max is not None
-                assert math.isfinite(p.default) and p.min <= p.default <= p.max, (
-                    model.id,
-                    p.name,
-                )
-                if p.multiple_of:
-                    assert p.default % p.multiple_of == 0, (model.id, p.name)
-
-
-# --- The parameters shared by every model -------------------------------------
-
-PROMPT = ParamSpec(
-    "prompt",
-    "text",
-    "Prompt",
-    "What to draw. Describe the subject, style, lighting and composition.",
-    min=1,
-    max=4000,
-    required=True,
-)
-ASPECT_RATIO = ParamSpec(
-    "aspect_ratio",
-    "choice",
-    "Aspect ratio",
-    "Size of the image in pixels: square, portrait or landscape.",
-    default="1024x1024",
-    choices=("1024x1024", "768x1344", "1344x768"),
-)
-
-
-def seed(low: int = 0, note: str = "") -> ParamSpec:
-    """The seed, from ``low`` (a host that reads 0 as "no seed" starts at 1)."""
-    return ParamSpec(
-        "seed",
-        "integer",
-        "Seed",
-        "Starting noise. The same seed and settings give the same image; "
-        "leave it random to explore, fix it to reproduce." + (f" {note}" if note else ""),
-        default=None,
-        min=low,
-        max=SEED_MAX,
-        step=1,
-    )
-
-
-SEED = seed()
-NUM_IMAGES = ParamSpec(
-    "num_images",
-    "integer",
-    "Images",
-    "How many images to make from this prompt, in one batch (one seed for the "
-    "batch: run the batch again to make one of its images again).",
-    default=1,
-    min=1,
-    max=4,
-    step=1,
-)
-# --- Parameters whose ranges differ by model and host: one definition each ------
-
-
-def steps(default: int, high: int, low: int = 1) -> ParamSpec:
-    return ParamSpec(
-        "steps",
-        "integer",
-        "Steps",
-        "Denoising steps. More steps add detail and take longer.",
-        default=default,
-        min=low,
-        max=high,
-        step=1,
-    )
-
-
-def guidance(default: float, low: float, high: float) -> ParamSpec:
-    return ParamSpec(
-        "guidance",
-        "number",
-        "Guidance",
-        "How closely the image follows the prompt. Higher values match the prompt more "
-        "closely but may reduce quality; lower values give more creative freedom.",
-        default=float(default),
-        min=float(low),
-        max=float(high),
-        step=0.1,
-    )
-
-
-def interval(default: float = 2.0, low: float = 1.0, high: float = 4.0) -> ParamSpec:
-    return ParamSpec(
-        "interval",
-        "number",
-        "Interval",
-        "Variance in possible outputs. Low values follow the prompt strongly and "
-        "consistently; high values give more dynamic, varied results.",
-        default=float(default),
-        min=float(low),
-        max=float(high),
-        step=0.1,
-    )
-
-
-def safety_tolerance(
-    default: int, low: int, high: int, *, most_with: tuple[str, int] | None = None
-) -> ParamSpec:
-    """The moderation level, ``low`` to ``high``; with ``most_with``, at most
-    its number once its image is given (the hosts' limit for editing)."""
-    limit = f" At most {most_with[1]} with {most_with[0]}." if most_with else ""
-    return ParamSpec(
-        "safety_tolerance",
-        "integer",
-        "Safety tolerance",
-        f"Moderation level: {low} is the most strict, {high} the most permissive.{limit}",
-        default=default,
-        min=low,
-        max=high,
-        step=1,
-        most_with=most_with,
-    )
-
-
-def aspect_ratio(choices: tuple[str, ...], default: str, label: str, help: str) -> ParamSpec:
-    return ParamSpec("aspect_ratio", "choice", label, help, default=default, choices=choices)
-
-
-def choice(name: str, label: str, help: str, choices: tuple[str, ...], default: str) -> ParamSpec:
-    return ParamSpec(name, "choice", label, help, default=default, choices=choices)
-
-
-def prompt_upsampling(default: bool = False) -> ParamSpec:
-    """Prompt upsampling, off unless a host turns it on by default (FLUX.2 [flex])."""
-    return ParamSpec(
-        "prompt_upsampling",
-        "boolean",
-        "Prompt upsampling",
-        "Let the host rewrite the prompt with more detail before generating. The "
-        "rewritten prompt varies, so results are less predictable.",
-        default=default,
-    )
-
-
-PROMPT_UPSAMPLING = prompt_upsampling()
-RAW = ParamSpec("raw", "boolean", "Raw", "Less processed, more natural-looking images.", False)
-IMAGE_PROMPT_STRENGTH = ParamSpec(
-    "image_prompt_strength",
-    "number",
-    "Image prompt strength",
-    "How much the image prompt shapes the result (0 to 1).",
-    default=0.1,
-    min=0.0,
-    max=1.0,
-    step=0.05,
-)
-#: The common ratios from 21:9 to 9:21, widest first (hosts list their own order).
-RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
-#: Prompt upsampling rewrites the prompt each time: said wherever a host offers it.
-UPSAMPLING_VARIES = Caveat(
-    "With prompt upsampling on, the host rewrites the prompt each time, so the same "
-    "seed and settings need not give the same image; turn it off to reproduce one.",
-    {"prompt_upsampling": True},
-)
-SAFETY_CHECKER = ParamSpec(
-    "safety_checker",
-    "boolean",
-    "Safety checker",
-    "Check each image for unsafe content; flagged images are withheld by the host.",
-    default=True,
-)
-
-
-#: Every host's names and descriptions for the three models.
-LABELS = {
-    "flux_schnell": ("FLUX.1 [schnell]", "Entry-level model, optimised for speed."),
-    "flux_dev": ("FLUX.1 [dev]", "Developer-focused variant with flexible parameters."),
-    "flux_pro": ("FLUX.1 [pro]", "Professional-grade model, highest quality in the series."),
-    "flux_pro_1_1": (
-        "FLUX1.1 [pro]",
-        "Faster and better than FLUX.1 [pro]; takes an image prompt.",
-    ),
-    "flux_pro_1_1_ultra": (
-        "FLUX1.1 [pro] Ultra",
-        "Four-megapixel images; raw mode for a natural, less processed look.",
-    ),
-    "flux_kontext_pro": ("FLUX.1 Kontext [pro]", "Edit an image with words, or make one."),
-    "flux_kontext_max": (
-        "FLUX.1 Kontext [max]",
-        "Kontext's strongest model: better prompt following and typography.",
-    ),
-    "flux_kontext_dev": ("FLUX.1 Kontext [dev]", "Open-weights Kontext: edit an image with words."),
-    "flux_fill_pro": (
-        "FLUX.1 Fill [pro]",
-        "Inpainting: repaint the white part of a mask over an image.",
-    ),
-    "flux_erase": (
-        "FLUX Erase",
-        "Remove what a mask covers; the scene behind it is rebuilt. No prompt.",
-    ),
-    "flux_deblur": (
-        "FLUX Deblur",
-        "Sharpen a blurry image, keeping its scene, faces and colours. No prompt.",
-    ),
-    "flux_vto": (
-        "FLUX Virtual Try-On",
-        "Dress the person of one image in the garment of another.",
-    ),
-    "flux_outpaint": (
-        "FLUX Outpainting",
-        "Place an image on a larger canvas; the rest is filled in keeping with it.",
-    ),
-    "flux_expand_pro": (
-        "FLUX.1 Expand [pro]",
-        "Outpainting: grow an image on any side, the new pixels in keeping with it.",
-    ),
-    "flux_2_pro": (
-        "FLUX.2 [pro]",
-        "FLUX.2's production model: generate, or edit with several reference images.",
-    ),
-    "flux_2_max": ("FLUX.2 [max]", "FLUX.2's highest quality, with several reference images."),
-    "flux_2_flex": (
-        "FLUX.2 [flex]",
-        "FLUX.2 with steps and guidance under your control; strong on text.",
-    ),
-    "flux_2_dev": ("FLUX.2 [dev]", "Open-weights FLUX.2, with up to four reference images."),
-    "flux_2_klein_4b": (
-        "FLUX.2 [klein] 4B",
-        "The smallest, fastest FLUX.2; edits with references.",
-    ),
-    "flux_2_klein_9b": ("FLUX.2 [klein] 9B", "Small and fast FLUX.2, a step up from 4B."),
-    "flux_3_image": (
-        "FLUX 3 Image",
-        "Black Forest Labs' flagship: generate, edit with words, combine up to ten "
-        "references, and place each element with a box.",
-    ),
-}
-
-
-def image(
-    name: str,
-    label: str,
-    help: str,
-    limits: ImageLimits,
-    *,
-    required: bool = False,
-    urls: bool = False,
-    mask_of: str | None = None,
-    keeps_size: bool = False,
-) -> ParamSpec:
-    """An input image (or, with ``mask_of``, a mask over another image
-    parameter; with ``keeps_size``, the image whose size the result has)."""
-    kind: Kind = "image"
-    return ParamSpec(
-        name,
-        kind,
-        label,
-        help,
-        required=required,
-        limits=limits,
-        urls=urls,
-        mask_of=mask_of,
-        keeps_size=keeps_size,
-    )
-
-
-def images(
-    name: str,
-    label: str,
-    help: str,
-    limits: ImageLimits,
-    most: int,
-    *,
-    urls: bool = False,
-    needs: str | None = None,
-    first_number: int = 1,
-) -> ParamSpec:
-    """A list of 1 to ``most`` reference images (optional: none makes an image
-    from the prompt alone)."""
-    return ParamSpec(
-        name,
-        "images",
-        label,
-        help,
-        min=1,
-        max=most,
-        limits=limits,
-        urls=urls,
-        needs=needs,
-        first_number=first_number,
-    )
-
-
-#: Keeps the input image's shape: not sent, so the host matches the input.
-MATCH_INPUT = "match_input"
-
-
-def references(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSpec:
-    """FLUX.2's reference images: up to ``most``, named in the prompt by number."""
-    return images(
-        "input_images",
-        "Reference images",
-        f"Images to edit or draw from (up to {most}), named in the prompt as image 1, image 2, ...",
-        limits,
-        most,
-        urls=urls,
-    )
-
-
-def more_images(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSpec:
-    """Kontext's experimental multi-reference: up to ``most`` images after its
-    input image, named in the prompt from image 2."""
-    return images(
-        "more_images",
-        "More images",
-        f"Up to {most} more images for the edit to draw from, after the input image "
-        "(image 2, image 3, ... in the prompt). Experimental at the host.",
-        limits,
-        most,
-        urls=urls,
-        needs="input_image",
-        first_number=2,
-    )
-
-
-def fill_inputs(
-    limits: ImageLimits, *, urls: bool = False, verb: str = "repainted"
-) -> tuple[ParamSpec, ParamSpec]:
-    """An image and its mask: FLUX.1 Fill's (white is ``verb``, black kept),
-    FLUX Erase's (white is removed)."""
-    what = "repaint part of" if verb == "repainted" else "remove something from"
-    return (
-        image("image", "Image", f"The image to {what}.", limits, required=True, urls=urls),
-        image(
-            "mask",
-            "Mask",
-            f"White (what you paint) is {verb}, black is kept; the size of the image.",
-            limits,
-            required=True,
-            urls=urls,
-            mask_of="image",
-        ),
-    )
-
-
-def erase_inputs(
-    limits: ImageLimits, most: int, *, urls: bool = False
-) -> tuple[ParamSpec, ParamSpec, ParamSpec]:
-    """FLUX Erase's image, its mask (white is removed) and how far the mask is
-    grown first (0 to ``most`` pixels, 10 by default at every host)."""
-    dilate = ParamSpec(
-        "dilate_pixels",
-        "integer",
-        "Grow mask",
-        f"Pixels the mask is grown by before erasing, 0 to {most}: covers the "
-        "object's edges for a cleaner result.",
-        default=10,
-        min=0,
-        max=most,
-        step=1,
-    )
-    return (*fill_inputs(limits, urls=urls, verb="removed"), dilate)
-
-
-def try_on_inputs(
-    person: ImageLimits, garment: ImageLimits, *, urls: bool = False
-) -> tuple[ParamSpec, ParamSpec]:
-    """FLUX Virtual Try-On's two images: the person (whose shape the result
-    keeps) and the garment put on them."""
-    return (
-        image(
-            "person",
-            "Person",
-            "The person to dress; the result keeps this image's shape.",
-            person,
-            required=True,
-            urls=urls,
-        ),
-        image(
-            "garment",
-            "Garment",
-            "The garment to put on them (several garments: one image holding them all).",
-            garment,
-            required=True,
-            urls=urls,
-        ),
-    )
-
-
-#: Virtual try-on's prompt: how the garment is worn.
-TRY_ON_PROMPT = dataclasses.replace(
-    PROMPT, help="How the garment is worn: tucked in, layered, sleeves rolled up..."
-)
-
-#: A prompt a model does without (FLUX.1 Expand continues the image).
-OPTIONAL_PROMPT = ParamSpec(
-    "prompt",
-    "text",
-    "Prompt",
-    "What the new space should hold (optional: left empty, the image is continued).",
-    default="",
-    min=0,
-    max=PROMPT.max,
-)
-
-
-def expand_inputs(limits: ImageLimits, most: int) -> tuple[ParamSpec, ...]:
-    """FLUX.1 Expand's image and the pixels to add on each side (0 to ``most``)."""
-    picture = image("image", "Image", "The image to grow.", limits, required=True)
-    sides = tuple(
-        ParamSpec(
-            side,
-            "integer",
-            side.capitalize(),
-            f"Pixels to add at the {side} of the image, 0 to {most}.",
-            default=0,
-            min=0,
-            max=most,
-            step=1,
-        )
-        for side in MARGINS
-    )
-    return (picture, *sides)
-
-
-#: The sides an image is grown by (FLUX.1 Expand), in the host's order.
-MARGINS = ("top", "bottom", "left", "right")
-
-
-def outpaint_inputs(limits: ImageLimits, most: int, *, urls: bool = False) -> tuple[ParamSpec, ...]:
-    """FLUX Outpainting's image, the canvas it is placed on (each side 64 to
-    ``most`` pixels), where on it (centred, or a top-left corner given in
-    pixels, past the edges too) and whether what runs past the edges is
-    cropped (or refused)."""
-    canvas = Canvas()
-    picture = dataclasses.replace(
-        image("input_image", "Image", "The image to extend.", limits, required=True, urls=urls),
-        canvas=canvas,
-    )
-    sides = tuple(
-        ParamSpec(
-            name,
-            "integer",
-            f"Canvas {name}",
-            f"{name.capitalize()} of the result in pixels, 64 to {most}: the image is "
-            "placed on it and the rest filled in.",
-            default=1024,
-            min=64,
-            max=most,
-            step=1,
-        )
-        for name in (canvas.width, canvas.height)
-    )
-    placement = choice(
-        "placement",
-        "Placement",
-        "Where the image sits on the canvas: centred, or at a corner given in pixels.",
-        ("center", "custom"),
-        "center",
-    )
-    offsets = tuple(
-        ParamSpec(
-            name,
-            "integer",
-            f"Image {axis}",
-            f"The image's {edge} edge, in pixels from the canvas's {edge} edge "
-            "(negative: past it).",
-            default=0,
-            min=-most,
-            max=most,
-            step=1,
-            only_with=("placement", "custom"),
-        )
-        for name, axis, edge in ((canvas.x, "x", "left"), (canvas.y, "y", "top"))
-    )
-    crop = ParamSpec(
-        canvas.crop,
-        "boolean",
-        "Crop to the canvas",
-        "Crop what of the image runs past the canvas's edges; off, such a placement is refused.",
-        default=False,
-    )
-    return (picture, *sides, placement, *offsets, crop)
-
-
-def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:
-    """FLUX1.1's image prompt: an image whose look guides the new one."""
-    return image(
-        "image_prompt",
-        "Image prompt",
-        "An image to remix: its look and composition guide the new image.",
-        limits,
-        urls=urls,
-    )
-
-
-#: FLUX 3's boxes: where each element goes, written into the prompt on the way
-#: to the host (see :mod:`fluxpanel._boxes`).
-BOXES = ParamSpec(
-    "boxes",
-    "boxes",
-    "Boxes",
-    "Where each element goes: draw a box, name it (cite it in the prompt as <name>) and "
-    "describe it. Coordinates are on a 0-1000 grid from the top-left corner.",
-    default=(),
-)
-#: FLUX 3 takes no seed: said wherever it is offered.
-NO_SEED = Caveat(
-    "FLUX 3 Image takes no seed: the same settings make a different image each time. "
-    "fluxpanel's cache keeps the image you paid for, so re-running this code returns it; "
-    "with cache=False (or Generate in the panel) the host draws a new one."
-)
-
-
-def flux3_ratio() -> ParamSpec:
-    """FLUX 3's aspect ratios: auto (the first reference's shape) and fifteen more."""
-    return choice(
-        "aspect_ratio",
-        "Aspect ratio",
-        "Shape of the image; auto follows the first reference image (1:1 without one).",
-        FLUX3_RATIOS,
-        "auto",
-    )
-
-
-#: docs.bfl.ai's FLUX 3 API reference: auto, then widest to tallest.
-FLUX3_RATIOS = tuple("auto 21:9 2:1 16:9 3:2 7:5 4:3 5:4 1:1 4:5 3:4 5:7 2:3 9:16 1:2 9:21".split())
-#: The resolution tiers (about 0.6, 1, 2.4, 4.2 and 16 megapixels).
-FLUX3_RESOLUTION = ParamSpec(
-    "resolution",
-    "choice",
-    "Resolution",
-    "Size tier of the image: 768sq (about 0.6 MP), 1k (1 MP), 1.5k, 2k or 4k (about 16 MP). "
-    "Larger tiers cost more.",
-    default="1k",
-    choices=("768sq", "1k", "1.5k", "2k", "4k"),
-)
-GROUNDING = ParamSpec(
-    "grounding",
-    "boolean",
-    "Grounding",
-    "Let the model search the web and images for what the prompt names before drawing.",
-    default=True,
-)
-
-
-def flux3_image(limits: ImageLimits, *params: ParamSpec) -> ModelSpec:
-    """FLUX 3 Image at a host: the prompt, one to ten references (named in
-    the prompt as image 1 ... image 10), the boxes, the aspect ratio and the
-    host's other ``params``. No seed: it takes none."""
-    return model(
-        "flux_3_image",
-        PROMPT,
-        references(limits, 10),
-        BOXES,
-        flux3_ratio(),
-        *params,
-        caveats=(NO_SEED,),
-    )
-
-
-def size(
-    name: str, low: int, high: int, multiple: int, default: int, when: Any = None
-) -> ParamSpec:
-    """A width or height in pixels, optionally applying only with one value of
-    another parameter (``("aspect_ratio", "custom")``)."""
-    label = name.capitalize()
-    return ParamSpec(
-        name,
-        "integer",
-        label,
-        f"{label} of the image in pixels, {low} to {high}, a multiple of {multiple}.",
-        default=default,
-        min=low,
-        max=high,
-        step=multiple,
-        multiple_of=multiple,
-        only_with=when,
-    )
-
-
-def model(
-    id: str,
-    *params: ParamSpec,
-    caveats: tuple[Caveat, ...] = (),
-    batch_seeds: BatchSeeds = "batch",
-) -> ModelSpec:
-    """A model's spec: its id, the label and description every host shares, and
-    its parameters in display order."""
-    label, description = LABELS[id]
-    return ModelSpec(id, label, description, {p.name: p for p in params}, caveats, batch_seeds)
-
-
-# --- The FLUX API of API_CONTRACT.md -------------------------------------------
-
-MODELS: Mapping[str, ModelSpec] = MappingProxyType(
-    {
-        "flux_schnell": model("flux_schnell", PROMPT, NUM_IMAGES, ASPECT_RATIO, SEED, steps(4, 4)),
-        "flux_dev": model(
-            "flux_dev", PROMPT, NUM_IMAGES, ASPECT_RATIO, SEED, steps(28, 50), guidance(3.5, 0, 10)
-        ),
-        "flux_pro": model(
-            "flux_pro",
-            PROMPT,
-            ASPECT_RATIO,
-            SEED,
-            steps(25, 50),
-            guidance(3.0, 2, 5),
-            interval(),
-            safety_tolerance(2, 1, 6),
-        ),
-    }
-)
-
-check_table(MODELS)

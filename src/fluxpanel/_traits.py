@@ -1,36 +1,16 @@
-"""The panel's parameter traits, made from capability tables (data), so no
-parameter is written by hand in the widget class."""
+"""The panel's trait types for values a plain trait cannot hold: input images
+and FLUX 3's boxes. Which trait a parameter has is its kind's choice
+(:meth:`fluxpanel._kinds.Kind.trait`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import traitlets as t
 
-from ._spec import ModelSpec
-
-#: The value a trait holds before a model's default is set.
-_EMPTY = {"integer": 0, "number": 0.0, "boolean": False, "text": "", "choice": ""}
-
-
-def param_kinds(tables: Iterable[Mapping[str, ModelSpec]]) -> dict[str, str]:
-    """Each parameter any model in ``tables`` takes, with the kind of trait it
-    needs: an integer here and a number there is a number; anything else that
-    differs between hosts is a mistake in a table."""
-    kinds: dict[str, str] = {}
-    for table in tables:
-        for spec in table.values():
-            for name, p in spec.params.items():
-                kind = "text" if p.kind == "choice" else p.kind
-                known = kinds.setdefault(name, kind)
-                if known == kind:
-                    continue
-                if {known, kind} == {"integer", "number"}:
-                    kinds[name] = "number"
-                    continue
-                raise TypeError(f"{name} is {known} in one table and {kind} in another")
-    return kinds
+from ._boxes import Box, boxes_json, coerce_boxes
+from ._errors import ValidationError
+from ._inputs import InputImage
 
 
 class InputTrait(t.TraitType[Any, Any]):
@@ -49,8 +29,6 @@ class InputTrait(t.TraitType[Any, Any]):
         self.many = many
 
     def validate(self, obj: Any, value: Any) -> Any:
-        from ._inputs import InputImage
-
         if value is None or (isinstance(value, (list, tuple)) and not value):
             return None
         name = self.name or "image"
@@ -58,8 +36,6 @@ class InputTrait(t.TraitType[Any, Any]):
             items = value if isinstance(value, (list, tuple)) else [value]
             return tuple(InputImage.of(v, f"{name}[{i}]") for i, v in enumerate(items))
         if isinstance(value, (list, tuple)):
-            from ._errors import ValidationError
-
             raise ValidationError(f"{name} takes one image, not a list", field=name)
         return InputImage.of(value, name)
 
@@ -74,23 +50,16 @@ class BoxesTrait(t.TraitType[Any, Any]):
     info_text = "a list of fluxpanel.Box"
 
     def validate(self, obj: Any, value: Any) -> Any:
-        from ._boxes import coerce_boxes
-
         return () if value is None else coerce_boxes(value)
 
 
-def _boxes_to_json(value: Any, widget: Any) -> list[dict[str, Any]]:
-    from ._boxes import boxes_json
-
+def boxes_to_json(value: Any, widget: Any) -> list[dict[str, Any]]:
     return boxes_json(value or ())
 
 
-def _boxes_from_json(rows: Any, widget: Any) -> tuple[Any, ...]:
+def boxes_from_json(rows: Any, widget: Any) -> tuple[Any, ...]:
     """The editor's rows: it sends only valid boxes; any other row is
     dropped rather than stopping the sync."""
-    from ._boxes import Box
-    from ._errors import ValidationError
-
     out: list[Box] = []
     for row in rows if isinstance(rows, list) else ():
         try:
@@ -100,24 +69,3 @@ def _boxes_from_json(rows: Any, widget: Any) -> tuple[Any, ...]:
         if all(b.name != box.name for b in out):
             out.append(box)
     return tuple(out)
-
-
-def make_trait(name: str, kind: str) -> t.TraitType[Any, Any]:
-    """A trait for one parameter: synced, or for images an :class:`InputTrait`."""
-    help = f"The {name.replace('_', ' ')} parameter (its range and default come from the model)."
-    if kind in ("image", "images"):
-        return InputTrait(kind == "images", help=help)
-    if kind == "boxes":
-        return BoxesTrait(help=help).tag(
-            sync=True, to_json=_boxes_to_json, from_json=_boxes_from_json
-        )
-    trait: t.TraitType[Any, Any]
-    if kind == "integer":
-        trait = t.Int(_EMPTY[kind], help=help)
-    elif kind == "number":
-        trait = t.Float(_EMPTY[kind], help=help)
-    elif kind == "boolean":
-        trait = t.Bool(_EMPTY[kind], help=help)
-    else:
-        trait = t.Unicode("", help=help)
-    return trait.tag(sync=True)

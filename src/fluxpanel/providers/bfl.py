@@ -1,19 +1,10 @@
-"""``BlackForestLabs``: the FLUX models at Black Forest Labs' own API.
+"""``BlackForestLabs``: the flow of a task at Black Forest Labs' own API.
 
-Where each rule comes from (Black Forest Labs' API reference, late 2026):
+The models, their endpoints and fields are rows of
+:mod:`fluxpanel.tables.bfl`. Where each rule of the flow comes from (Black
+Forest Labs' API reference, late 2026):
 
-- "Generate an image with FLUX.1 [pro]" (``POST /v1/flux-pro``) and
-  "... FLUX.1 [dev]" (``POST /v1/flux-dev``), the ``FluxProInputs`` and
-  ``FluxDevInputs`` of api.bfl.ai/openapi.json (the same fields as
-  black-forest-labs/blackforest's ``GenericDimensionInput``): ``prompt``,
-  ``width``/``height`` (256 to 1440, multiples of 32; default 1024 x 768),
-  ``steps`` (1 to 50; default 40 for pro, 28 for dev), ``guidance`` (1.5 to
-  5; default 2.5 for pro, 3 for dev), ``interval`` (pro only, 1 to 4, default
-  2), ``safety_tolerance`` (0 strict to 6 permissive, default 2),
-  ``prompt_upsampling`` (false), ``seed`` and ``output_format`` (jpeg or
-  png). Unknown fields are refused (422). The answer is ``{"id",
-  "polling_url"}``.
-- FLUX.1 [schnell] is not offered.
+- Each endpoint answers ``{"id", "polling_url"}``.
 - "Errors": ``get_result`` answers ``Ready``, ``Pending``, ``Request
   Moderated`` (the input was refused before generating), ``Content
   Moderated`` (the output was refused), ``Task not found`` and ``Error``;
@@ -45,425 +36,30 @@ Where each rule comes from (Black Forest Labs' API reference, late 2026):
   ``@ai-sdk/black-forest-labs@1.0.68``: "Handle reasoning and generating poll
   statuses"). The official SDK (black-forest-labs/blackforest) fails at once
   on a status it does not know; so does this adapter.
-
-The FLUX family beyond FLUX.1 (api.bfl.ai/openapi.json as the API reference
-pages embed it, and black-forest-labs/blackforest ``types/inputs``; every
-endpoint refuses unknown fields):
-
-- FLUX1.1 [pro], ``POST /v1/flux-pro-1.1`` (``FluxPro11Inputs``): ``prompt``,
-  ``image_prompt`` (an image, base64), ``width``/``height`` as FLUX.1,
-  ``seed``, ``safety_tolerance`` 0 to 6 (2), ``prompt_upsampling``.
-- FLUX1.1 [pro] Ultra, ``POST /v1/flux-pro-1.1-ultra`` (``FluxUltraInput``):
-  ``prompt``, ``aspect_ratio`` "between 21:9 and 9:21" (default 16:9),
-  ``raw`` (false), ``image_prompt`` (base64) with ``image_prompt_strength``
-  0 to 1 (0.1), ``seed``, ``safety_tolerance`` 0 to 6, ``prompt_upsampling``.
-- FLUX.1 Kontext [pro] and [max], ``POST /v1/flux-kontext-pro`` and
-  ``/v1/flux-kontext-max`` (``FluxKontextProInputs``, one class for both):
-  ``prompt`` (required), ``input_image`` (base64 or an http(s) URL; the SDK's
-  ``_images.py``), ``aspect_ratio`` between 21:9 and 9:21, "the input image's
-  ratio" when not sent, ``seed``, ``safety_tolerance`` 0 to 6 ("Limit of 2 for
-  Image to Image": at most 2 with an input image, refused above),
-  ``prompt_upsampling``; and ``input_image_2`` to ``_4``,
-  "Base64 encoded image or URL to use with Kontext. *Experimental Multiref*"
-  (the API reference pages "Edit or create an image with Flux Kontext Pro"
-  and "... Max", docs.bfl.ml/api-reference, which embed api.bfl.ai/openapi.json;
-  not in the mid-2025 copy, added since): fluxpanel's ``more_images``, sent
-  only with an input image. Marked legacy ("For new integrations, use FLUX.2
-  [pro]") and still served.
-- FLUX.1 Fill [pro], ``POST /v1/flux-pro-1.0-fill`` (``FluxProFillInputs``):
-  ``image`` (required, base64), ``mask`` (base64, "the same dimensions as the
-  image ... black areas ... no modification, white areas ... inpainting";
-  "The endpoint verifies that the dimensions of the mask match"), ``prompt``,
-  ``steps`` 15 to 50 (50), ``guidance`` 1.5 to 100 (60), ``seed``,
-  ``safety_tolerance`` 0 to 6, ``prompt_upsampling``. Legacy, still served.
-- FLUX.1 Expand [pro], ``POST /v1/flux-pro-1.0-expand``
-  (``FluxProExpandInputs``; "Expand an image by adding pixels on any side",
-  docs.bfl.ml/api-reference, which embeds api.bfl.ai/openapi.json): ``image``
-  (required, base64), ``top``, ``bottom``, ``left``, ``right`` 0 to 2048
-  (0), ``prompt`` (optional, default ""), ``steps`` 15 to 50 (50),
-  ``guidance`` 1.5 to 100 (60), ``prompt_upsampling``, ``seed``,
-  ``output_format``, ``safety_tolerance`` 0 to 6 (2). Legacy ("replaced by
-  the FLUX Tools" in the SDK's 0.2.0 changelog), still documented. No price
-  was found for it (see :mod:`fluxpanel._pricing`).
-- FLUX Erase, ``POST /v1/flux-tools/erase-v1`` (``Flux2EraseInputs``; "Erase
-  an object from an image", docs.bfl.ml/api-reference, which embeds
-  api.bfl.ai/openapi.json, and the guide docs.bfl.ml/flux_erase): ``image``
-  and ``mask`` (both required, base64 or an http(s) URL; "White pixels
-  indicate the object to remove; black pixels are preserved. Must have the
-  same dimensions as the input image"), ``dilate_pixels`` 0 to 25 (10),
-  ``seed``, ``safety_tolerance`` 0 to 5 (2), ``output_format`` jpeg, png or
-  webp. No prompt ("the model uses a built-in erase instruction"); a prompt
-  sent is an unknown field. One of the FLUX Tools the SDK's ``_catalog.py``
-  lists beside FLUX.2.
-- FLUX Deblur, ``POST /v1/flux-tools/deblur-v1`` (``Flux2DeblurInputs``; the
-  SDK's ``DeblurParams`` in ``src/bfl/_models.py``, "No prompt or mask: the
-  server sharpens the entire image with a fixed instruction"): ``image``
-  (required, base64 or URL, "Max 4MP": larger inputs are scaled down first),
-  ``seed``, ``safety_tolerance`` 0 to 5 (2), ``output_format``.
-- FLUX Virtual Try-On, ``POST /v1/flux-tools/vto-v1``
-  (``Flux2KleinTryonInputs``; the SDK's ``VtoParams``): ``prompt``
-  (required, the styling), ``person`` and ``garment`` (required, base64 or
-  URL; "The server maps person to input_image and garment to
-  input_image_2"), ``seed``, ``safety_tolerance`` (0 to 5 for public use:
-  "Values 6-7 require an allowlisted organization"), ``output_format``.
-- FLUX Outpainting, ``POST /v1/flux-tools/outpainting-v1``
-  (``FluxOutpaintingInputs``; "Outpaint or extend an image",
-  docs.bfl.ml/api-reference, and the SDK's ``OutpaintParams``): "The input
-  image is placed on a (width, height) canvas at the given offset, and the
-  surrounding region is generated". ``input_image`` (required, base64 or
-  URL), ``width`` and ``height`` (required, at least 64; "width*height must
-  be <= 4MP": fluxpanel allows 64 to 2048 a side), ``reference_offset_x``
-  and ``_y`` (the image's top-left corner, "Negative values are allowed.
-  None = center"; fluxpanel's ``placement`` chooses centred or custom and is
-  not sent), ``auto_crop`` ("If False, an error is raised instead" when the
-  image runs past the canvas: refused before sending here too), ``mode``
-  high or fast (high), ``prompt`` ("Experimental: optional text guidance";
-  not sent when empty), ``safety_tolerance`` 0 to 5, ``output_format``. No
-  seed and no webhook fields ("Outpainting is extra=forbid").
-- FLUX.2 [pro], [max] and [flex], ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
-  ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
-  and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
-  (base64 or URL; at most 8 references, ``_catalog.py``), ``width``/``height``
-  at least 64, multiples of 16, at most 4 megapixels ("0 = model chooses",
-  matching the input), ``seed``, ``safety_tolerance`` 0 to 5 (2); [flex] adds
-  ``steps`` 1 to 50 (50), ``guidance`` 1.5 to 10 (5) and
-  ``prompt_upsampling`` (default true). FLUX.2 [klein] 4B and 9B,
-  ``POST /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b``
-  (``Flux2KleinInputs``, "Input model for FLUX.2 Klein (non-base) - like Pro
-  but max 4 images", on the API reference pages for 4B and for the 9B
-  preview): the same fields with ``input_image`` to ``input_image_4``, and
-  no prompt upsampling. The SDK's ``_catalog.py`` gives 9B five references,
-  but the published schema has no ``input_image_5`` and the endpoints refuse
-  unknown fields, so fluxpanel sends at most four to either.
-- FLUX 3 Image, ``POST /v1/flux-3-image`` (the API reference "Generate an
-  image with FLUX 3", ``openapi/flux-3-image.json``; the guides
-  docs.bfl.ai/flux_3/flux3_image_generate, _overview, _layout and
-  _bounding_boxes): "Only prompt is required"; ``images``, one string or a
-  list of 1 to 10 (http(s) URL or base64; "each image must be at least
-  256x256 pixels and at most 16 megapixels, with a base64 payload at most 20
-  MB"); ``aspect_ratio`` auto, 21:9, 2:1, 16:9, 3:2, 7:5, 4:3, 5:4, 1:1, 4:5,
-  3:4, 5:7, 2:3, 9:16, 1:2, 9:21 (default auto: "auto follows the first
-  reference image when one is present"); ``resolution`` 768sq, 1k, 1.5k, 2k,
-  4k (1k); ``grounding`` (true); ``safety_tolerance`` 0 to 4 (2);
-  ``version`` ("latest"; not sent). "The endpoint rejects unknown fields with
-  HTTP 422, so fields from other BFL endpoints, such as seed, width, and
-  input_image, don't work here": no seed, no ``output_format``. Boxes are
-  written into the prompt (:mod:`fluxpanel._boxes`). The answer's
-  ``result.prompt`` is the prompt as the model expanded it, with the boxes it
-  added; ``result.sample`` "expires after 1 hour ... don't send your x-key
-  header to it".
-- Input images (the SDK's ``GenericImageValidation``): at most 20 MB of
-  base64 (15 MB of image), 20 megapixels, 256 px a side; JPEG, PNG or WebP.
-  Sent as bare base64, as the SDK sends them.
-- Prices (docs.bfl.ai/quick_start/pricing): see :mod:`fluxpanel._pricing`.
+- FLUX 3's answer: ``result.prompt`` is the prompt as the model expanded it,
+  with the boxes it added; ``result.sample`` "expires after 1 hour ... don't
+  send your x-key header to it".
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import APIError, ModerationError, ServerError
+from .._errors import APIError, FluxError, ModerationError, ServerError
 from .._inputs import InputImage
 from .._request import GenerationRequest
-from .._spec import (
-    FLUX3_RESOLUTION,
-    GROUNDING,
-    IMAGE_PROMPT_STRENGTH,
-    MATCH_INPUT,
-    OPTIONAL_PROMPT,
-    PROMPT,
-    PROMPT_UPSAMPLING,
-    RATIOS,
-    RAW,
-    SEED,
-    SEED_MAX,
-    TRY_ON_PROMPT,
-    UPSAMPLING_VARIES,
-    ImageLimits,
-    ParamSpec,
-    check_table,
-    choice,
-    erase_inputs,
-    expand_inputs,
-    fill_inputs,
-    flux3_image,
-    guidance,
-    image,
-    image_prompt,
-    interval,
-    model,
-    more_images,
-    outpaint_inputs,
-    prompt_upsampling,
-    references,
-    safety_tolerance,
-    size,
-    steps,
-    try_on_inputs,
-)
+from .._spec import SEED_MAX
+from ..tables.bfl import MODELS
 from ._base import Call, HostedProvider, Outputs, Progress, Reply
+from ._wire import spell
+
+__all__ = ["KEY_HOSTS", "MODELS", "WAITING", "BlackForestLabs"]
 
 KEY_ENV = "BFL_API_KEY"
 DEFAULT_URL = "https://api.bfl.ai"
-
-_WIDTH = size("width", 256, 1440, 32, 1024)
-_HEIGHT = size("height", 256, 1440, 32, 768)
-_IMAGES = ParamSpec(
-    "num_images",
-    "integer",
-    "Images",
-    "How many images to make. Black Forest Labs makes one per task, so each is "
-    "a task of its own, with its own seed (seed, seed + 1, ...).",
-    default=1,
-    min=1,
-    max=4,
-    step=1,
-)
-
-#: The SDK's ``GenericImageValidation``: 20 MB of base64 is 15 MB of image.
-_LIMITS = ImageLimits(
-    ("jpeg", "png", "webp"), max_bytes=15_000_000, max_megapixels=20, min_side=256
-)
-_RATIOS = RATIOS
-_IMAGE_PROMPT = image_prompt(_LIMITS)
-_KONTEXT_INPUT = image(
-    "input_image",
-    "Input image",
-    "The image to edit. Leave it empty to make a new image from the prompt.",
-    _LIMITS,
-    urls=True,
-)
-_KONTEXT_RATIO = choice(
-    "aspect_ratio",
-    "Aspect ratio",
-    "Shape of the result; match_input keeps the input image's shape (1:1 without one).",
-    (MATCH_INPUT, *_RATIOS),
-    MATCH_INPUT,
-)
-
-
-_SIZE_MODE = choice(
-    "image_size",
-    "Size",
-    "auto lets the model choose (the input's size when editing); custom takes a width and height.",
-    ("auto", "custom"),
-    "auto",
-)
-_CUSTOM = ("image_size", "custom")
-#: Outpainting's prompt: optional, loosely followed, not sent when empty.
-_OUTPAINT_PROMPT = dataclasses.replace(
-    OPTIONAL_PROMPT,
-    help="Optional and experimental: what the new space might hold (loosely followed); "
-    "left empty, the image continues itself.",
-)
-
-
-def _flux2(id: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> Any:
-    return model(
-        id,
-        PROMPT,
-        _IMAGES,
-        references(_LIMITS, most),
-        _SIZE_MODE,
-        size("width", 64, 2048, 16, 1024, _CUSTOM),
-        size("height", 64, 2048, 16, 1024, _CUSTOM),
-        SEED,
-        *extra,
-        safety_tolerance(2, 0, 5),
-        caveats=caveats,
-        batch_seeds="each",
-    )
-
-
-def _tool(id: str, *inputs: ParamSpec) -> Any:
-    """FLUX.1 Fill and Expand [pro] (the FLUX.1 Tools): their inputs, then the
-    steps, guidance and tolerance they share."""
-    return model(
-        id,
-        *inputs,
-        SEED,
-        steps(50, 50, 15),
-        guidance(60, 1.5, 100),
-        safety_tolerance(2, 0, 6),
-        PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
-        batch_seeds="each",
-    )
-
-
-MODELS = {
-    "flux_dev": model(
-        "flux_dev",
-        PROMPT,
-        _IMAGES,
-        _WIDTH,
-        _HEIGHT,
-        SEED,
-        steps(28, 50),
-        guidance(3.0, 1.5, 5),
-        safety_tolerance(2, 0, 6),
-        PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
-        batch_seeds="each",
-    ),
-    "flux_pro": model(
-        "flux_pro",
-        PROMPT,
-        _IMAGES,
-        _WIDTH,
-        _HEIGHT,
-        SEED,
-        steps(40, 50),
-        guidance(2.5, 1.5, 5),
-        interval(),
-        safety_tolerance(2, 0, 6),
-        PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
-        batch_seeds="each",
-    ),
-    "flux_pro_1_1": model(
-        "flux_pro_1_1",
-        PROMPT,
-        _IMAGES,
-        _IMAGE_PROMPT,
-        _WIDTH,
-        _HEIGHT,
-        SEED,
-        safety_tolerance(2, 0, 6),
-        PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
-        batch_seeds="each",
-    ),
-    "flux_pro_1_1_ultra": model(
-        "flux_pro_1_1_ultra",
-        PROMPT,
-        _IMAGES,
-        choice("aspect_ratio", "Aspect ratio", "Shape of the image.", _RATIOS, "16:9"),
-        RAW,
-        _IMAGE_PROMPT,
-        IMAGE_PROMPT_STRENGTH,
-        SEED,
-        safety_tolerance(2, 0, 6),
-        PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
-        batch_seeds="each",
-    ),
-    **{
-        id: model(
-            id,
-            PROMPT,
-            _IMAGES,
-            _KONTEXT_INPUT,
-            more_images(_LIMITS, 3),
-            _KONTEXT_RATIO,
-            SEED,
-            safety_tolerance(2, 0, 6, most_with=("input_image", 2)),
-            PROMPT_UPSAMPLING,
-            caveats=(UPSAMPLING_VARIES,),
-            batch_seeds="each",
-        )
-        for id in ("flux_kontext_pro", "flux_kontext_max")
-    },
-    "flux_fill_pro": _tool("flux_fill_pro", PROMPT, _IMAGES, *fill_inputs(_LIMITS)),
-    "flux_expand_pro": _tool(
-        "flux_expand_pro", OPTIONAL_PROMPT, _IMAGES, *expand_inputs(_LIMITS, 2048)
-    ),
-    "flux_erase": model(
-        "flux_erase",
-        _IMAGES,
-        *erase_inputs(_LIMITS, 25, urls=True),
-        SEED,
-        safety_tolerance(2, 0, 5),
-        batch_seeds="each",
-    ),
-    "flux_deblur": model(
-        "flux_deblur",
-        _IMAGES,
-        image(
-            "image",
-            "Image",
-            "The blurry image to sharpen (over 4 megapixels, scaled down first).",
-            dataclasses.replace(_LIMITS, max_megapixels=4),
-            required=True,
-            urls=True,
-            keeps_size=True,
-        ),
-        SEED,
-        safety_tolerance(2, 0, 5),
-        batch_seeds="each",
-    ),
-    "flux_vto": model(
-        "flux_vto",
-        TRY_ON_PROMPT,
-        _IMAGES,
-        *try_on_inputs(_LIMITS, _LIMITS, urls=True),
-        SEED,
-        safety_tolerance(2, 0, 5),
-        batch_seeds="each",
-    ),
-    "flux_outpaint": model(
-        "flux_outpaint",
-        _OUTPAINT_PROMPT,
-        *outpaint_inputs(_LIMITS, 2048, urls=True),
-        choice(
-            "mode",
-            "Mode",
-            "high for the best result, fast for a quicker one.",
-            ("high", "fast"),
-            "high",
-        ),
-        safety_tolerance(2, 0, 5),
-    ),
-    "flux_2_pro": _flux2("flux_2_pro"),
-    "flux_2_max": _flux2("flux_2_max"),
-    # [klein]: four references (Flux2KleinInputs), no prompt upsampling
-    "flux_2_klein_4b": _flux2("flux_2_klein_4b", most=4),
-    "flux_2_klein_9b": _flux2("flux_2_klein_9b", most=4),
-    "flux_2_flex": _flux2(
-        "flux_2_flex",
-        steps(50, 50),
-        guidance(5, 1.5, 10),
-        prompt_upsampling(True),
-        caveats=(UPSAMPLING_VARIES,),
-    ),
-    # 256 px a side, 16 megapixels, 20 MB of base64 (15 MB of image) each.
-    "flux_3_image": flux3_image(
-        ImageLimits(("jpeg", "png", "webp"), max_bytes=15_000_000, max_megapixels=16, min_side=256),
-        FLUX3_RESOLUTION,
-        GROUNDING,
-        safety_tolerance(2, 0, 4),
-    ),
-}
-check_table(MODELS)
-
-_ENDPOINTS = {
-    "flux_dev": "/v1/flux-dev",
-    "flux_pro": "/v1/flux-pro",
-    "flux_pro_1_1": "/v1/flux-pro-1.1",
-    "flux_pro_1_1_ultra": "/v1/flux-pro-1.1-ultra",
-    "flux_kontext_pro": "/v1/flux-kontext-pro",
-    "flux_kontext_max": "/v1/flux-kontext-max",
-    "flux_fill_pro": "/v1/flux-pro-1.0-fill",
-    "flux_expand_pro": "/v1/flux-pro-1.0-expand",
-    "flux_erase": "/v1/flux-tools/erase-v1",
-    "flux_deblur": "/v1/flux-tools/deblur-v1",
-    "flux_vto": "/v1/flux-tools/vto-v1",
-    "flux_outpaint": "/v1/flux-tools/outpainting-v1",
-    "flux_2_pro": "/v1/flux-2-pro",
-    "flux_2_max": "/v1/flux-2-max",
-    "flux_2_flex": "/v1/flux-2-flex",
-    "flux_2_klein_4b": "/v1/flux-2-klein-4b",
-    "flux_2_klein_9b": "/v1/flux-2-klein-9b",
-    "flux_3_image": "/v1/flux-3-image",
-}
-#: FLUX 3 refuses every field it does not list (no output_format).
-_STRICT = {"flux_3_image"}
-#: Models whose prompt is left out when empty (Outpainting's is optional).
-_UNSET_EMPTY = {"flux_outpaint"}
 #: The documented waiting states: poll again.
 WAITING = frozenset({"Pending", "Reasoning", "Generating"})
 #: Black Forest Labs' API hosts: global, regional and their clusters.
@@ -491,31 +87,9 @@ class BlackForestLabs(HostedProvider):
         "waiting, but the task may still run and be billed."
     )
 
-    # -- mapping ours to theirs -----------------------------------------------------
-
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for one task (our names mapped to Black Forest Labs')."""
-        body: dict[str, Any] = {}
-        for k, v in request.host_params.items():
-            if k in ("num_images", "image_size", "placement") or v == MATCH_INPUT:
-                continue  # not sent: one task per image; the model chooses; ours
-            if k == "prompt" and v == "" and request.model in _UNSET_EMPTY:
-                continue  # "Leave unset for default behavior"
-            if isinstance(v, InputImage):
-                body[k] = _image(v)
-            elif request.model in _STRICT and k == "input_images":  # FLUX 3: a list
-                body["images"] = [_image(item) for item in v]
-            elif isinstance(v, tuple):
-                # input_images -> input_image, input_image_2, ...; Kontext's
-                # more_images -> input_image_2, _3, _4 (after its input_image)
-                first = request.spec.params[k].first_number
-                for i, item in enumerate(v, first):
-                    body["input_image" + (f"_{i}" if i > 1 else "")] = _image(item)
-            else:
-                body[k] = v
-        if request.model not in _STRICT:
-            body["output_format"] = "png"  # lossless originals
-        return body
+        return spell(request, _image)
 
     def tasks(self, request: GenerationRequest) -> list[GenerationRequest]:
         if request.count == 1:
@@ -533,7 +107,7 @@ class BlackForestLabs(HostedProvider):
     def start(self, request: GenerationRequest) -> Call:
         return Call(
             "POST",
-            self._base + _ENDPOINTS[request.model],
+            self._base + request.spec.wire.route,
             json=self.wire(request),
             headers=self._headers(),
             billable=True,
@@ -542,52 +116,15 @@ class BlackForestLabs(HostedProvider):
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
         data = self.json_object(reply)
         if call.method == "POST":
-            task, url = data.get("id"), data.get("polling_url")
-            if not isinstance(task, str) or not isinstance(url, str):
-                raise self.unreadable(reply, "the answer has no 'id' and 'polling_url'")
-            if not self.on_site(url):
-                raise self.unreadable(
-                    reply,
-                    "the polling URL is not one of Black Forest Labs' API hosts (over https); "
-                    "the key was not sent there",
-                )
-            return self._poll(url, task, 0)
+            return self._submitted(reply, data)
         status = data.get("status")
         task = call.task or str(data.get("id") or "?")
         if not isinstance(status, str):
             raise self.unreadable(reply, f"task {task} has no status")
         if status == "Ready":
-            result = data.get("result") or {}
-            sample = result.get("sample") if isinstance(result, dict) else None
-            if not isinstance(sample, str):
-                raise self.unreadable(reply, f"task {task} is Ready but has no result sample")
-            seed = result.get("seed", request.seed)
-            expanded = result.get("prompt")
-            return Outputs(
-                urls=[sample],
-                seeds=[seed if isinstance(seed, int) else request.seed],
-                prompt=expanded if isinstance(expanded, str) else "",
-            )
-        if status == "Request Moderated":
-            raise ModerationError(
-                f"Black Forest Labs' moderation refused the request before generating "
-                f"(task {task}, Request Moderated); change the prompt or raise safety_tolerance",
-                body=data,
-            )
-        if status == "Content Moderated":
-            raise ModerationError(
-                f"Black Forest Labs' moderation refused the generated image "
-                f"(task {task}, Content Moderated); try another seed or prompt",
-                body=data,
-            )
-        if status == "Task not found":
-            raise APIError(
-                f"Black Forest Labs does not know task {task} (Task not found): it may "
-                "have expired",
-                body=data,
-            )
-        if status == "Error":
-            raise ServerError(f"Black Forest Labs' task {task} failed (Error)", body=data)
+            return self._ready(request, reply, data, task)
+        if status in _ENDED:
+            raise _ENDED[status](task, data)
         if status not in WAITING:
             raise APIError(
                 f"Black Forest Labs answered task {task} with a status fluxpanel does not know "
@@ -595,6 +132,38 @@ class BlackForestLabs(HostedProvider):
                 "Ready, Request Moderated, Content Moderated, Task not found and Error",
                 body=data,
             )
+        return self._waiting(call, data, status, task)
+
+    def _submitted(self, reply: Reply, data: dict[str, Any]) -> Call:
+        """The task is accepted: poll the URL it names (one of the API hosts)."""
+        task, url = data.get("id"), data.get("polling_url")
+        if not isinstance(task, str) or not isinstance(url, str):
+            raise self.unreadable(reply, "the answer has no 'id' and 'polling_url'")
+        if not self.on_site(url):
+            raise self.unreadable(
+                reply,
+                "the polling URL is not one of Black Forest Labs' API hosts (over https); "
+                "the key was not sent there",
+            )
+        return self._poll(url, task, 0)
+
+    def _ready(
+        self, request: GenerationRequest, reply: Reply, data: dict[str, Any], task: str
+    ) -> Outputs:
+        result = data.get("result") or {}
+        sample = result.get("sample") if isinstance(result, dict) else None
+        if not isinstance(sample, str):
+            raise self.unreadable(reply, f"task {task} is Ready but has no result sample")
+        seed = result.get("seed", request.seed)
+        expanded = result.get("prompt")
+        return Outputs(
+            urls=[sample],
+            seeds=[seed if isinstance(seed, int) else request.seed],
+            prompt=expanded if isinstance(expanded, str) else "",
+        )
+
+    def _waiting(self, call: Call, data: dict[str, Any], status: str, task: str) -> Call:
+        """Still running: the next poll, timed by the progress it reports."""
         state = call.state if isinstance(call.state, _Polling) else _Polling(0, time.monotonic())
         fraction = data.get("progress")
         ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
@@ -628,6 +197,42 @@ class BlackForestLabs(HostedProvider):
             state=state,
             progress=progress,
         )
+
+
+def _moderated_request(task: str, data: Any) -> FluxError:
+    return ModerationError(
+        f"Black Forest Labs' moderation refused the request before generating "
+        f"(task {task}, Request Moderated); change the prompt or raise safety_tolerance",
+        body=data,
+    )
+
+
+def _moderated_content(task: str, data: Any) -> FluxError:
+    return ModerationError(
+        f"Black Forest Labs' moderation refused the generated image "
+        f"(task {task}, Content Moderated); try another seed or prompt",
+        body=data,
+    )
+
+
+def _not_found(task: str, data: Any) -> FluxError:
+    return APIError(
+        f"Black Forest Labs does not know task {task} (Task not found): it may have expired",
+        body=data,
+    )
+
+
+def _failed(task: str, data: Any) -> FluxError:
+    return ServerError(f"Black Forest Labs' task {task} failed (Error)", body=data)
+
+
+#: The statuses that end a task without an image, and the error each is.
+_ENDED = {
+    "Request Moderated": _moderated_request,
+    "Content Moderated": _moderated_content,
+    "Task not found": _not_found,
+    "Error": _failed,
+}
 
 
 @dataclass(frozen=True)

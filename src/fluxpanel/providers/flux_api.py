@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .._errors import ConfigError
 from .._request import GenerationRequest
-from .._spec import MODELS
+from ..tables.flux_api import MODELS
 from ._base import (
     Call,
     Outputs,

@@ -15,37 +15,14 @@ without a key.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import random
 import textwrap
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from .._request import GenerationRequest
-from .._spec import MARGINS, MODELS, NUM_IMAGES, ModelSpec
+from ..tables.preview import MODELS as PREVIEW_MODELS
 from ._base import Provider
-
-
-def every_model() -> Mapping[str, ModelSpec]:
-    """Every model fluxpanel knows, each once: the API page's first, then the
-    others from their maker's table (Black Forest Labs), else Replicate's.
-    Placeholders are drawn here, so no host's caveats apply and a batch is
-    one seed."""
-    from . import bfl, replicate
-
-    table: dict[str, ModelSpec] = dict(MODELS)
-    for source in (bfl.MODELS, replicate.MODELS):
-        for id, spec in source.items():
-            if id in table:
-                continue
-            params = {k: NUM_IMAGES if k == "num_images" else p for k, p in spec.params.items()}
-            table[id] = dataclasses.replace(spec, params=params, caveats=(), batch_seeds="batch")
-    return MappingProxyType(table)
-
-
-PREVIEW_MODELS = every_model()
 
 
 class Preview(Provider):
@@ -239,8 +216,9 @@ def _placed(request: GenerationRequest, source: Any) -> tuple[int, int] | None:
     p = request.params
     if source is None:
         return None
-    if any(p.get(side) for side in MARGINS):
-        return p.get("left") or 0, p.get("top") or 0
+    grown = request.spec.size.placed(p)
+    if grown is not None:
+        return grown
     for spec in request.spec.params.values():
         if spec.canvas is not None and p.get(spec.name) is source:
             return spec.canvas.place(p, source.width, source.height)

@@ -16,7 +16,8 @@ from typing import Any
 
 from .._errors import ValidationError
 from .._request import GenerationRequest
-from .._spec import MODELS, ModelSpec
+from .._spec import ModelSpec
+from ..tables.flux_api import MODELS
 from ._server import LoopbackServer, _Handler
 
 ImageFactory = Callable[[GenerationRequest, int], bytes]

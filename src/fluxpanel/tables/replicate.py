@@ -1,0 +1,336 @@
+"""Replicate's official FLUX models: one row per model (its parameters,
+slug, spelling, size rule, price and status).
+
+Where each rule comes from (each model's version page,
+replicate.com/black-forest-labs/<model>/versions/<id>/api, and for the
+cog-run models replicate/cog-flux):
+
+- flux-schnell and flux-dev run replicate/cog-flux (``predict.py``, the
+  ``SchnellPredictor`` and ``DevPredictor`` inputs): ``aspect_ratio`` one of
+  the eleven ratios of ``ASPECT_RATIOS`` (default 1:1), ``num_outputs`` 1 to
+  4, ``num_inference_steps`` 1 to 4 (default 4) and 1 to 50 (default 28),
+  ``guidance`` 0 to 10 (default 3, dev), ``megapixels`` "1" or "0.25",
+  ``disable_safety_checker`` (false), ``go_fast`` (true), ``seed``,
+  ``output_format`` webp, jpg or png. The output is a list of URLs.
+- Determinism (the models' pages, replicate.com/black-forest-labs/flux-schnell):
+  ``go_fast`` "Run faster predictions with model optimized for speed
+  (currently fp8 quantized) ... Note that outputs will not be deterministic
+  when this is enabled, even if you set a seed." Seeds (cog-flux
+  ``bf16_predict``): ``if not seed`` draws a random one, so 0 is no seed
+  here and seeds start at 1; one seed makes the whole batch
+  (``get_noise(num_outputs, ..., seed=seed)``).
+- flux-pro is run by Black Forest Labs (its version page, and the
+  flux-1.1-pro version 96ccd0e7 that shares its schema): ``aspect_ratio``
+  one of custom, 1:1, 16:9, 3:2, 2:3, 4:5, 5:4, 9:16, 3:4, 4:3 (default
+  1:1); ``width``/``height`` 256 to 1440 "only used when
+  aspect_ratio=custom. Must be a multiple of 32"; ``steps`` 1 to 50 (25)
+  and ``interval`` 1 to 4 (2), both marked deprecated; ``guidance`` 2 to 5
+  (3); ``safety_tolerance`` 1 to 6 (2); ``prompt_upsampling`` (false);
+  ``seed``; ``output_format`` webp, jpg or png. The output is one URL.
+- flux-1.1-pro (version 96ccd0e7, the flux-pro schema without steps,
+  guidance and interval): ``image_prompt`` (an image), ``aspect_ratio`` as
+  flux-pro with ``custom`` width and height, ``safety_tolerance`` 1 to 6,
+  ``prompt_upsampling``, ``seed``.
+- flux-kontext-pro (0a138193) and flux-kontext-max (b94039e5): ``prompt``,
+  ``input_image``, ``aspect_ratio`` (default ``match_input_image``),
+  ``seed``, ``prompt_upsampling``, ``safety_tolerance`` 0 to 6 (2; "2 is
+  currently the maximum allowed when input images are used": refused above
+  2 with an input image).
+- flux-kontext-dev (a1408d2c): ``input_image`` (required), ``aspect_ratio``
+  (``match_input_image``), ``num_inference_steps`` 4 to 50 (30),
+  ``guidance`` 0 to 10 (2.5), ``seed``, ``go_fast``,
+  ``disable_safety_checker``.
+- flux-fill-pro (9609ba73): ``image``, ``mask`` ("Black areas will be
+  preserved while white areas will be inpainted. Must have the same size as
+  image"), ``steps`` 1 to 50 (50), ``guidance`` 2 to 5 (3),
+  ``safety_tolerance`` 1 to 6, ``prompt_upsampling``, ``seed``.
+- flux-2-pro (00b07c32) and flux-2-max (9c23b0aa): ``input_images``
+  ("Maximum 8 images"), ``aspect_ratio`` (1:1; with ``match_input_image``
+  and ``custom``), ``width``/``height`` 256 to 2048 with ``custom``
+  (multiples of 16), ``safety_tolerance`` 1 to 5, ``seed``. flux-2-flex
+  (74299cd6) adds ``steps`` (1 to 50), ``guidance`` (1.5 to 10) and
+  ``prompt_upsampling`` (default true) and takes 10 images, sized in
+  multiples of 32. flux-2-dev (7bba46bd): 4 images, ``go_fast``, sizes 256
+  to 1440 in multiples of 32, ``disable_safety_checker``.
+- flux-3-image (version ec84b8fb; the model page
+  replicate.com/black-forest-labs/flux-3-image): ``prompt``, ``images``
+  ("up to 10 reference images (jpeg, png, gif, or webp)", "at least 256x256
+  px and at most 16 MP"), ``aspect_ratio`` (auto, then 21:9 down to 9:21),
+  ``resolution`` 768sq, 1k, 1.5k, 2k or 4k (1k), ``grounding`` (true),
+  ``safety_tolerance`` 0 to 4 (2), ``output_format``, ``output_quality``.
+  No seed. Boxes go into the prompt as Black Forest Labs documents.
+- Input images ("Input files", replicate.com/docs/topics/predictions/
+  input-files): "Must be jpeg, png, gif, or webp"; an http(s) URL, a data
+  URI or a file uploaded with ``POST /v1/files`` ("files up to 100MB").
+- Pricing is per output image ("$3 per thousand output images" for
+  flux-schnell), so a withheld image is not billed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .._inputs import ImageLimits
+from .._sizes import BY_PIXELS, KEEPS_IMAGE
+from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
+from ._params import (
+    FLUX3_RESOLUTION,
+    GROUNDING,
+    NUM_IMAGES,
+    PROMPT,
+    PROMPT_UPSAMPLING,
+    SAFETY_CHECKER,
+    SEED,
+    UPSAMPLING_VARIES,
+    aspect_ratio,
+    choice,
+    fill_inputs,
+    flux3_image,
+    guidance,
+    image,
+    image_prompt,
+    interval,
+    model,
+    prompt_upsampling,
+    references,
+    safety_tolerance,
+    seed,
+    size,
+    steps,
+)
+
+#: How Replicate's models are spelt unless a row says otherwise: the safety
+#: checker is ``disable_safety_checker`` (its opposite), and originals come
+#: back lossless.
+WIRE = Wire(negate={"safety_checker": "disable_safety_checker"}, extra={"output_format": "png"})
+#: cog-flux's own names for the batch and the steps.
+COG_NAMES = {"num_images": "num_outputs", "steps": "num_inference_steps"}
+
+
+def slug(name: str, **changes: Any) -> Wire:
+    """The spelling of the model ``black-forest-labs/<name>``."""
+    return dataclasses.replace(WIRE, route=name, **changes)
+
+
+_COG_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+_PRO_RATIOS = ("custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
+_HELP = "Shape of the image, as width:height (Replicate sizes it to about one megapixel)."
+_CUSTOM = ("aspect_ratio", "custom")
+_GO_FAST = ParamSpec(
+    "go_fast",
+    "boolean",
+    "Go fast",
+    "Replicate's faster fp8 path. Its images are not the same for the same seed; "
+    "turn it off (bf16) to reproduce an image exactly.",
+    default=True,
+)
+_MEGAPIXELS = choice(
+    "megapixels", "Megapixels", "About how many megapixels the image has.", ("1", "0.25"), "1"
+)
+_COG_SEED = seed(1, "Replicate reads 0 as no seed, so seeds start at 1.")
+_NOT_DETERMINISTIC = Caveat(
+    "With go_fast on, Replicate does not promise the same image for the same seed "
+    "and settings; turn go_fast off to reproduce an image exactly.",
+    {"go_fast": True},
+)
+
+
+def _cog(id: str, name: str, *params: ParamSpec) -> ModelSpec:
+    return model(
+        id,
+        PROMPT,
+        NUM_IMAGES,
+        aspect_ratio(_COG_RATIOS, "1:1", "Aspect ratio", _HELP),
+        _COG_SEED,
+        *params,
+        _GO_FAST,
+        _MEGAPIXELS,
+        SAFETY_CHECKER,
+        caveats=(_NOT_DETERMINISTIC,),
+        batch_seeds="batch",
+        wire=slug(name, names=COG_NAMES),
+    )
+
+
+#: "Must be jpeg, png, gif, or webp"; uploads up to 100 MB.
+_LIMITS = ImageLimits(("jpeg", "png", "gif", "webp"), max_bytes=100_000_000)
+_MATCH = "match_input_image"
+_KONTEXT_RATIOS = (
+    _MATCH,
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+)
+_FLUX2_RATIOS = (_MATCH, "custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
+_INPUT = image(
+    "input_image",
+    "Input image",
+    "The image to edit. Leave it empty to make a new image from the prompt.",
+    _LIMITS,
+    urls=True,
+)
+
+
+def _kontext_ratio(default: str = _MATCH) -> ParamSpec:
+    return aspect_ratio(
+        _KONTEXT_RATIOS,
+        default,
+        "Aspect ratio",
+        "Shape of the result; match_input_image keeps the input image's shape.",
+    )
+
+
+def _custom_ratio(choices: tuple[str, ...]) -> ParamSpec:
+    return aspect_ratio(
+        choices, "1:1", "Aspect ratio", _HELP + " 'custom' takes a width and height."
+    )
+
+
+def _flux2(
+    id: str, name: str, most: int, high: int, multiple: int, *extra: ParamSpec, **kw: Any
+) -> ModelSpec:
+    return model(
+        id,
+        PROMPT,
+        references(_LIMITS, most),
+        _custom_ratio(_FLUX2_RATIOS),
+        size("width", 256, high, multiple, 1024, _CUSTOM),
+        size("height", 256, high, multiple, 1024, _CUSTOM),
+        SEED,
+        *extra,
+        size=BY_PIXELS,
+        wire=slug(name),
+        **kw,
+    )
+
+
+def _kontext(id: str, name: str) -> ModelSpec:
+    return model(
+        id,
+        PROMPT,
+        _INPUT,
+        _kontext_ratio(),
+        SEED,
+        PROMPT_UPSAMPLING,
+        safety_tolerance(2, 0, 6, most_with=("input_image", 2)),
+        caveats=(UPSAMPLING_VARIES,),
+        wire=slug(name),
+    )
+
+
+MODELS: Mapping[str, ModelSpec] = MappingProxyType(
+    {
+        "flux_schnell": _cog("flux_schnell", "flux-schnell", steps(4, 4)),
+        "flux_dev": _cog("flux_dev", "flux-dev", steps(28, 50), guidance(3.0, 0, 10)),
+        "flux_pro": model(
+            "flux_pro",
+            PROMPT,
+            _custom_ratio(_PRO_RATIOS),
+            size("width", 256, 1440, 32, 1024, _CUSTOM),
+            size("height", 256, 1440, 32, 1024, _CUSTOM),
+            SEED,
+            steps(25, 50),
+            guidance(3.0, 2, 5),
+            interval(),
+            safety_tolerance(2, 1, 6),
+            PROMPT_UPSAMPLING,
+            caveats=(UPSAMPLING_VARIES,),
+            size=BY_PIXELS,
+            wire=slug("flux-pro"),
+        ),
+        "flux_pro_1_1": model(
+            "flux_pro_1_1",
+            PROMPT,
+            image_prompt(_LIMITS, urls=True),
+            _custom_ratio(_PRO_RATIOS),
+            size("width", 256, 1440, 32, 1024, _CUSTOM),
+            size("height", 256, 1440, 32, 1024, _CUSTOM),
+            SEED,
+            safety_tolerance(2, 1, 6),
+            PROMPT_UPSAMPLING,
+            caveats=(UPSAMPLING_VARIES,),
+            size=BY_PIXELS,
+            wire=slug("flux-1.1-pro"),
+        ),
+        "flux_kontext_pro": _kontext("flux_kontext_pro", "flux-kontext-pro"),
+        "flux_kontext_max": _kontext("flux_kontext_max", "flux-kontext-max"),
+        "flux_kontext_dev": model(
+            "flux_kontext_dev",
+            PROMPT,
+            image(
+                "input_image",
+                "Input image",
+                "The image to edit.",
+                _LIMITS,
+                required=True,
+                urls=True,
+            ),
+            _kontext_ratio(),
+            _COG_SEED,
+            steps(30, 50, 4),
+            guidance(2.5, 0, 10),
+            _GO_FAST,
+            SAFETY_CHECKER,
+            caveats=(_NOT_DETERMINISTIC,),
+            wire=slug("flux-kontext-dev", names=COG_NAMES),
+        ),
+        "flux_fill_pro": model(
+            "flux_fill_pro",
+            PROMPT,
+            *fill_inputs(_LIMITS, urls=True),
+            SEED,
+            steps(50, 50),
+            guidance(3, 2, 5),
+            safety_tolerance(2, 1, 6),
+            PROMPT_UPSAMPLING,
+            caveats=(UPSAMPLING_VARIES,),
+            size=KEEPS_IMAGE,
+            wire=slug("flux-fill-pro"),
+        ),
+        "flux_2_pro": _flux2("flux_2_pro", "flux-2-pro", 8, 2048, 16, safety_tolerance(2, 1, 5)),
+        "flux_2_max": _flux2("flux_2_max", "flux-2-max", 8, 2048, 16, safety_tolerance(2, 1, 5)),
+        "flux_2_flex": _flux2(
+            "flux_2_flex",
+            "flux-2-flex",
+            10,
+            2048,
+            32,
+            steps(28, 50),
+            guidance(4.5, 1.5, 10),
+            safety_tolerance(2, 1, 5),
+            prompt_upsampling(True),
+            caveats=(UPSAMPLING_VARIES,),
+        ),
+        "flux_2_dev": _flux2(
+            "flux_2_dev",
+            "flux-2-dev",
+            4,
+            1440,
+            32,
+            _GO_FAST,
+            SAFETY_CHECKER,
+            caveats=(_NOT_DETERMINISTIC,),
+        ),
+        "flux_3_image": flux3_image(
+            ImageLimits(
+                ("jpeg", "png", "gif", "webp"), 100_000_000, max_megapixels=16, min_side=256
+            ),
+            FLUX3_RESOLUTION,
+            GROUNDING,
+            safety_tolerance(2, 0, 4),
+            wire=slug("flux-3-image", names={"input_images": "images"}),
+        ),
+    }
+)
+check_table(MODELS)
