@@ -9,6 +9,7 @@ import time
 import pytest
 
 import fluxpanel
+from fluxpanel._downloads import lane_of
 from fluxpanel._engine import DEFAULT_DOWNLOADS_PER_HOST, Engine
 from fluxpanel.providers import get_provider
 from fluxpanel.testing import ReferenceServer
@@ -124,7 +125,7 @@ def test_each_image_host_has_its_own_lanes():
 
     async def lanes() -> list[object]:
         return [
-            engine._lane(u)
+            lane_of(engine.clients(), u, engine.downloads.per_host)
             for u in (
                 "https://cdn.example/a.png",
                 "HTTPS://CDN.example/b.png?x=1",

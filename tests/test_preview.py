@@ -33,7 +33,8 @@ def test_placeholder_has_the_requested_size(ratio):
 def test_preview_makes_no_http_client():
     c = fluxpanel.FluxClient(provider="preview")
     c.generate(prompt="x")
-    assert c._async._engine._api is None and c._async._engine._downloads is None
+    clients = c._async._engine._clients
+    assert clients is None or not clients.made
 
 
 def test_preview_is_chosen_without_a_key_and_said_once(monkeypatch):

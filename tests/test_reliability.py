@@ -114,7 +114,7 @@ async def test_closing_the_panel_mid_generation_leaves_nothing_running(tmp_path)
             await task
         await asyncio.sleep(0.1)  # the client closes on the loop
         assert not panel.running
-        assert client._engine._api is None  # connections closed
+        assert client._engine._clients is None  # connections closed
         mine = [t for t in asyncio.all_tasks() if "fluxpanel" in repr(t.get_coro())]
         assert mine == []
     assert list(tmp_path.rglob(".tmp-*")) == []

@@ -11,7 +11,7 @@ from ._boxes import Box, compose_prompt, parse_prompt
 from ._cache import CacheWarning, ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient
 from ._compare import Comparison, CostLimitError, acompare, compare
-from ._engine import RetryPolicy
+from ._retry import RetryPolicy
 from ._errors import (
     APIError,
     AuthError,

@@ -19,6 +19,7 @@ from typing import Any
 
 from ._client import AsyncFluxClient, FluxClient
 from ._errors import FluxError, ValidationError
+from ._kinds import KINDS
 from ._pricing import format_cost
 from ._request import GenerationRequest, default_model
 from ._results import Generation, seed_words
@@ -273,9 +274,9 @@ def plan(
         n
         for m in client.provider.models.values()
         for n, p in m.params.items()
-        if p.kind == "images"
+        if KINDS[p.kind].many
     }
-    # A list of references is one value; a list of such lists varies.
+    # A list of references (or of boxes) is one value; a list of such lists varies.
     varying = {
         k: list(v)
         for k, v in params.items()

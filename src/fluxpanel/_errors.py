@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 
 class FluxError(Exception):
@@ -124,25 +121,3 @@ def error_for_status(
     else:
         cls = APIError
     return cls(message, **kw)
-
-
-def secret_forms(secret: str) -> set[str]:
-    """Every form a secret can take in a message: as is, stripped, escaped the
-    way ``repr`` and JSON escape it, and percent-encoded."""
-    forms = {
-        secret,
-        secret.strip(),
-        repr(secret)[1:-1],
-        json.dumps(secret)[1:-1],
-        quote(secret, safe=""),
-        secret.encode("unicode_escape").decode("ascii"),
-    }
-    return {f for f in forms if len(f) >= 4}
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every form of every secret replaced by ``[redacted]``."""
-    forms = sorted({f for s in secrets if s for f in secret_forms(s)}, key=len, reverse=True)
-    for form in forms:
-        text = text.replace(form, "[redacted]")
-    return text

@@ -64,6 +64,9 @@ class Kind:
     wider: ClassVar[str] = ""
     #: Whether values are input images (one, or a list).
     takes_images: ClassVar[bool] = False
+    #: Whether a value is itself a list (references, boxes): ``compare()``
+    #: varies a list of such lists, not the list.
+    many: ClassVar[bool] = False
     #: The value a trait holds before a model's default is set.
     empty: ClassVar[Any] = None
 
@@ -356,6 +359,10 @@ class Image(Kind):
     def count(self, p: ParamSpec) -> str:
         return "image"
 
+    def cited(self, p: ParamSpec, index: int) -> str:
+        """What the prompt calls image ``index`` of ``p``'s value."""
+        return p.label
+
     def doc(self, p: ParamSpec) -> str:
         what = self.count(p)
         if p.needs:
@@ -377,6 +384,7 @@ class Images(Image):
     prompt as image 1, image 2, ...)."""
 
     name = family = "images"
+    many = True
 
     def coerce(self, p: ParamSpec, value: Any, model: str) -> Any:
         items = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -421,6 +429,9 @@ class Images(Image):
     def count(self, p: ParamSpec) -> str:
         return f"up to {grouped(p.max)} images"
 
+    def cited(self, p: ParamSpec, index: int) -> str:
+        return f"image {p.first_number + index}"
+
     def trait(self, help: str) -> traitlets.TraitType[Any, Any]:
         from ._traits import InputTrait
 
@@ -432,6 +443,7 @@ class Boxes(Kind):
     :class:`~fluxpanel.Box`), at most ``max`` of them."""
 
     name = family = "boxes"
+    many = True
     empty = ()
 
     def coerce(self, p: ParamSpec, value: Any, model: str) -> Any:

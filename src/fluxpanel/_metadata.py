@@ -52,13 +52,13 @@ def _strip_png(data: bytes) -> bytes:
     out, pos = [data[:8]], 8
     while pos + 8 <= len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
+        chunk = data[pos + 4 : pos + 8]
         end = pos + 12 + length
         key = data[pos + 8 : pos + 8 + min(length, 80)].split(b"\x00", 1)[0]
-        if not (kind in (b"tEXt", b"iTXt", b"zTXt") and key.decode("latin-1") in KEYS):
+        if not (chunk in (b"tEXt", b"iTXt", b"zTXt") and key.decode("latin-1") in KEYS):
             out.append(data[pos:end])
         pos = end
-        if kind == b"IEND":
+        if chunk == b"IEND":
             break
     return b"".join(out)
 

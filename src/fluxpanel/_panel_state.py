@@ -64,8 +64,9 @@ def carry_input(old: ModelSpec | None, new: ModelSpec, get: Getter) -> dict[str,
     value = get(source)
     if value is None:
         return {}
+    p = new.params[target]
     first = value[0] if isinstance(value, tuple) else value
-    return {target: (first,) if new.params[target].kind == "images" else first}
+    return {target: KINDS[p.kind].fit(p, first)}
 
 
 class Settings:

@@ -25,7 +25,6 @@ from ._errors import (
     ServerError,
     TransportError,
     ValidationError,
-    redact,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +145,7 @@ def describe_error(
         message += f". Check {provider.key_env}."
     if partial:
         title = "Some images failed"
-    message = redact(message, provider.secrets())
+    message = provider.keys.clean(message)
     out: dict[str, Any] = {"title": title, "message": message, "kind": type(error).__name__}
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         out["retry_after"] = error.retry_after

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._errors import ValidationError
 from ._inputs import InputImage
-from ._kinds import number
+from ._kinds import KINDS, number
 
 if TYPE_CHECKING:
     from ._spec import ModelSpec, ParamSpec
@@ -140,7 +140,8 @@ class MaskOf(Relation):
         return {"mask_of": self.other}
 
     def declared(self, spec: ModelSpec, p: ParamSpec, seen: list[str]) -> None:
-        assert self.other in seen and p.kind == "image", (spec.id, p.name, "mask_of")
+        single = p.is_image and not KINDS[p.kind].many  # a mask is one image
+        assert self.other in seen and single, (spec.id, p.name, "mask_of")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 
 import fluxpanel
 from fluxpanel.providers import BlackForestLabs, Fal, FluxAPI, Replicate
-from fluxpanel.providers._base import may_send_key
+from fluxpanel._keys import may_send_key
 from fluxpanel.testing import FakeBFL, HostRoutes
 
 from ..conftest import FAST_RETRY
@@ -38,7 +38,7 @@ def test_a_key_with_a_line_break_inside_is_refused_without_showing_it(cls):
     text = str(e.value)
     assert "line break" in text and "sk-live" not in text and "Injected" not in text
     clean = cls(api_key="  sk-live-1234\n", **kwargs)
-    assert clean.secrets()[0] == "sk-live-1234"
+    assert clean.keys.secrets[0] == "sk-live-1234"
 
 
 def test_every_form_of_the_key_is_scrubbed_from_errors_and_the_panel(server):
@@ -67,10 +67,9 @@ def test_every_form_of_the_key_is_scrubbed_from_errors_and_the_panel(server):
 def test_a_request_that_could_not_be_written_says_not_sent():
     import httpx
 
-    from fluxpanel._engine import Engine
+    from fluxpanel._retry import transport_error
 
-    engine = Engine(FluxAPI(api_key="k", url="http://127.0.0.1:1/x"))
-    error = engine._transport_error(
+    error = transport_error(
         httpx.LocalProtocolError("Illegal header value b'Bearer secret\\n'"), True
     )
     assert "was not sent" in str(error) and "secret" not in str(error)
@@ -149,4 +148,4 @@ async def test_credentials_in_a_base_url_are_shown_nowhere(cls, tmp_path):
     for where, text in places.items():
         assert secret not in text, where
         assert "gateway-user" not in text, where
-    assert secret in provider.secrets()
+    assert secret in provider.keys.secrets

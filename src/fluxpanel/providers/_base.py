@@ -10,15 +10,30 @@ poll flow (Black Forest Labs, fal) and a held-open call with a polling fallback
 
 from __future__ import annotations
 
-import ipaddress
 import json
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from .._addresses import AddressRule, is_public_host
 from .._errors import APIError, ConfigError, FluxError, error_for_status
+from .._flow import Call, Outputs, Progress, Reply, Step, parse_json
+from .._keys import NO_KEY, KeyRule, clean_key, public_url, url_secrets
+
+__all__ = [
+    "Call",
+    "HostedProvider",
+    "Outputs",
+    "Progress",
+    "Provider",
+    "Reply",
+    "Step",
+    "error_detail",
+    "local_inputs",
+]
 
 if TYPE_CHECKING:
     from .._inputs import InputImage
@@ -26,114 +41,9 @@ if TYPE_CHECKING:
     from .._spec import ModelSpec
 
 
-@dataclass(frozen=True)
-class Progress:
-    """How far a generation is, as the host says it (or as fluxpanel sees it).
-
-    ``phase`` is ``submitting``, ``queued``, ``running`` or ``downloading``;
-    ``fraction`` (0 to 1) when the host reports how far it is; ``position`` in
-    the host's queue; ``done`` of ``total`` images downloaded; ``detail`` the
-    host's own word for the state (``Reasoning``); ``elapsed`` seconds since
-    the generation started; ``expected`` seconds a run of this model usually
-    takes here, when known (from this machine's recent runs).
-    """
-
-    phase: str
-    fraction: float | None = None
-    position: int | None = None
-    done: int | None = None
-    total: int | None = None
-    detail: str = ""
-    elapsed: float = 0.0
-    expected: float | None = None
-
-    def describe(self) -> str:
-        """The state in a few words: "Queued, position 3", "Running, 40%"."""
-        word = self.detail or self.phase.capitalize()
-        if self.phase == "queued" and self.position is not None:
-            return f"{word}, position {self.position + 1}"
-        if self.phase == "downloading" and self.total:
-            return f"Downloading {self.done or 0} of {self.total}"
-        if self.fraction is not None:
-            return f"{word}, {round(self.fraction * 100)}%"
-        return word
-
-
-@dataclass(frozen=True)
-class Call:
-    """One HTTP request a provider wants sent.
-
-    ``billable`` marks a call that may cost money: the engine retries it only
-    when the server provably never saw it (connect errors) or said so (429).
-    ``delay`` is a wait before sending (polling intervals). ``task`` names the
-    provider's task, for messages when a deadline passes.
-    """
-
-    method: str
-    url: str
-    json: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    billable: bool = False
-    delay: float = 0.0
-    task: str | None = None
-    state: Any = None
-    #: What the reply that led to this call said of the task's progress.
-    progress: Progress | None = None
-    #: A raw body (an upload's bytes), instead of ``json``.
-    content: bytes | None = field(default=None, repr=False)
-    #: A multipart form: ``{name: (filename, bytes, media type)}``.
-    files: Mapping[str, Any] | None = field(default=None, repr=False)
-    #: A held stream (server-sent events): the body read so far is given to
-    #: this as it comes; the engine stops reading when it returns True, and
-    #: shows any :class:`Progress` the provider reads from it with
-    #: ``watch``.
-    until: Callable[[bytes], bool] | None = field(default=None, repr=False)
-    watch: Callable[[bytes], Progress | None] | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An HTTP response as the engine received it."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON; ``ValueError`` for anything that is not (nesting
-        too deep for the parser included)."""
-        return parse_json(self.body)
-
-    @property
-    def request_id(self) -> str | None:
-        for name in ("x-request-id", "request-id", "x-fal-request-id"):
-            if name in self.headers:
-                return self.headers[name]
-        return None
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """Where a provider's images are: URLs to download, and their seeds when
-    the provider says (otherwise the request's)."""
-
-    urls: Sequence[str] = ()
-    seeds: Sequence[int] | None = None
-    #: Tasks of the request that failed (the others' images are kept).
-    errors: Sequence[FluxError] = ()
-    #: Images of the batch the host made but withheld (its safety filter).
-    withheld: int = 0
-    #: The prompt as the host expanded it, when it says (FLUX 3's
-    #: ``result.prompt``, with any boxes it added).
-    prompt: str = ""
-
-
-Step = Call | Outputs
-
-
 class Provider:
     """Base class of providers. Subclasses set the class attributes and override
-    :meth:`start` and :meth:`advance` (or :meth:`render` when ``offline``)."""
+    :meth:`start` and :meth:`advance`."""
 
     #: Short name used in snippets and ``FluxClient(provider=...)``.
     name: str = ""
@@ -143,7 +53,8 @@ class Provider:
     key_env: str | None = None
     #: The capability table requests are validated against.
     models: Mapping[str, ModelSpec] = {}
-    #: True for providers that make images locally and need no network.
+    #: True for providers that make images here, with no account and no cost
+    #: (their flow ends at once with drawings instead of addresses).
     offline: bool = False
     #: Most tasks this provider lets one account run at once (shared by every
     #: call of a client), or None for no limit.
@@ -170,10 +81,6 @@ class Provider:
         raise NotImplementedError
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Step:
-        raise NotImplementedError
-
-    def render(self, request: GenerationRequest, index: int) -> bytes:
-        """Make image ``index`` locally (offline providers only)."""
         raise NotImplementedError
 
     def cancel(self, call: Call) -> Call | None:
@@ -242,9 +149,15 @@ class Provider:
         (hashed into cache keys, never shown): the endpoint by default."""
         return self.endpoint
 
-    def secrets(self) -> list[str]:
-        """Strings that must never appear in messages (the key)."""
-        return []
+    @property
+    def keys(self) -> KeyRule:
+        """Where the key may go and what no message may hold (:mod:`fluxpanel._keys`)."""
+        return NO_KEY
+
+    @property
+    def addresses(self) -> AddressRule:
+        """Which addresses its answers may send fluxpanel to (:mod:`fluxpanel._addresses`)."""
+        return AddressRule(self.label, self.local)
 
     def client_code(self) -> tuple[str, str]:
         """``(FluxClient arguments, comment)`` for snippets. Never the key."""
@@ -272,8 +185,6 @@ class HostedProvider(Provider):
     poll_first, poll_growth, poll_max = 0.25, 1.5, 4.0
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
-        import os
-
         key = api_key if api_key is not None else os.environ.get(self.key_env or "")
         self._api_key = clean_key(key, self.label, self.key_env)
         base = (base_url or self.default_url).rstrip("/")
@@ -287,8 +198,9 @@ class HostedProvider(Provider):
     def endpoint(self) -> str:
         return public_url(self._base)
 
-    def secrets(self) -> list[str]:
-        return [self._api_key, *url_secrets(self._base)]
+    @property
+    def keys(self) -> KeyRule:
+        return KeyRule(self._base, self.key_hosts, (self._api_key, *url_secrets(self._base)))
 
     def client_code(self) -> tuple[str, str]:
         args = f"provider={self.name!r}"
@@ -354,7 +266,7 @@ class HostedProvider(Provider):
         """Whether the API's key may be sent to ``url`` (a URL the API handed
         back, to poll or cancel): the base URL's own origin, or one of the
         API hosts the host documents, over https. Never a downgrade to http."""
-        return may_send_key(url, self._base, self.key_hosts)
+        return self.keys.may_go(url)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.endpoint!r})"
@@ -368,109 +280,6 @@ def local_inputs(request: GenerationRequest) -> list[InputImage]:
             if image.url is None:
                 seen.setdefault(image.sha256, image)
     return list(seen.values())
-
-
-def clean_key(key: str | None, label: str, env: str | None) -> str:
-    """An API key fit for an HTTP header: surrounding whitespace (a key read
-    from a file, a ``.env`` with ``\\r``) is dropped; a key with spaces or
-    control characters inside is refused with an error that does not show it."""
-    where = f"set {env} or pass api_key=" if env else "pass api_key="
-    if not isinstance(key, str) or not key.strip():
-        raise ConfigError(f"no API key for {label}: {where}")
-    key = key.strip()
-    if any(not 0x21 <= ord(c) <= 0x7E for c in key):
-        raise ConfigError(
-            f"the API key for {label} contains a space, a line break or another character "
-            f"an HTTP header cannot carry (the key is not shown); check it and {where}"
-        )
-    return key
-
-
-def _origin(parts: Any) -> tuple[str, str, int | None]:
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
-
-
-def may_send_key(url: str, base: str, key_hosts: re.Pattern[str] | None = None) -> bool:
-    """Whether a key for the API at ``base`` may be sent to ``url``.
-
-    Yes for ``base``'s own origin (scheme, host and port); yes over https to a
-    host that ``key_hosts`` (the API hosts a provider documents, such as Black
-    Forest Labs' regional shards) matches, when ``base`` is one of them too.
-    Never from https down to http, never to a sibling that merely shares a
-    suffix (``co.uk``), never to another port of an address.
-    """
-    try:
-        parts, home = urlsplit(url), urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.hostname or not home.hostname:
-            return False
-        if home.scheme == "https" and parts.scheme != "https":
-            return False
-        if _origin(parts) == _origin(home):
-            return True
-        if key_hosts is None or parts.scheme != "https" or parts.port not in (None, 443):
-            return False
-        host, home_host = parts.hostname.lower(), home.hostname.lower()
-        return bool(key_hosts.fullmatch(host) and key_hosts.fullmatch(home_host))
-    except ValueError:  # a port out of range, say
-        return False
-
-
-#: Query parameters whose values are credentials (never shown or stored).
-_SECRET_PARAM = re.compile(r"key|token|secret|sig|password|passwd|auth|credential", re.I)
-
-
-def public_url(url: str) -> str:
-    """``url`` safe to show and store: no user info or fragment, and the values
-    of query parameters that look like credentials replaced."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        if parts.port:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        pass
-    query = urlencode(
-        [
-            (k, "REDACTED" if _SECRET_PARAM.search(k) else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-    )
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
-
-
-def url_secrets(url: str) -> list[str]:
-    """The credentials written into ``url`` (user info, credential-like query
-    values), which must never appear in a message."""
-    parts = urlsplit(url)
-    found = [s for s in (parts.username, parts.password) if s]
-    found += [v for k, v in parse_qsl(parts.query) if v and _SECRET_PARAM.search(k)]
-    return found
-
-
-def is_public_host(host: str) -> bool:
-    """Whether ``host`` (a name or an address) is on the public internet, as
-    far as can be told without a look-up: addresses are checked; ``localhost``
-    and ``*.localhost``/``.local``/``.internal`` names are not public."""
-    host = host.strip("[]").rstrip(".").lower()
-    try:
-        return ipaddress.ip_address(host).is_global
-    except ValueError:
-        pass
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return False
-    return True
-
-
-def parse_json(body: bytes) -> Any:
-    """JSON from ``body``; ``ValueError`` for anything else, including nesting
-    deeper than the parser can follow (which raises ``RecursionError``)."""
-    try:
-        return json.loads(body)
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply to read") from None
 
 
 def error_detail(body: bytes, limit: int = 500) -> str:

@@ -11,19 +11,12 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .._addresses import is_public_host
 from .._errors import ConfigError
+from .._keys import KeyRule, clean_key, public_url, url_secrets
 from .._request import GenerationRequest
 from ..tables.flux_api import MODELS
-from ._base import (
-    Call,
-    Outputs,
-    Provider,
-    Reply,
-    clean_key,
-    is_public_host,
-    public_url,
-    url_secrets,
-)
+from ._base import Call, Outputs, Provider, Reply
 
 KEY_ENV = "FLUX_API_KEY"
 URL_ENV = "FLUX_API_URL"
@@ -76,8 +69,10 @@ class FluxAPI(Provider):
         netloc = parts.netloc.rpartition("@")[2]
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
-    def secrets(self) -> list[str]:
-        return [self._api_key, *url_secrets(self._url)]
+    @property
+    def keys(self) -> KeyRule:
+        # One POST to the configured address: the key goes nowhere else.
+        return KeyRule(self._url, None, (self._api_key, *url_secrets(self._url)))
 
     def client_code(self) -> tuple[str, str]:
         comment = f"The key is read from ${KEY_ENV}"

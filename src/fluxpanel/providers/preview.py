@@ -15,13 +15,17 @@ without a key.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
+from .._kinds import KINDS
 from .._request import GenerationRequest
 from ..tables.preview import MODELS as PREVIEW_MODELS
+from .._flow import Fetch, Outputs
 from ._base import Provider
 
 
@@ -41,11 +45,31 @@ class Preview(Provider):
     def endpoint(self) -> str:
         return "preview:"
 
-    def render(self, request: GenerationRequest, index: int) -> bytes:
-        return draw_placeholder(request, index)
+    def start(self, request: GenerationRequest) -> Outputs:
+        """Nothing to send: the images are drawn here, one after another."""
+        turn = asyncio.Lock()
+        drawings = [Drawing(self, request, i, turn) for i in range(request.count)]
+        return Outputs(urls=drawings, detail="Drawing")
 
     def __repr__(self) -> str:
         return f"Preview(delay={self.delay})" if self.delay else "Preview()"
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One placeholder, drawn off the loop's thread when it is read; the
+    images of a request are drawn in turn, ``delay`` seconds each."""
+
+    preview: Preview
+    request: GenerationRequest
+    index: int
+    turn: asyncio.Lock
+
+    async def read(self, fetch: Fetch) -> bytes:
+        async with self.turn:
+            if self.preview.delay:
+                await asyncio.sleep(self.preview.delay)
+            return await asyncio.to_thread(draw_placeholder, self.request, self.index)
 
 
 def draw_placeholder(request: GenerationRequest, index: int = 0) -> bytes:
@@ -251,7 +275,7 @@ def _references(request: GenerationRequest, source: Any) -> list[tuple[str, Any]
         for i, item in enumerate(items):
             if item is source or item.url is not None:
                 continue
-            out.append((f"image {p.first_number + i}" if p.kind == "images" else p.label, item))
+            out.append((KINDS[p.kind].cited(p, i), item))
     return out
 
 
