@@ -19,7 +19,7 @@ FAST_RETRY = fluxpanel.RetryPolicy(max_retries=3, base=0.01, cap=0.05)
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a test run may write inside the checkout: the set-up's own folders.
-OWN = {".git", ".venv", "node_modules", "__pycache__", "site"}
+OWN = {".git", ".venv", "node_modules", "__pycache__", ".ruff_cache", "site"}
 BUNDLE = ROOT / "src" / "fluxpanel" / "static"
 
 

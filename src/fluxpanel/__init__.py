@@ -11,7 +11,6 @@ from ._boxes import Box, compose_prompt, parse_prompt
 from ._cache import CacheWarning, ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient
 from ._compare import Comparison, CostLimitError, acompare, compare
-from ._retry import RetryPolicy
 from ._errors import (
     APIError,
     AuthError,
@@ -29,11 +28,13 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._export import ExportExistsError, load
+from ._export import ExportExistsError
 from ._inputs import InputImage
+from ._load import load
 from ._pricing import PerMegapixel, PerTier, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
+from ._retry import RetryPolicy
 from ._spec import ImageLimits, ModelSpec, ParamSpec
 from ._version import __version__
 from .tables._family import PRICES

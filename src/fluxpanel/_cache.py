@@ -18,11 +18,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import platformdirs
+
 from ._errors import ImageError
+from ._export import batch_fields, batch_record
+from ._imaging import sniff_mime
+from ._results import GeneratedImage, Generation
 
 if TYPE_CHECKING:
     from ._request import GenerationRequest
-    from ._results import Generation
     from .providers import Provider
 
 MAGIC = b"FLUXPANEL-CACHE-1\n"
@@ -43,8 +47,6 @@ def default_dir() -> Path:
     env = os.environ.get(DIR_ENV)
     if env:
         return Path(env)
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("fluxpanel", appauthor=False)) / "results"
 
 
@@ -104,8 +106,6 @@ class ResultCache:
         """Store a complete result (atomically), then keep the cache under its cap."""
         if generation.errors or not generation.images:
             return  # a partial result would stop the missing images being retried
-        from ._results import batch_record
-
         key = self.key(generation.request, provider)
         header = {
             "key": key,
@@ -203,9 +203,6 @@ def _rebuild(
 ) -> Generation:
     """The stored generation. Types come from the image bytes and numbers are
     checked, so an entry planted in a shared cache folder cannot inject markup."""
-    from ._imaging import sniff_mime
-    from ._results import GeneratedImage, Generation, batch_fields
-
     if not isinstance(header, dict):
         raise ValueError("the header is not an object")
     images = []

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from . import _loop
-from ._cache import CacheWarning, ResultCache, get_cache
+from ._cache import CacheWarning, ResultCache, default_dir, get_cache
 from ._durations import RecentRuns
 from ._engine import (
     DEFAULT_DOWNLOAD_TIMEOUT,
@@ -93,8 +93,6 @@ class AsyncFluxClient:
         self._cache = None if self._provider.offline else get_cache(cache)
         self._prices = prices
         # How long runs took here, beside the cache (or in the default cache folder).
-        from ._cache import default_dir
-
         folder = self._cache.path if self._cache is not None else default_dir()
         self._runs = RecentRuns(folder / "recent-runs.json")
         self._saving: dict[asyncio.Future[None], asyncio.Event] = {}

@@ -17,9 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _html, _loop
 from ._client import AsyncFluxClient, FluxClient
 from ._errors import FluxError, ValidationError
 from ._kinds import KINDS
+from ._previews import shrink
 from ._pricing import format_cost
 from ._request import GenerationRequest, default_model
 from ._results import Generation, seed_words
@@ -166,8 +168,6 @@ class Comparison:
         return next((c.request.caption for c in self.cells if c.request is not None), "")
 
     def _repr_html_(self) -> str:
-        from . import _html
-
         cols: list[Any] = self.varying.get(self.col_param, [None]) if self.col_param else [None]
         row_keys: list[tuple[Any, ...]] = list(
             itertools.product(*(self.varying[p] for p in self.row_params))
@@ -215,8 +215,6 @@ class Comparison:
 
 
 def _cell_html(cell: Cell | None) -> str:
-    from . import _html
-
     if cell is None:
         return ""
     if cell.skipped:
@@ -258,8 +256,6 @@ def comparison_label(varying: Mapping[str, list[Any]], params: Mapping[str, Any]
 
 
 def _thumb(data: bytes) -> tuple[bytes, str]:
-    from ._previews import shrink
-
     small = shrink(data, THUMB_SIDE, quality=75)
     return small.data, small.mime
 
@@ -383,8 +379,6 @@ async def _drive(comparison: Comparison, cells: Sequence[Cell], display: bool) -
 
 
 def _drive_sync(comparison: Comparison, cells: Sequence[Cell], display: bool) -> None:
-    from . import _loop
-
     out = _Display(comparison, display)
     updates: queue.Queue[None] = queue.Queue()
     future = asyncio.run_coroutine_threadsafe(

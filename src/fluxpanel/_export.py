@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import os
@@ -10,11 +9,42 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._errors import FluxError, ImageError
+from ._errors import FluxError
 from ._files import write_file
+from ._inputs import write_inputs
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._results import Generation
+
+
+def batch_record(gen: Generation) -> dict[str, Any]:
+    """How many images were asked for and withheld, and the prompt as the host
+    expanded it, as history, exports and the cache store them."""
+    return {
+        "requested": gen.requested,
+        "withheld": gen.withheld,
+        "withheld_by": gen.withheld_by,
+        "expanded_prompt": gen.expanded_prompt,
+    }
+
+
+def batch_fields(record: Any) -> dict[str, Any]:
+    """:func:`batch_record` read back, checked (a missing or odd field is none)."""
+
+    def count(value: Any) -> int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000
+        return value if ok else 0
+
+    by = record.get("withheld_by") if isinstance(record, dict) else ""
+    expanded = record.get("expanded_prompt") if isinstance(record, dict) else ""
+    return {
+        "requested": count(record.get("requested")) if isinstance(record, dict) else 0,
+        "withheld": count(record.get("withheld")) if isinstance(record, dict) else 0,
+        "withheld_by": by[:200] if isinstance(by, str) else "",
+        "expanded_prompt": expanded[:100_000] if isinstance(expanded, str) else "",
+    }
+
 
 MANIFEST = "manifest.json"
 FORMAT = "fluxpanel-export/1"
@@ -31,9 +61,6 @@ def save(gen: Generation, folder: str | Path) -> Path:
     or a file (or symlink) where an image would go, is refused with
     :class:`ExportExistsError` and nothing is changed.
     """
-    from . import __version__
-    from ._results import batch_record
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = [img.default_name() for img in gen.images]
@@ -65,13 +92,11 @@ def save(gen: Generation, folder: str | Path) -> Path:
             }
         )
     # The inputs of an edit, by content, so the export reproduces it alone.
-    from ._inputs import write_inputs
-
     inputs = write_inputs(gen.request, folder / INPUTS)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "fluxpanel": __version__,
-        "created": time.strftime(_TIME, time.gmtime(gen.created)),
+        "created": time.strftime(TIME_FORMAT, time.gmtime(gen.created)),
         **batch_record(gen),
         "notes": gen.notes,
         "provider": gen.provider,
@@ -95,99 +120,6 @@ def save(gen: Generation, folder: str | Path) -> Path:
     return path
 
 
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: The folder of an export that holds its input images.
 INPUTS = "inputs"
-
-
-def load(folder: str | Path) -> Generation:
-    """Read a folder written by :meth:`Generation.save` back into a ``Generation``.
-
-    Every file is checked against the sha256 in the manifest, and the request
-    is validated like any other input.
-    """
-
-    folder = Path(folder)
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FluxError(f"{folder} has no {MANIFEST}: not a fluxpanel export") from None
-    except (ValueError, RecursionError) as e:
-        raise FluxError(f"{folder / MANIFEST} is not valid JSON: {e}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise FluxError(f"{folder / MANIFEST} is not a fluxpanel export ({FORMAT})")
-    try:
-        return _read(folder, manifest)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        if isinstance(e, FluxError):
-            raise
-        raise FluxError(f"{folder / MANIFEST} is not readable: {type(e).__name__}: {e}") from None
-
-
-def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
-    from ._imaging import sniff_mime
-    from ._request import GenerationRequest
-    from ._results import GeneratedImage, Generation, batch_fields
-
-    provider = manifest.get("provider", "")
-    provider = provider if isinstance(provider, str) else ""
-    _check_inputs(folder, manifest.get("inputs") or {})
-    # Validated against the table of the provider that made it; inputs found
-    # by content beside the manifest.
-    request = GenerationRequest.from_payload(
-        manifest["request"], provider=provider or None, inputs=folder / INPUTS
-    )
-    images = []
-    for meta in manifest["images"]:
-        name = Path(str(meta["file"])).name  # never outside the folder
-        data = (folder / name).read_bytes()
-        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-            raise ImageError(f"{name} does not match the sha256 in the manifest")
-        images.append(
-            GeneratedImage(
-                data,
-                sniff_mime(data),  # from the bytes, never from the manifest
-                _int(meta["width"]),
-                _int(meta["height"]),
-                None if meta.get("seed") is None else _int(meta["seed"]),
-                _int(meta["index"]),
-                request,
-                provider,
-            )
-        )
-    created = float(calendar.timegm(time.strptime(manifest["created"], _TIME)))
-    endpoint = manifest.get("endpoint", "")
-    return Generation(
-        request=request,
-        images=images,
-        provider=provider,
-        endpoint=endpoint if isinstance(endpoint, str) else "",
-        timings={str(k): float(v) for k, v in dict(manifest.get("timings", {})).items()},
-        cached=bool(manifest.get("cached", False)),
-        # Rebuilt from the validated request: never the manifest's own text.
-        code=request.to_code(provider or None),
-        cost=float(manifest.get("cost_estimate_usd", 0.0)),
-        created=created,
-        **batch_fields(manifest),
-    )
-
-
-def _check_inputs(folder: Path, inputs: dict[str, Any]) -> None:
-    """Each input file of an export holds the bytes its sha256 names."""
-    for name, records in dict(inputs).items():
-        for record in records:
-            if "url" in record:
-                continue
-            path = folder / INPUTS / Path(str(record["file"])).name
-            try:
-                data = path.read_bytes()
-            except OSError:
-                raise ImageError(f"input {name} ({path.name}) is missing from the export") from None
-            if hashlib.sha256(data).hexdigest() != record["sha256"]:
-                raise ImageError(f"input {name} ({path.name}) does not match its sha256")
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {value!r}"[:80])
-    return value

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import FluxError
-from ._results import batch_record
+from ._export import batch_fields, batch_record
+from ._inputs import write_inputs
+from ._request import GenerationRequest
+from ._results import GeneratedImage, Generation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._results import Generation
     from ._spec import ModelSpec
 
 
@@ -63,8 +65,6 @@ class HistoryStore:
                     "index": img.index,
                 }
             )
-        from ._inputs import write_inputs
-
         write_inputs(gen.request, self._root() / "inputs")  # once per content
         record = {
             "request": gen.request.to_payload(),
@@ -84,9 +84,6 @@ class HistoryStore:
 
     def load(self, entry: int, models: Mapping[str, ModelSpec] | None = None) -> Generation:
         """The generation stored under ``entry``, read from disk."""
-        from ._request import GenerationRequest
-        from ._results import GeneratedImage, Generation, batch_fields
-
         if entry not in self._ids or self._dir is None:
             raise KeyError(entry)
         folder = self._dir / str(entry)

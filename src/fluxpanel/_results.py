@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -10,12 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _html
+from ._boxes import Box, parse_prompt
 from ._errors import FluxError
+from ._export import save
+from ._files import write_file
+from ._metadata import embed
+from ._version import __version__
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
-    from ._boxes import Box
     from ._request import GenerationRequest
 
 _EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
@@ -54,8 +60,6 @@ class GeneratedImage:
         human-readable parameters block."""
         if self.request is None:
             return {}
-        from . import __version__
-
         doc = {
             "request": self.request.to_payload(),
             "provider": self.provider,
@@ -73,8 +77,6 @@ class GeneratedImage:
         WebP XMP)."""
         if self.request is None:
             return self.data
-        from ._metadata import embed
-
         return embed(self.data, self.metadata())
 
     def save(self, path: str | Path) -> Path:
@@ -84,8 +86,6 @@ class GeneratedImage:
         the file's metadata, so :meth:`GenerationRequest.from_image` can read
         it back.
         """
-        from ._export import write_file
-
         path = Path(path)
         if path.is_dir():
             path = path / self.default_name()
@@ -103,8 +103,6 @@ class GeneratedImage:
 
     def to_pil(self) -> PILImage:
         """The image as a Pillow ``Image`` (decoded on demand)."""
-        import io
-
         from PIL import Image
 
         img = Image.open(io.BytesIO(self.data))
@@ -113,18 +111,14 @@ class GeneratedImage:
 
     def data_uri(self) -> str:
         """The image as a ``data:`` URI (for HTML that must stand alone)."""
-        from ._html import data_uri
-
-        return data_uri(self.data, self.mime)
+        return _html.data_uri(self.data, self.mime)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        import html
-
         bundle: dict[str, Any] = {"text/plain": repr(self)}
         if self.mime in ("image/png", "image/jpeg"):
             bundle[self.mime] = base64.b64encode(self.data).decode("ascii")
         else:
-            src = html.escape(self.data_uri())
+            src = _html.text(self.data_uri())
             bundle["text/html"] = f'<img src="{src}" alt="generated image">'
         return bundle
 
@@ -163,8 +157,6 @@ class Generation:
     def boxes(self) -> tuple[Box, ...]:
         """Where each element of the picture is: the boxes of the host's
         expanded prompt (FLUX 3 adds its own), else the request's."""
-        from ._boxes import parse_prompt
-
         found = parse_prompt(self.expanded_prompt)[1] if self.expanded_prompt else ()
         return found or tuple(self.request.params.get("boxes") or ())
 
@@ -218,8 +210,6 @@ class Generation:
         """Write every image and a ``manifest.json`` (request, seeds, provider,
         endpoint, timings, cost, sha256 of each file, fluxpanel version) into
         ``folder``. :func:`fluxpanel.load` reads it back."""
-        from ._export import save
-
         return save(self, folder)
 
     def to_code(self) -> str:
@@ -241,34 +231,6 @@ class Generation:
         return generation_html(self)
 
 
-def batch_record(gen: Generation) -> dict[str, Any]:
-    """How many images were asked for and withheld, and the prompt as the host
-    expanded it, as history, exports and the cache store them."""
-    return {
-        "requested": gen.requested,
-        "withheld": gen.withheld,
-        "withheld_by": gen.withheld_by,
-        "expanded_prompt": gen.expanded_prompt,
-    }
-
-
-def batch_fields(record: Any) -> dict[str, Any]:
-    """:func:`batch_record` read back, checked (a missing or odd field is none)."""
-
-    def count(value: Any) -> int:
-        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000
-        return value if ok else 0
-
-    by = record.get("withheld_by") if isinstance(record, dict) else ""
-    expanded = record.get("expanded_prompt") if isinstance(record, dict) else ""
-    return {
-        "requested": count(record.get("requested")) if isinstance(record, dict) else 0,
-        "withheld": count(record.get("withheld")) if isinstance(record, dict) else 0,
-        "withheld_by": by[:200] if isinstance(by, str) else "",
-        "expanded_prompt": expanded[:100_000] if isinstance(expanded, str) else "",
-    }
-
-
 def seed_words(seed: Any) -> str:
     """ "seed 42" for a caption, or "no seed" for a model that takes none."""
     return "no seed" if seed is None else f"seed {seed}"
@@ -276,8 +238,6 @@ def seed_words(seed: Any) -> str:
 
 def generation_html(gen: Generation, *, width: int = 256) -> str:
     """Self-contained HTML (images inline) that shows without a kernel."""
-    from . import _html
-
     cells = [
         _html.figure(
             img.data_uri(),

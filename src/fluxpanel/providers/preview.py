@@ -22,10 +22,10 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from .._flow import Fetch, Outputs
 from .._kinds import KINDS
 from .._request import GenerationRequest
 from ..tables.preview import MODELS as PREVIEW_MODELS
-from .._flow import Fetch, Outputs
 from ._base import Provider
 
 

@@ -1,0 +1,105 @@
+"""Reading an export (a folder :meth:`Generation.save` wrote) back."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ._errors import FluxError, ImageError
+from ._export import FORMAT, INPUTS, MANIFEST, TIME_FORMAT, batch_fields
+from ._imaging import sniff_mime
+from ._request import GenerationRequest
+from ._results import GeneratedImage, Generation
+
+
+def load(folder: str | Path) -> Generation:
+    """Read a folder written by :meth:`Generation.save` back into a ``Generation``.
+
+    Every file is checked against the sha256 in the manifest, and the request
+    is validated like any other input.
+    """
+
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FluxError(f"{folder} has no {MANIFEST}: not a fluxpanel export") from None
+    except (ValueError, RecursionError) as e:
+        raise FluxError(f"{folder / MANIFEST} is not valid JSON: {e}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise FluxError(f"{folder / MANIFEST} is not a fluxpanel export ({FORMAT})")
+    try:
+        return _read(folder, manifest)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, FluxError):
+            raise
+        raise FluxError(f"{folder / MANIFEST} is not readable: {type(e).__name__}: {e}") from None
+
+
+def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
+    provider = manifest.get("provider", "")
+    provider = provider if isinstance(provider, str) else ""
+    _check_inputs(folder, manifest.get("inputs") or {})
+    # Validated against the table of the provider that made it; inputs found
+    # by content beside the manifest.
+    request = GenerationRequest.from_payload(
+        manifest["request"], provider=provider or None, inputs=folder / INPUTS
+    )
+    images = []
+    for meta in manifest["images"]:
+        name = Path(str(meta["file"])).name  # never outside the folder
+        data = (folder / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            raise ImageError(f"{name} does not match the sha256 in the manifest")
+        images.append(
+            GeneratedImage(
+                data,
+                sniff_mime(data),  # from the bytes, never from the manifest
+                _int(meta["width"]),
+                _int(meta["height"]),
+                None if meta.get("seed") is None else _int(meta["seed"]),
+                _int(meta["index"]),
+                request,
+                provider,
+            )
+        )
+    created = float(calendar.timegm(time.strptime(manifest["created"], TIME_FORMAT)))
+    endpoint = manifest.get("endpoint", "")
+    return Generation(
+        request=request,
+        images=images,
+        provider=provider,
+        endpoint=endpoint if isinstance(endpoint, str) else "",
+        timings={str(k): float(v) for k, v in dict(manifest.get("timings", {})).items()},
+        cached=bool(manifest.get("cached", False)),
+        # Rebuilt from the validated request: never the manifest's own text.
+        code=request.to_code(provider or None),
+        cost=float(manifest.get("cost_estimate_usd", 0.0)),
+        created=created,
+        **batch_fields(manifest),
+    )
+
+
+def _check_inputs(folder: Path, inputs: dict[str, Any]) -> None:
+    """Each input file of an export holds the bytes its sha256 names."""
+    for name, records in dict(inputs).items():
+        for record in records:
+            if "url" in record:
+                continue
+            path = folder / INPUTS / Path(str(record["file"])).name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                raise ImageError(f"input {name} ({path.name}) is missing from the export") from None
+            if hashlib.sha256(data).hexdigest() != record["sha256"]:
+                raise ImageError(f"input {name} ({path.name}) does not match its sha256")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}"[:80])
+    return value
