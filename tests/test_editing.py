@@ -436,7 +436,7 @@ def test_the_fal_fake_refuses_a_multi_request_without_image_urls():
 
 
 def test_preview_shows_the_more_images_beside_the_edit():
-    from fluxpanel.providers.preview import _references
+    from fluxpanel.providers._placeholder import _references
 
     subject, hat = png(colour=(0, 0, 255)), png(640, 640, colour=(255, 255, 0))
     with FluxClient(provider=Preview(), cache=False) as c:

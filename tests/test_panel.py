@@ -253,18 +253,18 @@ async def test_messages_from_the_view(monkeypatch):
     monkeypatch.setattr(
         panel, "send", lambda content, buffers=None: sent.append((content, buffers))
     )
-    panel._on_message(panel, {"type": "generate"}, [])
+    panel._inbox.receive(panel, {"type": "generate"}, [])
     for _ in range(100):
         await asyncio.sleep(0.02)
         if panel.status == "done":
             break
     assert panel.status == "done"
     key = panel._tiles[0]["key"]
-    panel._on_message(panel, {"type": "original", "key": key, "token": 7}, [])
+    panel._inbox.receive(panel, {"type": "original", "key": key, "token": 7}, [])
     content, buffers = sent[-1]
     assert content["token"] == 7 and content["mime"] == "image/png"
     assert buffers[0] == panel.images[0].to_bytes()  # the original, with its metadata
-    panel._on_message(panel, {"type": "original", "key": "nope", "token": 8}, [])
+    panel._inbox.receive(panel, {"type": "original", "key": "nope", "token": 8}, [])
     assert sent[-1][0]["error"]
 
 
@@ -393,12 +393,12 @@ async def test_history_keeps_originals_on_disk_not_in_memory():
     seeds = [h["seed"] for h in panel._history]
     alive = [o.seed for o in gc.get_objects() if isinstance(o, GeneratedImage) and o.seed in seeds]
     assert sorted(alive) == [seeds[-1]] * 2  # only the shown result's originals are in memory
-    folders = sorted(p.name for p in panel._results.store._root().iterdir())
+    folders = sorted(p.name for p in panel._runs.results.store._root().iterdir())
     assert folders == ["1", "2", "3", "4"]
     history = panel.history
     assert [g.seed for g in history] == [h["seed"] for h in panel._history]
     assert all(len(g) == 2 for g in history)
-    root = panel._results.store._root()
+    root = panel._runs.results.store._root()
     panel.close()
     assert not root.exists()  # the folder goes with the panel
 

@@ -12,7 +12,7 @@ import traitlets
 from PIL import Image
 
 from fluxpanel import FluxPanel, ValidationError
-from fluxpanel._panel_inputs import CHUNK
+from fluxpanel._uploads import CHUNK
 
 pytestmark = pytest.mark.filterwarnings("ignore::fluxpanel.providers.PreviewNotice")
 

@@ -152,7 +152,7 @@ earlier = fluxpanel.FluxPanel(provider="preview", prompt="x")
 await earlier.agenerate()  # a history on disk
 task = asyncio.ensure_future(panel.agenerate())  # a generation in flight
 await asyncio.sleep(0.5)
-print(earlier._results.store._root(), panel.running)
+print(earlier._runs.results.store._root(), panel.running)
 """
     printed: list[str] = []
     with ReferenceServer(latency=5.0) as server:

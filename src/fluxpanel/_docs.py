@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ._kinds import KINDS, grouped
+from ._request import COUNT
 from ._spec import Caveat, ModelSpec, ParamSpec
 from .providers import PROVIDERS, Provider
 
@@ -40,7 +41,7 @@ def _row(host: str, provider: type, spec: ModelSpec) -> str:
         if spec.batch_seeds == "each"
         else "one seed for the batch"
     )
-    if "num_images" not in spec.params:
+    if COUNT not in spec.params:
         batch = "one image"
     billed = "billed" if provider.bills_withheld else "not billed"
     own = provider.withheld_by != Provider.withheld_by

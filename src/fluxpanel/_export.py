@@ -15,7 +15,7 @@ from ._inputs import write_inputs
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._results import Generation
+    from ._results import GeneratedImage, Generation
 
 
 def batch_record(gen: Generation) -> dict[str, Any]:
@@ -70,30 +70,40 @@ def save(gen: Generation, folder: str | Path) -> Path:
             f"{folder} already holds {', '.join(taken)}; choose another folder "
             "(fluxpanel never overwrites an export)"
         )
-    images = []
-    for img, name in zip(gen.images, names, strict=True):
-        data = img.to_bytes()
-        try:
-            write_file(folder / name, data, overwrite=False)
-        except FileExistsError:
-            raise ExportExistsError(
-                f"{folder / name} appeared while saving; not overwritten"
-            ) from None
-        images.append(
-            {
-                "file": name,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "original_sha256": hashlib.sha256(img.data).hexdigest(),
-                "mime": img.mime,
-                "width": img.width,
-                "height": img.height,
-                "seed": img.seed,
-                "index": img.index,
-            }
-        )
+    images = [_write_image(folder, img, name) for img, name in zip(gen.images, names, strict=True)]
     # The inputs of an edit, by content, so the export reproduces it alone.
     inputs = write_inputs(gen.request, folder / INPUTS)
-    manifest: dict[str, Any] = {
+    path = folder / MANIFEST
+    text = json.dumps(manifest(gen, images, inputs), indent=2, ensure_ascii=False) + "\n"
+    try:
+        write_file(path, text.encode("utf-8"), overwrite=False)
+    except FileExistsError:
+        raise ExportExistsError(f"{path} appeared while saving; not overwritten") from None
+    return path
+
+
+def _write_image(folder: Path, img: GeneratedImage, name: str) -> dict[str, Any]:
+    """Write one image (its request embedded) and return its manifest record."""
+    data = img.to_bytes()
+    try:
+        write_file(folder / name, data, overwrite=False)
+    except FileExistsError:
+        raise ExportExistsError(f"{folder / name} appeared while saving; not overwritten") from None
+    return {
+        "file": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "original_sha256": hashlib.sha256(img.data).hexdigest(),
+        "mime": img.mime,
+        "width": img.width,
+        "height": img.height,
+        "seed": img.seed,
+        "index": img.index,
+    }
+
+
+def manifest(gen: Generation, images: list[dict[str, Any]], inputs: Any) -> dict[str, Any]:
+    """The manifest of an export: everything needed to read it back and reproduce it."""
+    return {
         "format": FORMAT,
         "fluxpanel": __version__,
         "created": time.strftime(TIME_FORMAT, time.gmtime(gen.created)),
@@ -111,13 +121,6 @@ def save(gen: Generation, folder: str | Path) -> Path:
         "errors": [f"{type(e).__name__}: {e}" for e in gen.errors],
         "code": gen.to_code(),
     }
-    path = folder / MANIFEST
-    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-    try:
-        write_file(path, text.encode("utf-8"), overwrite=False)
-    except FileExistsError:
-        raise ExportExistsError(f"{path} appeared while saving; not overwritten") from None
-    return path
 
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -26,11 +26,13 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._flow import Progress
+from ._previews import PREVIEW_SIDE, THUMB_SIDE, Shrunk, shrink
+from .providers import SETUP
 
 if TYPE_CHECKING:
-    from ._previews import Shrunk
     from ._results import GeneratedImage
-    from .providers import Progress, Provider
+    from .providers import Provider
 
 
 class Bytes(ipywidgets.Widget):
@@ -65,11 +67,10 @@ def running_loop() -> asyncio.AbstractEventLoop:
         ) from None
 
 
-def display_copy(data: bytes, kind: str) -> Shrunk:
-    """A display-size copy (pure work: safe on any thread)."""
-    from ._previews import PREVIEW_SIDE, THUMB_SIDE, shrink
-
-    return shrink(data, PREVIEW_SIDE if kind == "preview" else THUMB_SIDE)
+def display_copy(data: bytes, use: str) -> Shrunk:
+    """A display-size copy for ``use`` (``"preview"``, ``"thumb"``): pure work,
+    safe on any thread."""
+    return shrink(data, PREVIEW_SIDE if use == "preview" else THUMB_SIDE)
 
 
 def seed_note(image: GeneratedImage) -> str:
@@ -105,8 +106,6 @@ def make_tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any
 
 
 def provider_info(provider: Provider) -> dict[str, Any]:
-    from .providers import SETUP
-
     setup = f"set {SETUP} in the kernel's environment"
     return {
         "name": provider.name,

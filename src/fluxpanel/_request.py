@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .providers import Provider
 
 DEFAULT_MODEL = "flux_schnell"
+#: The parameter that says how many images a request makes (one without it).
+COUNT = "num_images"
 
 _rng = random.SystemRandom()
 
@@ -49,20 +51,9 @@ def _missing(p: ParamSpec, model: str) -> ValidationError:
     return p.invalid(model, None, f"{p.name} is required for {model}")
 
 
-def resolve(
-    models: Mapping[str, ModelSpec],
-    model: Any,
-    params: Mapping[str, Any],
-    *,
-    require_inputs: bool = True,
-) -> dict[str, Any]:
-    """Validate ``params`` for ``model`` and fill in defaults and a random seed.
-
-    ``None`` means "not given". Returns every parameter the model takes, in the
-    table's order. This is the one place request rules are enforced. With
-    ``require_inputs=False`` a required image may be missing (a panel's
-    settings before its image is chosen).
-    """
+def _known(models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any]) -> ModelSpec:
+    """The spec of ``model``, once every name in ``params`` is one it takes
+    (a name another model takes may be given as ``None``)."""
     if not isinstance(model, str) or model not in models:
         allowed = ", ".join(models)
         raise ValidationError(
@@ -74,11 +65,9 @@ def resolve(
     spec = models[model]
     known = all_param_names(models)
     for name, value in params.items():
-        if name in spec.params:
+        if name in spec.params or (name in known and value is None):
             continue
         if name in known:
-            if value is None:
-                continue
             others = _models_supporting(models, name)
             raise ValidationError(
                 f"{name} is supported only by {', '.join(others)}, not {model}",
@@ -97,6 +86,24 @@ def resolve(
             model=model,
             allowed=", ".join(spec.params),
         )
+    return spec
+
+
+def resolve(
+    models: Mapping[str, ModelSpec],
+    model: Any,
+    params: Mapping[str, Any],
+    *,
+    require_inputs: bool = True,
+) -> dict[str, Any]:
+    """Validate ``params`` for ``model`` and fill in defaults and a random seed.
+
+    ``None`` means "not given". Returns every parameter the model takes, in the
+    table's order. This is the one place request rules are enforced. With
+    ``require_inputs=False`` a required image may be missing (a panel's
+    settings before its image is chosen).
+    """
+    spec = _known(models, model, params)
     out: dict[str, Any] = {}
     # Parameters that depend on another's value come after it in the table.
     for name, p in spec.params.items():
@@ -289,7 +296,7 @@ class GenerationRequest:
     @property
     def count(self) -> int:
         """How many images this request makes."""
-        return int(self._params.get("num_images", 1))
+        return int(self._params.get(COUNT, 1))
 
     @property
     def caveats(self) -> list[str]:

@@ -112,7 +112,7 @@ async def test_a_history_that_cannot_be_written_keeps_the_paid_images(server):
     def full_disk(entry, gen):
         raise OSError(28, "No space left on device")
 
-    panel._results.store.add = full_disk
+    panel._runs.results.store.add = full_disk
     gen = await panel.agenerate()
     assert panel.status == "done" and panel.result is gen and len(panel.images) == 1
     assert "not kept in the history" in panel.status_text

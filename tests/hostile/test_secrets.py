@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 import fluxpanel
-from fluxpanel.providers import BlackForestLabs, Fal, FluxAPI, Replicate
 from fluxpanel._keys import may_send_key
+from fluxpanel.providers import BlackForestLabs, Fal, FluxAPI, Replicate
 from fluxpanel.testing import FakeBFL, HostRoutes
 
 from ..conftest import FAST_RETRY

@@ -17,6 +17,7 @@ from typing import Any
 from .._errors import ValidationError
 from .._request import GenerationRequest
 from .._spec import ModelSpec
+from ..providers._placeholder import draw
 from ..tables.flux_api import MODELS
 from ._server import LoopbackServer, _Handler
 
@@ -153,13 +154,11 @@ def _default_factory() -> ImageFactory:
     lock = threading.Lock()
 
     def make(request: GenerationRequest, index: int) -> bytes:
-        from ..providers.preview import draw_placeholder
-
         key = (request, index)
         with lock:
             if key in cache:
                 return cache[key]
-        data = draw_placeholder(request, index)
+        data = draw(request, index)
         with lock:
             if len(cache) > 256:
                 cache.clear()

@@ -1,6 +1,4 @@
-"""The panel's input images: files that arrive from the browser in chunks,
-and what the view is shown of each input (a thumbnail, its size and digest,
-never its bytes).
+"""Files that arrive from the browser in chunks, for the panel's image fields.
 
 A file is sent as binary buffers of at most 8 MiB each (the Jupyter server
 refuses a message over 10 MiB; a 20 MB photo is three messages), each at its
@@ -17,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import ValidationError
-from ._inputs import MAX_INPUT_BYTES, InputImage
+from ._inputs import MAX_INPUT_BYTES
 
 #: The largest chunk the view sends (a comm message stays under the Jupyter
 #: server's 10 MiB limit, with room for its header).
@@ -141,82 +139,3 @@ class Uploads:
         if upload is None:
             raise UploadError("a file part arrived for no upload (it was cancelled)")
         return upload
-
-
-class Thumbnails:
-    """What the view shows of each input, made once per content."""
-
-    def __init__(self) -> None:
-        self._made: dict[str, dict[str, Any]] = {}
-
-    def view(self, image: InputImage, make: bool = True) -> dict[str, Any]:
-        """What the view shows of ``image``; without ``make``, an entry with
-        no thumbnail yet when none was made (the rest is known at once)."""
-        if image.url is not None:
-            return {"url": image.url, "name": image.name, "key": image.key}
-        made = self._made.get(image.sha256)
-        if made is None:
-            if not make:
-                return {**self._entry(image), "thumb": ""}
-            from ._previews import shrink
-
-            made = self._remember(image, shrink(image.data, THUMB_SIDE, quality=75))
-        return {**made, "name": image.name or made["name"]}
-
-    def ready(self, value: Any) -> bool:
-        """Whether every image of ``value`` has its thumbnail."""
-        items = value if isinstance(value, tuple) else (value,)
-        return all(i.url is not None or i.sha256 in self._made for i in items)
-
-    @staticmethod
-    def _entry(image: InputImage) -> dict[str, Any]:
-        return {
-            "key": image.key,
-            "sha256": image.sha256,
-            "name": image.name,
-            "width": image.width,
-            "height": image.height,
-            "bytes": image.size,
-            "format": image.format,
-            "note": image.note,
-        }
-
-    def _remember(self, image: InputImage, small: Any) -> dict[str, Any]:
-        import base64
-
-        made = {
-            **self._entry(image),
-            "thumb": f"data:{small.mime};base64,{base64.b64encode(small.data).decode()}",
-        }
-        if len(self._made) > 64:
-            self._made.clear()
-        self._made[image.sha256] = made
-        return made
-
-    def of(self, value: Any, make: bool = True) -> list[dict[str, Any]]:
-        """The view of a parameter's value: one entry per image."""
-        if value is None:
-            return []
-        items = value if isinstance(value, tuple) else (value,)
-        return [self.view(image, make) for image in items]
-
-
-def editing_target(spec: Any) -> str | None:
-    """The parameter "Use as input" fills for a model: its first image
-    parameter that is not a mask (None when it takes no image)."""
-    for name, p in spec.params.items():
-        if p.is_image and not p.mask_of:
-            return name
-    return None
-
-
-def editing_model(models: dict[str, Any], current: str) -> str | None:
-    """The model to switch to when the one in use takes no input image:
-    FLUX.1 Kontext [pro] where offered, else the first that edits."""
-    if editing_target(models[current]) is not None:
-        return current
-    for candidate in ("flux_kontext_pro", *models):
-        spec = models.get(candidate)
-        if spec is not None and editing_target(spec) is not None:
-            return candidate
-    return None
