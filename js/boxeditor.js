@@ -50,125 +50,128 @@ export function ratioOf(text) {
  * @param {() => string} opts.shape   the chosen aspect ratio ("auto" follows the backdrop)
  * @param {(name: string) => void} [opts.cite]  put "<name>" into the prompt
  */
-export function boxEditor({ param, get, set, backdrop, shape, cite }) {
-  let rows = [];
-  let gesture = null; // the drag under way: { mode, index, start, origin, handle }
-  let frame = 0;
 
-  const picture = h("img", { class: "fluxpanel-box-picture", alt: "", draggable: false });
-  const layer = h("div", { class: "fluxpanel-box-layer" });
-  const draft = h("div", { class: "fluxpanel-box fluxpanel-box-draft", "aria-hidden": "true" });
-  draft.hidden = true;
-  const canvas = h(
-    "div",
-    {
-      class: "fluxpanel-box-canvas",
-      "data-part": "box-canvas",
-      title: "Drag to draw a box",
-      "aria-label": `${param.label}: drag to draw a box`,
-    },
-    picture,
-    layer,
-    draft,
-  );
-  const list = h("ol", { class: "fluxpanel-box-list", "aria-label": "Boxes, in the order sent" });
-  const hint = h(
-    "p",
-    { class: "fluxpanel-box-hint" },
-    "Drag on the picture to draw a box; drag a box to move it, a corner to resize it. " +
-      "Arrows nudge (Alt: 1 unit), Shift+arrows resize, Delete removes.",
-  );
-  const el = h("div", { class: "fluxpanel-boxes", "data-part": "boxes" }, canvas, list, hint);
+// -- geometry on the host's grid --------------------------------------------------------
 
-  // -- geometry ---------------------------------------------------------------------
-  function point(e) {
-    const r = canvas.getBoundingClientRect();
+const place = (node, [top, left, bottom, right]) => {
+  node.style.top = `${top / 10}%`;
+  node.style.left = `${left / 10}%`;
+  node.style.height = `${(bottom - top) / 10}%`;
+  node.style.width = `${(right - left) / 10}%`;
+};
+const ordered = (a, b) => [Math.min(a.y, b.y), Math.min(a.x, b.x), Math.max(a.y, b.y), Math.max(a.x, b.x)];
+
+function moved(bbox, dy, dx) {
+  const [t, l, b, r] = bbox;
+  const y = clamp(dy, -t, GRID - b);
+  const x = clamp(dx, -l, GRID - r);
+  return [t + y, l + x, b + y, r + x];
+}
+
+function resized(bbox, handle, p) {
+  let [t, l, b, r] = bbox;
+  if (handle.includes("n")) t = Math.min(p.y, b - 1);
+  if (handle.includes("s")) b = Math.max(p.y, t + 1);
+  if (handle.includes("w")) l = Math.min(p.x, r - 1);
+  if (handle.includes("e")) r = Math.max(p.x, l + 1);
+  return [t, l, b, r];
+}
+
+/** The box an arrow key makes of `bbox`: moved, or (with Shift) resized. */
+function keyed(bbox, key, shift, step) {
+  const arrows = { ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step] };
+  const [dy, dx] = arrows[key];
+  if (!shift) return moved(bbox, dy, dx);
+  return [bbox[0], bbox[1], clamp(bbox[2] + dy, bbox[0] + 1, GRID), clamp(bbox[3] + dx, bbox[1] + 1, GRID)];
+}
+
+const ARROWS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
+
+export class BoxEditor {
+  #backdrop;
+  #canvas;
+  #cite;
+  #draft;
+  #frame;
+  #gesture;
+  #get;
+  #layer;
+  #list;
+  #param;
+  #picture;
+  #rows;
+  #set;
+  #shape;
+
+  constructor({ param, get, set, backdrop, shape, cite }) {
+    this.#param = param;
+    this.#get = get;
+    this.#set = set;
+    this.#backdrop = backdrop;
+    this.#shape = shape;
+    this.#cite = cite;
+    this.#rows = [];
+    this.#gesture = null; // the drag under way: { mode, index, start, origin, handle, node, bbox }
+    this.#frame = 0;
+    this.#picture = h("img", { class: "box-picture", alt: "", draggable: false });
+    this.#layer = h("div", { class: "box-layer" });
+    this.#draft = h("div", { class: "box box-draft", "aria-hidden": "true" });
+    this.#draft.hidden = true;
+    this.#canvas = h(
+      "div",
+      { class: "box-canvas", "data-part": "box-canvas", title: "Drag to draw a box", "aria-label": `${param.label}: drag to draw a box` },
+      this.#picture,
+      this.#layer,
+      this.#draft,
+    );
+    this.#list = h("ol", { class: "box-list", "aria-label": "Boxes, in the order sent" });
+    const hint = h(
+      "p",
+      { class: "box-hint" },
+      "Drag on the picture to draw a box; drag a box to move it, a corner to resize it. " +
+        "Arrows nudge (Alt: 1 unit), Shift+arrows resize, Delete removes.",
+    );
+    this.el = h("div", { class: "boxes", "data-part": "box-editor" }, this.#canvas, this.#list, hint);
+    this.#listen();
+    this.update();
+    this.#render();
+    this.showBackdrop();
+  }
+
+  #point(e) {
+    const r = this.#canvas.getBoundingClientRect();
     return {
       y: clamp(Math.round(((e.clientY - r.top) / r.height) * GRID), 0, GRID),
       x: clamp(Math.round(((e.clientX - r.left) / r.width) * GRID), 0, GRID),
     };
   }
-  const place = (node, [top, left, bottom, right]) => {
-    node.style.top = `${top / 10}%`;
-    node.style.left = `${left / 10}%`;
-    node.style.height = `${(bottom - top) / 10}%`;
-    node.style.width = `${(right - left) / 10}%`;
-  };
-  const ordered = (a, b) => [Math.min(a.y, b.y), Math.min(a.x, b.x), Math.max(a.y, b.y), Math.max(a.x, b.x)];
 
-  function moved(bbox, dy, dx) {
-    const [t, l, b, r] = bbox;
-    const y = clamp(dy, -t, GRID - b);
-    const x = clamp(dx, -l, GRID - r);
-    return [t + y, l + x, b + y, r + x];
-  }
-  function resized(bbox, handle, p) {
-    let [t, l, b, r] = bbox;
-    if (handle.includes("n")) t = Math.min(p.y, b - 1);
-    if (handle.includes("s")) b = Math.max(p.y, t + 1);
-    if (handle.includes("w")) l = Math.min(p.x, r - 1);
-    if (handle.includes("e")) r = Math.max(p.x, l + 1);
-    return [t, l, b, r];
-  }
+  // -- the boxes over the picture, and the list ------------------------------------------
 
-  // -- the boxes over the picture ----------------------------------------------------------
-  function boxNode(row, i) {
+  #boxNode(row, i) {
+    const [top, left, bottom, right] = row.bbox;
     const node = h(
       "div",
       {
-        class: `fluxpanel-box fluxpanel-box-c${i % 5}`,
+        class: `box box-c${i % 5}`,
         tabindex: 0,
         role: "button",
         "data-box": row.id,
         "data-index": i,
-        "aria-label": `${i + 1}. ${row.id}: ${row.desc || "no description"}; top ${row.bbox[0]}, left ${row.bbox[1]}, bottom ${row.bbox[2]}, right ${row.bbox[3]}`,
+        "aria-label": `${i + 1}. ${row.id}: ${row.desc || "no description"}; top ${top}, left ${left}, bottom ${bottom}, right ${right}`,
       },
-      h("span", { class: "fluxpanel-box-label" }, `${i + 1} ${row.id}`),
-      HANDLES.map((handle) => h("span", { class: `fluxpanel-box-handle fluxpanel-box-${handle}`, "data-handle": handle })),
+      h("span", { class: "box-label" }, `${i + 1} ${row.id}`),
+      HANDLES.map((handle) => h("span", { class: `box-handle box-${handle}`, "data-handle": handle })),
     );
     place(node, row.bbox);
     return node;
   }
 
-  // Keys for a box are taken before the page sees them: a notebook's own
-  // shortcuts (arrows move between cells) listen on the document.
-  let shown = false; // removed once the editor has left the page
-  function onKey(e) {
-    if (!el.isConnected) {
-      if (shown) window.removeEventListener("keydown", onKey, true);
-      return;
-    }
-    shown = true;
-    const box = e.target?.closest?.(".fluxpanel-box-layer > .fluxpanel-box");
-    if (box && layer.contains(box)) key(e, Number(box.dataset.index));
-  }
-  window.addEventListener("keydown", onKey, true);
-
-  function key(e, i) {
-    const step = e.altKey ? 1 : NUDGE;
-    const arrows = { ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step] };
-    if (e.key in arrows) {
-      const [dy, dx] = arrows[e.key];
-      const bbox = rows[i].bbox;
-      rows[i].bbox = e.shiftKey
-        ? [bbox[0], bbox[1], clamp(bbox[2] + dy, bbox[0] + 1, GRID), clamp(bbox[3] + dx, bbox[1] + 1, GRID)]
-        : moved(bbox, dy, dx);
-      commit(`box-${i}`);
-    } else if (e.key === "Delete" || e.key === "Backspace") {
-      rows.splice(i, 1);
-      commit(rows.length ? `box-${Math.min(i, rows.length - 1)}` : null);
-    } else {
-      return;
-    }
-    e.preventDefault();
-    e.stopPropagation();
-  }
-
-  // -- the list: name, description, order ------------------------------------------------
-  function rowNode(row, i) {
+  #rowNode(row, i) {
+    const rows = this.#rows;
     const name = h("input", {
       type: "text",
-      class: "fluxpanel-box-name",
+      class: "box-name",
       value: row.id,
       "aria-label": `Name of box ${i + 1}`,
       "data-focus": `name-${i}`,
@@ -176,118 +179,162 @@ export function boxEditor({ param, get, set, backdrop, shape, cite }) {
       onchange: (e) => {
         const taken = new Set(rows.filter((_, j) => j !== i).map((r) => r.id));
         rows[i].id = cleanName(e.target.value, taken);
-        commit(`name-${i}`);
+        this.#commit(`name-${i}`);
       },
     });
     const desc = h("input", {
       type: "text",
-      class: "fluxpanel-box-desc",
+      class: "box-desc",
       value: row.desc,
       placeholder: "What goes in this box",
       "aria-label": `Description of box ${i + 1}`,
       "data-focus": `desc-${i}`,
       onchange: (e) => {
         rows[i].desc = e.target.value;
-        commit(`desc-${i}`);
+        this.#commit(`desc-${i}`);
       },
     });
-    const swap = (j) => {
-      [rows[i], rows[j]] = [rows[j], rows[i]];
-      commit(`name-${j}`);
-    };
     return h(
       "li",
-      { class: `fluxpanel-box-row fluxpanel-box-c${i % 5}`, "data-box": row.id },
-      h("span", { class: "fluxpanel-box-number", "aria-hidden": "true" }, String(i + 1)),
+      { class: `box-row box-c${i % 5}`, "data-box": row.id },
+      h("span", { class: "box-number", "aria-hidden": "true" }, String(i + 1)),
       name,
-      cite
-        ? h("button", { class: "fluxpanel-link", type: "button", "data-action": "cite-box", title: `Put <${row.id}> into the prompt at the cursor`, onclick: () => cite(row.id) }, "Cite")
-        : null,
-      h("button", { class: "fluxpanel-link", type: "button", "data-action": "box-up", "aria-label": `Move ${row.id} up`, disabled: i === 0, onclick: () => swap(i - 1) }, "↑"),
-      h("button", { class: "fluxpanel-link", type: "button", "data-action": "box-down", "aria-label": `Move ${row.id} down`, disabled: i === rows.length - 1, onclick: () => swap(i + 1) }, "↓"),
-      h("button", { class: "fluxpanel-link", type: "button", "data-action": "box-delete", "aria-label": `Delete ${row.id}`, onclick: () => (rows.splice(i, 1), commit(null)) }, "Delete"),
+      ...this.#rowActions(row, i),
       desc,
     );
   }
 
-  // -- drawing, moving, resizing with the pointer ----------------------------------------
-  canvas.addEventListener("pointerdown", (e) => {
+  #rowActions(row, i) {
+    const rows = this.#rows;
+    const swap = (j) => {
+      [rows[i], rows[j]] = [rows[j], rows[i]];
+      this.#commit(`name-${j}`);
+    };
+    const link = (action, label, attrs, onclick) => h("button", { class: "link", type: "button", "data-action": action, ...attrs, onclick }, label);
+    return [
+      this.#cite ? link("cite-box", "Cite", { title: `Put <${row.id}> into the prompt at the cursor` }, () => this.#cite(row.id)) : null,
+      link("box-up", "↑", { "aria-label": `Move ${row.id} up`, disabled: i === 0 }, () => swap(i - 1)),
+      link("box-down", "↓", { "aria-label": `Move ${row.id} down`, disabled: i === rows.length - 1 }, () => swap(i + 1)),
+      link("box-delete", "Delete", { "aria-label": `Delete ${row.id}` }, () => (rows.splice(i, 1), this.#commit(null))),
+    ];
+  }
+
+  // -- the keyboard and the pointer --------------------------------------------------------
+
+  #listen() {
+    // Keys for a box are taken before the page sees them: a notebook's own
+    // shortcuts (arrows move between cells) listen on the document.
+    let shown = false; // removed once the editor has left the page
+    const onKey = (e) => {
+      if (!this.el.isConnected) {
+        if (shown) window.removeEventListener("keydown", onKey, true);
+        return;
+      }
+      shown = true;
+      const box = e.target?.closest?.(".fluxpanel-box-layer > .fluxpanel-box");
+      if (box && this.#layer.contains(box)) this.#key(e, Number(box.dataset.index));
+    };
+    window.addEventListener("keydown", onKey, true);
+    this.#canvas.addEventListener("pointerdown", (e) => this.#down(e));
+    this.#canvas.addEventListener("pointermove", (e) => this.#drag(e));
+    this.#canvas.addEventListener("pointerup", () => this.#up());
+    this.#canvas.addEventListener("pointercancel", () => {
+      this.#gesture = null;
+      this.#draft.hidden = true;
+      this.#render();
+    });
+  }
+
+  #key(e, i) {
+    const rows = this.#rows;
+    if (ARROWS.has(e.key)) {
+      rows[i].bbox = keyed(rows[i].bbox, e.key, e.shiftKey, e.altKey ? 1 : NUDGE);
+      this.#commit(`box-${i}`);
+    } else if (e.key === "Delete" || e.key === "Backspace") {
+      rows.splice(i, 1);
+      this.#commit(rows.length ? `box-${Math.min(i, rows.length - 1)}` : null);
+    } else {
+      return;
+    }
+    e.preventDefault();
+    e.stopPropagation();
+  }
+
+  #down(e) {
     if (e.button !== 0) return;
     const handle = e.target.closest?.(".fluxpanel-box-handle");
     const box = e.target.closest?.(".fluxpanel-box:not(.fluxpanel-box-draft)");
-    const start = point(e);
+    const start = this.#point(e);
     if (box) {
       const index = Number(box.dataset.index);
-      gesture = { mode: handle ? "resize" : "move", handle: handle?.dataset.handle, index, start, origin: [...rows[index].bbox], node: box };
+      const mode = handle ? "resize" : "move";
+      this.#gesture = { mode, handle: handle?.dataset.handle, index, start, origin: [...this.#rows[index].bbox], node: box };
       box.focus({ preventScroll: true });
     } else {
-      gesture = { mode: "draw", start, bbox: [start.y, start.x, start.y, start.x], node: draft };
-      draft.hidden = false;
-      place(draft, gesture.bbox);
+      this.#gesture = { mode: "draw", start, bbox: [start.y, start.x, start.y, start.x], node: this.#draft };
+      this.#draft.hidden = false;
+      place(this.#draft, this.#gesture.bbox);
     }
     try {
-      canvas.setPointerCapture(e.pointerId); // moves outside the canvas still count
+      this.#canvas.setPointerCapture(e.pointerId); // moves outside the canvas still count
     } catch {
       // a pointer the browser does not track (a synthetic event): no capture
     }
     e.preventDefault();
-  });
-  canvas.addEventListener("pointermove", (e) => {
-    if (!gesture) return;
-    const p = point(e);
-    const g = gesture;
+  }
+
+  #drag(e) {
+    const g = this.#gesture;
+    if (!g) return;
+    const p = this.#point(e);
     if (g.mode === "draw") g.bbox = ordered(g.start, p);
     else if (g.mode === "move") g.bbox = moved(g.origin, p.y - g.start.y, p.x - g.start.x);
     else g.bbox = resized(g.origin, g.handle, p);
     // One style change per animation frame, however many events arrive.
-    if (!frame) frame = requestAnimationFrame(() => ((frame = 0), gesture && place(gesture.node, gesture.bbox)));
-  });
-  const finish = () => {
-    const g = gesture;
-    gesture = null;
+    if (!this.#frame) this.#frame = requestAnimationFrame(() => ((this.#frame = 0), this.#gesture && place(this.#gesture.node, this.#gesture.bbox)));
+  }
+
+  #up() {
+    const g = this.#gesture;
+    this.#gesture = null;
     if (!g) return;
-    draft.hidden = true;
+    this.#draft.hidden = true;
     if (!g.bbox) return; // a click without a drag
-    if (g.mode === "draw") {
-      const [t, l, b, r] = g.bbox;
-      if (b - t < SMALLEST || r - l < SMALLEST) return;
-      const taken = new Set(rows.map((row) => row.id));
-      rows.push({ id: cleanName("box", taken), bbox: g.bbox, desc: "" });
-      commit(`name-${rows.length - 1}`);
-    } else {
-      rows[g.index].bbox = g.bbox;
-      commit(`box-${g.index}`);
+    if (g.mode !== "draw") {
+      this.#rows[g.index].bbox = g.bbox;
+      this.#commit(`box-${g.index}`);
+      return;
     }
-  };
-  canvas.addEventListener("pointerup", finish);
-  canvas.addEventListener("pointercancel", () => {
-    gesture = null;
-    draft.hidden = true;
-    render();
-  });
+    const [t, l, b, r] = g.bbox;
+    if (b - t < SMALLEST || r - l < SMALLEST) return;
+    const taken = new Set(this.#rows.map((row) => row.id));
+    this.#rows.push({ id: cleanName("box", taken), bbox: g.bbox, desc: "" });
+    this.#commit(`name-${this.#rows.length - 1}`);
+  }
 
   // -- to and from the kernel -------------------------------------------------------------
-  function commit(focus) {
-    render(focus);
-    set(rows.map((r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc })));
+
+  #commit(focus) {
+    this.#render(focus);
+    this.#set(this.#rows.map((r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc })));
   }
 
-  function render(focus) {
-    fill(layer, rows.map(boxNode));
-    fill(list, rows.map(rowNode));
-    list.hidden = rows.length === 0;
-    if (focus) {
-      const [what, i] = focus.split("-");
-      const target = what === "box" ? layer.children[Number(i)] : list.querySelector(`[data-focus="${focus}"]`);
-      target?.focus({ preventScroll: true });
-    }
+  #render(focus) {
+    fill(this.#layer, this.#rows.map((row, i) => this.#boxNode(row, i)));
+    fill(this.#list, this.#rows.map((row, i) => this.#rowNode(row, i)));
+    this.#list.hidden = this.#rows.length === 0;
+    if (!focus) return;
+    const [what, i] = focus.split("-");
+    const target = what === "box" ? this.#layer.children[Number(i)] : this.#list.querySelector(`[data-focus="${focus}"]`);
+    target?.focus({ preventScroll: true });
   }
 
-  function showBackdrop() {
-    const b = backdrop();
+  showBackdrop() {
+    const b = this.#backdrop();
+    const picture = this.#picture, canvas = this.#canvas;
     picture.hidden = !b?.src;
     if (b?.src && picture.src !== b.src) picture.src = b.src;
-    const chosen = ratioOf(shape());
+    const chosen = ratioOf(this.#shape());
     const ratio = chosen ?? (b?.width && b?.height ? b.width / b.height : 1);
     canvas.style.aspectRatio = String(ratio);
     canvas.style.maxWidth = `${Math.round(TALLEST * ratio)}px`; // a tall shape stays its shape
@@ -295,18 +342,14 @@ export function boxEditor({ param, get, set, backdrop, shape, cite }) {
   }
 
   /** The kernel's boxes changed: show them (keeping focus where it was). */
-  function update() {
-    if (gesture) return; // the drag ends with the boxes it made
-    const next = (get() || []).map((r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc ?? "" }));
-    if (JSON.stringify(next) === JSON.stringify(rows)) return;
+  update() {
+    if (this.#gesture) return; // the drag ends with the boxes it made
+    const next = (this.#get() || []).map((r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc ?? "" }));
+    if (JSON.stringify(next) === JSON.stringify(this.#rows)) return;
     const focus = document.activeElement;
-    const key = el.contains(focus) ? focus.dataset.focus || (focus.dataset.index !== undefined ? `box-${focus.dataset.index}` : null) : null;
-    rows = next;
-    render(key);
+    const inside = this.el.contains(focus);
+    const key = inside ? focus.dataset.focus || (focus.dataset.index !== undefined ? `box-${focus.dataset.index}` : null) : null;
+    this.#rows = next;
+    this.#render(key);
   }
-
-  update();
-  render();
-  showBackdrop();
-  return { el, update, showBackdrop };
 }

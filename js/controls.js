@@ -1,25 +1,43 @@
-// The parameter controls, built from the capability spec (plain data).
-// Nothing here knows a model's rules: ranges, steps, defaults, labels and help
-// all come from the spec the kernel sends.
+// The parameter controls, built from the capability spec (plain data): each
+// field is made by the builder of its parameter's kind (builders.js). Nothing
+// here knows a model's rules: ranges, steps, defaults, labels and help all
+// come from the spec the kernel sends.
 import { h } from "./dom.js";
-import { imageField } from "./imagefield.js";
-import { boxEditor } from "./boxeditor.js";
-
-const WIDE = 10_000; // ranges wider than this get a number box, not a slider
+import { BUILDERS } from "./builders.js";
 
 function labelFor(param, id) {
   return h(
     "label",
-    { class: "fluxpanel-label", for: id, title: param.help },
+    { class: "label", for: id, title: param.help },
     param.label,
-    h("span", { class: "fluxpanel-help", "aria-hidden": "true", title: param.help }, "?"),
+    h("span", { class: "help", "aria-hidden": "true", title: param.help }, "?"),
   );
 }
 
-function parseValue(param, raw) {
-  if (raw === "" || raw === null) return null;
-  const n = param.kind === "integer" ? Number.parseInt(raw, 10) : Number.parseFloat(raw);
-  return Number.isFinite(n) ? n : null;
+/** The model picker, from the list of models. */
+function modelField(spec, models, ctx) {
+  const select = h(
+    "select",
+    { id: `${ctx.uid}-model`, onchange: (e) => ctx.set("model", e.target.value) },
+    models.map((m) => h("option", { value: m.id, title: m.description }, m.label)),
+  );
+  select.value = spec.id;
+  const param = { name: "model", label: "Model", help: models.map((m) => `${m.label}: ${m.description}`).join("\n"), kind: "choice" };
+  return { param, built: { body: [select], updates: { model: () => (select.value = ctx.get("model")) } } };
+}
+
+/** What people must be told about this model at this host (determinism,
+ * seeds), for the values set now. */
+function caveatsOf(spec, get) {
+  const el = h("div", { class: "caveats", "data-part": "caveats", role: "note" });
+  const show = () => {
+    const texts = (spec.caveats || [])
+      .filter((c) => Object.entries(c.when).every(([k, v]) => get(k) === v))
+      .map((c) => h("p", { class: "caveat" }, c.text));
+    el.replaceChildren(...texts);
+    el.hidden = texts.length === 0;
+  };
+  return { el, show, watched: new Set((spec.caveats || []).flatMap((c) => Object.keys(c.when))) };
 }
 
 /**
@@ -27,265 +45,108 @@ function parseValue(param, raw) {
  * @param {object} opts
  * @param {object} opts.spec        the model's spec: { id, label, params: [...] }
  * @param {object[]} opts.models    every model: [{ id, label, description }]
- * @param {(name: string) => any} opts.get   current value of a parameter
+ * @param {(name: string) => any} opts.get   current value of a trait
  * @param {(name: string, value: any) => void} opts.set
  * @param {() => void} opts.generate         Ctrl/Cmd+Enter in the prompt
  * @param {string} opts.uid         unique prefix for element ids
  * @param {object} opts.images      input images: entries(name), upload(name, file, append, onProgress),
- *                                  remove(name, index), paint(param)
- * @returns {{ el: HTMLElement, update: (name: string) => void, errors: (e: object) => void }}
+ *                                  remove(name, index), move(name, from, to), paint(param)
  */
 export function buildControls({ spec, models, get, set, generate, uid, images }) {
-  const updaters = new Map();
-  const inputFields = new Map(); // image parameter -> its field
-  const errorSlots = new Map();
-  const fields = [];
+  const form = new Form({ get, set, generate, uid, images });
+  form.add(modelField(spec, models, form.base));
+  for (const param of spec.params) {
+    form.add({ param, built: BUILDERS[param.kind](param, form.context(param)) });
+  }
+  const caveats = caveatsOf(spec, get);
+  return form.finish(caveats);
+}
 
-  const dependents = new Map(); // parameter -> fields shown only with one of its values
-  const watchers = new Map(); // parameter -> other views that follow its value
-  const watch = (name, fn) => watchers.set(name, [...(watchers.get(name) || []), fn]);
-  let promptArea = null;
+/** The fields of one model's form, and who listens to which trait. */
+class Form {
+  constructor({ get, set, generate, uid, images }) {
+    this.fields = [];
+    this.updaters = new Map(); // trait -> its fields' updates
+    this.watchers = new Map(); // trait -> other views that follow its value
+    this.errorSlots = new Map();
+    this.inputs = new Map(); // image parameter -> its field
+    this.promptArea = null;
+    this.promptName = null;
+    const base = { get, set, generate, uid, images, watch: (name, fn) => this.watch(name, fn) };
+    base.insert = (text) => this.insert(text);
+    base.prompt = (area, name) => ((this.promptArea = area), (this.promptName = name));
+    this.base = base;
+  }
+
+  /** What a builder is given: the shared context, and its field's element id. */
+  context(param) {
+    return { ...this.base, id: `${this.base.uid}-${param.name}` };
+  }
+
+  watch(name, fn) {
+    this.watchers.set(name, [...(this.watchers.get(name) || []), fn]);
+  }
+
   /** Put `text` into the prompt at the cursor (or at its end), as typed. */
-  const insert = (text) => {
-    if (!promptArea) return;
-    const { selectionStart: a = promptArea.value.length, selectionEnd: b = a, value } = promptArea;
+  insert(text) {
+    const area = this.promptArea;
+    if (!area) return;
+    const { selectionStart: a = area.value.length, selectionEnd: b = a, value } = area;
     const before = value.slice(0, a);
     const pad = before && !/\s$/.test(before) ? " " : "";
-    promptArea.value = `${before}${pad}${text}${value.slice(b)}`;
+    area.value = `${before}${pad}${text}${value.slice(b)}`;
     const at = a + pad.length + text.length;
-    promptArea.setSelectionRange(at, at);
-    promptArea.focus();
-    set("prompt", promptArea.value);
-  };
-  // The reference images a box editor is drawn over: the model's list of them.
-  const references = spec.params.find((p) => p.kind === "images")?.name;
+    area.setSelectionRange(at, at);
+    area.focus();
+    this.base.set(this.promptName, area.value);
+  }
 
-  function field(name, param, ...body) {
-    const slot = h("div", { class: "fluxpanel-field-error", role: "alert" });
-    errorSlots.set(name, slot);
+  add({ param, built }) {
+    const slot = h("div", { class: "field-error", role: "alert" });
+    this.errorSlots.set(param.name, slot);
     const el = h(
       "div",
-      { class: `fluxpanel-field fluxpanel-field-${param.kind}`, "data-param": name },
-      labelFor(param, `${uid}-${name}`),
-      ...body,
+      { class: `field field-${param.kind}`, "data-param": param.name },
+      labelFor(param, `${this.base.uid}-${param.name}`),
+      ...built.body,
       slot,
     );
     if (param.only_with) {
       const { param: other, value } = param.only_with;
-      const show = () => (el.hidden = get(other) !== value);
-      dependents.set(other, [...(dependents.get(other) || []), show]);
+      this.watch(other, () => (el.hidden = this.base.get(other) !== value));
     }
     if (param.needs) {
       // Shown once the image it follows is given (Kontext's more images).
-      const show = () => (el.hidden = images.entries(param.needs).length === 0);
-      watch("inputs", show);
+      const show = () => (el.hidden = this.base.images.entries(param.needs).length === 0);
+      this.watch("inputs", show);
       show();
     }
-    fields.push(el);
-    return el;
+    for (const [name, fn] of Object.entries(built.updates || {})) this.updaters.set(name, fn);
+    if (built.input) this.inputs.set(param.name, { field: built.input, mask: Boolean(param.mask_of) });
+    this.fields.push(el);
   }
 
-  // The model picker, from the list of models.
-  const modelSelect = h(
-    "select",
-    { id: `${uid}-model`, onchange: (e) => set("model", e.target.value) },
-    models.map((m) => h("option", { value: m.id, title: m.description }, m.label)),
-  );
-  modelSelect.value = spec.id;
-  field(
-    "model",
-    { label: "Model", help: models.map((m) => `${m.label}: ${m.description}`).join("\n"), kind: "choice" },
-    modelSelect,
-  );
-  updaters.set("model", () => (modelSelect.value = get("model")));
-
-  for (const param of spec.params) {
-    const id = `${uid}-${param.name}`;
-    if (param.kind === "text") {
-      const count = h("span", { class: "fluxpanel-count", "aria-live": "polite" });
-      const area = h("textarea", {
-        id,
-        rows: 3,
-        placeholder: "Describe the image…",
-        oninput: (e) => {
-          showCount();
-          set(param.name, e.target.value);
-        },
-        onkeydown: (e) => {
-          if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-            e.preventDefault();
-            e.stopPropagation();
-            set(param.name, area.value);
-            generate();
-          }
-        },
-      });
-      const showCount = () => {
-        const n = [...area.value].length;
-        count.textContent = `${n} / ${param.max}`;
-        count.classList.toggle("fluxpanel-bad", n < param.min || n > param.max);
-      };
-      field(param.name, param, area, count);
-      if (param.name === "prompt") promptArea = area;
-      updaters.set(param.name, () => {
-        if (area.value !== get(param.name)) area.value = get(param.name) ?? "";
-        showCount();
-      });
-    } else if (param.kind === "choice") {
-      const select = h(
-        "select",
-        { id, onchange: (e) => set(param.name, e.target.value) },
-        param.choices.map((c) => h("option", { value: c }, c)),
-      );
-      field(param.name, param, select);
-      updaters.set(param.name, () => (select.value = get(param.name)));
-    } else if (param.kind === "image" || param.kind === "images") {
-      const paint = param.mask_of
-        ? Object.assign(() => images.paint(param), { ready: () => images.entries(param.mask_of).some((e) => !e.url) })
-        : null;
-      const input = imageField({
-        param,
-        id,
-        entries: () => images.entries(param.name),
-        upload: (file, append, onProgress) => images.upload(param.name, file, append, onProgress),
-        remove: (index) => images.remove(param.name, index),
-        move: (from, to) => images.move(param.name, from, to),
-        cite: param.kind === "images" ? (index) => insert(`image ${index + (param.first_number ?? 1)}`) : null,
-        paint,
-      });
-      field(param.name, param, input.el);
-      inputFields.set(param.name, input);
-    } else if (param.kind === "boxes") {
-      const editor = boxEditor({
-        param,
-        get: () => get(param.name),
-        set: (rows) => set(param.name, rows),
-        backdrop: () => {
-          const [first] = references ? images.entries(references) : [];
-          return first ? { src: first.thumb, width: first.width, height: first.height } : null;
-        },
-        shape: () => get("aspect_ratio"),
-        cite: (name) => insert(`<${name}>`),
-      });
-      field(param.name, param, editor.el);
-      updaters.set(param.name, editor.update);
-      watch("aspect_ratio", editor.showBackdrop);
-      watch("inputs", editor.showBackdrop);
-    } else if (param.kind === "boolean") {
-      const box = h("input", { id, type: "checkbox", onchange: (e) => set(param.name, e.target.checked) });
-      const row = h("label", { class: "fluxpanel-toggle", for: id }, box, param.help.split(". ")[0]);
-      field(param.name, param, row);
-      updaters.set(param.name, () => (box.checked = Boolean(get(param.name))));
-    } else if (param.name === "seed") {
-      const box = h("input", {
-        id,
-        type: "number",
-        min: param.min,
-        max: param.max,
-        step: 1,
-        onchange: (e) => {
-          const v = parseValue(param, e.target.value);
-          if (v !== null) {
-            set("seed_mode", "fixed");
-            set("seed", v);
-          }
-        },
-      });
-      const mode = h("input", {
-        type: "checkbox",
-        id: `${id}-fixed`,
-        onchange: (e) => set("seed_mode", e.target.checked ? "fixed" : "random"),
-      });
-      const modeLabel = h(
-        "label",
-        { class: "fluxpanel-toggle", for: `${id}-fixed`, "data-param": "seed_mode" },
-        mode,
-        "fixed",
-      );
-      field(param.name, param, h("div", { class: "fluxpanel-row" }, box, modeLabel));
-      updaters.set("seed", () => (box.value = get("seed")));
-      updaters.set("seed_mode", () => {
-        const fixed = get("seed_mode") === "fixed";
-        mode.checked = fixed;
-        box.title = fixed ? "This seed is used for every generation" : "A new seed is drawn for each generation";
-        box.classList.toggle("fluxpanel-dim", !fixed);
-      });
-    } else {
-      const wide = param.max - param.min > WIDE;
-      const number = h("input", {
-        id,
-        type: "number",
-        min: param.min,
-        max: param.max,
-        step: param.step ?? "any",
-        onchange: (e) => {
-          const v = parseValue(param, e.target.value);
-          if (v !== null) set(param.name, v);
-        },
-      });
-      const slider = wide
-        ? null
-        : h("input", {
-            type: "range",
-            min: param.min,
-            max: param.max,
-            step: param.step ?? "any",
-            "aria-label": param.label,
-            tabindex: -1,
-            oninput: (e) => {
-              number.value = e.target.value;
-              const v = parseValue(param, e.target.value);
-              if (v !== null) set(param.name, v);
-            },
-          });
-      const range = h("span", { class: "fluxpanel-range" }, `${param.min}–${param.max}`);
-      field(param.name, param, h("div", { class: "fluxpanel-row" }, slider, number, range));
-      updaters.set(param.name, () => {
-        const v = get(param.name);
-        number.value = v;
-        if (slider) slider.value = v;
-      });
-      if (param.most_with) {
-        // A lower limit once an image is given (Kontext's tolerance with an input image).
-        const { param: other, most } = param.most_with;
-        const limit = () => {
-          const max = images.entries(other).length ? Math.min(param.max, most) : param.max;
-          number.max = max;
-          if (slider) slider.max = max;
-          range.textContent = `${param.min}–${max}`;
-          range.title = max < param.max ? `At most ${most} with ${other}` : "";
-          updaters.get(param.name)();
-        };
-        watch("inputs", limit);
-        limit();
-      }
-    }
+  finish(caveats) {
+    const el = h("div", { class: "controls" }, this.fields, caveats.el);
+    const update = (name) => {
+      this.updaters.get(name)?.();
+      for (const fn of this.watchers.get(name) || []) fn();
+      if (caveats.watched.has(name)) caveats.show();
+    };
+    for (const name of this.updaters.keys()) update(name);
+    caveats.show();
+    return {
+      el,
+      update,
+      errors: (byField) => this.errors(byField),
+      updateInputs: () => this.updateInputs(),
+      takeFiles: (files) => this.takeFiles(files),
+      names: () => [...this.updaters.keys()],
+    };
   }
 
-  // What people must be told about this model at this host (determinism, seeds),
-  // for the values set now.
-  const caveats = h("div", { class: "fluxpanel-caveats", "data-part": "caveats", role: "note" });
-  const showCaveats = () => {
-    const texts = (spec.caveats || [])
-      .filter((c) => Object.entries(c.when).every(([k, v]) => get(k) === v))
-      .map((c) => h("p", { class: "fluxpanel-caveat" }, c.text));
-    caveats.replaceChildren(...texts);
-    caveats.hidden = texts.length === 0;
-  };
-  const watched = new Set((spec.caveats || []).flatMap((c) => Object.keys(c.when)));
-
-  const el = h("div", { class: "fluxpanel-controls" }, fields, caveats);
-  const update = (name) => {
-    updaters.get(name)?.();
-    for (const fn of watchers.get(name) || []) fn();
-    for (const show of dependents.get(name) || []) show();
-    if (watched.has(name)) showCaveats();
-  };
-  for (const name of updaters.keys()) update(name);
-  showCaveats();
-
-  function errors(byField) {
-    for (const [name, slot] of errorSlots) {
+  errors(byField) {
+    for (const [name, slot] of this.errorSlots) {
       const message = byField?.[name] ?? "";
       slot.textContent = message;
       slot.closest("[data-param]")?.classList.toggle("fluxpanel-invalid", Boolean(message));
@@ -293,17 +154,16 @@ export function buildControls({ spec, models, get, set, generate, uid, images })
   }
 
   /** The kernel's input images changed: every image field shows them. */
-  const updateInputs = () => {
-    for (const input of inputFields.values()) input.update();
-    for (const fn of watchers.get("inputs") || []) fn();
-  };
-  /** A file pasted or dropped on the panel: the first image field that has room takes it. */
-  const takeFiles = (files) => {
-    const input = [...inputFields.entries()].find(([name]) => !spec.params.find((p) => p.name === name)?.mask_of)?.[1];
-    if (!input) return false;
-    input.send(files);
-    return true;
-  };
+  updateInputs() {
+    for (const { field } of this.inputs.values()) field.update();
+    for (const fn of this.watchers.get("inputs") || []) fn();
+  }
 
-  return { el, update, errors, updateInputs, takeFiles, names: () => [...updaters.keys()] };
+  /** A file pasted or dropped on the panel: the first image field that is not a mask takes it. */
+  takeFiles(files) {
+    const target = [...this.inputs.values()].find((input) => !input.mask);
+    if (!target) return false;
+    target.field.send(files);
+    return true;
+  }
 }

@@ -1,8 +1,13 @@
 // Tiny DOM helpers. Text is always set as text, never parsed as HTML.
 
+/** Every class the panel uses is scoped under this prefix. */
+export const PREFIX = "fluxpanel-";
+
 /**
- * Create an element: h("div", { class: "x", "data-param": "seed" }, child, "text").
- * Attributes starting with "on" are listeners; `false`/`null` attributes are skipped.
+ * Create an element: h("div", { class: "row tile", "data-part": "status" }, child, "text").
+ * Class names are the panel's own (each gets the "fluxpanel-" prefix, so the
+ * page's styles and ours never meet); attributes starting with "on" are
+ * listeners; `false`/`null` attributes are skipped.
  */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -11,7 +16,7 @@ export function h(tag, attrs = {}, ...children) {
     if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key === "class") {
-      el.className = value;
+      el.className = value.split(" ").map((name) => PREFIX + name).join(" ");
     } else if (key === "text") {
       el.textContent = value;
     } else if (key in el && typeof value !== "string") {

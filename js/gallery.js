@@ -1,7 +1,9 @@
 // The images of the current result: display-size previews, a caption with
-// seed and model, "reuse this seed", download of the original, and a larger
-// view on click.
+// seed and model, "reuse this seed", download of the original, a larger view
+// on click, FLUX 3's boxes over the result and the prompt as it expanded it.
 import { h, fill } from "./dom.js";
+
+const seedWords = (seed) => (seed === null ? "no seed" : `seed ${seed}`);
 
 /**
  * @param {object} opts
@@ -14,105 +16,107 @@ import { h, fill } from "./dom.js";
  * @param {() => void} opts.usePrompt                the expanded prompt becomes the prompt
  * @param {(text: string, el: HTMLElement) => Promise<boolean>} opts.copy
  */
-export function createGallery({ preview, original, reuseSeed, save, useInput, editBox, usePrompt, copy }) {
-  const grid = h("div", { class: "fluxpanel-grid", "data-part": "images" });
-  const saveAll = h(
-    "button",
-    { class: "fluxpanel-link", "data-action": "save-all", title: "Save the images and a manifest (request, seeds, hashes) to a folder next to the notebook", onclick: () => save() },
-    "Save all",
-  );
-  // Where each element is (FLUX 3's boxes, the host's own among them), over the result.
-  const boxesToggle = h(
-    "button",
-    {
-      class: "fluxpanel-link",
-      type: "button",
-      "data-action": "toggle-boxes",
-      "aria-pressed": "true",
-      title: "Show or hide where each element of the picture is",
-      onclick: () => {
-        const on = boxesToggle.getAttribute("aria-pressed") !== "true";
-        boxesToggle.setAttribute("aria-pressed", String(on));
-        grid.classList.toggle("fluxpanel-boxes-off", !on);
-      },
-    },
-    "Boxes",
-  );
-  boxesToggle.hidden = true;
-  const toolbar = h("div", { class: "fluxpanel-row fluxpanel-gallery-tools" }, boxesToggle, h("span", { class: "fluxpanel-spacer" }), saveAll);
-  // The prompt as the model expanded it (FLUX 3), with the boxes it added.
-  const expandedText = h("pre", { class: "fluxpanel-code fluxpanel-expanded-text", "data-part": "expanded-prompt" });
-  const copied = h("span", { class: "fluxpanel-copied", "aria-live": "polite" });
-  const expanded = h(
-    "details",
-    { class: "fluxpanel-expanded" },
-    h("summary", {}, "Prompt as the model expanded it"),
-    h(
-      "div",
-      { class: "fluxpanel-row" },
-      h("button", { class: "fluxpanel-link", type: "button", "data-action": "use-prompt", title: "Make this the prompt: its text, and its boxes in the box editor", onclick: () => usePrompt() }, "Use this prompt"),
-      h("span", { class: "fluxpanel-spacer" }),
-      copied,
-      h(
-        "button",
-        {
-          class: "fluxpanel-link",
-          type: "button",
-          "data-action": "copy-expanded",
-          onclick: async () => {
-            copied.textContent = (await copy(expandedText.textContent, expandedText)) ? "Copied" : "Selected: press Ctrl/Cmd+C";
-            setTimeout(() => (copied.textContent = ""), 2000);
-          },
-        },
-        "Copy",
-      ),
-    ),
-    expandedText,
-  );
-  expanded.hidden = true;
-  const empty = h(
-    "div",
-    { class: "fluxpanel-empty" },
-    "Your images appear here. Write a prompt and press Generate (Ctrl/Cmd+Enter).",
-  );
-  const el = h("div", { class: "fluxpanel-gallery" }, empty, grid, toolbar, expanded);
-  let shown = "";
-  let boxes = [];
 
-  async function open(tile, img) {
-    const box = h("img", { src: img.src, alt: img.alt, class: "fluxpanel-large" });
-    const note = h("div", { class: "fluxpanel-lightbox-note" }, "Loading the original…");
+/** The prompt as the model expanded it (FLUX 3), with the boxes it added. */
+function expandedPrompt({ usePrompt, copy }) {
+  const text = h("pre", { class: "code expanded-text", "data-part": "expanded-prompt" });
+  const copied = h("span", { class: "copied", "aria-live": "polite" });
+  const copyIt = async () => {
+    copied.textContent = (await copy(text.textContent, text)) ? "Copied" : "Selected: press Ctrl/Cmd+C";
+    setTimeout(() => (copied.textContent = ""), 2000);
+  };
+  const use = h("button", { class: "link", type: "button", "data-action": "use-prompt", title: "Make this the prompt: its text, and its boxes in the box editor", onclick: () => usePrompt() }, "Use this prompt");
+  const el = h(
+    "details",
+    { class: "expanded" },
+    h("summary", {}, "Prompt as the model expanded it"),
+    h("div", { class: "row" }, use, h("span", { class: "spacer" }), copied, h("button", { class: "link", type: "button", "data-action": "copy-expanded", onclick: copyIt }, "Copy")),
+    text,
+  );
+  el.hidden = true;
+  return { el, text };
+}
+
+/** The result's boxes over its first image, each with "Edit". */
+function resultBoxes(boxes, editBox) {
+  return h(
+    "div",
+    { class: "result-boxes", "data-part": "result-boxes" },
+    boxes.map((b, i) => {
+      const [top, left, bottom, right] = b.bbox;
+      const style = `top:${top / 10}%;left:${left / 10}%;height:${(bottom - top) / 10}%;width:${(right - left) / 10}%`;
+      const edit = h("button", { class: "box-label", type: "button", "data-action": "edit-box", title: `Edit only what is inside <${b.id}>: ${b.desc}`, onclick: () => editBox(b.id) }, `Edit ${b.id}`);
+      return h("div", { class: `result-box box-c${i % 5}`, style, "data-box": b.id, title: `<${b.id}> ${b.desc}` }, edit);
+    }),
+  );
+}
+
+export class Gallery {
+  #boxes;
+  #boxesToggle;
+  #empty;
+  #expanded;
+  #grid;
+  #opts;
+  #shown;
+  #toolbar;
+
+  constructor(opts) {
+    this.#opts = opts;
+    this.#grid = h("div", { class: "grid", "data-part": "images" });
+    const saveAll = h(
+      "button",
+      { class: "link", "data-action": "save-all", title: "Save the images and a manifest (request, seeds, hashes) to a folder next to the notebook", onclick: () => opts.save() },
+      "Save all",
+    );
+    // Where each element is (FLUX 3's boxes, the host's own among them), over the result.
+    this.#boxesToggle = h(
+      "button",
+      { class: "link", type: "button", "data-action": "toggle-boxes", "aria-pressed": "true", title: "Show or hide where each element of the picture is", onclick: () => this.#toggleBoxes() },
+      "Boxes",
+    );
+    this.#boxesToggle.hidden = true;
+    this.#toolbar = h("div", { class: "row gallery-tools" }, this.#boxesToggle, h("span", { class: "spacer" }), saveAll);
+    this.#expanded = expandedPrompt(opts);
+    this.#empty = h("div", { class: "empty" }, "Your images appear here. Write a prompt and press Generate (Ctrl/Cmd+Enter).");
+    this.el = h("div", { class: "gallery" }, this.#empty, this.#grid, this.#toolbar, this.#expanded.el);
+    this.#shown = "";
+    this.#boxes = [];
+  }
+
+  #toggleBoxes() {
+    const on = this.#boxesToggle.getAttribute("aria-pressed") !== "true";
+    this.#boxesToggle.setAttribute("aria-pressed", String(on));
+    this.#grid.classList.toggle("fluxpanel-boxes-off", !on);
+  }
+
+  async #open(tile, img) {
+    const large = h("img", { src: img.src, alt: img.alt, class: "large" });
+    const note = h("div", { class: "lightbox-note" }, "Loading the original…");
     const close = () => overlay.remove();
     const overlay = h(
       "div",
-      {
-        class: "fluxpanel-lightbox",
-        role: "dialog",
-        "aria-label": "Larger view",
-        tabindex: -1,
-        onclick: close,
-        onkeydown: (e) => e.key === "Escape" && close(),
-      },
-      box,
+      { class: "lightbox", role: "dialog", "aria-label": "Larger view", tabindex: -1, onclick: close, onkeydown: (e) => e.key === "Escape" && close() },
+      large,
       note,
     );
-    el.append(overlay);
+    this.el.append(overlay);
     overlay.focus();
     try {
-      const { url } = await original(tile);
-      box.src = url;
-      note.textContent = `${tile.width}×${tile.height} · ${tile.seed === null ? "no seed" : `seed ${tile.seed}`} · click or Esc to close`;
+      const { url } = await this.#opts.original(tile);
+      large.src = url;
+      note.textContent = `${tile.width}×${tile.height} · ${seedWords(tile.seed)} · click or Esc to close`;
     } catch (err) {
       note.textContent = `Could not load the original: ${err.message ?? err}`;
     }
   }
 
-  async function download(tile, button) {
+  async #download(tile, button) {
     button.disabled = true;
     try {
-      const { url, name } = await original(tile);
+      const { url, name } = await this.#opts.original(tile);
       const a = h("a", { href: url, download: name, style: "display:none" });
-      el.append(a);
+      this.el.append(a);
       a.click();
       a.remove();
     } finally {
@@ -120,71 +124,48 @@ export function createGallery({ preview, original, reuseSeed, save, useInput, ed
     }
   }
 
-  function figure(tile, count) {
+  #figure(tile, count) {
+    const opts = this.#opts;
     const img = h("img", {
       alt: `${tile.model}, seed ${tile.seed}`,
       width: tile.preview_width,
       height: tile.preview_height,
       loading: "lazy",
       title: "Click to see larger",
-      onclick: () => open(tile, img),
+      onclick: () => this.#open(tile, img),
     });
-    preview(tile).then((url) => (img.src = url));
-    const dl = h("button", { class: "fluxpanel-link", title: "Download the original image", onclick: () => download(tile, dl) }, "Download");
-    const overlay = tile.index === 0 && boxes.length
-      ? h(
-          "div",
-          { class: "fluxpanel-result-boxes", "data-part": "result-boxes" },
-          boxes.map((b, i) => {
-            const [top, left, bottom, right] = b.bbox;
-            const style = `top:${top / 10}%;left:${left / 10}%;height:${(bottom - top) / 10}%;width:${(right - left) / 10}%`;
-            return h(
-              "div",
-              { class: `fluxpanel-result-box fluxpanel-box-c${i % 5}`, style, "data-box": b.id, title: `<${b.id}> ${b.desc}` },
-              h(
-                "button",
-                { class: "fluxpanel-box-label", type: "button", "data-action": "edit-box", title: `Edit only what is inside <${b.id}>: ${b.desc}`, onclick: () => editBox(b.id) },
-                `Edit ${b.id}`,
-              ),
-            );
-          }),
-        )
-      : null;
+    opts.preview(tile).then((url) => (img.src = url));
+    const dl = h("button", { class: "link", title: "Download the original image", onclick: () => this.#download(tile, dl) }, "Download");
+    const overlay = tile.index === 0 && this.#boxes.length ? resultBoxes(this.#boxes, opts.editBox) : null;
+    const reuse = tile.seed === null
+      ? null
+      : h("button", { class: "link", title: `Fix the seed to this one. ${tile.seed_note || ""}`, "data-action": "reuse-seed", onclick: () => opts.reuseSeed(tile.seed) }, "Reuse seed");
+    const use = h("button", { class: "link", title: "Edit this image: it becomes the input image (the kernel has the original)", "data-action": "use-input", onclick: () => opts.useInput(tile) }, "Use as input");
+    const caption = `${seedWords(tile.seed)} · ${tile.model}${count > 1 ? ` · #${tile.index + 1}` : ""}`;
     return h(
       "figure",
-      { class: "fluxpanel-tile", "data-seed": tile.seed, "data-index": tile.index, title: tile.seed_note || "" },
-      overlay ? h("div", { class: "fluxpanel-tile-frame" }, img, overlay) : img,
-      h(
-        "figcaption",
-        {},
-        h("span", { class: "fluxpanel-caption" }, `${tile.seed === null ? "no seed" : `seed ${tile.seed}`} · ${tile.model}${count > 1 ? ` · #${tile.index + 1}` : ""}`),
-        tile.seed === null
-          ? null
-          : h("button", { class: "fluxpanel-link", title: `Fix the seed to this one. ${tile.seed_note || ""}`, "data-action": "reuse-seed", onclick: () => reuseSeed(tile.seed) }, "Reuse seed"),
-        h("button", { class: "fluxpanel-link", title: "Edit this image: it becomes the input image (the kernel has the original)", "data-action": "use-input", onclick: () => useInput(tile) }, "Use as input"),
-        dl,
-      ),
+      { class: "tile", "data-seed": tile.seed, "data-index": tile.index, title: tile.seed_note || "" },
+      overlay ? h("div", { class: "tile-frame" }, img, overlay) : img,
+      h("figcaption", {}, h("span", { class: "caption" }, caption), reuse, use, dl),
     );
   }
 
   /** Show `tiles` (sorted by index); `pending` placeholders while images come;
    * `result` the last result's boxes and expanded prompt. */
-  function update(tiles, pending = 0, result = {}) {
-    boxes = result.boxes || [];
-    expandedText.textContent = result.prompt || "";
-    expanded.hidden = !result.prompt || pending > 0;
-    boxesToggle.hidden = boxes.length === 0 || pending > 0;
-    const key = JSON.stringify([tiles.map((t) => t.key), pending, boxes]);
-    if (key === shown) return;
-    shown = key;
+  update(tiles, pending = 0, result = {}) {
+    this.#boxes = result.boxes || [];
+    this.#expanded.text.textContent = result.prompt || "";
+    this.#expanded.el.hidden = !result.prompt || pending > 0;
+    this.#boxesToggle.hidden = this.#boxes.length === 0 || pending > 0;
+    const key = JSON.stringify([tiles.map((t) => t.key), pending, this.#boxes]);
+    if (key === this.#shown) return;
+    this.#shown = key;
     const sorted = [...tiles].sort((a, b) => a.index - b.index);
     const count = sorted.length + pending;
-    const waiting = Array.from({ length: pending }, () => h("div", { class: "fluxpanel-tile fluxpanel-pending" }, h("div", { class: "fluxpanel-spinner" })));
-    fill(grid, sorted.map((t) => figure(t, count)), waiting);
-    grid.dataset.count = String(count);
-    empty.hidden = count > 0;
-    toolbar.hidden = sorted.length === 0 || pending > 0;
+    const waiting = Array.from({ length: pending }, () => h("div", { class: "tile pending" }, h("div", { class: "spinner" })));
+    fill(this.#grid, sorted.map((t) => this.#figure(t, count)), waiting);
+    this.#grid.dataset.count = String(count);
+    this.#empty.hidden = count > 0;
+    this.#toolbar.hidden = sorted.length === 0 || pending > 0;
   }
-
-  return { el, update };
 }

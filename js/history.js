@@ -8,8 +8,8 @@ import { h, fill } from "./dom.js";
  * @param {(id: number) => void} opts.useInput  the entry's first image as the input of an edit
  */
 export function createHistory({ thumb, restore, useInput }) {
-  const list = h("div", { class: "fluxpanel-history-list", role: "list" });
-  const el = h("div", { class: "fluxpanel-history", "data-part": "history" }, h("div", { class: "fluxpanel-heading" }, "History"), list);
+  const list = h("div", { class: "history-list", role: "list" });
+  const el = h("div", { class: "history", "data-part": "history" }, h("div", { class: "heading" }, "History"), list);
   let shown = "";
 
   function update(entries, current) {
@@ -23,7 +23,7 @@ export function createHistory({ thumb, restore, useInput }) {
       const open = h(
         "button",
         {
-          class: "fluxpanel-history-item" + (entry.id === current ? " fluxpanel-current" : ""),
+          class: "history-item" + (entry.id === current ? " fluxpanel-current" : ""),
           "data-history-id": entry.id,
           title: `${entry.prompt}\n${entry.model} · ${entry.seed === null ? "no seed" : `seed ${entry.seed}`} · ${entry.count} image(s)\nClick to restore these settings and images`,
           onclick: () => restore(entry.id),
@@ -32,10 +32,10 @@ export function createHistory({ thumb, restore, useInput }) {
       );
       const edit = h(
         "button",
-        { class: "fluxpanel-link fluxpanel-history-use", "data-action": "use-input", title: "Use its first image as the input of an edit", onclick: () => useInput(entry.id) },
+        { class: "link history-use", "data-action": "use-input", title: "Use its first image as the input of an edit", onclick: () => useInput(entry.id) },
         "Use as input",
       );
-      return h("div", { class: "fluxpanel-history-entry", role: "listitem" }, open, edit);
+      return h("div", { class: "history-entry", role: "listitem" }, open, edit);
     });
     fill(list, items);
   }

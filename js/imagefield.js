@@ -6,6 +6,8 @@ import { h, fill } from "./dom.js";
 
 const KB = 1024;
 const size = (n) => (n >= KB * KB ? `${(n / KB / KB).toFixed(1)} MB` : `${Math.max(1, Math.round(n / KB))} KB`);
+// A reference dragged onto another: its place in the list.
+const ORDER = "application/x-fluxpanel-reference";
 
 /** The image files of a DataTransfer or ClipboardData, in order. */
 export function imageFiles(data) {
@@ -25,92 +27,121 @@ export function imageFiles(data) {
  * @param {((index: number) => void) | null} [opts.cite]   put "image n" into the prompt
  * @param {(() => void) | null} opts.paint  open the mask painter (masks only)
  */
-export function imageField({ param, id, entries, upload, remove, move, cite, paint }) {
-  const many = param.kind === "images";
-  // The number the prompt calls the first image by ("image 2" after an input image).
-  const first = param.first_number ?? 1;
-  const list = h("div", { class: "fluxpanel-input-list", role: "list" });
-  const message = h("div", { class: "fluxpanel-input-message", role: "status", "aria-live": "polite" });
-  const bar = h("progress", { class: "fluxpanel-input-progress", max: 1, value: 0, "aria-label": `Sending ${param.label}` });
-  bar.hidden = true;
-  const picker = h("input", { type: "file", accept: (param.limits?.formats || ["png", "jpeg", "webp"]).map((f) => `image/${f}`).join(","), multiple: many, hidden: true, tabindex: -1 });
-  const pick = h("button", { id, class: "fluxpanel-link", type: "button", "data-action": "pick", onclick: () => picker.click() }, "choose a file");
-  const limits = param.limits ? describe(param) : "";
-  const zone = h(
-    "div",
-    {
-      class: "fluxpanel-input-zone",
-      tabindex: 0,
-      role: "group",
-      "aria-label": `${param.label}: drop an image, paste one, or choose a file`,
-      title: limits,
-      "data-drop-input": param.name,
-    },
-    h("span", {}, "Drop an image, paste it (Ctrl/Cmd+V) or "),
-    pick,
-  );
-  const paintButton = paint
-    ? h("button", { class: "fluxpanel-button", type: "button", "data-action": "paint-mask", onclick: () => paint() }, "Paint the mask")
-    : null;
-  const el = h("div", { class: "fluxpanel-input", "data-drop-input": param.name }, list, zone, paintButton, bar, picker, message);
+export class ImageField {
+  #bar;
+  #cite;
+  #entries;
+  #first;
+  #list;
+  #many;
+  #message;
+  #move;
+  #paint;
+  #paintButton;
+  #param;
+  #pick;
+  #picker;
+  #remove;
+  #upload;
+  #zone;
 
-  async function send(files) {
-    const chosen = many ? files : files.slice(0, 1);
+  constructor({ param, id, entries, upload, remove, move, cite, paint }) {
+    this.#param = param;
+    this.#entries = entries;
+    this.#upload = upload;
+    this.#remove = remove;
+    this.#move = move;
+    this.#cite = cite;
+    this.#paint = paint;
+    this.#many = param.kind === "images";
+    // The number the prompt calls the first image by ("image 2" after an input image).
+    this.#first = param.first_number ?? 1;
+    this.#list = h("div", { class: "input-list", role: "list" });
+    this.#message = h("div", { class: "input-message", role: "status", "aria-live": "polite" });
+    this.#bar = h("progress", { class: "input-progress", max: 1, value: 0, "aria-label": `Sending ${param.label}` });
+    this.#bar.hidden = true;
+    const formats = (param.limits?.formats || ["png", "jpeg", "webp"]).map((f) => `image/${f}`).join(",");
+    this.#picker = h("input", { type: "file", accept: formats, multiple: this.#many, hidden: true, tabindex: -1 });
+    this.#pick = h("button", { id, class: "link", type: "button", "data-action": "pick", onclick: () => this.#picker.click() }, "choose a file");
+    this.#zone = h(
+      "div",
+      {
+        class: "input-zone",
+        tabindex: 0,
+        role: "group",
+        "aria-label": `${param.label}: drop an image, paste one, or choose a file`,
+        title: param.limits ? describe(param) : "",
+        "data-drop-input": param.name,
+      },
+      h("span", {}, "Drop an image, paste it (Ctrl/Cmd+V) or "),
+      this.#pick,
+    );
+    this.#paintButton = paint
+      ? h("button", { class: "button", type: "button", "data-action": "paint-mask", onclick: () => paint() }, "Paint the mask")
+      : null;
+    this.el = h("div", { class: "input", "data-drop-input": param.name }, this.#list, this.#zone, this.#paintButton, this.#bar, this.#picker, this.#message);
+    this.#listen();
+    this.update();
+  }
+
+  async send(files) {
+    const chosen = this.#many ? files : files.slice(0, 1);
     for (const file of chosen) {
-      bar.hidden = false;
-      bar.value = 0;
-      message.textContent = `Sending ${file.name || "the image"} (${size(file.size)})…`;
+      this.#bar.hidden = false;
+      this.#bar.value = 0;
+      this.#message.textContent = `Sending ${file.name || "the image"} (${size(file.size)})…`;
       try {
-        await upload(file, many, (f) => (bar.value = f));
-        message.textContent = "";
+        await this.#upload(file, this.#many, (f) => (this.#bar.value = f));
+        this.#message.textContent = "";
       } catch (err) {
-        message.textContent = String(err.message || err);
+        this.#message.textContent = String(err.message || err);
         break;
       } finally {
-        bar.hidden = true;
+        this.#bar.hidden = true;
       }
     }
   }
 
-  picker.addEventListener("change", () => {
-    const files = [...picker.files];
-    picker.value = "";
-    if (files.length) send(files);
-  });
-  const over = (e) => {
-    if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
-    e.preventDefault();
-    e.stopPropagation();
-    zone.classList.add("fluxpanel-input-over");
-  };
-  el.addEventListener("dragover", over);
-  el.addEventListener("dragleave", () => zone.classList.remove("fluxpanel-input-over"));
-  el.addEventListener("drop", (e) => {
-    const files = imageFiles(e.dataTransfer);
-    if (!files.length) return;
-    e.preventDefault();
-    e.stopPropagation(); // an input, not settings to restore
-    zone.classList.remove("fluxpanel-input-over");
-    send(files);
-  });
-  zone.addEventListener("paste", (e) => {
-    const files = imageFiles(e.clipboardData);
-    if (!files.length) return;
-    e.preventDefault();
-    send(files);
-  });
-  zone.addEventListener("keydown", (e) => {
-    if (e.target === zone && (e.key === "Enter" || e.key === " ")) {
+  #listen() {
+    const picker = this.#picker, zone = this.#zone, el = this.el;
+    picker.addEventListener("change", () => {
+      const files = [...picker.files];
+      picker.value = "";
+      if (files.length) this.send(files);
+    });
+    el.addEventListener("dragover", (e) => {
+      if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
       e.preventDefault();
-      picker.click();
-    }
-  });
+      e.stopPropagation();
+      zone.classList.add("fluxpanel-input-over");
+    });
+    el.addEventListener("dragleave", () => zone.classList.remove("fluxpanel-input-over"));
+    el.addEventListener("drop", (e) => {
+      const files = imageFiles(e.dataTransfer);
+      if (!files.length) return;
+      e.preventDefault();
+      e.stopPropagation(); // an input, not settings to restore
+      zone.classList.remove("fluxpanel-input-over");
+      this.send(files);
+    });
+    zone.addEventListener("paste", (e) => {
+      const files = imageFiles(e.clipboardData);
+      if (!files.length) return;
+      e.preventDefault();
+      this.send(files);
+    });
+    zone.addEventListener("keydown", (e) => {
+      if (e.target === zone && (e.key === "Enter" || e.key === " ")) {
+        e.preventDefault();
+        picker.click();
+      }
+    });
+  }
 
-  // A list of references is reordered by dragging one onto another (or
-  // Alt+arrows on its chip); the kernel renumbers "image n" in the prompt.
-  const ORDER = "application/x-fluxpanel-reference";
-  function reorderable(node, index, count) {
-    if (!many || !move || count < 2) return node;
+  /** A list of references is reordered by dragging one onto another (or
+   * Alt+arrows on its chip); the kernel renumbers "image n" in the prompt. */
+  #reorderable(node, index, count) {
+    if (!this.#many || !this.#move || count < 2) return node;
     node.draggable = true;
     node.addEventListener("dragstart", (e) => {
       e.dataTransfer.setData(ORDER, String(index));
@@ -128,65 +159,65 @@ export function imageField({ param, id, entries, upload, remove, move, cite, pai
       e.preventDefault();
       e.stopPropagation();
       node.classList.remove("fluxpanel-input-target");
-      if (from !== index) move(from, index);
+      if (from !== index) this.#move(from, index);
     });
     return node;
   }
 
-  function chip(index, count) {
-    if (!many) return null;
-    const name = `image ${index + first}`;
+  #chip(index, count) {
+    if (!this.#many) return null;
+    const name = `image ${index + this.#first}`;
+    const move = this.#move, cite = this.#cite;
+    const keys = (e) => {
+      const back = e.key === "ArrowLeft" || e.key === "ArrowUp";
+      const on = e.key === "ArrowRight" || e.key === "ArrowDown";
+      const to = index + (back ? -1 : on ? 1 : 0);
+      if (!e.altKey || to === index || to < 0 || to >= count || !move) return;
+      e.preventDefault();
+      move(index, to);
+    };
+    const hint = move && count > 1 ? "; drag, or Alt+arrows, to reorder" : "";
     return h(
       "button",
-      {
-        class: "fluxpanel-chip",
-        type: "button",
-        "data-action": "cite-image",
-        "data-index": index,
-        title: `Put "${name}" into the prompt${move && count > 1 ? "; drag, or Alt+arrows, to reorder" : ""}`,
-        onclick: () => cite?.(index),
-        onkeydown: (e) => {
-          const to = index + (e.key === "ArrowLeft" || e.key === "ArrowUp" ? -1 : e.key === "ArrowRight" || e.key === "ArrowDown" ? 1 : 0);
-          if (!e.altKey || to === index || to < 0 || to >= count || !move) return;
-          e.preventDefault();
-          move(index, to);
-        },
-      },
+      { class: "chip", type: "button", "data-action": "cite-image", "data-index": index, title: `Put "${name}" into the prompt${hint}`, onclick: () => cite?.(index), onkeydown: keys },
       name,
     );
   }
 
-  function update() {
-    const all = entries();
-    const items = all.map((entry, index) => {
-      const what = entry.url ? entry.url : `${entry.width}×${entry.height} · ${size(entry.bytes)}`;
-      return reorderable(h(
-        "figure",
-        { class: "fluxpanel-input-item", role: "listitem", "data-index": index, "data-sha256": entry.sha256 || "", title: entry.note || entry.name || "" },
-        chip(index, all.length),
-        entry.thumb || entry.url
-          ? h("img", { src: entry.thumb || "", alt: entry.name || param.label, hidden: !entry.thumb })
-          : h("span", { class: "fluxpanel-input-pending", "aria-hidden": "true" }),
-        h(
-          "figcaption",
-          {},
-          h("span", { class: "fluxpanel-input-name" }, entry.name || (many ? `image ${index + first}` : param.label)),
-          h("span", { class: "fluxpanel-input-size" }, what),
-          entry.note ? h("span", { class: "fluxpanel-input-note" }, entry.note) : null,
-        ),
-        h("button", { class: "fluxpanel-link", type: "button", "data-action": "remove-input", "aria-label": `Remove ${entry.name || param.label}`, onclick: () => remove(index) }, "Remove"),
-      ), index, all.length);
-    });
-    fill(list, items);
-    list.hidden = items.length === 0;
-    const full = many && items.length >= (param.max ?? 1);
-    zone.hidden = full;
-    pick.textContent = !many && items.length ? "choose another" : "choose a file";
-    if (paintButton) paintButton.disabled = !paint.ready?.();
+  #item(entry, index, count) {
+    const param = this.#param, many = this.#many;
+    const what = entry.url ? entry.url : `${entry.width}×${entry.height} · ${size(entry.bytes)}`;
+    const picture = entry.thumb || entry.url
+      ? h("img", { src: entry.thumb || "", alt: entry.name || param.label, hidden: !entry.thumb })
+      : h("span", { class: "input-pending", "aria-hidden": "true" });
+    const caption = h(
+      "figcaption",
+      {},
+      h("span", { class: "input-name" }, entry.name || (many ? `image ${index + this.#first}` : param.label)),
+      h("span", { class: "input-size" }, what),
+      entry.note ? h("span", { class: "input-note" }, entry.note) : null,
+    );
+    const remove = h("button", { class: "link", type: "button", "data-action": "remove-input", "aria-label": `Remove ${entry.name || param.label}`, onclick: () => this.#remove(index) }, "Remove");
+    const figure = h(
+      "figure",
+      { class: "input-item", role: "listitem", "data-index": index, "data-sha256": entry.sha256 || "", title: entry.note || entry.name || "" },
+      this.#chip(index, count),
+      picture,
+      caption,
+      remove,
+    );
+    return this.#reorderable(figure, index, count);
   }
 
-  update();
-  return { el, update, send };
+  update() {
+    const all = this.#entries();
+    const items = all.map((entry, index) => this.#item(entry, index, all.length));
+    fill(this.#list, items);
+    this.#list.hidden = items.length === 0;
+    this.#zone.hidden = this.#many && items.length >= (this.#param.max ?? 1);
+    this.#pick.textContent = !this.#many && items.length ? "choose another" : "choose a file";
+    if (this.#paintButton) this.#paintButton.disabled = !this.#paint.ready?.();
+  }
 }
 
 function describe(param) {

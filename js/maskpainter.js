@@ -16,41 +16,120 @@ const UNDO = 20;
  * @param {(png: Blob) => Promise<void>} opts.done  send the mask; the dialog closes once it is sent
  * @param {string} [opts.help]   what the model does with the painted part (the mask's own help)
  */
-export function openMaskPainter({ host, image, picture, done, help = "White (what you paint) is repainted, black is kept." }) {
-  const { width, height } = image;
-  const mask = h("canvas", { width, height, class: "fluxpanel-mask-data" });
-  const view = h("canvas", { width, height, class: "fluxpanel-mask-view", "aria-label": "Paint the mask over the image", role: "img" });
-  const photo = h("img", { class: "fluxpanel-mask-photo", alt: image.name || "the image" });
-  picture().then((url) => (photo.src = url)).catch(() => {});
-  const m = mask.getContext("2d");
-  const v = view.getContext("2d");
-  m.fillStyle = "#000";
-  m.fillRect(0, 0, width, height);
 
-  let brush = Math.max(4, Math.round(Math.min(width, height) / 20));
-  let erase = false;
-  const history = [];
+function line(ctx, colour, mode, width, from, to) {
+  ctx.save();
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.lineWidth = width;
+  ctx.strokeStyle = colour;
+  ctx.globalCompositeOperation = mode;
+  ctx.beginPath();
+  ctx.moveTo(...from);
+  ctx.lineTo(...to);
+  ctx.stroke();
+  ctx.restore();
+}
 
-  const sizeInput = h("input", { type: "range", min: 2, max: Math.max(8, Math.round(Math.min(width, height) / 4)), value: brush, "aria-label": "Brush size", oninput: (e) => (brush = Number(e.target.value)) });
-  const modeButton = h("button", { type: "button", class: "fluxpanel-button", "aria-pressed": "false", "data-action": "erase", onclick: () => setErase(!erase) }, "Erase");
-  const status = h("span", { class: "fluxpanel-mask-status", role: "status", "aria-live": "polite" });
-  const sendButton = h("button", { type: "button", class: "fluxpanel-button fluxpanel-primary", "data-action": "use-mask", onclick: () => finish() }, "Use this mask");
+export class MaskPainter {
+  #brush;
+  #done;
+  #erase;
+  #height;
+  #history;
+  #last;
+  #m;
+  #modeButton;
+  #opener;
+  #photo;
+  #sendButton;
+  #sizeInput;
+  #status;
+  #v;
+  #view;
+  #width;
 
-  function setErase(on) {
-    erase = on;
-    modeButton.setAttribute("aria-pressed", String(on));
-    modeButton.textContent = on ? "Erasing (click to paint)" : "Erase";
+  constructor({ host, image, picture, done, help = "White (what you paint) is repainted, black is kept." }) {
+    const { width, height } = image;
+    this.#width = width;
+    this.#height = height;
+    this.#done = done;
+    this.mask = h("canvas", { width, height, class: "mask-data" });
+    this.#view = h("canvas", { width, height, class: "mask-view", "aria-label": "Paint the mask over the image", role: "img" });
+    this.#photo = h("img", { class: "mask-photo", alt: image.name || "the image" });
+    picture().then((url) => (this.#photo.src = url)).catch(() => {});
+    this.#m = this.mask.getContext("2d");
+    this.#v = this.#view.getContext("2d");
+    this.#m.fillStyle = "#000";
+    this.#m.fillRect(0, 0, width, height);
+    this.#brush = Math.max(4, Math.round(Math.min(width, height) / 20));
+    this.#erase = false;
+    this.#history = [];
+    this.#last = null;
+    this.#opener = document.activeElement;
+    this.dialog = this.#build(help);
+    this.#paintWithPointer();
+    host.append(this.dialog);
+    this.dialog.focus();
   }
 
-  function snapshot() {
-    history.push(m.getImageData(0, 0, width, height));
-    if (history.length > UNDO) history.shift();
+  #build(help) {
+    const width = this.#width, height = this.#height;
+    this.#sizeInput = h("input", { type: "range", min: 2, max: Math.max(8, Math.round(Math.min(width, height) / 4)), value: this.#brush, "aria-label": "Brush size", oninput: (e) => (this.#brush = Number(e.target.value)) });
+    this.#modeButton = h("button", { type: "button", class: "button", "aria-pressed": "false", "data-action": "erase", onclick: () => this.setErase(!this.#erase) }, "Erase");
+    this.#status = h("span", { class: "mask-status", role: "status", "aria-live": "polite" });
+    this.#sendButton = h("button", { type: "button", class: "button primary", "data-action": "use-mask", onclick: () => this.#finish() }, "Use this mask");
+    const tool = (label, action, onclick, title) => h("button", { type: "button", class: "button", "data-action": action, title, onclick }, label);
+    const tools = h(
+      "div",
+      { class: "row mask-tools" },
+      h("label", { class: "toggle" }, "Brush ", this.#sizeInput),
+      this.#modeButton,
+      tool("Undo", "undo", () => this.undo(), "Ctrl/Cmd+Z"),
+      tool("Clear", "clear", () => this.clear(), "Keep everything"),
+      tool("Invert", "invert", () => this.invert(), "Swap repainted and kept"),
+      h("span", { class: "spacer" }),
+      this.#status,
+      tool("Cancel", "cancel", () => this.#close(), "Esc"),
+      this.#sendButton,
+    );
+    return h(
+      "div",
+      { class: "mask-dialog", role: "dialog", "aria-modal": "true", "aria-label": "Paint the mask", tabindex: -1, onkeydown: (e) => this.#key(e) },
+      h("div", { class: "mask-help" }, `${help} `, h("small", {}, `${width}×${height} · [ and ] change the brush · Ctrl/Cmd+Z undoes`)),
+      h("div", { class: "mask-stage", style: `aspect-ratio: ${width} / ${height}` }, this.#photo, this.#view),
+      tools,
+    );
+  }
+
+  #key(e) {
+    if (e.key === "Escape") this.#close();
+    else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+      e.preventDefault();
+      this.undo();
+    } else if (e.key === "[" || e.key === "]") {
+      this.#brush = Math.max(2, Math.min(Number(this.#sizeInput.max), this.#brush + (e.key === "]" ? 4 : -4)));
+      this.#sizeInput.value = this.#brush;
+    }
+    e.stopPropagation(); // the panel's keys, not the notebook's
+  }
+
+  setErase(on) {
+    this.#erase = on;
+    this.#modeButton.setAttribute("aria-pressed", String(on));
+    this.#modeButton.textContent = on ? "Erasing (click to paint)" : "Erase";
+  }
+
+  #snapshot() {
+    this.#history.push(this.#m.getImageData(0, 0, this.#width, this.#height));
+    if (this.#history.length > UNDO) this.#history.shift();
   }
 
   /** Show the mask over the image: red where it is white. */
-  function redraw() {
-    const data = m.getImageData(0, 0, width, height);
-    const out = v.createImageData(width, height);
+  #redraw() {
+    const width = this.#width, height = this.#height;
+    const data = this.#m.getImageData(0, 0, width, height);
+    const out = this.#v.createImageData(width, height);
     for (let i = 0; i < data.data.length; i += 4) {
       if (data.data[i] > 127) {
         out.data[i] = 255;
@@ -59,134 +138,86 @@ export function openMaskPainter({ host, image, picture, done, help = "White (wha
         out.data[i + 3] = 140;
       }
     }
-    v.putImageData(out, 0, 0);
+    this.#v.putImageData(out, 0, 0);
   }
 
-  function point(e) {
-    const r = view.getBoundingClientRect();
-    return [((e.clientX - r.left) / r.width) * width, ((e.clientY - r.top) / r.height) * height];
+  #point(e) {
+    const r = this.#view.getBoundingClientRect();
+    return [((e.clientX - r.left) / r.width) * this.#width, ((e.clientY - r.top) / r.height) * this.#height];
   }
 
-  function line(ctx, colour, mode, from, to) {
-    ctx.save();
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.lineWidth = brush;
-    ctx.strokeStyle = colour;
-    ctx.globalCompositeOperation = mode;
-    ctx.beginPath();
-    ctx.moveTo(...from);
-    ctx.lineTo(...to);
-    ctx.stroke();
-    ctx.restore();
+  #stroke(from, to) {
+    const erase = this.#erase, brush = this.#brush;
+    line(this.#m, erase ? "#000" : "#fff", "source-over", brush, from, to);
+    line(this.#v, erase ? "#000" : SHOW, erase ? "destination-out" : "source-over", brush, from, to);
   }
 
-  function stroke(from, to) {
-    line(m, erase ? "#000" : "#fff", "source-over", from, to);
-    line(v, erase ? "#000" : SHOW, erase ? "destination-out" : "source-over", from, to);
+  #paintWithPointer() {
+    const view = this.#view;
+    view.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      view.setPointerCapture(e.pointerId);
+      this.#snapshot();
+      this.#last = this.#point(e);
+      this.#stroke(this.#last, this.#last);
+    });
+    view.addEventListener("pointermove", (e) => {
+      if (!this.#last) return;
+      const p = this.#point(e);
+      this.#stroke(this.#last, p);
+      this.#last = p;
+    });
+    const end = () => {
+      if (this.#last) this.#redraw(); // the shown overlay follows the mask exactly
+      this.#last = null;
+    };
+    view.addEventListener("pointerup", end);
+    view.addEventListener("pointercancel", end);
   }
 
-  let last = null;
-  view.addEventListener("pointerdown", (e) => {
-    e.preventDefault();
-    view.setPointerCapture(e.pointerId);
-    snapshot();
-    last = point(e);
-    stroke(last, last);
-  });
-  view.addEventListener("pointermove", (e) => {
-    if (!last) return;
-    const p = point(e);
-    stroke(last, p);
-    last = p;
-  });
-  const end = () => {
-    if (last) redraw(); // the shown overlay follows the mask exactly
-    last = null;
-  };
-  view.addEventListener("pointerup", end);
-  view.addEventListener("pointercancel", end);
-
-  function undo() {
-    const previous = history.pop();
+  undo() {
+    const previous = this.#history.pop();
     if (!previous) return;
-    m.putImageData(previous, 0, 0);
-    redraw();
+    this.#m.putImageData(previous, 0, 0);
+    this.#redraw();
   }
-  function clear() {
-    snapshot();
-    m.fillStyle = "#000";
-    m.fillRect(0, 0, width, height);
-    redraw();
+
+  clear() {
+    this.#snapshot();
+    this.#m.fillStyle = "#000";
+    this.#m.fillRect(0, 0, this.#width, this.#height);
+    this.#redraw();
   }
-  function invert() {
-    snapshot();
-    const data = m.getImageData(0, 0, width, height);
+
+  invert() {
+    this.#snapshot();
+    const data = this.#m.getImageData(0, 0, this.#width, this.#height);
     for (let i = 0; i < data.data.length; i += 4) {
       const x = data.data[i] > 127 ? 0 : 255;
       data.data[i] = data.data[i + 1] = data.data[i + 2] = x;
       data.data[i + 3] = 255;
     }
-    m.putImageData(data, 0, 0);
-    redraw();
+    this.#m.putImageData(data, 0, 0);
+    this.#redraw();
   }
 
-  const close = () => {
-    dialog.remove();
-    opener?.focus?.();
-  };
-  async function finish() {
-    sendButton.disabled = true;
-    status.textContent = "Sending the mask…";
+  #close() {
+    this.dialog.remove();
+    this.#opener?.focus?.();
+  }
+
+  async #finish() {
+    this.#sendButton.disabled = true;
+    this.#status.textContent = "Sending the mask…";
     try {
-      const blob = await new Promise((resolve, reject) => mask.toBlob((b) => (b ? resolve(b) : reject(new Error("the mask could not be encoded"))), "image/png"));
-      await done(new File([blob], "mask.png", { type: "image/png" }));
-      close();
+      const blob = await new Promise((resolve, reject) =>
+        this.mask.toBlob((b) => (b ? resolve(b) : reject(new Error("the mask could not be encoded"))), "image/png"),
+      );
+      await this.#done(new File([blob], "mask.png", { type: "image/png" }));
+      this.#close();
     } catch (err) {
-      status.textContent = String(err.message || err);
-      sendButton.disabled = false;
+      this.#status.textContent = String(err.message || err);
+      this.#sendButton.disabled = false;
     }
   }
-
-  const tool = (label, action, onclick, title) => h("button", { type: "button", class: "fluxpanel-button", "data-action": action, title, onclick }, label);
-  const opener = document.activeElement;
-  const dialog = h(
-    "div",
-    {
-      class: "fluxpanel-mask-dialog",
-      role: "dialog",
-      "aria-modal": "true",
-      "aria-label": "Paint the mask",
-      tabindex: -1,
-      onkeydown: (e) => {
-        if (e.key === "Escape") close();
-        else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
-          e.preventDefault();
-          undo();
-        } else if (e.key === "[" || e.key === "]") {
-          brush = Math.max(2, Math.min(Number(sizeInput.max), brush + (e.key === "]" ? 4 : -4)));
-          sizeInput.value = brush;
-        }
-        e.stopPropagation(); // the panel's keys, not the notebook's
-      },
-    },
-    h("div", { class: "fluxpanel-mask-help" }, `${help} `, h("small", {}, `${width}×${height} · [ and ] change the brush · Ctrl/Cmd+Z undoes`)),
-    h("div", { class: "fluxpanel-mask-stage", style: `aspect-ratio: ${width} / ${height}` }, photo, view),
-    h(
-      "div",
-      { class: "fluxpanel-row fluxpanel-mask-tools" },
-      h("label", { class: "fluxpanel-toggle" }, "Brush ", sizeInput),
-      modeButton,
-      tool("Undo", "undo", undo, "Ctrl/Cmd+Z"),
-      tool("Clear", "clear", clear, "Keep everything"),
-      tool("Invert", "invert", invert, "Swap repainted and kept"),
-      h("span", { class: "fluxpanel-spacer" }),
-      status,
-      tool("Cancel", "cancel", close, "Esc"),
-      sendButton,
-    ),
-  );
-  host.append(dialog);
-  dialog.focus();
-  return { dialog, mask, undo, clear, invert, setErase };
 }

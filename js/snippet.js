@@ -21,16 +21,16 @@ export function createSnippet() {
   let which = "result";
   let texts = { result: "", current: "" };
   const code = h("code", {});
-  const pre = h("pre", { class: "fluxpanel-code", "data-part": "code" }, code);
-  const status = h("span", { class: "fluxpanel-copied", "aria-live": "polite" });
+  const pre = h("pre", { class: "code", "data-part": "code" }, code);
+  const status = h("span", { class: "copied", "aria-live": "polite" });
   const tabs = {
-    result: h("button", { class: "fluxpanel-tab", "data-code": "result", onclick: () => choose("result") }, "Last result"),
-    current: h("button", { class: "fluxpanel-tab", "data-code": "current", onclick: () => choose("current") }, "Current settings"),
+    result: h("button", { class: "tab", "data-code": "result", onclick: () => choose("result") }, "Last result"),
+    current: h("button", { class: "tab", "data-code": "current", onclick: () => choose("current") }, "Current settings"),
   };
   const copy = h(
     "button",
     {
-      class: "fluxpanel-link",
+      class: "link",
       "data-action": "copy",
       onclick: async () => {
         const ok = await copyText(code.textContent, code);
@@ -42,9 +42,9 @@ export function createSnippet() {
   );
   const el = h(
     "details",
-    { class: "fluxpanel-snippet" },
+    { class: "snippet" },
     h("summary", {}, "Python code"),
-    h("div", { class: "fluxpanel-row" }, tabs.result, tabs.current, h("span", { class: "fluxpanel-spacer" }), status, copy),
+    h("div", { class: "row" }, tabs.result, tabs.current, h("span", { class: "spacer" }), status, copy),
     pre,
   );
 

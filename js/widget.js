@@ -4,61 +4,26 @@
 import "./styles.css";
 import { h } from "./dom.js";
 import { buildControls } from "./controls.js";
-import { createGallery } from "./gallery.js";
+import { MODE } from "./builders.js";
+import { Gallery } from "./gallery.js";
 import { createHistory } from "./history.js";
+import { Kernel } from "./kernel.js";
 import { copyText, createSnippet } from "./snippet.js";
-import { createStatus } from "./status.js";
+import { Status } from "./status.js";
 import { readRequest } from "./metadata.js";
 import { imageFiles } from "./imagefield.js";
-import { openMaskPainter } from "./maskpainter.js";
+import { MaskPainter } from "./maskpainter.js";
 import { createUploader } from "./upload.js";
 
-const PARAM_EXTRAS = ["model", "seed_mode"];
-
 function render({ model, el }) {
-  const uid = `fluxpanel-${Math.random().toString(36).slice(2, 10)}`;
-  const urls = new Set(); // object URLs to revoke on cleanup
-  const originals = new Map(); // tile key -> { url, name }
-  const pending = new Map(); // request token -> { resolve, reject }
-  let token = 0;
+  const view = new PanelView(model, el);
+  return () => view.dispose();
+}
 
-  // -- bytes from child models, as object URLs ---------------------------------
-  async function blobUrl(ref, mime) {
-    const id = String(ref).replace(/^IPY_MODEL_/, "");
-    const child = await model.widget_manager.get_model(id);
-    const url = URL.createObjectURL(new Blob([child.get("value")], { type: mime }));
-    urls.add(url);
-    return url;
-  }
+export default { render };
 
-  function ask(content) {
-    const t = ++token;
-    return new Promise((resolve, reject) => {
-      pending.set(t, { resolve, reject });
-      model.send({ ...content, token: t });
-      setTimeout(() => pending.has(t) && (pending.delete(t), reject(new Error("the kernel did not answer"))), 60_000);
-    });
-  }
-
-  function onCustom(msg, buffers) {
-    const waiter = pending.get(msg?.token);
-    if (!waiter) return;
-    pending.delete(msg.token);
-    if (msg.error) waiter.reject(new Error(msg.error));
-    else waiter.resolve({ msg, buffers });
-  }
-
-  async function original(tile) {
-    if (originals.has(tile.key)) return originals.get(tile.key);
-    const { msg, buffers } = await ask({ type: "original", key: tile.key });
-    const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
-    urls.add(url);
-    const entry = { url, name: msg.name };
-    originals.set(tile.key, entry);
-    return entry;
-  }
-
-  // -- input images: sent as binary chunks; the kernel keeps them ------------------
+/** Input images: sent as binary chunks; the kernel keeps them. */
+function inputImages(model, kernel, host) {
   const uploader = createUploader(model);
   const images = {
     entries: (name) => (model.get("inputs") || {})[name] || [],
@@ -68,170 +33,217 @@ function render({ model, el }) {
     paint: (param) => {
       const [image] = images.entries(param.mask_of);
       if (!image) return;
-      openMaskPainter({
-        host: root,
+      new MaskPainter({
+        host: host(),
         image,
         help: param.help,
-        picture: async () => {
-          const { msg, buffers } = await ask({ type: "preview-input", param: param.mask_of, index: 0 });
-          const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
-          urls.add(url);
-          return url;
-        },
+        picture: () => kernel.picture(param.mask_of, 0),
         done: (file) => uploader(param.name, file, { append: false }),
       });
     },
   };
-  const useInput = (content) => model.send({ type: "use-input", ...content });
+  return images;
+}
 
-  // -- parts ------------------------------------------------------------------------
-  const generate = () => model.send({ type: "generate" });
-  const banner = h("div", { class: "fluxpanel-banner", "data-part": "banner", role: "note" });
-  const provider = h("span", { class: "fluxpanel-provider", "data-part": "provider" });
-  const controlsSlot = h("div", { class: "fluxpanel-controls-slot" });
-  const status = createStatus({ generate, cancel: () => model.send({ type: "cancel" }) });
-  const gallery = createGallery({
-    save: () => model.send({ type: "save" }),
-    preview: (tile) => blobUrl(tile.ref, tile.mime),
-    original,
-    useInput: (tile) => useInput({ key: tile.key }),
-    editBox: (name) => model.send({ type: "edit-box", name }),
-    usePrompt: () => model.send({ type: "use-prompt" }),
-    copy: copyText,
-    reuseSeed: (seed) => {
-      model.set("seed_mode", "fixed");
-      model.set("seed", seed);
-      model.save_changes();
-    },
-  });
-  const history = createHistory({
-    thumb: (entry) => blobUrl(entry.ref, entry.mime),
-    restore: (id) => model.send({ type: "restore", id }),
-    useInput: (id) => useInput({ entry: id, index: 0 }),
-  });
-  const snippet = createSnippet();
+class PanelView {
+  #banner;
+  #cleanups;
+  #controls;
+  #controlsSlot;
+  #gallery;
+  #hideStatic;
+  #history;
+  #images;
+  #kernel;
+  #listeners;
+  #model;
+  #provider;
+  #providerField;
+  #providerSelect;
+  #root;
+  #snippet;
+  #status;
+  #uid;
 
-  const root = h(
-    "div",
-    // Keys typed in the panel are the panel's, not JupyterLab's shortcuts.
-    { class: "fluxpanel", "data-fluxpanel": "", "data-lm-suppress-shortcuts": "true" },
-    banner,
-    h(
-      "div",
-      { class: "fluxpanel-body" },
-      h("div", { class: "fluxpanel-side" }, h("div", { class: "fluxpanel-title" }, h("strong", {}, "FLUX"), provider), controlsSlot, status.el),
-      h("div", { class: "fluxpanel-main" }, gallery.el, history.el, snippet.el),
-    ),
-  );
-  el.append(root);
-
-  // The static copy of the result that follows the panel (for viewers with no
-  // kernel) is hidden while this live view is on screen, in any front end.
-  const staticId = String(model.get("_static_id") || "").replace(/[^0-9a-f]/g, "");
-  const hideStatic = document.createElement("style");
-  if (staticId) {
-    hideStatic.textContent = `[data-fluxpanel-static="${staticId}"] { display: none !important; }`;
-    document.head.append(hideStatic);
+  constructor(model, el) {
+    this.#model = model;
+    this.#uid = `fluxpanel-${Math.random().toString(36).slice(2, 10)}`;
+    this.#kernel = new Kernel(model);
+    this.#images = inputImages(model, this.#kernel, () => this.#root);
+    this.#controls = null;
+    this.#build();
+    el.append(this.#root);
+    this.#hideStaticCopy();
+    this.#cleanups = [this.#restoreByDrop(), this.#pasteToField()];
+    for (const show of [() => this.#rebuildControls(), () => this.#showProvider(), () => this.#showStatus(), () => this.#showImages(), () => this.#showHistory(), () => this.#showCode()]) show();
+    this.#listen();
   }
 
-  // -- drop an image saved by fluxpanel to restore its settings ------------------
-  const dropHint = h("div", { class: "fluxpanel-drop", "data-part": "drop" }, "Drop an image saved by fluxpanel to restore its settings");
-  dropHint.hidden = true;
-  root.append(dropHint);
-  const hasFile = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
-  const onDragOver = (e) => {
-    if (!hasFile(e) || e.target.closest?.("[data-drop-input]")) return;
-    e.preventDefault();
-    dropHint.hidden = false;
-  };
-  const onDragLeave = (e) => {
-    if (!root.contains(e.relatedTarget)) dropHint.hidden = true;
-  };
-  const onDrop = async (e) => {
-    if (!hasFile(e)) return;
-    e.preventDefault();
-    e.stopPropagation();
-    dropHint.hidden = true;
-    const file = e.dataTransfer.files[0];
-    let request = null;
-    try {
-      request = await readRequest(new Uint8Array(await file.arrayBuffer()));
-    } catch {
-      request = null;
-    }
-    // Only the request (a few KB at most) goes to the kernel, never the file.
-    model.send({ type: "dropped", name: file.name.slice(0, 200), request });
-  };
-  // An image pasted on the panel (not into a text box) goes to its image field.
-  const onPaste = (e) => {
-    if (e.target.closest?.("textarea, input, [data-drop-input]")) return;
-    const files = imageFiles(e.clipboardData);
-    if (files.length && controls?.takeFiles(files)) e.preventDefault();
-  };
-  root.addEventListener("paste", onPaste);
-  root.addEventListener("dragover", onDragOver);
-  root.addEventListener("dragleave", onDragLeave);
-  root.addEventListener("drop", onDrop);
-
-  // -- from the model to the view ---------------------------------------------------
-  let controls = null;
-
-  function modelSpec() {
-    const spec = model.get("spec") || { models: [] };
-    return spec.models.find((m) => m.id === model.get("model")) || spec.models[0];
+  #set(name, value) {
+    this.#model.set(name, value);
+    this.#model.save_changes();
   }
 
-  function rebuildControls() {
-    const spec = model.get("spec") || { models: [] };
-    const current = modelSpec();
-    if (!current) return;
-    controls = buildControls({
-      spec: current,
-      models: spec.models,
-      get: (name) => model.get(name),
-      set: (name, value) => {
-        model.set(name, value);
-        model.save_changes();
-      },
-      generate,
-      uid,
-      images,
+  #generate() {
+    this.#model.send({ type: "generate" });
+  }
+
+  #build() {
+    const model = this.#model, kernel = this.#kernel;
+    this.#banner = h("div", { class: "banner", "data-part": "banner", role: "note" });
+    this.#provider = h("span", { class: "provider", "data-part": "provider" });
+    this.#controlsSlot = h("div", { class: "controls-slot" });
+    this.#status = new Status({ generate: () => this.#generate(), cancel: () => model.send({ type: "cancel" }) });
+    const useInput = (content) => model.send({ type: "use-input", ...content });
+    this.#gallery = new Gallery({
+      save: () => model.send({ type: "save" }),
+      preview: (tile) => kernel.child(tile.ref, tile.mime),
+      original: (tile) => kernel.original(tile),
+      useInput: (tile) => useInput({ key: tile.key }),
+      editBox: (name) => model.send({ type: "edit-box", name }),
+      usePrompt: () => model.send({ type: "use-prompt" }),
+      copy: copyText,
+      reuseSeed: (seed) => this.#reuseSeed(seed),
     });
-    controlsSlot.replaceChildren(controls.el);
-    controls.errors(model.get("field_errors"));
+    this.#history = createHistory({
+      thumb: (entry) => kernel.child(entry.ref, entry.mime),
+      restore: (id) => model.send({ type: "restore", id }),
+      useInput: (id) => useInput({ entry: id, index: 0 }),
+    });
+    this.#snippet = createSnippet();
+    this.#providerField = this.#providerPicker();
+    const title = h("div", { class: "title" }, h("strong", {}, "FLUX"), this.#provider);
+    this.#root = h(
+      "div",
+      // Keys typed in the panel are the panel's, not JupyterLab's shortcuts.
+      { "data-fluxpanel": "", "data-lm-suppress-shortcuts": "true" },
+      this.#banner,
+      h(
+        "div",
+        { class: "body" },
+        h("div", { class: "side" }, title, this.#controlsSlot, this.#status.el),
+        h("div", { class: "main" }, this.#gallery.el, this.#history.el, this.#snippet.el),
+      ),
+    );
+    this.#root.className = "fluxpanel"; // the root of every class of the panel
   }
 
-  const providerSelect = h("select", {
-    "aria-label": "Provider",
-    title: "Where the images are made",
-    onchange: (e) => {
-      model.set("provider_name", e.target.value);
-      model.save_changes();
-    },
-  });
-  const providerField = h("label", { class: "fluxpanel-provider-field", "data-param": "provider" }, "via ", providerSelect);
+  /** "Reuse seed": the random number the result's seed came from, fixed to it. */
+  #reuseSeed(seed) {
+    const random = this.#modelSpec()?.params.find((p) => p.random);
+    this.#model.set(MODE, "fixed");
+    if (random) this.#model.set(random.name, seed);
+    this.#model.save_changes();
+  }
 
-  function showProvider() {
+  #providerPicker() {
+    this.#providerSelect = h("select", {
+      "aria-label": "Provider",
+      title: "Where the images are made",
+      onchange: (e) => this.#set("provider_name", e.target.value),
+    });
+    return h("label", { class: "provider-field", "data-param": "provider" }, "via ", this.#providerSelect);
+  }
+
+  /** The static copy of the result that follows the panel (for viewers with
+   * no kernel) is hidden while this live view is on screen, in any front end. */
+  #hideStaticCopy() {
+    const staticId = String(this.#model.get("_static_id") || "").replace(/[^0-9a-f]/g, "");
+    this.#hideStatic = document.createElement("style");
+    if (staticId) {
+      this.#hideStatic.textContent = `[data-fluxpanel-static="${staticId}"] { display: none !important; }`;
+      document.head.append(this.#hideStatic);
+    }
+  }
+
+  /** Dropping an image saved by fluxpanel on the panel restores its settings:
+   * the browser reads the request from the file, and only it goes to the kernel. */
+  #restoreByDrop() {
+    const root = this.#root, model = this.#model;
+    const hint = h("div", { class: "drop", "data-part": "drop" }, "Drop an image saved by fluxpanel to restore its settings");
+    hint.hidden = true;
+    root.append(hint);
+    const hasFile = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+    const over = (e) => {
+      if (!hasFile(e) || e.target.closest?.("[data-drop-input]")) return;
+      e.preventDefault();
+      hint.hidden = false;
+    };
+    const leave = (e) => {
+      if (!root.contains(e.relatedTarget)) hint.hidden = true;
+    };
+    const drop = async (e) => {
+      if (!hasFile(e)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      hint.hidden = true;
+      const file = e.dataTransfer.files[0];
+      let request = null;
+      try {
+        request = await readRequest(new Uint8Array(await file.arrayBuffer()));
+      } catch {
+        request = null;
+      }
+      model.send({ type: "dropped", name: file.name.slice(0, 200), request });
+    };
+    return listenAll(root, { dragover: over, dragleave: leave, drop });
+  }
+
+  /** An image pasted on the panel (not into a text box) goes to its image field. */
+  #pasteToField() {
+    return listenAll(this.#root, {
+      paste: (e) => {
+        if (e.target.closest?.("textarea, input, [data-drop-input]")) return;
+        const files = imageFiles(e.clipboardData);
+        if (files.length && this.#controls?.takeFiles(files)) e.preventDefault();
+      },
+    });
+  }
+
+  #modelSpec() {
+    const spec = this.#model.get("spec") || { models: [] };
+    return spec.models.find((m) => m.id === this.#model.get("model")) || spec.models[0];
+  }
+
+  #rebuildControls() {
+    const model = this.#model;
+    const current = this.#modelSpec();
+    if (!current) return;
+    this.#controls = buildControls({
+      spec: current,
+      models: (model.get("spec") || { models: [] }).models,
+      get: (name) => model.get(name),
+      set: (name, value) => this.#set(name, value),
+      generate: () => this.#generate(),
+      uid: this.#uid,
+      images: this.#images,
+    });
+    this.#controlsSlot.replaceChildren(this.#controls.el);
+    this.#controls.errors(model.get("field_errors"));
+  }
+
+  #showProvider() {
+    const model = this.#model;
     const info = model.get("provider_info") || {};
     const offered = model.get("providers") || [];
     if (offered.length > 1) {
       // A choice between providers: the controls follow the chosen one's spec.
-      providerSelect.replaceChildren(...offered.map((p) => h("option", { value: p.name }, p.label)));
-      providerSelect.value = model.get("provider_name");
-      provider.replaceChildren(providerField);
+      this.#providerSelect.replaceChildren(...offered.map((p) => h("option", { value: p.name }, p.label)));
+      this.#providerSelect.value = model.get("provider_name");
+      this.#provider.replaceChildren(this.#providerField);
     } else {
-      provider.textContent = info.label ? `via ${info.label}` : "";
+      this.#provider.textContent = info.label ? `via ${info.label}` : "";
     }
-    banner.hidden = !info.offline;
-    banner.textContent = info.offline
+    this.#banner.hidden = !info.offline;
+    this.#banner.textContent = info.offline
       ? `Preview mode: images are placeholders drawn offline, at no cost. To generate real images, ${info.setup || "configure a provider"}, then restart the kernel.`
       : "";
   }
 
-  function showStatus() {
-    const errors = model.get("field_errors") || {};
-    const blocked = Object.values(errors)[0];
-    status.update({
+  #showStatus() {
+    const model = this.#model;
+    const blocked = Object.values(model.get("field_errors") || {})[0];
+    this.#status.update({
       status: model.get("status"),
       statusText: model.get("status_text"),
       elapsed: model.get("elapsed"),
@@ -244,69 +256,69 @@ function render({ model, el }) {
     });
   }
 
-  function showImages() {
+  #showImages() {
+    const model = this.#model;
     const tiles = model.get("_tiles") || [];
     const expected = model.get("status") === "running" ? Math.max(0, model.get("expected") - tiles.length) : 0;
-    gallery.update(tiles, expected, { boxes: model.get("result_boxes") || [], prompt: model.get("result_prompt") });
+    this.#gallery.update(tiles, expected, { boxes: model.get("result_boxes") || [], prompt: model.get("result_prompt") });
   }
 
-  const showHistory = () => {
-    history.update(model.get("_history") || [], model.get("history_current"));
+  #showHistory() {
+    const model = this.#model;
+    this.#history.update(model.get("_history") || [], model.get("history_current"));
     // Say which result is on screen (once, whichever view sees it first): in
     // marimo, changes from the browser are what re-run the cells reading the panel.
     const current = model.get("history_current");
-    if (current >= 0 && model.get("_result_shown") !== current) {
-      model.set("_result_shown", current);
-      model.save_changes();
-    }
-  };
-  const showCode = () => snippet.update({ result: model.get("result_code"), current: model.get("code") });
-
-  rebuildControls();
-  showProvider();
-  showStatus();
-  showImages();
-  showHistory();
-  showCode();
-
-  model.on("change:spec", rebuildControls);
-  model.on("change:model", rebuildControls);
-  // Every parameter of every offered provider is a trait (param_names).
-  for (const name of new Set([...(model.get("param_names") || []), ...PARAM_EXTRAS])) {
-    if (name !== "model") model.on(`change:${name}`, () => controls?.update(name));
+    if (current >= 0 && model.get("_result_shown") !== current) this.#set("_result_shown", current);
   }
-  model.on("change:inputs", () => controls?.updateInputs());
-  model.on("change:field_errors", () => {
-    controls?.errors(model.get("field_errors"));
-    showStatus();
-  });
-  for (const name of ["status", "status_text", "elapsed", "error", "cost_text", "estimate_text", "progress"]) model.on(`change:${name}`, showStatus);
-  model.on("change:status", showImages);
-  model.on("change:expected", showImages);
-  model.on("change:_tiles", showImages);
-  model.on("change:result_boxes", showImages);
-  model.on("change:result_prompt", showImages);
-  model.on("change:provider_info", showProvider);
-  model.on("change:providers", showProvider);
-  model.on("change:provider_name", showProvider);
-  model.on("change:_history", showHistory);
-  model.on("change:history_current", showHistory);
-  model.on("change:code", showCode);
-  model.on("change:result_code", showCode);
-  model.on("msg:custom", onCustom);
 
-  return () => {
-    hideStatic.remove();
-    root.removeEventListener("dragover", onDragOver);
-    root.removeEventListener("dragleave", onDragLeave);
-    root.removeEventListener("drop", onDrop);
-    root.removeEventListener("paste", onPaste);
-    status.destroy();
-    for (const url of urls) URL.revokeObjectURL(url);
-    urls.clear();
-    for (const { reject } of pending.values()) reject(new Error("closed"));
-    pending.clear();
-  };
+  #showCode() {
+    this.#snippet.update({ result: this.#model.get("result_code"), current: this.#model.get("code") });
+  }
+
+  /** What the view does when each trait changes. */
+  #listen() {
+    const model = this.#model;
+    const on = {
+      spec: () => this.#rebuildControls(),
+      model: () => this.#rebuildControls(),
+      inputs: () => this.#controls?.updateInputs(),
+      field_errors: () => (this.#controls?.errors(model.get("field_errors")), this.#showStatus()),
+      _tiles: () => this.#showImages(),
+      expected: () => this.#showImages(),
+      result_boxes: () => this.#showImages(),
+      result_prompt: () => this.#showImages(),
+      status: () => (this.#showStatus(), this.#showImages()),
+      provider_info: () => this.#showProvider(),
+      providers: () => this.#showProvider(),
+      provider_name: () => this.#showProvider(),
+      _history: () => this.#showHistory(),
+      history_current: () => this.#showHistory(),
+      code: () => this.#showCode(),
+      result_code: () => this.#showCode(),
+    };
+    for (const name of ["status_text", "elapsed", "error", "cost_text", "estimate_text", "progress"]) on[name] = () => this.#showStatus();
+    // Every parameter of every offered provider is a trait (param_names).
+    for (const name of new Set([...(model.get("param_names") || []), MODE])) {
+      if (!(name in on)) on[name] = () => this.#controls?.update(name);
+    }
+    this.#listeners = Object.entries(on).map(([name, fn]) => [`change:${name}`, fn]);
+    for (const [event, fn] of this.#listeners) model.on(event, fn);
+  }
+
+  dispose() {
+    this.#hideStatic.remove();
+    for (const cleanup of this.#cleanups) cleanup();
+    for (const [event, fn] of this.#listeners) this.#model.off?.(event, fn);
+    this.#status.stop();
+    this.#kernel.dispose();
+  }
 }
 
-export default { render };
+/** Add `handlers` (event -> listener) to `target`; returns what removes them. */
+function listenAll(target, handlers) {
+  for (const [event, fn] of Object.entries(handlers)) target.addEventListener(event, fn);
+  return () => {
+    for (const [event, fn] of Object.entries(handlers)) target.removeEventListener(event, fn);
+  };
+}
