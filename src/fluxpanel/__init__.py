@@ -94,7 +94,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     # The widget pulls in anywidget and ipywidgets: load it on first use.
     if name == "FluxPanel":
-        from ._panel import FluxPanel
+        from ._panel import FluxPanel  # noqa: PLC0415 - the widget brings anywidget
 
         return FluxPanel
     raise AttributeError(f"module 'fluxpanel' has no attribute {name!r}")

@@ -8,6 +8,7 @@ behaviour.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -146,8 +147,6 @@ class AsyncFluxClient:
         return self._runs.expected(self._runs_key(request))
 
     def _runs_key(self, request: GenerationRequest) -> str:
-        import hashlib
-
         where = hashlib.sha256(self._provider.identity.encode()).hexdigest()[:12]
         return f"{self._provider.name}:{where}:{request.model}"
 

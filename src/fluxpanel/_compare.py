@@ -357,8 +357,8 @@ class _Display:
         self.handle = None
         if enabled:
             try:
-                from IPython import get_ipython
-                from IPython.display import display
+                from IPython import get_ipython  # noqa: PLC0415 - IPython only where a notebook runs
+                from IPython.display import display  # noqa: PLC0415 - IPython only where a notebook runs
 
                 if get_ipython() is not None:
                     self.handle = display(comparison, display_id=True)

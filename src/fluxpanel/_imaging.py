@@ -46,7 +46,7 @@ def inspect_image(data: bytes, source: str = "image") -> ImageInfo:
     Cheap by design: headers are parsed and the structure checked (PNG chunk
     CRCs, JPEG end marker, WebP length) without decoding the pixels.
     """
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
     if not data:
         raise ImageError(f"{source} is empty")

@@ -293,7 +293,7 @@ class InputImage:
     def _reencoded(
         self, limits: ImageLimits, why: str, megapixels: float | None = None, jpeg: bool = False
     ) -> InputImage:
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
         with Image.open(io.BytesIO(self.data)) as img:
             img.load()
@@ -373,7 +373,7 @@ def _from_url(url: str, field: str) -> InputImage:
 def _from_bytes(data: bytes, field: str, *, name: str) -> InputImage:
     """Check ``data`` is an image of sane size; turn it upright by its EXIF
     orientation (re-encoding only then)."""
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps  # noqa: PLC0415 - Pillow loads when an image is read
 
     if not data:
         raise _refuse(field, f"{name} is empty")
@@ -443,7 +443,7 @@ def _from_pillow(img: Any, field: str, name: str) -> InputImage:
 
 
 def _from_array(array: Any, field: str) -> InputImage:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
     shape = tuple(getattr(array, "shape", ()))
     dtype = str(getattr(array, "dtype", ""))

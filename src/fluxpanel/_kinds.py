@@ -133,7 +133,7 @@ class Kind:
 
 def _plain_trait(cls_name: str, default: Any, help: str) -> traitlets.TraitType[Any, Any]:
     # traitlets loads with the panel, never with the client.
-    import traitlets
+    import traitlets  # noqa: PLC0415 - the panel's, not the client's
 
     return getattr(traitlets, cls_name)(default, help=help).tag(sync=True)
 
@@ -374,7 +374,7 @@ class Image(Kind):
         return text + (", URLs too" if p.urls else "")
 
     def trait(self, help: str) -> traitlets.TraitType[Any, Any]:
-        from ._traits import InputTrait
+        from ._traits import InputTrait  # noqa: PLC0415 - brings traitlets: the panel's
 
         return InputTrait(False, help=help)
 
@@ -433,7 +433,7 @@ class Images(Image):
         return f"image {p.first_number + index}"
 
     def trait(self, help: str) -> traitlets.TraitType[Any, Any]:
-        from ._traits import InputTrait
+        from ._traits import InputTrait  # noqa: PLC0415 - brings traitlets: the panel's
 
         return InputTrait(True, help=help)
 
@@ -476,7 +476,7 @@ class Boxes(Kind):
         return f"`{p.name}` (written into the prompt)"
 
     def trait(self, help: str) -> traitlets.TraitType[Any, Any]:
-        from ._traits import BoxesTrait, boxes_from_json, boxes_to_json
+        from ._traits import BoxesTrait, boxes_from_json, boxes_to_json  # noqa: PLC0415 - brings traitlets: the panel's
 
         return BoxesTrait(help=help).tag(
             sync=True, to_json=boxes_to_json, from_json=boxes_from_json

@@ -9,6 +9,7 @@ was not). Two keys: ``fluxpanel`` (the request and provenance, as JSON) and
 from __future__ import annotations
 
 import html
+import io
 import re
 import struct
 from xml.sax.saxutils import escape
@@ -136,9 +137,7 @@ def _webp_embed(data: bytes, texts: dict[str, str]) -> bytes:
     if not chunks:
         raise ImageError("an empty WebP file")
     if chunks[0][0] != b"VP8X":
-        import io
-
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
         with Image.open(io.BytesIO(data)) as img:
             w, h, alpha = img.width, img.height, "A" in img.getbands()

@@ -22,7 +22,7 @@ class Shrunk:
 def shrink(data: bytes, max_side: int, quality: int = 80) -> Shrunk:
     """``data`` scaled to fit ``max_side`` and encoded as WebP (JPEG if Pillow
     lacks WebP). Images already small enough are re-encoded, not enlarged."""
-    from PIL import Image, features
+    from PIL import Image, features  # noqa: PLC0415 - Pillow loads when an image is read
 
     with Image.open(io.BytesIO(data)) as img:
         img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale

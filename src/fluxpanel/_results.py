@@ -103,7 +103,7 @@ class GeneratedImage:
 
     def to_pil(self) -> PILImage:
         """The image as a Pillow ``Image`` (decoded on demand)."""
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
         img = Image.open(io.BytesIO(self.data))
         img.load()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 from .._errors import ConfigError
@@ -71,8 +72,6 @@ def _preview_notice() -> None:
 
 def _caller_level() -> int:
     """The stack level of the first frame outside fluxpanel (for warnings)."""
-    import sys
-
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("fluxpanel"):
         frame, level = frame.f_back, level + 1

@@ -65,6 +65,6 @@ class Drawing:
             if self.preview.delay:
                 await asyncio.sleep(self.preview.delay)
             # Pillow loads when a placeholder is first drawn, not with fluxpanel.
-            from ._placeholder import draw
+            from ._placeholder import draw  # noqa: PLC0415 - Pillow loads when a placeholder is drawn
 
             return await asyncio.to_thread(draw, self.request, self.index)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import platformdirs
+
 #: Environment variable that moves the artifacts (CI may point it at its upload folder).
 ARTIFACTS_ENV = "FLUXPANEL_TEST_ARTIFACTS"
 
@@ -16,6 +18,5 @@ def artifacts_dir() -> Path:
     env = os.environ.get(ARTIFACTS_ENV)
     if env:
         return Path(env)
-    import platformdirs
 
     return Path(platformdirs.user_cache_dir("fluxpanel", appauthor=False)) / "test-artifacts"

@@ -15,6 +15,7 @@ hosts do. More active tasks than the account allows answer 429.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -238,7 +239,6 @@ ADDED_BOX = {"id": "light_1", "bbox": [0, 0, 180, 1000], "desc": "soft daylight 
 def expand(prompt: str, added: dict[str, Any] | None) -> str:
     """The prompt as FLUX 3 sends it back: the description and its rows, with
     ``added`` as one more row (the guide's form: a JSON list after the text)."""
-    import json
 
     text, rows = prompt, []
     cut = prompt.find(' [{"')

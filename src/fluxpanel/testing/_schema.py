@@ -128,7 +128,7 @@ def decode_image(value: str, forms: tuple[str, ...], resolve: Resolver | None) -
 
 def image_size(data: bytes) -> tuple[int, int]:
     """(width, height) of an image; ``ValueError`` for anything that is not one."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
     try:
         with Image.open(io.BytesIO(data)) as img:

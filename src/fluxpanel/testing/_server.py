@@ -17,6 +17,7 @@ import secrets
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -358,7 +359,6 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (a timeout, a cancel) is part of the test, not an error.
-        import sys
 
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
@@ -532,7 +532,7 @@ def solid_png(
     width: int = 64, height: int = 64, colour: tuple[int, int, int] = (90, 120, 200)
 ) -> bytes:
     """A small valid PNG (for tests that don't need full-size images)."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
 
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, "PNG")
