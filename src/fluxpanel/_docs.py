@@ -64,15 +64,33 @@ def host_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-_MARKERS = ("<!-- host-table -->\n", "<!-- /host-table -->")
+def provider_table() -> str:
+    """The providers: what to set, the models each offers, what it takes."""
+    lines = [
+        "| provider | environment variable | models | what it takes |",
+        "|---|---|---|---|",
+    ]
+    for name, cls in PROVIDERS.items():
+        title = f"`{name}`" + (f" ({cls.label})" if cls.key_env and name != "flux-api" else "")
+        models = ", ".join(cls.models)
+        lines.append(f"| {title} | {cls.environment()} | {models} | {cls.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+#: The README's generated tables, each between its markers.
+_TABLES = {"host-table": host_table, "provider-table": provider_table}
 
 
 def with_host_table(text: str) -> str:
-    """``text`` (the README) with the host table between its markers renewed."""
-    start, end = _MARKERS
-    head, _, rest = text.partition(start)
-    _, _, tail = rest.partition(end)
-    return head + start + host_table() + end + tail
+    """``text`` (the README) with each generated table between its markers renewed."""
+    for marker, make in _TABLES.items():
+        start, end = f"<!-- {marker} -->\n", f"<!-- /{marker} -->"
+        if start not in text:
+            continue
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
+        text = head + start + make() + end + tail
+    return text
 
 
 if __name__ == "__main__":

@@ -51,6 +51,14 @@ class Provider:
     label: str = ""
     #: Environment variable that holds the key, if the provider needs one.
     key_env: str | None = None
+    #: What it takes, in a line of the README's table of providers.
+    summary: str = ""
+
+    @classmethod
+    def environment(cls) -> str:
+        """What to set to use it, in words (the README's table)."""
+        return f"`{cls.key_env}`" if cls.key_env else "none"
+
     #: The capability table requests are validated against.
     models: Mapping[str, ModelSpec] = {}
     #: True for providers that make images here, with no account and no cost

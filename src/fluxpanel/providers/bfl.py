@@ -74,6 +74,16 @@ def _image(image: InputImage) -> str:
 class BlackForestLabs(HostedProvider):
     """Black Forest Labs' API. ``api_key`` defaults to ``$BFL_API_KEY``."""
 
+    #: What it takes, in a line of the README's table of providers.
+    summary = (
+        "`width` and `height` 256–1440 in multiples of 32; guidance 1.5–5; safety "
+        "tolerance 0–6; one image per task, so `num_images` runs parallel tasks with "
+        "seeds `seed`, `seed+1`, ...; at most 24 active tasks per client; regional "
+        "hosts (`https://api.eu.bfl.ai`) and their clusters; input images as bare "
+        "base64 (or URLs for Kontext, the FLUX Tools and FLUX.2); cannot cancel a "
+        "submitted task"
+    )
+
     name = "bfl"
     label = "Black Forest Labs"
     key_env = KEY_ENV

@@ -119,6 +119,16 @@ def route(request: GenerationRequest) -> str:
 class Fal(HostedProvider):
     """fal's queue API. ``api_key`` defaults to ``$FAL_KEY``."""
 
+    #: What it takes, in a line of the README's table of providers.
+    summary = (
+        "named sizes (`square_hd`, `landscape_16_9`, ...); schnell steps 1–12; "
+        "guidance 1–20; FLUX.1 [pro] at `fal-ai/flux-pro/new`; queue submit, status, "
+        "result; images its safety checker flags are withheld, and the result says "
+        "so; input images uploaded to fal's storage first (without the key), FLUX.2 "
+        "with references on its `/edit` route, Kontext on `/text-to-image` without an "
+        "input and on `/multi` with more images"
+    )
+
     name = "fal"
     label = "fal"
     key_env = KEY_ENV

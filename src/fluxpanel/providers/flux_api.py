@@ -28,6 +28,13 @@ class FluxAPI(Provider):
     ``api_key`` defaults to ``$FLUX_API_KEY`` and ``url`` to ``$FLUX_API_URL``.
     """
 
+    #: What it takes, in a line of the README's table of providers.
+    summary = "the HTTP API of `docs/site/api-contract.md`"
+
+    @classmethod
+    def environment(cls) -> str:
+        return f"`{KEY_ENV}` and `{URL_ENV}`"
+
     name = "flux-api"
     label = "FLUX API"
     key_env = KEY_ENV

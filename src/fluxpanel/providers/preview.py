@@ -28,6 +28,12 @@ class Preview(Provider):
     """Placeholder images made on this machine. ``delay`` (seconds per image)
     imitates a remote model's pace for demos."""
 
+    #: What it takes, in a line of the README's table of providers.
+    summary = (
+        "offline placeholders, no cost; every model, an edit drawn over its input "
+        "(only the masked part changes), FLUX 3's boxes drawn with their names"
+    )
+
     name = "preview"
     label = "Preview (offline placeholders)"
     models = PREVIEW_MODELS

@@ -78,6 +78,15 @@ def log_fraction(logs: Any) -> float | None:
 class Replicate(HostedProvider):
     """Replicate's API. ``api_key`` defaults to ``$REPLICATE_API_TOKEN``."""
 
+    #: What it takes, in a line of the README's table of providers.
+    summary = (
+        "each model's own aspect ratios (flux-pro: `custom` with width and height); "
+        "`go_fast` (on by default, not deterministic); seeds from 1 on schnell and "
+        "dev; one seed per batch; the call is held open, then polled; input images "
+        "under 1 MB as data URIs, larger ones uploaded with `POST /v1/files`; Cancel "
+        "cancels the prediction"
+    )
+
     name = "replicate"
     label = "Replicate"
     key_env = KEY_ENV
