@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 import fluxpanel
+import fluxpanel.testing
 from fluxpanel import FluxClient
 from fluxpanel.providers import Fal, Replicate
 from fluxpanel.providers.fal import MODELS as FAL_MODELS
@@ -110,6 +111,37 @@ def test_replicate_table_follows_its_schema():
     assert "1:1" in s["aspect_ratio"].choices and s["steps"].max == 4
     assert (d["guidance"].min, d["guidance"].max, d["guidance"].default) == (0, 10, 3.0)
     assert "num_images" not in p and p["interval"].max == 4
+
+
+def test_replicate_serves_ultra_as_its_schema_has_it(rep, tmp_path):
+    """FLUX1.1 [pro] Ultra, added as one row of Replicate's table: its own
+    ratios (1:1 by default), raw mode, an image prompt and its strength, no
+    size or batch; one output URL. The fake refuses what the schema does."""
+    ultra = REPLICATE_MODELS["flux_pro_1_1_ultra"].params
+    assert ultra["aspect_ratio"].default == "1:1" and len(ultra["aspect_ratio"].choices) == 11
+    assert (ultra["safety_tolerance"].min, ultra["safety_tolerance"].max) == (1, 6)
+    assert not {"num_images", "width", "height"} & set(ultra)
+    prompt = fluxpanel.testing.solid_png(512, 512, (200, 100, 50))
+    with rclient(rep) as c:
+        g = c.generate(
+            model="flux_pro_1_1_ultra",
+            prompt="a lighthouse",
+            aspect_ratio="21:9",
+            raw=True,
+            image_prompt=prompt,
+            image_prompt_strength=0.4,
+            seed=5,
+        )
+    create = rep.creates[0]
+    assert create.path == "/v1/models/black-forest-labs/flux-1.1-pro-ultra/predictions"
+    body = create.json()["input"]
+    assert body["aspect_ratio"] == "21:9" and body["raw"] is True and body["output_format"] == "png"
+    assert body["image_prompt"].startswith("data:image/png;base64,")
+    assert len(g) == 1
+    with pytest.raises(fluxpanel.ValidationError, match="num_images"):
+        fluxpanel.GenerationRequest(
+            "flux_pro_1_1_ultra", "x", models=REPLICATE_MODELS, num_images=2
+        )
 
 
 @pytest.mark.parametrize(

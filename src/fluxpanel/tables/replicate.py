@@ -31,6 +31,14 @@ cog-run models replicate/cog-flux):
   guidance and interval): ``image_prompt`` (an image), ``aspect_ratio`` as
   flux-pro with ``custom`` width and height, ``safety_tolerance`` 1 to 6,
   ``prompt_upsampling``, ``seed``.
+- flux-1.1-pro-ultra (versions 5ea10f73 and 352185db; known from a
+  schema-generated mirror of Replicate's own ``openapi_schema``, nodetool-ai/
+  nodetool ``src/nodetool/nodes/replicate/image/generate.py``, class
+  ``Flux_1_1_Pro_Ultra``, not from a Replicate page): ``prompt``,
+  ``aspect_ratio`` 21:9, 16:9, 3:2, 4:3, 5:4, 1:1, 4:5, 3:4, 2:3, 9:16, 9:21
+  (default 1:1), ``raw`` (false), ``image_prompt`` (jpeg, png, gif, webp) with
+  ``image_prompt_strength`` 0 to 1 (0.1), ``safety_tolerance`` 1 to 6 (2),
+  ``seed``, ``output_format`` jpg or png. No width, height or batch; one URL.
 - flux-kontext-pro (0a138193) and flux-kontext-max (b94039e5): ``prompt``,
   ``input_image``, ``aspect_ratio`` (default ``match_input_image``),
   ``seed``, ``prompt_upsampling``, ``safety_tolerance`` 0 to 6 (2; "2 is
@@ -79,9 +87,11 @@ from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._params import (
     FLUX3_RESOLUTION,
     GROUNDING,
+    IMAGE_PROMPT_STRENGTH,
     NUM_IMAGES,
     PROMPT,
     PROMPT_UPSAMPLING,
+    RAW,
     SAFETY_CHECKER,
     SEED,
     UPSAMPLING_VARIES,
@@ -262,6 +272,23 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             caveats=(UPSAMPLING_VARIES,),
             size=BY_PIXELS,
             wire=slug("flux-1.1-pro"),
+        ),
+        # Known from a schema-generated mirror of Replicate's schema (see above).
+        "flux_pro_1_1_ultra": model(
+            "flux_pro_1_1_ultra",
+            PROMPT,
+            aspect_ratio(
+                ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"),
+                "1:1",
+                "Aspect ratio",
+                "Shape of the image (about four megapixels).",
+            ),
+            RAW,
+            image_prompt(_LIMITS, urls=True),
+            IMAGE_PROMPT_STRENGTH,
+            SEED,
+            safety_tolerance(2, 1, 6),
+            wire=slug("flux-1.1-pro-ultra"),
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "flux-kontext-pro"),
         "flux_kontext_max": _kontext("flux_kontext_max", "flux-kontext-max"),

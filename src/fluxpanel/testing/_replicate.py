@@ -143,6 +143,33 @@ SCHEMAS.update(
             if k not in ("steps", "guidance", "interval")
         }
         | {"image_prompt": _IMAGE},
+        # A schema-generated mirror of Replicate's openapi_schema (nodetool-ai/
+        # nodetool, class Flux_1_1_Pro_Ultra): no size, no batch; jpg or png.
+        "flux-1.1-pro-ultra": {
+            "prompt": Field("string", required=True),
+            "aspect_ratio": Field(
+                "string",
+                enum=(
+                    "21:9",
+                    "16:9",
+                    "3:2",
+                    "4:3",
+                    "5:4",
+                    "1:1",
+                    "4:5",
+                    "3:4",
+                    "2:3",
+                    "9:16",
+                    "9:21",
+                ),
+            ),
+            "raw": Field("boolean"),
+            "image_prompt": _IMAGE,
+            "image_prompt_strength": Field("number", 0, 1),
+            "safety_tolerance": Field("integer", 1, 6),
+            "seed": Field("integer"),
+            "output_format": Field("string", enum=("jpg", "png")),
+        },
         "flux-kontext-pro": _KONTEXT,
         "flux-kontext-max": _KONTEXT,
         "flux-kontext-dev": {
