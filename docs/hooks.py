@@ -18,6 +18,7 @@ LINKS = {
     "docs/site/reliability.md": "reliability.md",
     "benchmarks/README.md": "performance.md",
     "docs/site/api-contract.md": "api-contract.md",
+    "docs/site/architecture.md": "architecture.md",
 }
 
 

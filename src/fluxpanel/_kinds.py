@@ -501,12 +501,11 @@ def _file_of(image: InputImage) -> tuple[str, list[str]]:
         return "None", [f"{image!r} could not be written ({e.strerror or e}): pass it here"]
 
 
-#: Every kind, by the name tables give it.
-KINDS: Mapping[str, Kind] = MappingProxyType(
-    {
-        kind.name: kind
-        for kind in (Text(), Choice(), Boolean(), Integer(), Number(), Image(), Images(), Boxes())
-    }
-)
+_BY_NAME: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (Text(), Choice(), Boolean(), Integer(), Number(), Image(), Images(), Boxes())
+}
+#: Every kind, by the name tables give it (a new kind: a class above and a row here).
+KINDS: Mapping[str, Kind] = MappingProxyType(_BY_NAME)
 
 __all__ = ["DROP", "KINDS", "Box", "Kind"]
