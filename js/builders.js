@@ -85,14 +85,16 @@ function random(param, ctx) {
   });
   const mode = h("input", { type: "checkbox", id: `${ctx.id}-fixed`, onchange: (e) => ctx.set(MODE, e.target.checked ? "fixed" : "random") });
   const modeLabel = h("label", { class: "toggle", for: `${ctx.id}-fixed`, "data-param": MODE }, mode, "fixed");
+  // Random is said in words at full contrast (dimming the box would make it hard to read).
+  const drawn = h("span", { class: "range", "data-part": "drawn" }, "new each run");
   const showMode = () => {
     const fixed = ctx.get(MODE) === "fixed";
     mode.checked = fixed;
     box.title = fixed ? "This seed is used for every generation" : "A new seed is drawn for each generation";
-    box.classList.toggle("fluxpanel-dim", !fixed);
+    drawn.hidden = fixed;
   };
   return {
-    body: [h("div", { class: "row" }, box, modeLabel)],
+    body: [h("div", { class: "row" }, box, modeLabel, drawn)],
     updates: { [param.name]: () => (box.value = ctx.get(param.name)), [MODE]: showMode },
   };
 }

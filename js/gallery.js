@@ -14,23 +14,18 @@ const seedWords = (seed) => (seed === null ? "no seed" : `seed ${seed}`);
  * @param {(tile: object) => void} opts.useInput  make this image the input of an edit
  * @param {(name: string) => void} opts.editBox     start an edit of one box of the result
  * @param {() => void} opts.usePrompt                the expanded prompt becomes the prompt
- * @param {(text: string, el: HTMLElement) => Promise<boolean>} opts.copy
+ * @param {(source: HTMLElement, action: string) => HTMLElement[]} opts.copy  a Copy button and its status
  */
 
 /** The prompt as the model expanded it (FLUX 3), with the boxes it added. */
 function expandedPrompt({ usePrompt, copy }) {
   const text = h("pre", { class: "code expanded-text", "data-part": "expanded-prompt" });
-  const copied = h("span", { class: "copied", "aria-live": "polite" });
-  const copyIt = async () => {
-    copied.textContent = (await copy(text.textContent, text)) ? "Copied" : "Selected: press Ctrl/Cmd+C";
-    setTimeout(() => (copied.textContent = ""), 2000);
-  };
   const use = h("button", { class: "link", type: "button", "data-action": "use-prompt", title: "Make this the prompt: its text, and its boxes in the box editor", onclick: () => usePrompt() }, "Use this prompt");
   const el = h(
     "details",
     { class: "expanded" },
     h("summary", {}, "Prompt as the model expanded it"),
-    h("div", { class: "row" }, use, h("span", { class: "spacer" }), copied, h("button", { class: "link", type: "button", "data-action": "copy-expanded", onclick: copyIt }, "Copy")),
+    h("div", { class: "row" }, use, h("span", { class: "spacer" }), ...copy(text, "copy-expanded")),
     text,
   );
   el.hidden = true;

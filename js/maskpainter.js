@@ -7,6 +7,21 @@ import { h } from "./dom.js";
 
 const SHOW = "rgba(255, 40, 90, 0.55)"; // how the mask is shown over the image
 const UNDO = 20;
+// The mask is painted at most this many pixels a side (what the screen shows)
+// and scaled to the image's own size once, when it is used: a phone photo's
+// twenty undo steps are megabytes, not gigabytes.
+const SIDE = 1024;
+
+/** Each pixel of `ctx` white where it was light (or dark, when `invert`), else black. */
+function blackAndWhite(ctx, width, height, invert) {
+  const data = ctx.getImageData(0, 0, width, height);
+  for (let i = 0; i < data.data.length; i += 4) {
+    const x = data.data[i] > 127 !== invert ? 255 : 0;
+    data.data[i] = data.data[i + 1] = data.data[i + 2] = x;
+    data.data[i + 3] = 255;
+  }
+  ctx.putImageData(data, 0, 0);
+}
 
 /**
  * @param {object} opts
@@ -35,6 +50,7 @@ export class MaskPainter {
   #brush;
   #done;
   #erase;
+  #image;
   #height;
   #history;
   #last;
@@ -50,7 +66,10 @@ export class MaskPainter {
   #width;
 
   constructor({ host, image, picture, done, help = "White (what you paint) is repainted, black is kept." }) {
-    const { width, height } = image;
+    const scale = Math.min(1, SIDE / Math.max(image.width, image.height));
+    const width = Math.max(1, Math.round(image.width * scale));
+    const height = Math.max(1, Math.round(image.height * scale));
+    this.#image = image;
     this.#width = width;
     this.#height = height;
     this.#done = done;
@@ -96,7 +115,7 @@ export class MaskPainter {
     return h(
       "div",
       { class: "mask-dialog", role: "dialog", "aria-modal": "true", "aria-label": "Paint the mask", tabindex: -1, onkeydown: (e) => this.#key(e) },
-      h("div", { class: "mask-help" }, `${help} `, h("small", {}, `${width}×${height} · [ and ] change the brush · Ctrl/Cmd+Z undoes`)),
+      h("div", { class: "mask-help" }, `${help} `, h("small", {}, `${this.#image.width}×${this.#image.height} · [ and ] change the brush · Ctrl/Cmd+Z undoes`)),
       h("div", { class: "mask-stage", style: `aspect-ratio: ${width} / ${height}` }, this.#photo, this.#view),
       tools,
     );
@@ -191,13 +210,7 @@ export class MaskPainter {
 
   invert() {
     this.#snapshot();
-    const data = this.#m.getImageData(0, 0, this.#width, this.#height);
-    for (let i = 0; i < data.data.length; i += 4) {
-      const x = data.data[i] > 127 ? 0 : 255;
-      data.data[i] = data.data[i + 1] = data.data[i + 2] = x;
-      data.data[i + 3] = 255;
-    }
-    this.#m.putImageData(data, 0, 0);
+    blackAndWhite(this.#m, this.#width, this.#height, true);
     this.#redraw();
   }
 
@@ -206,12 +219,24 @@ export class MaskPainter {
     this.#opener?.focus?.();
   }
 
+  /** The mask at the image's own size, black and white: scaled once. */
+  #fullSize() {
+    const { width, height } = this.#image;
+    if (width === this.#width && height === this.#height) return this.mask;
+    const full = h("canvas", { width, height });
+    const ctx = full.getContext("2d");
+    ctx.drawImage(this.mask, 0, 0, width, height);
+    blackAndWhite(ctx, width, height, false);
+    return full;
+  }
+
   async #finish() {
     this.#sendButton.disabled = true;
     this.#status.textContent = "Sending the mask…";
     try {
+      const full = this.#fullSize();
       const blob = await new Promise((resolve, reject) =>
-        this.mask.toBlob((b) => (b ? resolve(b) : reject(new Error("the mask could not be encoded"))), "image/png"),
+        full.toBlob((b) => (b ? resolve(b) : reject(new Error("the mask could not be encoded"))), "image/png"),
       );
       await this.#done(new File([blob], "mask.png", { type: "image/png" }));
       this.#close();

@@ -62,7 +62,8 @@ async function inflate(bytes, limit = MAX_TEXT) {
   return out;
 }
 
-// Only our key is read; every other text chunk is skipped before any inflating.
+// Only our key is read, in its first chunk; every other text chunk is skipped
+// before any inflating.
 async function pngTexts(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = {};
@@ -88,7 +89,10 @@ async function pngTexts(bytes) {
       const raw = compressed ? await inflate(rest) : rest;
       text = raw && utf8.decode(raw);
     }
+    // The first of our chunks is the one: a file with thousands of them
+    // costs one inflation, not thousands.
     if (text !== null) out[KEY] = text;
+    break;
   }
   return out;
 }

@@ -17,34 +17,30 @@ export async function copyText(text, fallbackEl) {
   }
 }
 
+/** "Copy" for the text of `source`, and where it says how that went. */
+export function copyControls(source, action) {
+  const status = h("span", { class: "copied", "aria-live": "polite" });
+  const copy = async () => {
+    status.textContent = (await copyText(source.textContent, source)) ? "Copied" : "Selected: press Ctrl/Cmd+C";
+    setTimeout(() => (status.textContent = ""), 2000);
+  };
+  return [status, h("button", { class: "link", type: "button", "data-action": action, onclick: copy }, "Copy")];
+}
+
 export function createSnippet() {
   let which = "result";
   let texts = { result: "", current: "" };
   const code = h("code", {});
   const pre = h("pre", { class: "code", "data-part": "code" }, code);
-  const status = h("span", { class: "copied", "aria-live": "polite" });
   const tabs = {
     result: h("button", { class: "tab", "data-code": "result", onclick: () => choose("result") }, "Last result"),
     current: h("button", { class: "tab", "data-code": "current", onclick: () => choose("current") }, "Current settings"),
   };
-  const copy = h(
-    "button",
-    {
-      class: "link",
-      "data-action": "copy",
-      onclick: async () => {
-        const ok = await copyText(code.textContent, code);
-        status.textContent = ok ? "Copied" : "Selected: press Ctrl/Cmd+C";
-        setTimeout(() => (status.textContent = ""), 2000);
-      },
-    },
-    "Copy",
-  );
   const el = h(
     "details",
     { class: "snippet" },
     h("summary", {}, "Python code"),
-    h("div", { class: "row" }, tabs.result, tabs.current, h("span", { class: "spacer" }), status, copy),
+    h("div", { class: "row" }, tabs.result, tabs.current, h("span", { class: "spacer" }), ...copyControls(code, "copy")),
     pre,
   );
 

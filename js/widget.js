@@ -8,7 +8,7 @@ import { MODE } from "./builders.js";
 import { Gallery } from "./gallery.js";
 import { createHistory } from "./history.js";
 import { Kernel } from "./kernel.js";
-import { copyText, createSnippet } from "./snippet.js";
+import { copyControls, createSnippet } from "./snippet.js";
 import { Status } from "./status.js";
 import { readRequest } from "./metadata.js";
 import { imageFiles } from "./imagefield.js";
@@ -77,6 +77,7 @@ class PanelView {
     this.#cleanups = [this.#restoreByDrop(), this.#pasteToField()];
     for (const show of [() => this.#rebuildControls(), () => this.#showProvider(), () => this.#showStatus(), () => this.#showImages(), () => this.#showHistory(), () => this.#showCode()]) show();
     this.#listen();
+    model.send({ type: "view" }); // files on their way from an earlier view are gone
   }
 
   #set(name, value) {
@@ -102,7 +103,7 @@ class PanelView {
       useInput: (tile) => useInput({ key: tile.key }),
       editBox: (name) => model.send({ type: "edit-box", name }),
       usePrompt: () => model.send({ type: "use-prompt" }),
-      copy: copyText,
+      copy: copyControls,
       reuseSeed: (seed) => this.#reuseSeed(seed),
     });
     this.#history = createHistory({

@@ -34,7 +34,9 @@ CONTRAST = """() => {
   };
   const found = [];
   for (const el of document.querySelectorAll("[data-fluxpanel] *")) {
-    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join("");
+    // An input's value is its text (a seed shown as "random" must stay readable).
+    const value = el.matches("input[type=number], input[type=text], textarea") ? String(el.value).trim() : "";
+    const text = value || [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join("");
     if (!text || !el.getClientRects().length || el.closest("[disabled], [hidden]")) continue;
     const style = getComputedStyle(el);
     if (style.visibility === "hidden") continue;
@@ -43,7 +45,8 @@ CONTRAST = """() => {
     const fg = parse(style.color), bg = background(el), a = (fg.a ?? 1) * opacity;
     const seen = { r: fg.r * a + bg.r * (1 - a), g: fg.g * a + bg.g * (1 - a), b: fg.b * a + bg.b * (1 - a) };
     const [hi, lo] = [lum(seen), lum(bg)].sort((x, y) => y - x);
-    found.push({ text: text.slice(0, 50), ratio: (hi + 0.05) / (lo + 0.05), cls: String(el.className) });
+    const cls = `${el.className} ${value ? `value-of-${el.id.split("-").pop()}` : ""}`;
+    found.push({ text: text.slice(0, 50), ratio: (hi + 0.05) / (lo + 0.05), cls });
   }
   return found;
 }"""
@@ -81,6 +84,7 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
     # An edit's input image field, with the image just made as its input.
     lab.kernel("offline.model = 'flux_kontext_pro'; offline.input_image = offline.images[0]")
     expect(offline.locator(".fluxpanel-input-item")).to_be_visible()
+    expect(live.locator('[data-part="drawn"]')).to_have_text("new each run")  # seed random
     texts = lab.page.evaluate(CONTRAST)
     # FLUX 3: the box editor over a reference, its list, and the chips.
     lab.kernel(
@@ -99,6 +103,8 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
         "fluxpanel-box-label",
         "fluxpanel-chip",
         "fluxpanel-box-hint",
+        "value-of-seed",  # the seed while it is drawn anew each run: full contrast
+        "fluxpanel-range",
     }
     assert wanted <= parts, parts
     lab.command("apputils:change-theme", {"theme": "JupyterLab Light"})  # it persists

@@ -1,10 +1,12 @@
 """A hostile file dropped on the panel in Chromium: text chunks that inflate to
 hundreds of megabytes must not exhaust the browser (they are skipped, or
-inflated only up to the metadata limit)."""
+inflated only up to the metadata limit), and thousands of fluxpanel chunks
+cost one inflation (the first is the one read)."""
 
 from __future__ import annotations
 
 import functools
+import json
 import struct
 import zlib
 
@@ -54,3 +56,31 @@ def test_a_text_chunk_bomb_is_not_inflated(make_lab, key, kind):
     heap = lab.page.evaluate("() => performance.memory ? performance.memory.usedJSHeapSize : 0")
     assert heap < 200 * 1024 * 1024
     assert lab.page.errors == []
+
+
+def test_only_the_first_fluxpanel_chunk_is_inflated(make_lab):
+    """A PNG with 2,000 fluxpanel chunks: the first is read (one inflation,
+    counted in the page), the others never touched."""
+    import fluxpanel
+
+    lab = make_lab([], kwargs='model="flux_schnell", prompt="before"')
+    request = fluxpanel.GenerationRequest(model="flux_dev", prompt="the first chunk", seed=7)
+    text = json.dumps({"request": request.to_payload(), "provider": "preview"}).encode()
+    first = png_chunk(b"zTXt", b"fluxpanel\x00\x00" + zlib.compress(text))
+    decoy = json.dumps({"request": {**request.to_payload(), "prompt": "a decoy"}}).encode()
+    decoys = png_chunk(b"zTXt", b"fluxpanel\x00\x00" + zlib.compress(decoy * 20))
+    data = _png_with(first, *[decoys] * 2000)
+    assert data.count(b"zTXtfluxpanel") == 2001
+    lab.page.evaluate(
+        """() => {
+            window.__inflations = 0;
+            const Real = window.DecompressionStream;
+            window.DecompressionStream = class extends Real {
+                constructor(...args) { super(...args); window.__inflations += 1; }
+            };
+        }"""
+    )
+    drop_file(lab, data, "many.png")
+    expect(lab.panel.locator('[data-part="status"]')).to_contain_text("restored from many.png")
+    expect(lab.panel.locator('[data-param="prompt"] textarea')).to_have_value("the first chunk")
+    assert lab.page.evaluate("() => window.__inflations") == 1

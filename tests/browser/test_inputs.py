@@ -229,6 +229,28 @@ def test_use_as_input_then_paint_a_mask(make_lab):
     assert lab.value("panel.result.request.model") == "flux_fill_pro"
 
 
+def test_a_large_photos_mask_is_painted_at_display_size_and_sent_at_full(make_lab):
+    """A 3000 x 2250 photo: the painter's canvases (and so its undo steps)
+    are at most 1024 px a side; the mask the kernel gets is the photo's size,
+    black and white, where the stroke went."""
+    lab = make_lab([], setup=PREVIEW.format(model="flux_fill_pro"))
+    lab.kernel("import numpy as np; panel.image = np.full((2250, 3000, 3), 120, np.uint8)")
+    expect(field(lab, "image").locator(".fluxpanel-input-item")).to_have_count(1)
+    dialog = stroke(lab)
+    sizes = dialog.locator("canvas").evaluate_all("cs => cs.map(c => [c.width, c.height])")
+    assert sizes and all(max(w, h) <= 1024 for w, h in sizes), sizes
+    dialog.locator('[data-action="use-mask"]').click()
+    expect(dialog).to_have_count(0)
+    expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
+    w, h, values, middle = lab.value(
+        "(lambda m: (lambda im: [m.width, m.height, sorted(set(im.getdata())), "
+        "im.getpixel((1500, 1125))])(__import__('PIL.Image', fromlist=['Image'])"
+        ".open(__import__('io').BytesIO(m.data)).convert('L')))(panel.mask)"
+    )
+    assert (w, h) == (3000, 2250)
+    assert values == [0, 255] and middle == 255  # the stroke crossed the middle
+
+
 def test_erase_takes_no_prompt_and_removes_the_painted_part(make_lab, tmp_path):
     """FLUX Erase in JupyterLab: no prompt field while it is chosen (and the
     prompt kept for the next model), the image carried over from Kontext, then

@@ -85,6 +85,8 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     panel.locator('[data-param="model"] select').select_option("flux_dev")
     expect(panel.locator('[data-param="guidance"]')).to_be_visible(timeout=20_000)
     steps = panel.locator('[data-param="steps"] input[type="number"]')
+    # flux_dev's own default first: typing before it arrives would type into it.
+    expect(steps).to_have_value("28", timeout=20_000)
     steps.fill("99")
     steps.press("Tab")
     # marimo re-runs the cells that read the panel on each change: give the
