@@ -234,6 +234,7 @@ SURFACES = {
     "test_secrets.py": "secrets",
     "test_servers.py": "hostile servers",
     "test_files.py": "files and folders",
+    "test_inputs.py": "image inputs",
 }
 
 

@@ -92,8 +92,10 @@ def test_notebook_runs_twice_identically_and_exports(name, tmp_path, monkeypatch
     monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-a"))
     first = execute(NOTEBOOKS / name, tmp_path / "a")
     assert outputs(first, "error") == []
-    monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-b"))  # clean again
-    again = execute(NOTEBOOKS / name, tmp_path / "b")
+    # "Run all" again in the same folder (its exports already there), cache clean.
+    monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache-b"))
+    again = execute(NOTEBOOKS / name, tmp_path / "a")
+    assert outputs(again, "error") == []
     assert image_hashes(again) == image_hashes(first) != []
     html, _ = HTMLExporter().from_notebook_node(copy.deepcopy(first))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,11 @@ def test_report_rerun_costs_nothing(tmp_path, monkeypatch):
         assert outputs(first, "error") == []
         posts = len(server.posts)
         assert posts == 3
-        again = execute(NOTEBOOKS / "report.ipynb", tmp_path / "b")
+        again = execute(NOTEBOOKS / "report.ipynb", tmp_path / "a")  # "Run all" again
+        assert outputs(again, "error") == []
+        # Another result over an export is refused, with the way on.
+        printed = "".join("".join(o.get("text", "")) for o in outputs(again, "stream"))
+        assert "never overwrites an export unasked: pass overwrite=True" in printed
         assert len(server.requests) == posts + 4  # the first run's 3 POSTs and 4 images only
         assert image_hashes(again) == image_hashes(first) != []
         text = json.dumps(first)

@@ -28,7 +28,8 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._export import ExportExistsError
+from ._export import ExportError, ExportExistsError
+from ._files import FileReadError
 from ._inputs import InputImage
 from ._load import load
 from ._pricing import PerMegapixel, PerTier, estimate_cost
@@ -53,7 +54,9 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "CostLimitError",
+    "ExportError",
     "ExportExistsError",
+    "FileReadError",
     "FluxClient",
     "FluxError",
     "FluxPanel",

@@ -65,9 +65,10 @@ class AddressRule:
     label: str
     local: bool = False
 
-    async def check(self, url: str, what: str = "an image address") -> None:
+    async def check(self, url: str, what: str = "an image address", *, sends: bool = False) -> None:
         """Refuse ``url`` (an :class:`APIError` saying why) unless it is
-        http(s) and, for a remote API, on the public internet."""
+        http(s) and, for a remote API, on the public internet. An address
+        fluxpanel ``sends`` the user's data to must be https there too."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
@@ -77,6 +78,11 @@ class AddressRule:
             )
         if self.local:
             return
+        if sends and scheme != "https":
+            raise APIError(
+                f"{self.label} gave {what} over plain http ({parts.hostname}); an image is "
+                "only sent over https"
+            )
         if not await resolves_public(parts.hostname):
             raise APIError(
                 f"{self.label} gave {what} on a private or local network "

@@ -18,6 +18,7 @@ the prompt only on the way to the host (:func:`compose_prompt`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -30,8 +31,15 @@ from ._errors import ValidationError
 GRID = 1000
 #: The most of a prompt's end searched for its list of rows (characters).
 MAX_ROWS_TEXT = 100_000
-#: An element id as the guide writes them: lowercase, then ``_`` and a number.
-NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9]+$")
+#: An element id as the guide writes them: lowercase, then ``_`` and a number
+#: (matched whole: a trailing line break is not part of a name).
+NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9]+")
+#: Most boxes read where a row gives no count (the work to check them is
+#: linear; the composed prompt's length is the host's real bound).
+MAX_BOXES = 64
+#: The longest name and description of one box (a whole prompt's worth).
+MAX_NAME = 64
+MAX_DESC = 4000
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,8 @@ ALLOWED = (
 
 
 def _problem(box: Box) -> str:
-    if not isinstance(box.name, str) or not NAME.match(box.name):
-        return f"name {box.name!r} is not an id like logo_1"
+    if not isinstance(box.name, str) or len(box.name) > MAX_NAME or not NAME.fullmatch(box.name):
+        return f"name {box.name[:MAX_NAME]!r} is not an id like logo_1"
     for side in ("top", "left", "bottom", "right"):
         v = getattr(box, side)
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= GRID:
@@ -131,6 +139,8 @@ def _problem(box: Box) -> str:
         )
     if not isinstance(box.desc, str):
         return f"{box.name}.desc is not a string"
+    if len(box.desc) > MAX_DESC:
+        return f"{box.name}.desc has {len(box.desc)} characters, at most {MAX_DESC}"
     return ""
 
 
@@ -147,8 +157,17 @@ def coerce_boxes(value: Any, most: int | None = None) -> tuple[Box, ...]:
             value=value,
             allowed=ALLOWED,
         )
+    cap = most if most is not None else MAX_BOXES
+    items = list(itertools.islice(value, cap + 1))
+    if len(items) > cap:  # counted before any is read
+        raise ValidationError(
+            f"boxes: more than {cap} boxes; allowed: {ALLOWED}",
+            field="boxes",
+            value=len(items),
+            allowed=ALLOWED,
+        )
     out: list[Box] = []
-    for item in value:
+    for item in items:
         if isinstance(item, Box):
             out.append(item)
         elif isinstance(item, Mapping):
@@ -160,22 +179,16 @@ def coerce_boxes(value: Any, most: int | None = None) -> tuple[Box, ...]:
                 value=item,
                 allowed=ALLOWED,
             )
-    names = [b.name for b in out]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValidationError(
-            f"boxes: the name {twice[0]} is used twice; allowed: {ALLOWED}",
-            field="boxes",
-            value=twice[0],
-            allowed=ALLOWED,
-        )
-    if most is not None and len(out) > most:
-        raise ValidationError(
-            f"boxes: {len(out)} boxes, at most {most}; allowed: {ALLOWED}",
-            field="boxes",
-            value=len(out),
-            allowed=ALLOWED,
-        )
+    seen: set[str] = set()
+    for box in out:
+        if box.name in seen:
+            raise ValidationError(
+                f"boxes: the name {box.name} is used twice; allowed: {ALLOWED}",
+                field="boxes",
+                value=box.name,
+                allowed=ALLOWED,
+            )
+        seen.add(box.name)
     return tuple(out)
 
 

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
+from ._bodies import DEFAULT_MAX_IMAGE_BYTES
 from ._errors import ImageError
 from ._export import batch_fields, batch_record
+from ._files import FileReadError, read_file
 from ._imaging import sniff_mime
 from ._results import GeneratedImage, Generation
 
@@ -39,6 +41,8 @@ class CacheWarning(UserWarning):
 #: Environment variable that moves the default cache.
 DIR_ENV = "FLUXPANEL_CACHE_DIR"
 DEFAULT_MAX_BYTES = 2 * 1024**3
+#: The largest entry read back: a batch of the largest images.
+MAX_ENTRY_BYTES = 16 * DEFAULT_MAX_IMAGE_BYTES
 #: A temporary file older than this was abandoned (its writer died).
 STALE_TMP_SECONDS = 600
 
@@ -82,8 +86,8 @@ class ResultCache:
         """The stored result of this request at this provider, or ``None``."""
         path = self._file(self.key(request, provider))
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_file(path, limit=MAX_ENTRY_BYTES, own=True)
+        except FileReadError:
             return None
         try:
             header, blobs = _unpack(data)

@@ -5,14 +5,34 @@ cache folder, best-effort (a folder that cannot be written is no failure)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import tempfile
 import threading
 from pathlib import Path
 
+from ._errors import FluxError
+from ._files import read_file
+
 #: Runs remembered per provider and model.
 KEEP = 20
+#: The file is small; a larger one is not ours.
+MAX_BYTES = 1_000_000
+#: A run longer than a day is no run.
+LONGEST = 86_400.0
+
+
+def _seconds(value: object) -> float | None:
+    """A run's seconds as read back: a finite, positive number of at most a
+    day (a 400-digit integer or Infinity is no run)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) and 0 < seconds <= LONGEST else None
 
 
 class RecentRuns:
@@ -39,14 +59,16 @@ class RecentRuns:
         return st.st_mtime_ns, st.st_size
 
     def _load(self) -> dict[str, list[float]]:
+        """The runs the file holds. Any problem with it (unreadable, not a
+        file, not JSON, numbers too large or not finite) means no estimate."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
+            data = json.loads(read_file(self.path, limit=MAX_BYTES, own=True))
+        except (FluxError, ValueError, RecursionError):
             return {}
         if not isinstance(data, dict):
             return {}
         return {
-            k: [float(x) for x in v if isinstance(x, (int, float)) and not isinstance(x, bool)]
+            k: [s for s in map(_seconds, v) if s is not None][-KEEP:]
             for k, v in data.items()
             if isinstance(k, str) and isinstance(v, list)
         }

@@ -9,16 +9,17 @@ a host.
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._boxes import parse_prompt, renumber_references
 from ._errors import ConfigError, FluxError, ValidationError
 from ._inputs import InputImage
+from ._keys import public_url
 from ._kinds import KINDS
-from ._panel_view import display_copy
+from ._panel_view import display_copy, off_loop
 from ._previews import shrink
 from ._request import GenerationRequest
 from ._results import seed_words
@@ -59,8 +60,9 @@ class Thumbnails:
     def view(self, image: InputImage, make: bool = True) -> dict[str, Any]:
         """What the view shows of ``image``; without ``make``, an entry with
         no thumbnail yet when none was made (the rest is known at once)."""
-        if image.url is not None:
-            return {"url": image.url, "name": image.name, "key": image.key}
+        if image.url is not None:  # shown as text, its credentials redacted
+            shown = public_url(image.url)
+            return {"url": shown, "name": image.name, "key": shown}
         made = self._made.get(image.sha256)
         if made is None:
             if not make:
@@ -135,19 +137,15 @@ class Editing:
         values = {n: v for n, v in values.items() if v is not None}
         panel.set_trait("inputs", {n: self.thumbs.of(v, make=False) for n, v in values.items()})
         waiting = [v for v in values.values() if not self.thumbs.ready(v)]
-        if not waiting:
-            return
+        if waiting:
+            off_loop(lambda: [self.thumbs.of(v) for v in waiting], self._thumbs_made)
+
+    def _thumbs_made(self, made: Callable[[], Any]) -> None:
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:  # plain Python: make them now
-            for value in waiting:
-                self.thumbs.of(value)
-            self.show_inputs()
+            made()
+        except Exception:  # a thumbnail that cannot be made is not shown
             return
-        work = loop.run_in_executor(None, lambda: [self.thumbs.of(v) for v in waiting])
-        work.add_done_callback(lambda f: f.exception() is None and self.show_inputs())
+        self.show_inputs()
 
     # -- files from the view ----------------------------------------------------------
 
@@ -155,19 +153,50 @@ class Editing:
         """One message of a file on its way from the view: each part
         acknowledged, the whole read as an image and set, or an error shown
         beside the field. Nothing is sent to a host here."""
-        upload_id = content.get("upload")
         try:
             upload = step(self, content, buffers)
-            if upload is not None and upload.whole:
-                image = InputImage.of(self.uploads.take(content, upload), upload.param)
-                image.name = upload.name
-                self.set_input(upload.param, image, append=upload.append)
-                self.panel.send({"type": "input-done", "upload": upload_id, "sha256": image.sha256})
-                self.panel.set_trait("status_text", f"{upload.name} is ready as {upload.param}")
         except ValidationError as e:
-            self.uploads.drop(content)
-            self.panel.send({"type": "input-done", "upload": upload_id, "error": str(e)})
-            self.panel._runs.fail(e)
+            self.refused(content, e)
+            return
+        if upload is None or not upload.whole:
+            return
+        data = self.uploads.take(content, upload)
+        # Decoding and fitting a large photo takes seconds: off the loop's thread.
+        off_loop(lambda: self.read(data, upload), lambda r: self.arrived(content, upload, r))
+
+    def read(self, data: bytes, upload: Upload) -> InputImage:
+        """``data`` as the image for the upload's parameter, with the fit to
+        the host's limits the form checks next made here (remembered by
+        content)."""
+        param = upload.param
+        image = InputImage.of(data, param)
+        image.name = upload.name
+        spec = self.panel._client.provider.models.get(self.panel.model)
+        p = spec.params.get(param) if spec else None
+        if p is not None:
+            with contextlib.suppress(ValidationError):  # said beside the field later
+                image.fitted(p, self.panel.model)
+        return image
+
+    def arrived(self, content: dict[str, Any], upload: Upload, image: Callable[[], Any]) -> None:
+        """A whole file, read as an image (or refused beside its field)."""
+        try:
+            read = image()
+            self.set_input(upload.param, read, append=upload.append)
+        except ValidationError as e:
+            self.refused(content, e)
+            return
+        self.panel.send(
+            {"type": "input-done", "upload": content.get("upload"), "sha256": read.sha256}
+        )
+        self.panel.set_trait("status_text", f"{upload.name} is ready as {upload.param}")
+
+    def refused(self, content: dict[str, Any], error: ValidationError) -> None:
+        self.uploads.drop(content)
+        self.panel.send(
+            {"type": "input-done", "upload": content.get("upload"), "error": str(error)}
+        )
+        self.panel._runs.fail(error)
 
     def begin(self, content: dict[str, Any], buffers: list[Any]) -> Upload | None:
         return self.uploads.begin(content, self.image_params())
@@ -216,7 +245,14 @@ class Editing:
                 {"type": "preview-input", "token": token, "error": "no such input image"}
             )
             return
-        small = display_copy(image.data, "preview")
+        off_loop(lambda: display_copy(image.data, "preview"), lambda c: self._preview(token, c))
+
+    def _preview(self, token: Any, copy: Callable[[], Any]) -> None:
+        try:
+            small = copy()
+        except Exception as e:  # said to the view, which shows it
+            self.panel.send({"type": "preview-input", "token": token, "error": str(e)[:200]})
+            return
         self.panel.send(
             {"type": "preview-input", "token": token, "mime": small.mime}, buffers=[small.data]
         )

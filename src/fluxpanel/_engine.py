@@ -24,6 +24,7 @@ from ._errors import APIError, ConfigError, FluxError, RequestTimeout, error_for
 from ._flow import Call, Outputs, Progress, Reply, Source
 from ._http import Clients, timeout_of
 from ._imaging import check_image
+from ._keys import public_url
 from ._phases import ImageCallback, Phases, ProgressCallback, notify
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
@@ -267,7 +268,22 @@ class Engine:
             rng=self._rng,
         )
 
+    async def _guard(self, call: Call) -> None:
+        """A call to an address the API handed back that is not one of its own
+        (fal's upload URL): the key may not go there, and the address must
+        pass the same rule as an image's (http(s), public for a remote API)."""
+        keys = self.provider.keys
+        if keys.may_go(call.url):
+            return
+        if keys.carried_by(call.headers):
+            raise APIError(
+                f"{self.provider.label}'s call to {public_url(call.url)} would carry the key "
+                "to an address it may not go to; not sent"
+            )
+        await self.provider.addresses.check(call.url, "an address to send to", sends=True)
+
     async def _attempt(self, call: Call, phases: Phases | None = None) -> Reply:
+        await self._guard(call)
         api = self.clients().api
         request = api.build_request(
             call.method,

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from ._errors import FluxError
 from ._export import batch_fields, batch_record
-from ._inputs import write_inputs
+from ._files import read_file
+from ._input_records import write_inputs
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
 
@@ -87,13 +88,13 @@ class HistoryStore:
         if entry not in self._ids or self._dir is None:
             raise KeyError(entry)
         folder = self._dir / str(entry)
-        record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
+        record = json.loads(read_file(folder / "record.json", own=True))
         request = GenerationRequest.from_payload(
             record["request"], models=models, inputs=self._dir / "inputs"
         )
         images = [
             GeneratedImage(
-                (folder / m["file"]).read_bytes(),
+                read_file(folder / m["file"], own=True),
                 m["mime"],
                 m["width"],
                 m["height"],

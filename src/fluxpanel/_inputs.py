@@ -13,6 +13,7 @@ import base64
 import hashlib
 import io
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._addresses import is_public_host
 from ._errors import ValidationError
-from ._files import write_file
+from ._files import FileReadError, holds, read_file, write_file
+from ._keys import public_url
 
 if TYPE_CHECKING:
     from ._spec import ParamSpec
@@ -122,7 +125,7 @@ class InputImage:
             return value
         if isinstance(value, Mapping):
             return from_record(value, field)
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
+        if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
             return _from_url(value, field)
         if isinstance(value, (str, os.PathLike)):
             return _from_path(Path(value), field)
@@ -189,7 +192,7 @@ class InputImage:
 
     def __repr__(self) -> str:
         if self.url is not None:
-            return f"InputImage(url={self.url!r})"
+            return f"InputImage(url={public_url(self.url)!r})"
         return (
             f"InputImage(sha256={self.sha256[:12]}..., {self.width}x{self.height} "
             f"{self.format}, {self.size} bytes)"
@@ -200,9 +203,10 @@ class InputImage:
 
     def to_json(self) -> dict[str, Any]:
         """The input in requests' JSON (exports, metadata, caches): its digest
-        and shape, never its bytes."""
+        and shape, never its bytes; a URL without the credentials a signed
+        one carries in its query."""
         if self.url is not None:
-            return {"url": self.url}
+            return {"url": public_url(self.url)}
         return {
             "sha256": self.sha256,
             "format": self.format,
@@ -218,17 +222,16 @@ class InputImage:
         if it still does, else one written once by content in ``folder``
         (``fluxpanel-inputs`` in the working directory). Returns its path."""
         if self.url is not None:
-            return self.url
-        if self.path is not None:
-            try:
-                if hashlib.sha256(Path(self.path).read_bytes()).hexdigest() == self.sha256:
-                    return self.path
-            except OSError:
-                pass
+            return public_url(self.url)
+        # Named only once the bytes there are checked (remembered while the
+        # file is unchanged): a file planted by name and size is not them.
+        if self.path is not None and holds(self.path, self.sha256, own=False):
+            return self.path
         target = Path(folder if folder is not None else INPUTS_FOLDER) / self.filename
-        if not target.exists() or target.stat().st_size != self.size:
+        if not holds(target, self.sha256):
             target.parent.mkdir(parents=True, exist_ok=True)
             write_file(target, self.data, overwrite=True)
+            holds(target, self.sha256)  # remembered by its new stamp
         return str(target)
 
     # -- the host's limits ----------------------------------------------------------------
@@ -244,9 +247,10 @@ class InputImage:
             done = self._fit(spec, model)
             if done is self:
                 return self  # as given: nothing to remember
-            if len(_FITTED) >= 32:
-                _FITTED.pop(next(iter(_FITTED)))
-            _FITTED[key] = done
+            with _FITTING:  # fits are made on worker threads too
+                while len(_FITTED) >= 32:
+                    _FITTED.pop(next(iter(_FITTED)))
+                _FITTED[key] = done
         return done
 
     def _fit(self, spec: ParamSpec, model: str) -> InputImage:
@@ -301,7 +305,9 @@ class InputImage:
             if megapixels:
                 scale = (megapixels * 1e6 / (img.width * img.height)) ** 0.5
                 size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
-                work = img.resize(size, Image.Resampling.LANCZOS)
+                # Halved by box steps first, then Lanczos: as sharp, and a 9400 px
+                # side is not filtered whole at full resolution.
+                work = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
             alpha = "A" in work.getbands() or "transparency" in work.info
             if jpeg and not alpha and "jpeg" in limits.formats:
                 fmt = "jpeg"
@@ -319,6 +325,7 @@ class InputImage:
 
 #: Re-encodings already made, by (input, limits, URLs taken): a few, newest last.
 _FITTED: dict[tuple[Any, ...], InputImage] = {}
+_FITTING = threading.Lock()
 
 
 def _restore(data: bytes, url: str | None, name: str, path: str | None, note: str) -> InputImage:
@@ -348,14 +355,12 @@ def _refuse(field: str, why: str, value: Any = None) -> ValidationError:
 
 def _from_path(path: Path, field: str) -> InputImage:
     try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise _refuse(field, f"cannot read {str(path)!r} ({e.strerror or e})", str(path)) from None
-    if size > MAX_INPUT_BYTES:
-        raise _refuse(
-            field, f"{path.name} is {size} bytes, more than fluxpanel reads ({MAX_INPUT_BYTES})"
-        )
-    image = _from_bytes(path.read_bytes(), field, name=path.name)
+        data = read_file(path, limit=MAX_INPUT_BYTES)
+    except FileReadError as e:
+        raise _refuse(field, str(e), str(path)) from None
+    except ValueError:  # a NUL in the name
+        raise _refuse(field, f"{str(path)[:80]!r} is not a file name", str(path)[:80]) from None
+    image = _from_bytes(data, field, name=path.name)
     if not image.note:
         image.path = str(path)
     return image
@@ -363,6 +368,12 @@ def _from_path(path: Path, field: str) -> InputImage:
 
 def _from_url(url: str, field: str) -> InputImage:
     parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    # A host fetches it: https, or http to a machine of its own (a local API).
+    local = scheme == "http" and not is_public_host(parts.hostname or "")
+    if scheme != "https" and not local:
+        shown = public_url(url)[:80]
+        raise _refuse(field, f"{shown!r} is not an https URL (only https images are sent)", shown)
     if not parts.hostname:
         raise _refuse(field, f"{url[:80]!r} is not a URL with a host", url[:80])
     if parts.username or parts.password:
@@ -370,7 +381,7 @@ def _from_url(url: str, field: str) -> InputImage:
     return InputImage(url=url, name=Path(parts.path).name or parts.hostname)
 
 
-def _from_bytes(data: bytes, field: str, *, name: str) -> InputImage:
+def _from_bytes(data: bytes, field: str, *, name: str, mpo: bool = True) -> InputImage:
     """Check ``data`` is an image of sane size; turn it upright by its EXIF
     orientation (re-encoding only then)."""
     from PIL import Image, ImageOps  # noqa: PLC0415 - Pillow loads when an image is read
@@ -383,7 +394,9 @@ def _from_bytes(data: bytes, field: str, *, name: str) -> InputImage:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                fmt = _FORMATS.get(img.format or "")
+                if img.format == "MPO" and mpo:  # a phone's photo: a JPEG, then more
+                    return _first_of_mpo(img, data, field, name)
+                fmt = "jpeg" if img.format == "MPO" else _FORMATS.get(img.format or "")
                 w, h = img.size
                 if fmt is None:
                     raise _refuse(
@@ -428,15 +441,49 @@ def _from_bytes(data: bytes, field: str, *, name: str) -> InputImage:
     return InputImage(data, fmt, w, h, name=name)
 
 
+def _first_of_mpo(img: Any, data: bytes, field: str, name: str) -> InputImage:
+    """An MPO file read as the JPEG it starts with: its first picture, byte
+    for byte (the size the file's MP index gives), else re-encoded."""
+    entries = (getattr(img, "mpinfo", None) or {}).get(0xB002) or []
+    size = entries[0].get("Size") if entries and isinstance(entries[0], dict) else None
+    if isinstance(size, int) and 0 < size < len(data):
+        image = _from_bytes(_without_mp_index(data[:size]), field, name=name, mpo=False)
+    else:
+        img.seek(0)
+        image = _encode(img.convert("RGB"), "jpeg")
+        image.name = name
+    note = "read as a JPEG: the first picture of an MPO file"
+    image.note = "; ".join(n for n in (note, image.note) if n)
+    return image
+
+
+def _without_mp_index(jpeg: bytes) -> bytes:
+    """``jpeg`` without its MP index (the APP2 ``MPF`` segment that makes a
+    JPEG an MPO): a plain JPEG, every other byte as it was."""
+    at = 2  # after the start-of-image marker
+    while at + 4 <= len(jpeg) and jpeg[at] == 0xFF and jpeg[at + 1] not in (0xDA, 0xD9):
+        length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
+        if jpeg[at + 1] == 0xE2 and jpeg[at + 4 : at + 8] == b"MPF\x00":
+            return jpeg[:at] + jpeg[at + 2 + length :]
+        at += 2 + length
+    return jpeg
+
+
+def _check_size(field: str, name: str, width: int, height: int) -> None:
+    if width < 1 or height < 1:
+        raise _refuse(field, f"the {name} is {width}x{height}: an empty image", f"{width}x{height}")
+    if width * height > MAX_INPUT_PIXELS:
+        raise _refuse(field, f"the {name} is {width}x{height}, too large", f"{width}x{height}")
+
+
 def _from_pillow(img: Any, field: str, name: str) -> InputImage:
+    _check_size(field, name, img.width, img.height)
     fmt = _FORMATS.get(getattr(img, "format", None) or "", "png")
     if fmt == "gif":
         fmt = "png"
     if img.mode not in ("RGB", "RGBA", "L", "LA") or (fmt == "jpeg" and img.mode != "RGB"):
         img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
         fmt = "png" if img.mode == "RGBA" else fmt
-    if img.width * img.height > MAX_INPUT_PIXELS:
-        raise _refuse(field, f"the {name} is {img.width}x{img.height}, too large")
     out = _encode(img, fmt)
     out.name = name
     return out
@@ -453,6 +500,9 @@ def _from_array(array: Any, field: str) -> InputImage:
             f"a NumPy array must be H x W, H x W x 3 or H x W x 4 of uint8; got {shape} {dtype}",
             f"{shape} {dtype}",
         )
+    # Its size is checked before anything is copied (a broadcast array may
+    # claim billions of pixels in a few bytes).
+    _check_size(field, "array", shape[1], shape[0])
     return _from_pillow(Image.fromarray(array), field, "array")
 
 
@@ -478,7 +528,8 @@ def from_record(
 ) -> InputImage:
     """An input named by its record (``{"sha256": ...}`` as requests' JSON
     holds it, or ``{"url": ...}``), found by content in ``folders`` and in
-    ``fluxpanel-inputs``; every candidate's bytes are checked against the digest."""
+    ``fluxpanel-inputs``; every candidate's bytes are checked against the
+    digest, and none is a link or anything but a file fluxpanel wrote."""
     url = record.get("url")
     if isinstance(url, str):
         return _from_url(url, field)
@@ -487,7 +538,10 @@ def from_record(
         raise _refuse(field, "an input record needs a sha256 or a url", dict(record))
     for folder in [*map(Path, folders), Path(INPUTS_FOLDER)]:
         for candidate in sorted(folder.glob(digest[:16] + ".*")):
-            data = candidate.read_bytes()
+            try:
+                data = read_file(candidate, limit=MAX_INPUT_BYTES, own=True)
+            except FileReadError:
+                continue  # not a file fluxpanel wrote: never read as the input
             if hashlib.sha256(data).hexdigest() == digest:
                 image = _from_bytes(data, field, name=candidate.name)
                 image.path = str(candidate)
@@ -498,41 +552,3 @@ def from_record(
         "export); pass the image itself",
         digest,
     )
-
-
-def _is_record(value: Any) -> bool:
-    return isinstance(value, Mapping) and ("sha256" in value or "url" in value)
-
-
-def resolve_records(
-    payload: Mapping[str, Any], folders: Iterable[str | os.PathLike[str]] = ()
-) -> dict[str, Any]:
-    """``payload`` with each input record (a digest) replaced by the image it names."""
-    folders = list(folders)
-    out: dict[str, Any] = {}
-    for name, value in payload.items():
-        if _is_record(value):
-            value = from_record(value, name, folders)
-        elif isinstance(value, list) and value and all(_is_record(v) for v in value):
-            value = [from_record(v, f"{name}[{i}]", folders) for i, v in enumerate(value)]
-        out[name] = value
-    return out
-
-
-def write_inputs(request: Any, folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """Write each input image of ``request`` (bytes, not URLs) into ``folder``
-    by content; returns the records for a manifest: file, sha256, size."""
-    records: dict[str, list[dict[str, Any]]] = {}
-    for name, value in request.inputs.items():
-        for image in value if isinstance(value, tuple) else (value,):
-            if image.url is not None:
-                records.setdefault(name, []).append({"url": image.url})
-                continue
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / image.filename
-            if not target.exists():
-                write_file(target, image.data, overwrite=True)
-            records.setdefault(name, []).append(
-                {"file": f"{folder.name}/{image.filename}", **image.to_json()}
-            )
-    return records

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -140,6 +140,11 @@ class KeyRule:
         """Whether the key may be sent to ``url`` (a URL the API handed back,
         to poll or cancel)."""
         return bool(self.base) and may_send_key(url, self.base, self.hosts)
+
+    def carried_by(self, headers: Mapping[str, str]) -> bool:
+        """Whether ``headers`` carry a secret (the key, in any of its forms)."""
+        forms = {f for s in self.secrets if s for f in secret_forms(s)}
+        return any(form in value for value in headers.values() for form in forms)
 
     def clean(self, text: str) -> str:
         """``text`` without any form of a secret."""

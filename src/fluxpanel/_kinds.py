@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,6 +24,7 @@ from ._boxes import ALLOWED as BOXES_ALLOWED
 from ._boxes import Box, coerce_boxes, compose_prompt
 from ._errors import ValidationError
 from ._inputs import ANY_IMAGE, InputImage
+from ._keys import url_secrets
 
 if TYPE_CHECKING:
     import traitlets
@@ -98,12 +99,17 @@ class Kind:
     def for_host(self, spec: ModelSpec, p: ParamSpec, params: dict[str, Any]) -> None:
         """Put ``p``'s value of ``params`` in the form the host reads (in place)."""
 
+    def together(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
+        """Raise :class:`ValidationError` when ``p``'s value does not go with
+        the others' (FLUX 3's boxes must leave the prompt within its length)."""
+
     def view(self, p: ParamSpec) -> dict[str, Any]:
         """What the view needs of ``p`` beyond its name, label and help."""
         return {}
 
-    def snippet(self, name: str, value: Any) -> list[str]:
-        """The lines of a ``generate(...)`` call that give ``value``."""
+    def snippet(self, name: str, value: Any, files: Naming | None = None) -> list[str]:
+        """The lines of a ``generate(...)`` call that give ``value`` (``files``
+        names an input image in code: a file holding its bytes, by default)."""
         return [f"    {name}={value!r},"]
 
     def doc(self, p: ParamSpec) -> str:
@@ -352,8 +358,8 @@ class Image(Kind):
     def view(self, p: ParamSpec) -> dict[str, Any]:
         return {"limits": (p.limits or ANY_IMAGE).to_json(), "urls": p.urls}
 
-    def snippet(self, name: str, value: Any) -> list[str]:
-        path, note = _file_of(value)
+    def snippet(self, name: str, value: Any, files: Naming | None = None) -> list[str]:
+        path, note = (files or file_of)(value)
         return [*(f"    # {n}" for n in note), f"    {name}={path},"]
 
     def count(self, p: ParamSpec) -> str:
@@ -421,10 +427,10 @@ class Images(Image):
             out["first_number"] = p.first_number
         return out
 
-    def snippet(self, name: str, value: Any) -> list[str]:
-        files = [_file_of(image) for image in value]
-        notes = [f"    # {n}" for _, note in files for n in note]
-        return [*notes, f"    {name}=[{', '.join(path for path, _ in files)}],"]
+    def snippet(self, name: str, value: Any, files: Naming | None = None) -> list[str]:
+        named = [(files or file_of)(image) for image in value]
+        notes = [f"    # {n}" for _, note in named for n in note]
+        return [*notes, f"    {name}=[{', '.join(path for path, _ in named)}],"]
 
     def count(self, p: ParamSpec) -> str:
         return f"up to {grouped(p.max)} images"
@@ -463,10 +469,25 @@ class Boxes(Kind):
         prompt = spec.role("prompt") or "prompt"
         params[prompt] = compose_prompt(params.get(prompt) or "", params.pop(p.name))
 
+    def together(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
+        name = spec.role("prompt")
+        boxes, text = values.get(p.name), values.get(name or "")
+        if not boxes or not isinstance(text, str) or name is None:
+            return
+        most = spec.params[name].max
+        sent = len(compose_prompt(text, boxes))
+        if most is not None and sent > most:
+            raise p.invalid(
+                spec.id,
+                f"{len(boxes)} boxes",
+                f"the prompt with its boxes written in has {sent} characters, more than the "
+                f"{number(most)} the host takes; shorten the descriptions or use fewer boxes",
+            )
+
     def view(self, p: ParamSpec) -> dict[str, Any]:
         return _bounds(p)
 
-    def snippet(self, name: str, value: Any) -> list[str]:
+    def snippet(self, name: str, value: Any, files: Naming | None = None) -> list[str]:
         if not value:
             return []
         # Each element's place, as data (written into the prompt when sent).
@@ -491,14 +512,33 @@ def _bounds(p: ParamSpec) -> dict[str, Any]:
     }
 
 
-def _file_of(image: InputImage) -> tuple[str, list[str]]:
+#: Names an input image in code: ``(expression, notes)``.
+Naming = Callable[[InputImage], tuple[str, list[str]]]
+
+
+def file_of(image: InputImage) -> tuple[str, list[str]]:
     """An input as a snippet names it: a file holding its exact bytes (written
-    by content when it came from memory), or its URL; a note if it could not
-    be written."""
+    by content when it came from memory), or its URL (without credentials a
+    signed one carries); a note where the code cannot hold it all."""
+    if image.url is not None:
+        note = ["the address's credentials are not written here: pass it whole"]
+        return repr(image.file()), note if url_secrets(image.url) else []
     try:
         return repr(image.file()), []
     except OSError as e:  # best effort: a read-only folder still gets a snippet
         return "None", [f"{image!r} could not be written ({e.strerror or e}): pass it here"]
+
+
+def in_folder(folder: str) -> Naming:
+    """Inputs named by their copies in ``folder`` (an export's ``inputs/``):
+    nothing of where the author kept them."""
+
+    def name(image: InputImage) -> tuple[str, list[str]]:
+        if image.url is not None:
+            return file_of(image)
+        return repr(f"{folder}/{image.filename}"), []
+
+    return name
 
 
 _BY_NAME: dict[str, Kind] = {

@@ -9,11 +9,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._bodies import DEFAULT_MAX_IMAGE_BYTES as MAX_IMAGE
 from ._errors import FluxError, ImageError
 from ._export import FORMAT, INPUTS, MANIFEST, TIME_FORMAT, batch_fields
+from ._files import FileReadError, MissingFileError, read_file
 from ._imaging import sniff_mime
+from ._inputs import MAX_INPUT_BYTES
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
+
+#: A manifest is a few KB; a larger one is not ours.
+MAX_MANIFEST = 10_000_000
 
 
 def load(folder: str | Path) -> Generation:
@@ -25,8 +31,8 @@ def load(folder: str | Path) -> Generation:
 
     folder = Path(folder)
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        manifest = json.loads(read_file(folder / MANIFEST, limit=MAX_MANIFEST, own=True))
+    except MissingFileError:
         raise FluxError(f"{folder} has no {MANIFEST}: not a fluxpanel export") from None
     except (ValueError, RecursionError) as e:
         raise FluxError(f"{folder / MANIFEST} is not valid JSON: {e}") from None
@@ -52,7 +58,7 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
     images = []
     for meta in manifest["images"]:
         name = Path(str(meta["file"])).name  # never outside the folder
-        data = (folder / name).read_bytes()
+        data = read_file(folder / name, limit=MAX_IMAGE, own=True)
         if hashlib.sha256(data).hexdigest() != meta["sha256"]:
             raise ImageError(f"{name} does not match the sha256 in the manifest")
         images.append(
@@ -85,16 +91,21 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Generation:
 
 
 def _check_inputs(folder: Path, inputs: dict[str, Any]) -> None:
-    """Each input file of an export holds the bytes its sha256 names."""
+    """Each input file of an export holds the bytes its sha256 names (each
+    file read once, however often the manifest names it)."""
+    checked: set[tuple[Path, str]] = set()
     for name, records in dict(inputs).items():
         for record in records:
             if "url" in record:
                 continue
             path = folder / INPUTS / Path(str(record["file"])).name
+            if (path, record["sha256"]) in checked:
+                continue
+            checked.add((path, record["sha256"]))
             try:
-                data = path.read_bytes()
-            except OSError:
-                raise ImageError(f"input {name} ({path.name}) is missing from the export") from None
+                data = read_file(path, limit=MAX_INPUT_BYTES, own=True)
+            except FileReadError as e:
+                raise ImageError(f"input {name} ({path.name}) is not readable: {e}") from None
             if hashlib.sha256(data).hexdigest() != record["sha256"]:
                 raise ImageError(f"input {name} ({path.name}) does not match its sha256")
 

@@ -51,6 +51,8 @@ MESSAGES: Mapping[str, Handler] = MappingProxyType(
         "preview-input": lambda panel, content, buffers: panel._editing.send_preview(content),
         "use-prompt": lambda panel, content, buffers: panel.use_expanded_prompt(),
         "edit-box": lambda panel, content, buffers: panel.edit_box(str(content.get("name", ""))),
+        # A view (re)connected: files on their way from an earlier one are gone.
+        "view": lambda panel, content, buffers: panel._editing.uploads.reset(),
         "input-begin": _upload(Editing.begin),
         "input-chunk": _upload(Editing.part),
         "input-end": _upload(Editing.end),

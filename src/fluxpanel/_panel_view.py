@@ -6,7 +6,8 @@ Pure functions, except :func:`tile`, which makes a widget model."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets
 import traitlets as t
@@ -65,6 +66,23 @@ def running_loop() -> asyncio.AbstractEventLoop:
             "FluxPanel generates on the running event loop (a Jupyter kernel's); "
             "outside one, use 'await panel.agenerate()' or FluxClient"
         ) from None
+
+
+T = TypeVar("T")
+
+
+def off_loop(work: Callable[[], T], then: Callable[[Callable[[], T]], None]) -> None:
+    """Run ``work`` (pure work: decoding, scaling, hashing) off the running
+    loop's thread, then ``then`` on it with a callable that returns the
+    result or raises what ``work`` raised. With no loop running (plain
+    Python), both run here, in turn."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        then(work)
+        return
+    done = loop.run_in_executor(None, work)
+    done.add_done_callback(lambda f: then(f.result))
 
 
 def display_copy(data: bytes, use: str) -> Shrunk:

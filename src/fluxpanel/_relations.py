@@ -277,6 +277,8 @@ def check_together(spec: ModelSpec, values: Mapping[str, Any]) -> None:
     )
     for _, _, relation, p in checks:
         relation.check(spec, p, values)
+    for p in spec.params.values():  # and what a kind asks of the other values
+        KINDS[p.kind].together(spec, p, values)
 
 
 def fit_together(spec: ModelSpec, values: dict[str, Any]) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError
-from ._inputs import resolve_records
+from ._files import read_file
+from ._input_records import restore_inputs
 from ._kinds import DROP, KINDS
 from ._metadata import read
 from ._relations import check_together, fit_together
@@ -359,7 +360,8 @@ class GenerationRequest:
         ``provider`` names the provider whose table the request was made for
         (as exports and image metadata record it); ``models`` gives a table.
         Input images, named in the JSON by their sha256, are found by content
-        in the folder ``inputs`` or in ``fluxpanel-inputs``.
+        in the folder ``inputs`` or in ``fluxpanel-inputs``; an input given as
+        a path is refused (a restored request never picks a file to read).
         """
         if not isinstance(payload, Mapping):
             raise ValidationError(
@@ -367,13 +369,14 @@ class GenerationRequest:
                 field=None,
                 value=payload,
             )
-        data = resolve_records(
-            {str(k): v for k, v in payload.items()}, [inputs] if inputs is not None else []
-        )
+        data = {str(k): v for k, v in payload.items()}
         model = data.pop("model", None)
         if model is None:
             raise ValidationError("model is required", field="model", value=None)
         table = models if models is not None else table_for(provider)
+        spec = table.get(model) if isinstance(model, str) else None
+        if spec is not None:
+            data = restore_inputs(data, spec.params, [inputs] if inputs is not None else [])
         return cls._build(model, data, table)
 
     @classmethod
@@ -383,7 +386,7 @@ class GenerationRequest:
         """The request saved in an image's metadata by fluxpanel (PNG, JPEG or
         WebP), validated like any other input against the table of the
         provider that made it."""
-        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        data = image if isinstance(image, bytes) else read_file(Path(image))
         texts = read(data)
         if "fluxpanel" not in texts:
             raise ValidationError(
@@ -402,13 +405,14 @@ class GenerationRequest:
         name = provider if isinstance(provider, str) else None
         return cls.from_payload(payload, models=models, provider=name)
 
-    def to_code(self, provider: Provider | str | None = None) -> str:
+    def to_code(self, provider: Provider | str | None = None, *, inputs: str = "") -> str:
         """A runnable Python snippet that reproduces this request with fluxpanel.
 
         ``provider`` is the provider (or its name) the snippet should use; the
-        key is always read from the environment, never written.
+        key is always read from the environment, never written. ``inputs``
+        names input images by their copies in that folder (an export's).
         """
-        return request_code(self, provider)
+        return request_code(self, provider, inputs=inputs)
 
     # -- identity -------------------------------------------------------------------
 

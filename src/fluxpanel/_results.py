@@ -206,11 +206,17 @@ class Generation:
         seed = self.request.seed
         return None if seed is None else int(seed)
 
-    def save(self, folder: str | Path) -> Path:
-        """Write every image and a ``manifest.json`` (request, seeds, provider,
-        endpoint, timings, cost, sha256 of each file, fluxpanel version) into
-        ``folder``. :func:`fluxpanel.load` reads it back."""
-        return save(self, folder)
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write every image, its input images and a ``manifest.json``
+        (request, seeds, provider, endpoint, timings, cost, sha256 of each
+        file, fluxpanel version) into ``folder``; :func:`fluxpanel.load`
+        reads it back.
+
+        Saving this result again where it already is does nothing, so a
+        report can be re-run. Another export in ``folder`` is never written
+        over unless ``overwrite=True`` (else :class:`ExportExistsError`); a
+        failed save (:class:`ExportError`) leaves nothing half-written."""
+        return save(self, folder, overwrite=overwrite)
 
     def to_code(self) -> str:
         """Python that reproduces this generation exactly."""

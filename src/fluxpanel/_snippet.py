@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._kinds import KINDS
+from ._kinds import KINDS, in_folder
 
 if TYPE_CHECKING:
     from ._request import GenerationRequest
@@ -19,11 +19,14 @@ def client_code(provider: Any = None) -> tuple[str, str]:
     return provider.client_code()
 
 
-def request_code(request: GenerationRequest, provider: Any = None, *, seed: bool = True) -> str:
+def request_code(
+    request: GenerationRequest, provider: Any = None, *, seed: bool = True, inputs: str = ""
+) -> str:
     """Python that reproduces ``request`` exactly with fluxpanel (seed included).
 
     With ``seed=False`` the seed is left out, so each run draws its own: the
-    code for settings whose seed is still random.
+    code for settings whose seed is still random. With ``inputs``, input
+    images are named by their copies in that folder (an export's).
     """
     args, comment = client_code(provider)
     lines = ["import fluxpanel", ""]
@@ -36,18 +39,21 @@ def request_code(request: GenerationRequest, provider: Any = None, *, seed: bool
         lines.append(
             "# The seed is drawn at random each run; fix it in the panel to reproduce an image."
         )
-    if request.inputs:
+    if request.inputs and inputs:
+        lines.append(f"# Input images are the export's own copies: run this beside {inputs}/.")
+    elif request.inputs:
         lines.append(
             "# Input images are named by files that hold their exact bytes (fluxpanel-inputs/ "
             "holds those that came from memory or the browser)."
         )
+    files = in_folder(inputs) if inputs else None
     lines.append("generation = client.generate(")
     lines.append(f"    model={request.model!r},")
     for name, value in request.params.items():
         p = request.spec.params[name]
         if p.random and not seed:
             continue
-        lines += KINDS[p.kind].snippet(name, value)
+        lines += KINDS[p.kind].snippet(name, value, files)
     lines.append(")")
     lines.append("generation")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 import traitlets as t
 
-from ._boxes import Box, boxes_json, coerce_boxes
+from ._boxes import MAX_BOXES, Box, boxes_json, coerce_boxes
 from ._errors import ValidationError
 from ._inputs import InputImage
 
@@ -61,11 +61,13 @@ def boxes_from_json(rows: Any, widget: Any) -> tuple[Any, ...]:
     """The editor's rows: it sends only valid boxes; any other row is
     dropped rather than stopping the sync."""
     out: list[Box] = []
-    for row in rows if isinstance(rows, list) else ():
+    names: set[str] = set()
+    for row in rows[:MAX_BOXES] if isinstance(rows, list) else ():
         try:
             box = Box.from_json(row)
         except (ValidationError, TypeError, AttributeError):
             continue
-        if all(b.name != box.name for b in out):
+        if box.name not in names:
+            names.add(box.name)
             out.append(box)
     return tuple(out)

@@ -11,6 +11,8 @@ clear error.
 
 from __future__ import annotations
 
+import bisect
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +28,20 @@ THUMB_SIDE = 192
 MAX_UPLOADS = 8
 
 
+#: An upload no part of which came for this long is dropped.
+IDLE_SECONDS = 120.0
+#: Finished or cancelled uploads remembered, so their late parts are dropped.
+REMEMBERED = 256
+#: Most parts one upload may come in (the view sends a file in parts of
+#: :data:`CHUNK`: a 100 MB file is 12 of them). Each part costs a check of its
+#: two neighbours, so an upload costs at most this many small steps.
+MAX_PARTS = 1024
+
+
 @dataclass
 class Upload:
-    """One file on its way from the browser."""
+    """One file on its way from the browser, in parts kept by their offset
+    (at most :data:`MAX_PARTS`, none overlapping another)."""
 
     param: str
     name: str
@@ -38,14 +51,26 @@ class Upload:
     received: int = 0
     #: The view has sent everything (its last message came).
     ended: bool = False
+    #: When a message of it last came (``time.monotonic()``).
+    seen: float = field(default_factory=lambda: time.monotonic())
+    #: The parts' offsets, in order.
+    starts: list[int] = field(default_factory=list)
 
     @property
     def whole(self) -> bool:
         """Every byte has come and the view has said it is done."""
         return self.ended and self.received == self.size
 
+    def fits(self, offset: int, data: bytes) -> bool:
+        """Whether a part at ``offset`` overlaps none already here: only its
+        neighbours in the order of offsets are looked at."""
+        at = bisect.bisect_right(self.starts, offset)
+        if at and self.starts[at - 1] + len(self.parts[self.starts[at - 1]]) > offset:
+            return False
+        return at == len(self.starts) or self.starts[at] >= offset + len(data)
+
     def data(self) -> bytes:
-        return b"".join(self.parts[offset] for offset in sorted(self.parts))
+        return b"".join(self.parts[offset] for offset in self.starts)
 
 
 class UploadError(ValidationError):
@@ -53,16 +78,34 @@ class UploadError(ValidationError):
 
 
 class Uploads:
-    """Files arriving from the browser, by the id the view gave each."""
+    """Files arriving from the browser, by the id the view gave each. Work
+    and memory per part are bounded: a part is checked against its two
+    neighbours, and an upload comes in at most :data:`MAX_PARTS` parts."""
 
-    def __init__(self, max_bytes: int = MAX_INPUT_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_INPUT_BYTES, idle: float = IDLE_SECONDS) -> None:
         self.max_bytes = max_bytes
+        self.idle = idle
         self._open: dict[str, Upload] = {}
         #: Parts that came before their upload's first message, by upload id.
         self._early: dict[str, list[tuple[Any, bytes]]] = {}
+        #: Ids of uploads that ended (taken, cancelled, refused): late parts go.
+        self._closed: dict[str, None] = {}
+
+    def reset(self) -> None:
+        """A view (re)connected: what was on its way is gone."""
+        for upload_id in [*self._open, *self._early]:
+            self._close(upload_id)
+
+    def _sweep(self) -> None:
+        """Uploads that went quiet (a view that went away) are dropped."""
+        now = time.monotonic()
+        for upload_id, upload in list(self._open.items()):
+            if now - upload.seen > self.idle:
+                self._close(upload_id)
 
     def begin(self, content: dict[str, Any], params: set[str]) -> Upload:
-        upload_id = str(content.get("upload", ""))[:64]
+        self._sweep()
+        upload_id = _id(content)
         param = str(content.get("param", ""))
         name = str(content.get("name") or "the file")[:200]
         size = content.get("size")
@@ -86,15 +129,20 @@ class Uploads:
 
     def chunk(self, content: dict[str, Any], buffers: list[Any]) -> Upload | None:
         """Take one part; the upload it belongs to (``None`` for a part that
-        came before its upload's first message: kept until it comes)."""
+        came before its upload's first message, kept until it comes, or for a
+        late part of one that ended, dropped)."""
         data = bytes(buffers[0]) if buffers else b""
-        upload_id = str(content.get("upload", ""))[:64]
+        upload_id = _id(content)
         upload = self._open.get(upload_id)
         if upload is None:
+            if upload_id in self._closed:
+                return None  # a late part of an upload that ended: dropped
+            if len(data) > CHUNK:
+                raise UploadError("a file part larger than a part may be")
             early = self._early.setdefault(upload_id, [])
             waiting = sum(len(d) for parts in self._early.values() for _, d in parts)
             if len(self._early) > MAX_UPLOADS or waiting + len(data) > self.max_bytes:
-                self._early.pop(upload_id, None)
+                self._close(upload_id)
                 raise UploadError("a file part arrived for no upload (it was cancelled)")
             early.append((content.get("offset"), data))
             return None
@@ -102,19 +150,24 @@ class Uploads:
         return upload
 
     def _add(self, content: dict[str, Any], upload: Upload, offset: Any, data: bytes) -> None:
+        upload.seen = time.monotonic()
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             self.drop(content)
             raise UploadError(f"{upload.name} arrived out of order; try again", field=upload.param)
         if offset + len(data) > upload.size:
             self.drop(content)
             raise UploadError(f"{upload.name} is larger than the view said", field=upload.param)
-        overlaps = any(
-            offset < o + len(d) and o < offset + len(data) for o, d in upload.parts.items()
-        )
-        if not data or len(data) > CHUNK or overlaps:
+        if len(upload.parts) >= MAX_PARTS:
+            self.drop(content)
+            raise UploadError(
+                f"{upload.name} came in more than {MAX_PARTS} parts; try again",
+                field=upload.param,
+            )
+        if not data or len(data) > CHUNK or not upload.fits(offset, data):
             self.drop(content)
             raise UploadError(f"{upload.name} arrived out of order; try again", field=upload.param)
         upload.parts[offset] = data
+        bisect.insort(upload.starts, offset)
         upload.received += len(data)
 
     def end(self, content: dict[str, Any]) -> Upload:
@@ -122,6 +175,7 @@ class Uploads:
         parts (see :attr:`Upload.whole`)."""
         upload = self._get(content)
         upload.ended = True
+        upload.seen = time.monotonic()
         return upload
 
     def take(self, content: dict[str, Any], upload: Upload) -> bytes:
@@ -130,12 +184,27 @@ class Uploads:
         return upload.data()
 
     def drop(self, content: dict[str, Any]) -> None:
-        upload_id = str(content.get("upload", ""))[:64]
+        """The upload ends (taken, cancelled by the view, or refused)."""
+        self._close(_id(content))
+
+    def _close(self, upload_id: str) -> None:
         self._open.pop(upload_id, None)
         self._early.pop(upload_id, None)
+        self._closed[upload_id] = None
+        while len(self._closed) > REMEMBERED:
+            self._closed.pop(next(iter(self._closed)))
+
+    @property
+    def waiting(self) -> int:
+        """Uploads on their way now."""
+        return len(self._open)
 
     def _get(self, content: dict[str, Any]) -> Upload:
-        upload = self._open.get(str(content.get("upload", ""))[:64])
+        upload = self._open.get(_id(content))
         if upload is None:
             raise UploadError("a file part arrived for no upload (it was cancelled)")
         return upload
+
+
+def _id(content: dict[str, Any]) -> str:
+    return str(content.get("upload", ""))[:64]

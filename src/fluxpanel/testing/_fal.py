@@ -275,6 +275,9 @@ class FakeFal(LoopbackServer):
         #: Uploaded files by token, and how many uploads carried the key.
         self.uploads: dict[str, bytes] = {}
         self.keys_sent_to_storage = 0
+        #: Where the upload URLs it hands out point (this server when ``None``):
+        #: a test sets another address to play a storage answer gone wrong.
+        self.upload_base: str | None = None
         #: With a number, each request runs this many seconds after it is
         #: submitted (then it is done), else it is done after ``queue_polls``.
         self.run_seconds: float | None = None
@@ -317,7 +320,7 @@ class FakeFal(LoopbackServer):
         h.send_json(
             200,
             {
-                "upload_url": f"{self.url_base}/fal-upload/{token}",
+                "upload_url": f"{self.upload_base or self.url_base}/fal-upload/{token}",
                 "file_url": f"{self.url_base}/files/{token}/{data.get('file_name', 'file')}",
             },
         )
