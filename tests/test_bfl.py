@@ -124,7 +124,7 @@ def test_active_task_limit_is_shared_by_every_call_of_a_client(bfl):
     bfl.pending_polls = 3
 
     class Limited(QuickBFL):
-        max_active = 2
+        limits = fluxpanel.HostLimits(active=2)
 
     async def run():
         async with fluxpanel.AsyncFluxClient(

@@ -31,6 +31,7 @@ from ._errors import (
 from ._export import ExportError, ExportExistsError
 from ._files import FileReadError
 from ._inputs import InputImage
+from ._limits import HostLimits
 from ._load import load
 from ._pricing import PerMegapixel, PerTier, estimate_cost
 from ._request import GenerationRequest
@@ -63,6 +64,7 @@ __all__ = [
     "GeneratedImage",
     "Generation",
     "GenerationRequest",
+    "HostLimits",
     "ImageError",
     "ImageLimits",
     "InputImage",

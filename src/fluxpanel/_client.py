@@ -30,6 +30,7 @@ from ._engine import (
     notify,
 )
 from ._errors import ConfigError
+from ._limits import HostLimits
 from ._pricing import estimate_cost
 from ._request import GenerationRequest
 from ._results import Generation
@@ -58,6 +59,9 @@ class AsyncFluxClient:
     bounds a whole generation, polling included. ``downloads_per_host`` (6,
     as a browser) is how many images are fetched from one image host at once;
     the rest wait their turn in order, so the first generation is finished first.
+    ``limits`` (a :class:`HostLimits`) replaces the host's published limits
+    (active tasks, creates a minute, generations in flight), which every
+    client of the process shares for one account.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class AsyncFluxClient:
         cache: ResultCache | bool | str | Path | None = True,
         prices: Mapping[str, float] | None = None,
         deadline: float = 600.0,
+        limits: HostLimits | None = None,
     ) -> None:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ConfigError(f"max_retries={max_retries!r} must be an integer >= 0")
@@ -89,6 +94,7 @@ class AsyncFluxClient:
             max_image_bytes=max_image_bytes,
             deadline=deadline,
             transport=transport,
+            limits=limits,
         )
         # The preview provider is free and deterministic: nothing to save.
         self._cache = None if self._provider.offline else get_cache(cache)

@@ -12,8 +12,10 @@ provider's :class:`~fluxpanel._keys.KeyRule` what no error may carry.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -25,10 +27,11 @@ from ._flow import Call, Outputs, Progress, Reply, Source
 from ._http import Clients, timeout_of
 from ._imaging import check_image
 from ._keys import public_url
+from ._limits import Gate, HostLimits, gate_for
 from ._phases import ImageCallback, Phases, ProgressCallback, notify
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
-from ._retry import RetryPolicy, parse_retry_after, with_retries
+from ._retry import RetryPolicy, parse_retry_after, too_long, with_retries
 from .providers._base import Provider
 
 __all__ = [
@@ -60,6 +63,7 @@ class Engine:
         deadline: float = 600.0,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        limits: HostLimits | None = None,
     ) -> None:
         per_host = downloads_per_host
         if not isinstance(per_host, int) or isinstance(per_host, bool) or per_host < 1:
@@ -70,6 +74,8 @@ class Engine:
         self.deadline = float(deadline)
         self._transport = transport
         self._rng = rng or random.Random()
+        #: The host's limits this engine keeps (the provider's published ones by default).
+        self.limits = limits
         self.downloads = Downloads(
             provider.addresses,
             self.retry,
@@ -88,8 +94,18 @@ class Engine:
         if self._clients is None or self._clients.loop is not loop:
             if self._clients is not None:
                 self._clients.close_later()
-            self._clients = Clients(loop, self.timeout, self._transport, self.provider.max_active)
+            self._clients = Clients(loop, self.timeout, self._transport)
         return self._clients
+
+    def gate(self) -> Gate:
+        """The gate of this host account, shared by every client of the process."""
+        secrets = "\0".join(s for s in self.provider.keys.secrets if s)
+        account = (
+            self.provider.name,
+            self.provider.identity,
+            hashlib.sha256(secrets.encode()).hexdigest(),  # held in memory only
+        )
+        return gate_for(account, self.limits or self.provider.limits)
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, None
@@ -109,7 +125,19 @@ class Engine:
         """Run ``request`` to the end: submit, follow the provider's flow,
         fetch and check every image. ``on_image`` is called as each arrives;
         ``on_progress`` with each :class:`Progress` (``expected``: the seconds
-        a run usually takes here, passed along)."""
+        a run usually takes here, passed along). It waits its turn among
+        the generations in flight to this host first (see
+        :mod:`fluxpanel._limits`)."""
+        async with self.gate().generation():
+            return await self._generate(request, on_image, on_progress, expected)
+
+    async def _generate(
+        self,
+        request: GenerationRequest,
+        on_image: ImageCallback | None,
+        on_progress: ProgressCallback | None,
+        expected: float | None,
+    ) -> Generation:
         started = time.perf_counter()
         phases = Phases(on_progress, started, expected)
         try:
@@ -144,7 +172,8 @@ class Engine:
         the deadline as a whole: a server dripping its answer a byte at a time
         cannot hold a generation past it. The provider is told to cancel."""
         try:
-            async with asyncio.timeout(self.deadline):
+            async with asyncio.timeout(self.deadline) as deadline:
+                _DEADLINE.set(deadline)
                 return await flow
         except TimeoutError:
             tasks = f" (task {', '.join(seen)})" if seen else ""
@@ -166,10 +195,9 @@ class Engine:
     async def _run_task(
         self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
     ) -> Outputs:
-        active = self.clients().active
-        if active is None:
-            return await self._follow(request, started, seen, phases)
-        async with active:
+        asked = time.monotonic()
+        async with self.gate().task():  # the host's active tasks
+            _not_counted(time.monotonic() - asked)
             return await self._follow(request, started, seen, phases)
 
     async def _follow(
@@ -187,7 +215,12 @@ class Engine:
                         giving_up = True
                         await self._give_up(call)
                     await asyncio.sleep(call.delay)
-                reply = await (self._held(call, phases) if call.until else self.send(call, phases))
+                if call.until:
+                    reply = await self._held(call, phases)
+                elif call.billable:
+                    reply = await self._create(call, phases)
+                else:
+                    reply = await self.send(call, phases)
             except asyncio.CancelledError:
                 if not giving_up:
                     await self._cancel(call)
@@ -237,17 +270,45 @@ class Engine:
         reply = await self._retried(call, phases)
         if reply.status < 400:
             return reply
-        ra = parse_retry_after(reply.headers.get("retry-after"))
+        raise self._error(call, reply)
+
+    def _error(self, call: Call, reply: Reply) -> FluxError:
         try:
-            error = self.provider.error(call, reply, retry_after=ra)
+            return self.provider.error(call, reply, retry_after=self.provider.retry_after(reply))
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
-            error = error_for_status(
+            return error_for_status(
                 reply.status,
                 f"{self.provider.label} answered {reply.status} with a body fluxpanel "
                 f"cannot read ({type(e).__name__})",
                 request_id=reply.request_id,
             )
-        raise error
+
+    async def _create(self, call: Call, phases: Phases) -> Reply:
+        """A billable create, in its turn at the host's gate. A 429 that names
+        its wait (``Retry-After``, or the host's own words) is waited out,
+        every create to the host waiting with it, as often as it comes
+        within the deadline; one that names none is backed off a few times."""
+        gate, backoffs = self.gate(), 0
+        while True:
+            asked = time.monotonic()
+            async with gate.create():
+                _not_counted(time.monotonic() - asked)  # our own queue, not the host's time
+                reply = await self._retried(call, phases, retry_429=False)
+            if reply.status != 429:
+                break
+            wait = self.provider.retry_after(reply)
+            if wait is not None and wait > self.retry.max_retry_after:
+                raise too_long(wait, self.retry, reply)
+            if not wait:
+                if backoffs >= self.retry.max_retries:
+                    break
+                wait = self.retry.backoff(backoffs, self._rng)
+                backoffs += 1
+            gate.throttled(wait)
+            await asyncio.sleep(wait)
+        if reply.status >= 400:
+            raise self._error(call, reply)
+        return reply
 
     async def _held(self, call: Call, phases: Phases) -> Reply:
         """A held stream is a quicker way to learn what polling also learns:
@@ -260,12 +321,13 @@ class Engine:
             return Reply(0, {}, b"")
         return reply if reply.status < 400 else Reply(reply.status, reply.headers, b"")
 
-    async def _retried(self, call: Call, phases: Phases | None) -> Reply:
+    async def _retried(self, call: Call, phases: Phases | None, *, retry_429: bool = True) -> Reply:
         return await with_retries(
             lambda: self._attempt(call, phases),
             billable=call.billable,
             policy=self.retry,
             rng=self._rng,
+            retry_429=retry_429,
         )
 
     async def _guard(self, call: Call) -> None:
@@ -375,3 +437,16 @@ class Engine:
             request,
             self.provider.name,
         )
+
+
+#: The deadline of the generation under way (in its task's context).
+_DEADLINE: ContextVar[asyncio.Timeout | None] = ContextVar("fluxpanel_deadline", default=None)
+
+
+def _not_counted(seconds: float) -> None:
+    """Time spent waiting for this process's own turn at a host's gate is
+    given back to the deadline: it bounds the host's time, not the queue."""
+    deadline = _DEADLINE.get()
+    when = deadline.when() if deadline is not None else None
+    if deadline is not None and when is not None and seconds > 0.001:
+        deadline.reschedule(when + seconds)

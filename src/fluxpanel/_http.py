@@ -57,14 +57,13 @@ def _headers(encodings: str) -> dict[str, str]:
 
 
 class Clients:
-    """The clients, the download lanes and the active-task limit of one loop."""
+    """The clients and the download lanes of one loop."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         timeout: httpx.Timeout,
         transport: httpx.AsyncBaseTransport | None,
-        max_active: int | None,
     ) -> None:
         self.loop = loop
         self._timeout = timeout
@@ -74,8 +73,6 @@ class Clients:
         self._downloads: httpx.AsyncClient | None = None
         #: Semaphores by image host (scheme, host, port): see fluxpanel._downloads.
         self.lanes: dict[str, asyncio.Semaphore] = {}
-        #: The provider's limit on tasks running at once, shared by every call.
-        self.active = asyncio.Semaphore(max_active) if max_active else None
 
     def _pool(self) -> httpx.AsyncBaseTransport | None:
         """The connections both clients draw from. One pool, so an image

@@ -74,19 +74,24 @@ class _StatusReply(FluxError):
         self.reply = reply
 
 
-def _classify(reply: Reply, billable: bool, policy: RetryPolicy) -> None:
+def too_long(wait: float, policy: RetryPolicy, reply: Reply) -> RateLimitError:
+    """The error for a host that asks to wait longer than the policy waits."""
+    return RateLimitError(
+        f"rate limited: the server asks to wait {wait:.0f} s, longer than "
+        f"fluxpanel waits ({policy.max_retry_after:.0f} s); try again later",
+        retry_after=wait,
+        status=429,
+        request_id=reply.request_id,
+    )
+
+
+def _classify(reply: Reply, billable: bool, policy: RetryPolicy, retry_429: bool) -> None:
     """Raise :class:`_Retry` for a status worth trying again."""
     status = reply.status
-    if status == 429:
+    if status == 429 and retry_429:
         wait = parse_retry_after(reply.headers.get("retry-after"))
         if wait is not None and wait > policy.max_retry_after:
-            raise RateLimitError(
-                f"rate limited: the server asks to wait {wait:.0f} s, longer than "
-                f"fluxpanel waits ({policy.max_retry_after:.0f} s); try again later",
-                retry_after=wait,
-                status=429,
-                request_id=reply.request_id,
-            )
+            raise too_long(wait, policy, reply)
         raise _Retry(_StatusReply(reply), wait)
     if not billable and (status == 408 or status >= 500):
         raise _Retry(_StatusReply(reply))
@@ -106,15 +111,17 @@ async def with_retries(
     billable: bool,
     policy: RetryPolicy,
     rng: random.Random,
+    retry_429: bool = True,
 ) -> Reply:
     """``attempt()`` until it gives a reply not worth retrying, or the
     retries run out (the last reply is returned; a transport failure raises
-    a :class:`TransportError`)."""
+    a :class:`TransportError`). Without ``retry_429`` a 429 is returned at
+    once (the caller waits it out at the host's gate)."""
     n = 0
     while True:
         try:
             reply = await attempt()
-            _classify(reply, billable, policy)
+            _classify(reply, billable, policy, retry_429)
             return reply
         except httpx.HTTPError as e:
             if not _retryable(e, billable) or n >= policy.max_retries:

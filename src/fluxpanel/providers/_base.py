@@ -22,6 +22,8 @@ from .._addresses import AddressRule, is_public_host
 from .._errors import APIError, ConfigError, FluxError, error_for_status
 from .._flow import Call, Outputs, Progress, Reply, Step, parse_json
 from .._keys import NO_KEY, KeyRule, clean_key, public_url, url_secrets
+from .._limits import HostLimits
+from .._retry import parse_retry_after
 
 __all__ = [
     "Call",
@@ -64,9 +66,9 @@ class Provider:
     #: True for providers that make images here, with no account and no cost
     #: (their flow ends at once with drawings instead of addresses).
     offline: bool = False
-    #: Most tasks this provider lets one account run at once (shared by every
-    #: call of a client), or None for no limit.
-    max_active: int | None = None
+    #: The host's published limits for one account (kept by the gate every
+    #: client of the process shares; see :mod:`fluxpanel._limits`).
+    limits: HostLimits = HostLimits()
     #: Said when the user cancels, if cancelling cannot stop the billing.
     cancel_note: str = ""
     #: Who withholds images of a batch, in words ("Replicate's safety filter").
@@ -96,6 +98,10 @@ class Provider:
         return None
 
     # -- errors --------------------------------------------------------------------
+
+    def retry_after(self, reply: Reply) -> float | None:
+        """The seconds a 429 asks to wait, if it says (``Retry-After``)."""
+        return parse_retry_after(reply.headers.get("retry-after"))
 
     def error(self, call: Call, reply: Reply, retry_after: float | None = None) -> FluxError:
         """The error for a reply with an error status."""

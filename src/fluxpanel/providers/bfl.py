@@ -50,6 +50,7 @@ from typing import Any
 
 from .._errors import APIError, FluxError, ModerationError, ServerError
 from .._inputs import InputImage
+from .._limits import HostLimits
 from .._request import GenerationRequest
 from .._spec import SEED_MAX
 from ..tables.bfl import MODELS
@@ -90,7 +91,11 @@ class BlackForestLabs(HostedProvider):
     default_url = DEFAULT_URL
     models = MODELS
     key_hosts = KEY_HOSTS
-    max_active = 24
+    #: "You have exceeded the number of active tasks (24)": per account, from
+    #: the create until the task is done (Black Forest Labs' API reference).
+    limits = HostLimits(
+        active=24, in_flight=24, source="docs.bfl.ai: at most 24 active tasks per account"
+    )
     withheld_by = "Black Forest Labs' moderation"
     cancel_note = (
         "Black Forest Labs cannot cancel a task once submitted: fluxpanel stopped "

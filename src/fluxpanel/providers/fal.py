@@ -49,6 +49,7 @@ from typing import Any
 
 from .._errors import APIError, InsufficientCreditsError, ModerationError
 from .._inputs import InputImage
+from .._limits import HostLimits
 from .._request import GenerationRequest
 from ..tables.fal import MODELS
 from ._base import Call, HostedProvider, Outputs, Progress, Reply
@@ -137,6 +138,10 @@ class Fal(HostedProvider):
     models = MODELS
     withheld_by = "fal's safety checker"
     bills_withheld = True
+    #: docs.fal.ai concurrency limits: requests past the account's
+    #: concurrency wait in fal's queue ("never rejected"); the client bounds
+    #: only how many it keeps in flight.
+    limits = HostLimits(in_flight=64, source="docs.fal.ai: requests queue past the concurrency")
 
     def error_class(self, status: int, detail: str) -> tuple[type[APIError], str] | None:
         if "exhausted balance" in detail.lower():

@@ -44,9 +44,10 @@ from typing import Any
 
 from .._errors import APIError, FluxError, ModerationError
 from .._inputs import InputImage
+from .._limits import HostLimits
 from .._request import GenerationRequest
 from ..tables.replicate import MODELS
-from ._base import Call, HostedProvider, Outputs, Progress, Reply
+from ._base import Call, HostedProvider, Outputs, Progress, Reply, error_detail
 from ._wire import spell
 
 __all__ = ["DATA_URI_MAX", "KEY_HOSTS", "MODELS", "Replicate", "log_fraction"]
@@ -75,6 +76,10 @@ def log_fraction(logs: Any) -> float | None:
     return min(int(found[-1]), 100) / 100 if found else None
 
 
+#: How Replicate's 429 names its wait (replicate.com/docs/topics/predictions/rate-limits).
+_RESETS = re.compile(r"resets in ~?\s*([0-9]+(?:\.[0-9]+)?)\s*s", re.I)
+
+
 class Replicate(HostedProvider):
     """Replicate's API. ``api_key`` defaults to ``$REPLICATE_API_TOKEN``."""
 
@@ -95,10 +100,22 @@ class Replicate(HostedProvider):
     models = MODELS
     withheld_by = "Replicate's safety filter"
     bills_withheld = False
+    #: replicate.com/docs/topics/predictions/rate-limits: 600 creates a minute
+    #: (a stricter limit without enough credit is learned from its 429s).
+    limits = HostLimits(per_minute=600, source="replicate.com: 600 predictions a minute")
     cancel_note = (
         "A prediction still in Replicate's first answer cannot be cancelled from "
         "here; one being polled was cancelled at Replicate."
     )
+
+    def retry_after(self, reply: Reply) -> float | None:
+        """``Retry-After``, else the wait Replicate writes in the body of its
+        429 ("Request was throttled. Your rate limit resets in ~30s.")."""
+        header = super().retry_after(reply)
+        if header is not None:
+            return header
+        found = _RESETS.search(error_detail(reply.body, limit=300))
+        return float(found.group(1)) if found else None
 
     def wire(self, request: GenerationRequest) -> dict[str, Any]:
         """The prediction's ``input`` (our names mapped to Replicate's)."""

@@ -343,7 +343,15 @@ class FakeBFL(LoopbackServer):
 
     @property
     def active(self) -> int:
-        return sum(1 for t in self.tasks.values() if not t.done)
+        """Tasks running at the host: not yet polled Ready, and (when tasks
+        run for ``run_seconds``) not yet past their time."""
+        now = time.monotonic()
+        timed = self.run_seconds
+        return sum(
+            1
+            for t in self.tasks.values()
+            if not t.done and (timed is None or t.fault == "never_ready" or now - t.created < timed)
+        )
 
     @property
     def submits(self) -> list[Any]:

@@ -14,6 +14,8 @@ a request that has not finished. An account out of credit is answered 403
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import json
 import secrets
 import threading
@@ -258,6 +260,9 @@ class _Request:
     created: float = field(default_factory=time.monotonic)
     #: When the request was done (``time.monotonic``), as the fake saw it.
     ready_at: float | None = None
+    #: When it leaves fal's queue and starts to run (past the account's
+    #: concurrency it waits for a running one to end).
+    started: float = field(default_factory=time.monotonic)
 
 
 class FakeFal(LoopbackServer):
@@ -275,6 +280,13 @@ class FakeFal(LoopbackServer):
         #: Uploaded files by token, and how many uploads carried the key.
         self.uploads: dict[str, bytes] = {}
         self.keys_sent_to_storage = 0
+        #: The account's concurrency: with ``run_seconds``, requests past it
+        #: wait in fal's queue (IN_QUEUE) for a running one to end, never
+        #: refused ("Requests are never rejected due to concurrency limits",
+        #: docs.fal.ai concurrency limits). ``None``: no limit.
+        self.concurrency: int | None = None
+        self._slots: list[float] = []
+        self._starts: list[float] = []  # every start, in order (for queue positions)
         #: Where the upload URLs it hands out point (this server when ``None``):
         #: a test sets another address to play a storage answer gone wrong.
         self.upload_base: str | None = None
@@ -372,6 +384,7 @@ class FakeFal(LoopbackServer):
         if req.problems:
             req.polls_left = 0
         with self._qlock:
+            self._schedule(req)
             self.queue[req.id] = req
         # Status and result live under the app's owner/name, without the endpoint.
         root = f"{self.url_base}/{'/'.join(app.split('/')[:2])}/requests/{req.id}"
@@ -384,6 +397,18 @@ class FakeFal(LoopbackServer):
                 "cancel_url": root + "/cancel",
             },
         )
+
+    def _schedule(self, req: _Request) -> None:
+        """When ``req`` starts: at once, or when one of the account's
+        ``concurrency`` running requests ends (first come, first served)."""
+        if self.concurrency is None or self.run_seconds is None:
+            return
+        if len(self._slots) < self.concurrency:
+            heapq.heappush(self._slots, req.created + self.run_seconds)
+            return
+        req.started = max(req.created, heapq.heappop(self._slots))
+        heapq.heappush(self._slots, req.started + self.run_seconds)
+        bisect.insort(self._starts, req.started)
 
     def _find(self, h: _Handler) -> tuple[_Request | None, str]:
         parts = h.path.strip("/").split("/")
@@ -415,7 +440,7 @@ class FakeFal(LoopbackServer):
             h.send_json(400, {"detail": "Request was cancelled"})
             return
         running = (
-            time.monotonic() - req.created < self.run_seconds
+            time.monotonic() - req.started < self.run_seconds
             if self.run_seconds is not None
             else req.polls_left > 0
         )
@@ -446,9 +471,16 @@ class FakeFal(LoopbackServer):
                 return {**base, "status": "COMPLETED", "metrics": {}}
             never = req.fault is not None and req.fault.kind == "never_done"
             if self.run_seconds is not None and not never:
-                if time.monotonic() - req.created < self.run_seconds:
+                now = time.monotonic()
+                if now < req.started:  # waiting for the account's concurrency
+                    starts = self._starts
+                    ahead = bisect.bisect_left(starts, req.started) - bisect.bisect_right(
+                        starts, now
+                    )
+                    return {**base, "status": "IN_QUEUE", "queue_position": ahead}
+                if now - req.started < self.run_seconds:
                     return {**base, "status": "IN_PROGRESS"}
-                req.ready_at = req.ready_at or req.created + self.run_seconds
+                req.ready_at = req.ready_at or req.started + self.run_seconds
                 return {**base, "status": "COMPLETED", "metrics": {}}
             if never or req.polls_left > 0:
                 req.polls_left -= 1
@@ -479,8 +511,14 @@ class FakeFal(LoopbackServer):
                 last = state
             if state["status"] == "COMPLETED":
                 return
-            # Timed: look often, say only changes. Counted: each look is a step.
-            time.sleep(0.005 if self.run_seconds is not None else 0.03)
+            # Timed: look when it may have changed, say only changes. Counted:
+            # each look is a step.
+            if self.run_seconds is None:
+                time.sleep(0.03)
+            elif time.monotonic() < req.started:
+                time.sleep(min(0.1, req.started - time.monotonic()) + 0.001)
+            else:
+                time.sleep(0.005)
 
     def _result(self, req: _Request) -> dict[str, Any]:
         if req.result is None:

@@ -249,6 +249,26 @@ class _Prediction:
     ready_at: float | None = None
 
 
+class CreateLimit:
+    """A token bucket: ``rate`` creates a second, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int, header: bool, whole: bool = True) -> None:
+        self.rate, self.burst, self.header, self.whole = rate, burst, header, whole
+        self._tokens, self._at = float(burst), time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float | None:
+        """``None`` when a create may go now, else the seconds until one may."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return None
+            return (1 - self._tokens) / self.rate
+
+
 class FakeReplicate(LoopbackServer):
     """Replicate on loopback. ``processing_polls`` is how many polls answer
     ``processing`` before a prediction succeeds; with 0, the create call
@@ -270,6 +290,21 @@ class FakeReplicate(LoopbackServer):
         #: With a number, each prediction runs this many seconds (a held create
         #: waits for it, up to its ``Prefer: wait``), else ``processing_polls``.
         self.run_seconds: float | None = None
+        #: Replicate's limit on creates (off until set; see :meth:`limit_creates`).
+        self.create_limit: CreateLimit | None = None
+        #: Creates answered 429 by that limit.
+        self.throttled = 0
+
+    def limit_creates(
+        self, per_minute: float, burst: int, *, minute: float = 60.0, header: bool = True
+    ) -> None:
+        """Enforce Replicate's published limit on creates: ``per_minute`` (600;
+        6 with a burst of 1 for an account under $5 of credit), with a
+        ``minute`` as long as asked (tests shorten it). Past it, a create is
+        answered 429 ``{"detail": "Request was throttled. Your rate limit
+        resets in ~Ns."}``, with ``Retry-After`` only if ``header``
+        (replicate.com/docs/topics/predictions/rate-limits)."""
+        self.create_limit = CreateLimit(per_minute / minute, burst, header, whole=minute >= 60)
 
     @property
     def creates(self) -> list[Any]:
@@ -433,6 +468,16 @@ class FakeReplicate(LoopbackServer):
         answered, fault = self.answered_by_fault(h)
         if answered:
             return
+        if self.create_limit is not None:
+            wait = self.create_limit.take()
+            if wait is not None:
+                self.throttled += 1
+                # Whole seconds, as Replicate writes them; tenths for a shortened minute.
+                seconds = max(1, round(wait)) if self.create_limit.whole else round(wait + 0.05, 1)
+                headers = {"Retry-After": f"{seconds:g}"} if self.create_limit.header else {}
+                detail = f"Request was throttled. Your rate limit resets in ~{seconds:g}s."
+                h.send_json(429, {"detail": detail}, headers=headers)
+                return
         model = parts[3]
         try:
             data = json.loads(body)["input"]

@@ -1,0 +1,277 @@
+"""How fast a host may be asked: each host's published limits for one
+account (:class:`HostLimits`), and the :class:`Gate` every generation sent
+to that host passes, shared by every client in the process.
+
+The gate keeps four rules, each from what the host publishes:
+
+- **in flight**: at most ``in_flight`` generations of this process are under
+  way at once (the rest wait their turn, in order), so 1,000 or 100,000
+  requests cost the client what the host's limit allows and no more;
+- **active tasks**: at most ``active`` tasks run at the host at once (Black
+  Forest Labs counts them per account: tasks other kernels on this machine
+  have running, as the ledger knows them, count too);
+- **creates a minute**: a token bucket of ``per_minute`` with ``burst``
+  (Replicate's 600 a minute);
+- **told to wait**: a 429 on a create pauses every create to that host for
+  the time the host names (``Retry-After``, or Replicate's "resets in ~Ns"),
+  then lets them through one at a time for a while, so a stricter limit
+  than the published one (Replicate's 6 a minute under $5 of credit) is
+  absorbed by waiting instead of failing the run.
+
+Waiting happens on whichever event loop asks (a kernel's, a blocking
+client's own), so the gate's counters are guarded by a thread lock and a
+turn is handed over with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import ConfigError
+
+#: How long after a 429 creates go one at a time.
+CAREFUL_SECONDS = 30.0
+#: The share of a published rate of creates the gate sends at.
+MARGIN = 0.9
+#: How often what other kernels have running is read again (seconds).
+OTHERS_EVERY = 0.5
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    """A host's limits for one account, as it publishes them.
+
+    ``active``: tasks running at the host at once; ``per_minute``: creates a
+    minute, ``burst`` of them at once (``per_minute / 60`` when not given);
+    ``in_flight``: generations this process keeps going at once (the rest
+    wait). ``None`` is no limit. ``source`` says where the host publishes it.
+    """
+
+    active: int | None = None
+    per_minute: float | None = None
+    burst: int | None = None
+    in_flight: int = 64
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("active", "burst"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name}={value!r} must be a whole number of at least 1")
+        if self.per_minute is not None and not self.per_minute > 0:
+            raise ConfigError(f"per_minute={self.per_minute!r} must be more than 0")
+        if not isinstance(self.in_flight, int) or self.in_flight < 1:
+            raise ConfigError(f"in_flight={self.in_flight!r} must be a whole number of at least 1")
+
+    def describe(self) -> str:
+        """The limits in words: "24 active tasks", "600 creates a minute"."""
+        parts = []
+        if self.active:
+            parts.append(f"{self.active} active tasks")
+        if self.per_minute:
+            parts.append(f"{self.per_minute:g} creates a minute")
+        parts.append(f"{self.in_flight} generations in flight from this process")
+        return ", ".join(parts)
+
+
+class Slots:
+    """A semaphore any event loop (or thread) may wait on: turns are given in
+    the order they were asked for."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.used = 0
+        self._lock = threading.Lock()
+        self._waiting: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+        #: Turns handed over whose waiter has not taken them yet.
+        self._given: set[asyncio.Future[None]] = set()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self.used < self.size and not self._waiting:
+                self.used += 1
+                return
+            turn: asyncio.Future[None] = loop.create_future()
+            self._waiting.append((loop, turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            with self._lock:
+                if (loop, turn) in self._waiting:
+                    self._waiting.remove((loop, turn))
+                    given = False
+                else:  # handed over, taken or not
+                    given = turn in self._given or (turn.done() and not turn.cancelled())
+                    self._given.discard(turn)
+            if given:  # handed over as it was cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            while self._waiting:
+                loop, turn = self._waiting.popleft()
+                if turn.done():
+                    continue  # cancelled while waiting: it takes nothing
+                try:
+                    loop.call_soon_threadsafe(self._give, turn)
+                except RuntimeError:  # that loop is closed: the next one
+                    continue
+                self._given.add(turn)
+                return  # the slot goes to the waiter: ``used`` is unchanged
+            self.used -= 1
+
+    def _give(self, turn: asyncio.Future[None]) -> None:
+        with self._lock:
+            if turn not in self._given:
+                return  # its waiter, cancelled, already passed it on
+            self._given.discard(turn)
+            taken = not turn.done()
+            if taken:
+                turn.set_result(None)
+        if not taken:
+            self.release()
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class Bucket:
+    """``rate`` tokens a second, at most ``burst`` saved: :meth:`reserve`
+    takes the next token and says how long to wait for it."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            self._tokens -= 1
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+class Gate:
+    """The limits of one host account, kept for every client of the process.
+
+    ``others`` (set by a client with a ledger) says how many tasks other
+    kernels on this machine have running at this host."""
+
+    def __init__(self, limits: HostLimits) -> None:
+        self.limits = limits
+        self._flight = Slots(limits.in_flight)
+        self._active = Slots(limits.active) if limits.active else None
+        rate = limits.per_minute
+        burst = limits.burst or max(1, int((rate or 60) // 60))
+        # A tenth under the published rate, one under its burst: creates leave
+        # in the bucket's order but arrive with the network's jitter.
+        self._bucket = Bucket(rate / 60 * MARGIN, max(1, burst - 1)) if rate else None
+        self._paused_until = 0.0
+        self._careful_until = 0.0
+        self._one_at_a_time = Slots(1)
+        self.others: Callable[[], int] | None = None
+        self._others_seen = (0.0, 0)
+        #: 429s absorbed on creates, and the seconds waited for them.
+        self.throttled_count = 0
+        self.throttled_seconds = 0.0
+
+    # -- generations and tasks --------------------------------------------------------
+
+    def generation(self) -> Any:
+        """Held while a generation is under way (its turn in flight)."""
+        return self._flight.held()
+
+    @asynccontextmanager
+    async def task(self) -> AsyncIterator[None]:
+        """Held while one task runs at the host (from its create to its end)."""
+        if self._active is None:
+            yield
+            return
+        async with self._active.held():
+            await self._room_beside_others()
+            yield
+
+    async def _room_beside_others(self) -> None:
+        """Wait while this process's tasks and other kernels' fill the account."""
+        assert self._active is not None
+        while self.others is not None:
+            seen_at, count = self._others_seen
+            if time.monotonic() - seen_at > OTHERS_EVERY:
+                try:
+                    count = await asyncio.to_thread(self.others)
+                except Exception:
+                    count = 0  # a ledger that cannot be read limits nothing
+                self._others_seen = (time.monotonic(), count)
+            if self._active.used + count <= self._active.size:
+                return
+            await asyncio.sleep(OTHERS_EVERY / 2)
+
+    # -- creates ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def create(self) -> AsyncIterator[None]:
+        """A create's turn: after any pause a host asked for, within the
+        rate, and one at a time for a while after a 429."""
+        careful = time.monotonic() < self._careful_until
+        if careful:
+            await self._one_at_a_time.acquire()
+        try:
+            await self._wait_out_pause()
+            if self._bucket is not None:
+                wait = self._bucket.reserve()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    await self._wait_out_pause()
+            yield
+        finally:
+            if careful:
+                self._one_at_a_time.release()
+
+    async def _wait_out_pause(self) -> None:
+        while (left := self._paused_until - time.monotonic()) > 0:
+            await asyncio.sleep(left)
+
+    def throttled(self, seconds: float) -> None:
+        """The host answered a create with 429: every create waits
+        ``seconds``, then they go one at a time for a while."""
+        now = time.monotonic()
+        self._paused_until = max(self._paused_until, now + seconds)
+        self._careful_until = max(self._careful_until, now + seconds + CAREFUL_SECONDS)
+        self.throttled_count += 1
+        self.throttled_seconds += seconds
+
+
+_GATES: dict[tuple[str, ...], Gate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def gate_for(account: tuple[str, ...], limits: HostLimits) -> Gate:
+    """The gate of one host account (its provider, endpoint and key, as a
+    digest held only in memory), made with ``limits`` the first time; new
+    limits for the same account replace the old ones for the next turns."""
+    with _GATES_LOCK:
+        gate = _GATES.get(account)
+        if gate is None or gate.limits != limits:
+            fresh = Gate(limits)
+            if gate is not None:
+                fresh.others = gate.others
+            _GATES[account] = gate = fresh
+        return gate
