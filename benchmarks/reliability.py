@@ -166,6 +166,8 @@ class LoadResult:
     lost: int
     memory_growth: float
     seconds: float
+    #: The client's memory (bytes) at each fifth of the run.
+    memory: tuple[int, ...] = ()
 
 
 def _client_memory() -> int:
@@ -221,6 +223,7 @@ async def _load(n: int, concurrency: int, chaos: float, seed: int) -> LoadResult
             lost=n - len(outcomes),
             memory_growth=memory[-1] / memory[0] if memory and memory[0] else 1.0,
             seconds=seconds,
+            memory=tuple(memory),
         )
 
 

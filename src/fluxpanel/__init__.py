@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._boxes import Box, compose_prompt, parse_prompt
 from ._cache import CacheWarning, ResultCache, clear_cache
-from ._client import AsyncFluxClient, FluxClient
+from ._client import AsyncFluxClient, FluxClient, resume
 from ._compare import Comparison, CostLimitError, acompare, compare
 from ._errors import (
     APIError,
@@ -90,6 +90,7 @@ __all__ = [
     "estimate_cost",
     "load",
     "parse_prompt",
+    "resume",
 ]
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,14 @@ from ._engine import (
     notify,
 )
 from ._errors import ConfigError
+from ._flow import Tasks
+from ._ledger import AccountSlots, ledger_at
 from ._limits import HostLimits
 from ._pricing import estimate_cost
 from ._request import GenerationRequest
 from ._results import Generation
+from ._resume import collect
+from ._tasks import Kept
 from .providers import Provider, get_provider
 
 #: Seconds a finished run waits before the recent runs are written, so runs
@@ -62,6 +66,12 @@ class AsyncFluxClient:
     ``limits`` (a :class:`HostLimits`) replaces the host's published limits
     (active tasks, creates a minute, generations in flight), which every
     client of the process shares for one account.
+
+    ``ledger`` (on by default) keeps every task a host accepts in a small
+    database beside the cache until its images are in hand: a run stopped
+    by a restart is collected by :meth:`resume`, and the same request sent
+    again while its task is still at the host joins that task instead of
+    paying again.
     """
 
     def __init__(
@@ -81,6 +91,7 @@ class AsyncFluxClient:
         prices: Mapping[str, float] | None = None,
         deadline: float = 600.0,
         limits: HostLimits | None = None,
+        ledger: bool = True,
     ) -> None:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ConfigError(f"max_retries={max_retries!r} must be an integer >= 0")
@@ -103,6 +114,14 @@ class AsyncFluxClient:
         folder = self._cache.path if self._cache is not None else default_dir()
         self._runs = RecentRuns(folder / "recent-runs.json")
         self._saving: dict[asyncio.Future[None], asyncio.Event] = {}
+        # Every task a host accepts, kept beside the cache until it ends.
+        self._ledger = ledger_at(folder) if ledger and not self._provider.offline else None
+        # An account's active tasks, counted across the kernels of this machine.
+        self._slots = (
+            AccountSlots(self._ledger, self._provider.name, self._provider.identity)
+            if self._ledger is not None
+            else None
+        )
 
     @property
     def provider(self) -> Provider:
@@ -185,10 +204,46 @@ class AsyncFluxClient:
                 for image in hit.images:
                     await notify(on_image, image)
                 return hit
-        expected = self.expected_seconds(req)
-        generation = await self._engine.generate(
-            req, on_image=on_image, on_progress=on_progress, expected=expected
-        )
+        tasks = Tasks()
+        kept = await self._keep(req, tasks, join=not fresh)
+        return await self._run(req, tasks, kept, on_image=on_image, on_progress=on_progress)
+
+    async def _keep(self, req: GenerationRequest, tasks: Tasks, *, join: bool) -> Kept | None:
+        """The ledger's side of a run of ``req``: its accepted tasks written,
+        and (``join``) its tasks already at the host followed, not paid again."""
+        if self._ledger is None:
+            return None
+        self._engine.gate().shared = self._slots
+        kept = Kept(self._ledger, self._provider, req, ResultCache.key(req, self._provider),
+                    self.estimate_cost(req))  # fmt: skip
+        tasks.log = kept
+        if join:
+            tasks.rejoin = kept.join(await asyncio.wrap_future(self._ledger.pending(kept.key)))
+        return kept
+
+    async def _run(
+        self,
+        req: GenerationRequest,
+        tasks: Tasks,
+        kept: Kept | None,
+        *,
+        on_image: ImageCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Generation:
+        """One run at the host, and everything after billing, none of which
+        may lose the images: the cost, the recent runs, the cache, the ledger."""
+        try:
+            generation = await self._engine.generate(
+                req,
+                on_image=on_image,
+                on_progress=on_progress,
+                expected=self.expected_seconds(req),
+                tasks=tasks,
+            )
+        except BaseException:
+            if kept is not None:
+                kept.finish(tasks, None)  # what is still at the host is released
+            raise
         generation.cost = self._cost(req, generation)
         # The host has billed: nothing from here on may lose the images.
         total = generation.timings.get("total")
@@ -203,7 +258,33 @@ class AsyncFluxClient:
                 await asyncio.to_thread(self._cache.put, generation, self._provider)
             except Exception as e:
                 _cache_warning("write", self._cache, e)
+        if kept is not None:
+            kept.finish(tasks, generation)
         return generation
+
+    # -- tasks paid for before a restart ---------------------------------------------------
+
+    async def unfinished(self) -> int:
+        """How many paid tasks at this host nobody follows now (from before a
+        restart, or a run that stopped waiting): what :meth:`resume` collects."""
+        if self._ledger is None:
+            return 0
+        found = self._ledger.unfinished(self._provider.name, self._provider.identity)
+        return len(await asyncio.wrap_future(found))
+
+    async def resume(
+        self, *, on_generation: Callable[[Generation], object] | None = None
+    ) -> list[Generation]:
+        """Collect every paid task of this host that nobody follows now (a
+        kernel restarted mid-run, a notebook closed, a lost connection):
+        each is followed again, never created again, and its images put in
+        the cache, so running the same request again pays nothing. Tasks the
+        host no longer keeps are marked expired in the ledger. Returns the
+        generations collected (``on_generation`` is told of each)."""
+        if self._ledger is None:
+            return []
+        rows = self._ledger.unfinished(self._provider.name, self._provider.identity)
+        return await collect(self, await asyncio.wrap_future(rows), on_generation)
 
     def _save_runs(self) -> None:
         """Write the recent runs soon, from a thread, one write at a time:
@@ -310,6 +391,17 @@ class FluxClient:
         run = self._async.generate(req, on_image=on_image, on_progress=on_progress, fresh=fresh)
         return _loop.run(run)
 
+    def resume(
+        self, *, on_generation: Callable[[Generation], object] | None = None
+    ) -> list[Generation]:
+        """Collect the paid tasks of this host nobody follows now; see
+        :meth:`AsyncFluxClient.resume`."""
+        return _loop.run(self._async.resume(on_generation=on_generation))
+
+    def unfinished(self) -> int:
+        """How many paid tasks :meth:`resume` would collect."""
+        return _loop.run(self._async.unfinished())
+
     def close(self) -> None:
         """Close the client's connections."""
         _loop.run(self._async.aclose())
@@ -322,3 +414,26 @@ class FluxClient:
 
     def __repr__(self) -> str:
         return f"FluxClient(provider={self.provider!r})"
+
+
+def resume(cache: ResultCache | bool | str | Path | None = True) -> list[Generation]:
+    """Collect every paid task the ledger holds that nobody follows now, at
+    every host whose key is set in the environment (a kernel restarted
+    mid-run, a notebook closed while it waited): each task is followed
+    again, never paid again, and its images land in the cache, so the
+    notebook's own cells, run again, pay nothing. Returns the generations
+    collected; tasks the hosts no longer keep are marked expired."""
+    store = get_cache(cache)
+    folder = store.path if store is not None else default_dir()
+    rows = ledger_at(folder).unfinished().result()
+    found: list[Generation] = []
+    for name, endpoint in sorted({(r.provider, r.endpoint) for r in rows}):
+        try:
+            provider = get_provider(name)
+        except ConfigError:
+            continue  # no key for that host here: its tasks wait for one
+        if provider.identity != endpoint:
+            continue  # another endpoint of that host: not this environment's
+        with FluxClient(provider=provider, cache=cache) as client:
+            found += client.resume()
+    return found

@@ -1,8 +1,9 @@
-"""Fetching one image a host handed back: never with credentials, only from
-addresses :mod:`fluxpanel._addresses` allows (each redirect hop checked),
-at most a capped number of bytes (:mod:`fluxpanel._bodies`), retried on
-transport errors, 408, 429 and 5xx within one time budget, and at most
-:data:`DEFAULT_DOWNLOADS_PER_HOST` at once from one image host.
+"""Fetching the images a host handed back: never with credentials, only
+from addresses :mod:`fluxpanel._addresses` allows (each redirect hop
+checked), at most a capped number of bytes (:mod:`fluxpanel._bodies`),
+retried on transport errors, 408, 429 and 5xx within one time budget, at
+most :data:`DEFAULT_DOWNLOADS_PER_HOST` at once from one image host; each
+checked as an image and handed on as it arrives.
 """
 
 from __future__ import annotations
@@ -11,20 +12,28 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from ._addresses import AddressRule
 from ._bodies import read_body
 from ._errors import (
     APIError,
+    FluxError,
     ImageError,
     RequestTimeout,
     ResultExpiredError,
     error_for_status,
 )
-from ._flow import Reply
+from ._flow import Outputs, Progress, Reply, Source
 from ._http import Clients
+from ._imaging import check_image
+from ._phases import ImageCallback, Phases, notify
+from ._results import GeneratedImage
 from ._retry import RetryPolicy, with_retries
+
+if TYPE_CHECKING:
+    from ._request import GenerationRequest
 
 #: Longest an image download may take, however slowly its bytes drip in
 #: (counted from when it gets one of its host's lanes).
@@ -125,3 +134,73 @@ class Downloads:
                 reply.status, f"downloading the image from {host} failed ({reply.status})"
             )
         return reply.body
+
+    async def images(
+        self,
+        clients: Clients,
+        request: GenerationRequest,
+        outputs: Outputs,
+        *,
+        provider: str,
+        on_image: ImageCallback | None = None,
+        within: float | None = None,
+        phases: Phases | None = None,
+    ) -> tuple[list[GeneratedImage], list[FluxError]]:
+        """Every image of a finished flow, fetched at once (up to the host's
+        lanes), each checked and handed to ``on_image`` as it arrives. None
+        waits or runs past ``within``, what remains of the deadline; the
+        images that arrive are kept whatever happens to the others."""
+        seeds = list(outputs.seeds or [])
+        sources = outputs.sources
+        total, done = len(sources), 0
+
+        async def step() -> None:
+            if phases is not None:
+                word = outputs.detail
+                await phases.emit(Progress("downloading", done=done, total=total, detail=word))
+
+        async def fetch(url: str) -> bytes:
+            return await self.fetch(clients, url, within=within)
+
+        async def one(i: int, source: Source) -> GeneratedImage:
+            nonlocal done
+            data = await source.read(fetch)
+            seed = seeds[i] if i < len(seeds) else None
+            image = await _image(request, i, data, seed, provider)
+            await notify(on_image, image)
+            done += 1
+            await step()
+            return image
+
+        await step()
+        results = await asyncio.gather(
+            *(one(i, s) for i, s in enumerate(sources)), return_exceptions=True
+        )
+        images: list[GeneratedImage] = []
+        errors: list[FluxError] = list(outputs.errors)
+        for r in results:
+            if isinstance(r, FluxError):
+                errors.append(r)
+            elif isinstance(r, BaseException):
+                raise r
+            else:
+                images.append(r)
+        if not images and errors:
+            raise errors[0]
+        return images, errors
+
+
+async def _image(
+    request: GenerationRequest, index: int, data: bytes, seed: int | None, provider: str
+) -> GeneratedImage:
+    info = await check_image(data, f"image {index + 1}")
+    return GeneratedImage(
+        data,
+        info.mime,
+        info.width,
+        info.height,
+        request.seed if seed is None else seed,
+        index,
+        request,
+        provider,
+    )

@@ -15,23 +15,23 @@ import asyncio
 import hashlib
 import random
 import time
-from contextvars import ContextVar
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from ._bodies import DEFAULT_MAX_IMAGE_BYTES, MAX_API_BYTES, read_body
+from ._bodies import DEFAULT_MAX_IMAGE_BYTES
 from ._downloads import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_DOWNLOADS_PER_HOST, Downloads
-from ._errors import APIError, ConfigError, FluxError, RequestTimeout, error_for_status
-from ._flow import Call, Outputs, Progress, Reply, Source
+from ._errors import APIError, ConfigError, FluxError, RequestTimeout
+from ._flow import Call, Outputs, Progress, Reply, Step, Tasks
 from ._http import Clients, timeout_of
-from ._imaging import check_image
-from ._keys import public_url
 from ._limits import Gate, HostLimits, gate_for
 from ._phases import ImageCallback, Phases, ProgressCallback, notify
 from ._request import GenerationRequest
-from ._results import GeneratedImage, Generation
-from ._retry import RetryPolicy, parse_retry_after, too_long, with_retries
+from ._results import Generation
+from ._retry import RetryPolicy, parse_retry_after
+from ._sending import Sender, not_counted
 from .providers._base import Provider
 
 __all__ = [
@@ -76,6 +76,7 @@ class Engine:
         self._rng = rng or random.Random()
         #: The host's limits this engine keeps (the provider's published ones by default).
         self.limits = limits
+        self.sender = Sender(provider, self.retry, self._rng, self.clients, self.gate)
         self.downloads = Downloads(
             provider.addresses,
             self.retry,
@@ -121,34 +122,39 @@ class Engine:
         on_image: ImageCallback | None = None,
         on_progress: ProgressCallback | None = None,
         expected: float | None = None,
+        tasks: Tasks | None = None,
     ) -> Generation:
         """Run ``request`` to the end: submit, follow the provider's flow,
         fetch and check every image. ``on_image`` is called as each arrives;
         ``on_progress`` with each :class:`Progress` (``expected``: the seconds
-        a run usually takes here, passed along). It waits its turn among
-        the generations in flight to this host first (see
+        a run usually takes here, passed along). ``tasks`` says which tasks to
+        follow again instead of creating, and where accepted ones are
+        written (the ledger); it is filled in as the run goes. It waits its
+        turn among the generations in flight to this host first (see
         :mod:`fluxpanel._limits`)."""
         async with self.gate().generation():
-            return await self._generate(request, on_image, on_progress, expected)
+            started = time.perf_counter()
+            run = _Run(Phases(on_progress, started, expected), tasks or Tasks(), started)
+            return await self._generate(request, on_image, run)
 
     async def _generate(
-        self,
-        request: GenerationRequest,
-        on_image: ImageCallback | None,
-        on_progress: ProgressCallback | None,
-        expected: float | None,
+        self, request: GenerationRequest, on_image: ImageCallback | None, run: _Run
     ) -> Generation:
-        started = time.perf_counter()
-        phases = Phases(on_progress, started, expected)
+        started, phases = run.started, run.phases
         try:
             await phases.emit(Progress("submitting"))
-            seen: list[str] = []  # the host's task ids, to name them if time runs out
-            outputs = await self._within_deadline(
-                self._run_flow(request, started, seen, phases), seen
-            )
+            outputs = await self._within_deadline(self._run_flow(request, run), run)
             submitted = time.perf_counter()
             left = self.deadline - (submitted - started)
-            images, errors = await self._fetch(request, outputs, on_image, left, phases)
+            images, errors = await self.downloads.images(
+                self.clients(),
+                request,
+                outputs,
+                provider=self.provider.name,
+                on_image=on_image,
+                within=left,
+                phases=phases,
+            )
         except FluxError as e:
             raise self.provider.keys.scrub(e) from None
         done = time.perf_counter()
@@ -165,70 +171,114 @@ class Engine:
             withheld=outputs.withheld,
             withheld_by=self.provider.withheld_by if outputs.withheld else "",
             expanded_prompt=outputs.prompt,
+            billed=run.tasks.billed,
         )
 
-    async def _within_deadline(self, flow: Any, seen: list[str]) -> Outputs:
+    async def _within_deadline(self, flow: Any, run: _Run) -> Outputs:
         """``flow`` (submitting and following the provider's task) bounded by
         the deadline as a whole: a server dripping its answer a byte at a time
         cannot hold a generation past it. The provider is told to cancel."""
         try:
             async with asyncio.timeout(self.deadline) as deadline:
-                _DEADLINE.set(deadline)
+                run.deadline = deadline
                 return await flow
         except TimeoutError:
-            tasks = f" (task {', '.join(seen)})" if seen else ""
+            tasks = f" (task {', '.join(run.seen)})" if run.seen else ""
             raise RequestTimeout(
                 f"{self.provider.label} did not finish within {self.deadline:g} s{tasks}; giving up"
             ) from None
 
-    async def _run_flow(
-        self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
-    ) -> Outputs:
-        tasks = self.provider.tasks(request)
-        if len(tasks) == 1:
-            return await self._run_task(tasks[0], started, seen, phases)
+    async def _run_flow(self, request: GenerationRequest, run: _Run) -> Outputs:
+        parts = self.provider.tasks(request)
+        if len(parts) == 1:
+            return await self._run_task(parts[0], 0, 1, run)
         results = await asyncio.gather(
-            *(self._run_task(t, started, seen, phases) for t in tasks), return_exceptions=True
+            *(self._run_task(t, i, len(parts), run) for i, t in enumerate(parts)),
+            return_exceptions=True,
         )
-        return Outputs.of_tasks([t.seed for t in tasks], results)
+        return Outputs.of_tasks([t.seed for t in parts], results)
 
     async def _run_task(
-        self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
+        self, request: GenerationRequest, part: int, parts: int, run: _Run
     ) -> Outputs:
         asked = time.monotonic()
-        async with self.gate().task():  # the host's active tasks
-            _not_counted(time.monotonic() - asked)
-            return await self._follow(request, started, seen, phases)
+        async with self.gate().task() as slot:  # the host account's active tasks
+            not_counted(run.deadline, time.monotonic() - asked)
+            run.tasks.slots[part] = slot
+            outputs = await self._follow(request, part, parts, run)
+        run.tasks.done.add(part)
+        return outputs
+
+    def _first(self, request: GenerationRequest, part: int, tasks: Tasks) -> Step:
+        """A task followed again (never created twice), or a new one."""
+        known = tasks.rejoin.get(part)
+        if known is not None:
+            tasks.accepted[part] = known
+            return self.provider.rejoin(request, known)
+        if tasks.only_rejoin:
+            raise FluxError(f"task {part + 1} of this request was never sent; nothing to collect")
+        return self.provider.start(request)
 
     async def _follow(
-        self, request: GenerationRequest, started: float, seen: list[str], phases: Phases
+        self, request: GenerationRequest, part: int, parts: int, run: _Run
     ) -> Outputs:
-        step = self.provider.start(request)
+        tasks, step, written = run.tasks, self._first(request, part, run.tasks), None
         while isinstance(step, Call):
             call = step
-            if call.task and call.task not in seen:
-                seen.append(call.task)
+            if call.task and call.task not in run.seen:
+                run.seen.append(call.task)
             giving_up = False  # the deadline may fire while its cancel is sent: once is enough
             try:
                 if call.delay:
-                    if time.perf_counter() + call.delay - started > self.deadline:
+                    if time.perf_counter() + call.delay - run.started > self.deadline:
                         giving_up = True
                         await self._give_up(call)
                     await asyncio.sleep(call.delay)
-                if call.until:
-                    reply = await self._held(call, phases)
-                elif call.billable:
-                    reply = await self._create(call, phases)
-                else:
-                    reply = await self.send(call, phases)
+                if written is not None:  # the ledger has the task before its first poll
+                    await _quietly(written)
+                    written = None
+                reply = await self.sender.step(call, run.phases, run.deadline)
             except asyncio.CancelledError:
                 if not giving_up:
                     await self._cancel(call)
                 raise
-            step = self._advance(request, call, reply)
+            except APIError as e:
+                if part in tasks.accepted and _refused(e):
+                    tasks.final[part] = e  # the host's answer on its own task
+                raise
+            if call.billable and reply.status < 400:
+                written = self._accepted(request, part, parts, call, reply, tasks)
+            try:
+                step = self._advance(request, call, reply)
+            except FluxError as e:
+                tasks.final[part] = e  # the host's verdict on the task
+                raise
             if isinstance(step, Call) and step.progress is not None:
-                await phases.emit(step.progress)
+                await run.phases.emit(step.progress)
+        if written is not None:
+            await _quietly(written)
         return step
+
+    def _accepted(
+        self,
+        request: GenerationRequest,
+        part: int,
+        parts: int,
+        call: Call,
+        reply: Reply,
+        tasks: Tasks,
+    ) -> Awaitable[None] | None:
+        """The host accepted a task: kept in ``tasks`` and written to its log."""
+        try:
+            task = self.provider.accepted(request, call, reply)
+        except (TypeError, ValueError, KeyError, AttributeError, FluxError):
+            task = None  # an answer the flow will call unreadable
+        if task is None:
+            return None
+        tasks.accepted[part] = task
+        if tasks.log is None:
+            return None
+        return tasks.log.accepted(part, parts, task, tasks.slots.get(part))
 
     async def _give_up(self, call: Call) -> None:
         """A wait that would pass the deadline gives up now, stopping the
@@ -254,117 +304,13 @@ class Engine:
         undo = self.provider.cancel(call)
         if undo is None:
             return
-        sent = asyncio.ensure_future(self._attempt(undo))
+        sent = asyncio.ensure_future(self.sender.attempt(undo))
         # Shielded, it outlives a deadline; its outcome is read either way.
         sent.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
             await asyncio.shield(sent)
         except Exception:  # best effort: the task is being abandoned anyway
             pass
-
-    # -- sending ------------------------------------------------------------------------
-
-    async def send(self, call: Call, phases: Phases | None = None) -> Reply:
-        """Send one provider call with the retry policy; error statuses raise.
-        A held stream's progress goes to ``phases`` as it comes."""
-        reply = await self._retried(call, phases)
-        if reply.status < 400:
-            return reply
-        raise self._error(call, reply)
-
-    def _error(self, call: Call, reply: Reply) -> FluxError:
-        try:
-            return self.provider.error(call, reply, retry_after=self.provider.retry_after(reply))
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
-            return error_for_status(
-                reply.status,
-                f"{self.provider.label} answered {reply.status} with a body fluxpanel "
-                f"cannot read ({type(e).__name__})",
-                request_id=reply.request_id,
-            )
-
-    async def _create(self, call: Call, phases: Phases) -> Reply:
-        """A billable create, in its turn at the host's gate. A 429 that names
-        its wait (``Retry-After``, or the host's own words) is waited out,
-        every create to the host waiting with it, as often as it comes
-        within the deadline; one that names none is backed off a few times."""
-        gate, backoffs = self.gate(), 0
-        while True:
-            asked = time.monotonic()
-            async with gate.create():
-                _not_counted(time.monotonic() - asked)  # our own queue, not the host's time
-                reply = await self._retried(call, phases, retry_429=False)
-            if reply.status != 429:
-                break
-            wait = self.provider.retry_after(reply)
-            if wait is not None and wait > self.retry.max_retry_after:
-                raise too_long(wait, self.retry, reply)
-            if not wait:
-                if backoffs >= self.retry.max_retries:
-                    break
-                wait = self.retry.backoff(backoffs, self._rng)
-                backoffs += 1
-            gate.throttled(wait)
-            await asyncio.sleep(wait)
-        if reply.status >= 400:
-            raise self._error(call, reply)
-        return reply
-
-    async def _held(self, call: Call, phases: Phases) -> Reply:
-        """A held stream is a quicker way to learn what polling also learns:
-        if it fails (an error status, a broken connection after the retries),
-        the provider gets an empty reply and goes on by polling. It never
-        fails a generation."""
-        try:
-            reply = await self._retried(call, phases)
-        except FluxError:
-            return Reply(0, {}, b"")
-        return reply if reply.status < 400 else Reply(reply.status, reply.headers, b"")
-
-    async def _retried(self, call: Call, phases: Phases | None, *, retry_429: bool = True) -> Reply:
-        return await with_retries(
-            lambda: self._attempt(call, phases),
-            billable=call.billable,
-            policy=self.retry,
-            rng=self._rng,
-            retry_429=retry_429,
-        )
-
-    async def _guard(self, call: Call) -> None:
-        """A call to an address the API handed back that is not one of its own
-        (fal's upload URL): the key may not go there, and the address must
-        pass the same rule as an image's (http(s), public for a remote API)."""
-        keys = self.provider.keys
-        if keys.may_go(call.url):
-            return
-        if keys.carried_by(call.headers):
-            raise APIError(
-                f"{self.provider.label}'s call to {public_url(call.url)} would carry the key "
-                "to an address it may not go to; not sent"
-            )
-        await self.provider.addresses.check(call.url, "an address to send to", sends=True)
-
-    async def _attempt(self, call: Call, phases: Phases | None = None) -> Reply:
-        await self._guard(call)
-        api = self.clients().api
-        request = api.build_request(
-            call.method,
-            call.url,
-            json=call.json,
-            content=call.content,
-            files=dict(call.files) if call.files else None,
-            headers=dict(call.headers),
-        )
-        if call.until is None:
-            return await read_body(api, request, MAX_API_BYTES, APIError)
-
-        async def enough(body: bytes) -> bool:
-            progress = call.watch(body) if call.watch else None
-            if progress is not None and phases is not None:
-                await phases.emit(progress)
-            return call.until(body) if call.until else False
-
-        return await read_body(api, request, MAX_API_BYTES, APIError, enough)
 
     # -- the images ------------------------------------------------------------------
 
@@ -374,79 +320,29 @@ class Engine:
         """Fetch one image address (see :mod:`fluxpanel._downloads`)."""
         return await self.downloads.fetch(self.clients(), url, budget=budget, within=within)
 
-    async def _fetch(
-        self,
-        request: GenerationRequest,
-        outputs: Outputs,
-        on_image: ImageCallback | None,
-        left: float | None = None,
-        phases: Phases | None = None,
-    ) -> tuple[list[GeneratedImage], list[FluxError]]:
-        """Fetch every image at once (up to the host's lanes). Each has its
-        own budget, and none waits or runs past ``left``, what remains of the
-        deadline; the images that arrive are kept whatever happens to the others."""
-        seeds = list(outputs.seeds or [])
-        sources = outputs.sources
-        total, done = len(sources), 0
 
-        async def step() -> None:
-            if phases is not None:
-                word = outputs.detail
-                await phases.emit(Progress("downloading", done=done, total=total, detail=word))
+@dataclass
+class _Run:
+    """One generation under way: its phases, its tasks, when it started and
+    the host's task ids seen (to name them if time runs out)."""
 
-        async def fetch(url: str) -> bytes:
-            return await self.download(url, within=left)
-
-        async def one(i: int, source: Source) -> GeneratedImage:
-            nonlocal done
-            data = await source.read(fetch)
-            image = await self._image(request, i, data, seeds[i] if i < len(seeds) else None)
-            await notify(on_image, image)
-            done += 1
-            await step()
-            return image
-
-        await step()
-        results = await asyncio.gather(
-            *(one(i, s) for i, s in enumerate(sources)), return_exceptions=True
-        )
-        images: list[GeneratedImage] = []
-        errors: list[FluxError] = list(outputs.errors)
-        for r in results:
-            if isinstance(r, FluxError):
-                errors.append(r)
-            elif isinstance(r, BaseException):
-                raise r
-            else:
-                images.append(r)
-        if not images and errors:
-            raise errors[0]
-        return images, errors
-
-    async def _image(
-        self, request: GenerationRequest, index: int, data: bytes, seed: int | None
-    ) -> GeneratedImage:
-        info = await check_image(data, f"image {index + 1}")
-        return GeneratedImage(
-            data,
-            info.mime,
-            info.width,
-            info.height,
-            request.seed if seed is None else seed,
-            index,
-            request,
-            self.provider.name,
-        )
+    phases: Phases
+    tasks: Tasks
+    started: float
+    seen: list[str] = field(default_factory=list)
+    #: The deadline of its flow, once it is under way.
+    deadline: asyncio.Timeout | None = None
 
 
-#: The deadline of the generation under way (in its task's context).
-_DEADLINE: ContextVar[asyncio.Timeout | None] = ContextVar("fluxpanel_deadline", default=None)
+async def _quietly(written: Awaitable[None]) -> None:
+    """Wait for the ledger's write; its failure is its own (a warning)."""
+    try:
+        await written
+    except Exception:
+        pass
 
 
-def _not_counted(seconds: float) -> None:
-    """Time spent waiting for this process's own turn at a host's gate is
-    given back to the deadline: it bounds the host's time, not the queue."""
-    deadline = _DEADLINE.get()
-    when = deadline.when() if deadline is not None else None
-    if deadline is not None and when is not None and seconds > 0.001:
-        deadline.reschedule(when + seconds)
+def _refused(error: APIError) -> bool:
+    """An answer that ends a task (a 4xx on its own address: not found,
+    refused, gone), not one worth coming back for (a 5xx, a 408, a 429)."""
+    return error.status is not None and 400 <= error.status < 500 and error.status not in (408, 429)

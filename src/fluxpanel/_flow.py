@@ -178,6 +178,56 @@ class Outputs:
 Step = Call | Outputs
 
 
+class TaskLog(Protocol):
+    """Where the engine writes each task a host accepts (the ledger)."""
+
+    def accepted(
+        self, part: int, parts: int, task: TaskRef, slot: int | None
+    ) -> Awaitable[Any] | None:
+        """Task ``part`` of ``parts`` was accepted (in the account ``slot``
+        the gate gave it, if any); the engine awaits what this returns
+        before its first poll."""
+        ...
+
+
+@dataclass
+class Tasks:
+    """A generation's tasks, between the engine and whoever keeps them:
+    tasks to follow again instead of creating (``rejoin``, by part), whether
+    to create none at all (collecting after a restart), where accepted tasks
+    are written (``log``), and, as the run goes, each part's task
+    (``accepted``), the parts whose flow ended with images to fetch
+    (``done``) and the host's verdict on those that ended without
+    (``final``)."""
+
+    log: TaskLog | None = None
+    rejoin: Mapping[int, TaskRef] = field(default_factory=dict)
+    only_rejoin: bool = False
+    accepted: dict[int, TaskRef] = field(default_factory=dict)
+    #: The account slot each part's task runs in (hosts that count active tasks).
+    slots: dict[int, int | None] = field(default_factory=dict)
+    done: set[int] = field(default_factory=set)
+    final: dict[int, BaseException] = field(default_factory=dict)
+
+    @property
+    def billed(self) -> float | None:
+        """What the host said its tasks cost, when it said so for every one."""
+        costs = [t.billed for t in self.accepted.values()]
+        return sum(c for c in costs if c is not None) if costs and None not in costs else None
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task the host accepted, and so may bill: its ``id`` at the host,
+    what is needed to ``follow`` it again (its polling URL; plain JSON,
+    never the key), and what the host said it ``billed`` (dollars), if it
+    says. The ledger keeps it, so a task outlives the process that sent it."""
+
+    id: str
+    follow: Mapping[str, Any]
+    billed: float | None = None
+
+
 def parse_json(body: bytes) -> Any:
     """JSON from ``body``; ``ValueError`` for anything else, including nesting
     deeper than the parser can follow (which raises ``RecursionError``)."""

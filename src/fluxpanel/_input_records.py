@@ -81,3 +81,52 @@ def write_inputs(request: Any, folder: Path) -> dict[str, list[dict[str, Any]]]:
                 {"file": f"{folder.name}/{image.filename}", **image.to_json()}
             )
     return records
+
+
+class RecordedImage(InputImage):
+    """An input known only by its record (its digest, format, shape and
+    size), as the ledger keeps a request: enough to name the request and
+    follow its task again, never to send."""
+
+    __slots__ = ("recorded_size",)
+
+    @classmethod
+    def of_record(cls, record: Mapping[str, Any], field: str) -> RecordedImage:
+        try:
+            image = cls(b"", str(record["format"]), int(record["width"]), int(record["height"]))
+            image.sha256, image.recorded_size = str(record["sha256"]), int(record["bytes"])
+        except (KeyError, TypeError, ValueError):
+            raise _refuse(
+                field, "an input record needs its sha256, format, size and bytes"
+            ) from None
+        return image
+
+    @property
+    def size(self) -> int:
+        return self.recorded_size
+
+    def fitted(self, spec: ParamSpec, model: str) -> InputImage:
+        return self  # recorded as it was sent: already fitted
+
+
+def recorded_inputs(payload: Mapping[str, Any], params: Mapping[str, ParamSpec]) -> dict[str, Any]:
+    """``payload`` (a request as the ledger keeps it) with each input record
+    as a :class:`RecordedImage` (or its URL): nothing is read."""
+
+    def one(value: Any, field: str) -> InputImage:
+        if isinstance(value, Mapping) and "url" in value:
+            return from_record(value, field)
+        if not isinstance(value, Mapping):
+            raise _refuse(field, "an input in the ledger is a record", type(value).__name__)
+        return RecordedImage.of_record(value, field)
+
+    out = dict(payload)
+    for name, p in params.items():
+        value = payload.get(name)
+        if value is None or not p.is_image:
+            continue
+        if isinstance(value, list):
+            out[name] = [one(v, f"{name}[{i}]") for i, v in enumerate(value[: int(p.max or 1)])]
+        else:
+            out[name] = one(value, name)
+    return out

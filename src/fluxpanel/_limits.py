@@ -29,10 +29,11 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ._errors import ConfigError
 
@@ -40,8 +41,8 @@ from ._errors import ConfigError
 CAREFUL_SECONDS = 30.0
 #: The share of a published rate of creates the gate sends at.
 MARGIN = 0.9
-#: How often what other kernels have running is read again (seconds).
-OTHERS_EVERY = 0.5
+#: How often a full account is asked again for a slot (seconds).
+SHARED_EVERY = 0.05
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,21 @@ class Bucket:
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
+class Shared(Protocol):
+    """An account's active tasks as every process on this machine sees them
+    (the ledger): :meth:`take` a slot in one transaction, so two kernels
+    never both take the last one."""
+
+    def take(self, limit: int) -> Future[int | None]:
+        """A slot's id when fewer than ``limit`` tasks run, else ``None``
+        (a negative id: no count could be kept, go ahead)."""
+        ...
+
+    def give_back(self, slot: int) -> None:
+        """The slot, unless a task now holds it (then it ends with the task)."""
+        ...
+
+
 class Gate:
     """The limits of one host account, kept for every client of the process.
 
@@ -187,8 +203,9 @@ class Gate:
         self._paused_until = 0.0
         self._careful_until = 0.0
         self._one_at_a_time = Slots(1)
-        self.others: Callable[[], int] | None = None
-        self._others_seen = (0.0, 0)
+        #: The account's tasks across the processes of this machine (the
+        #: ledger), when a client has one: see :class:`Shared`.
+        self.shared: Shared | None = None
         #: 429s absorbed on creates, and the seconds waited for them.
         self.throttled_count = 0
         self.throttled_seconds = 0.0
@@ -200,29 +217,33 @@ class Gate:
         return self._flight.held()
 
     @asynccontextmanager
-    async def task(self) -> AsyncIterator[None]:
-        """Held while one task runs at the host (from its create to its end)."""
+    async def task(self) -> AsyncIterator[int | None]:
+        """Held while one task runs at the host (from its create to its end).
+        With a :class:`Shared` account, the turn is a slot of the account
+        taken for this machine's processes together (its id is yielded)."""
         if self._active is None:
-            yield
+            yield None
             return
         async with self._active.held():
-            await self._room_beside_others()
-            yield
+            slot = await self._account_slot(self._active.size)
+            try:
+                yield slot
+            finally:
+                if slot is not None and self.shared is not None:
+                    self.shared.give_back(slot)
 
-    async def _room_beside_others(self) -> None:
-        """Wait while this process's tasks and other kernels' fill the account."""
-        assert self._active is not None
-        while self.others is not None:
-            seen_at, count = self._others_seen
-            if time.monotonic() - seen_at > OTHERS_EVERY:
-                try:
-                    count = await asyncio.to_thread(self.others)
-                except Exception:
-                    count = 0  # a ledger that cannot be read limits nothing
-                self._others_seen = (time.monotonic(), count)
-            if self._active.used + count <= self._active.size:
-                return
-            await asyncio.sleep(OTHERS_EVERY / 2)
+    async def _account_slot(self, size: int) -> int | None:
+        """A slot of the account's active tasks, once one is free across
+        every process on this machine; ``None`` without a shared account."""
+        while (shared := self.shared) is not None:
+            try:
+                slot = await asyncio.wrap_future(shared.take(size))
+            except Exception:
+                return None  # a ledger that cannot be read limits nothing
+            if slot is not None:
+                return slot if slot >= 0 else None
+            await asyncio.sleep(SHARED_EVERY)
+        return None
 
     # -- creates ----------------------------------------------------------------------
 
@@ -272,6 +293,6 @@ def gate_for(account: tuple[str, ...], limits: HostLimits) -> Gate:
         if gate is None or gate.limits != limits:
             fresh = Gate(limits)
             if gate is not None:
-                fresh.others = gate.others
+                fresh.shared = gate.shared
             _GATES[account] = gate = fresh
         return gate

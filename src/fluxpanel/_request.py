@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError
 from ._files import read_file
-from ._input_records import restore_inputs
+from ._input_records import recorded_inputs, restore_inputs
 from ._kinds import DROP, KINDS
 from ._metadata import read
 from ._relations import check_together, fit_together
@@ -378,6 +378,20 @@ class GenerationRequest:
         if spec is not None:
             data = restore_inputs(data, spec.params, [inputs] if inputs is not None else [])
         return cls._build(model, data, table)
+
+    @classmethod
+    def from_ledger(
+        cls, payload: Mapping[str, Any], models: Mapping[str, ModelSpec]
+    ) -> GenerationRequest:
+        """A request as the ledger of paid tasks keeps it, validated against
+        ``models``: its inputs known by their records (never read, never
+        sent), enough to follow its tasks again and to name its result."""
+        data = {str(k): v for k, v in payload.items()}
+        model = data.pop("model", None)
+        spec = models.get(model) if isinstance(model, str) else None
+        if spec is None:
+            raise ValidationError(f"model {model!r} is not offered here", field="model")
+        return cls._build(model, recorded_inputs(data, spec.params), models)
 
     @classmethod
     def from_image(

@@ -152,6 +152,10 @@ class Generation:
     #: The prompt as the host expanded it before drawing, when it says so
     #: (FLUX 3 Image), with the boxes it added; see :attr:`boxes`.
     expanded_prompt: str = ""
+    #: What the host said it billed for this run (dollars), where it says
+    #: (Black Forest Labs' ``cost``); ``None`` where it does not, and for a
+    #: result from the cache (which cost nothing this time).
+    billed: float | None = None
 
     @property
     def boxes(self) -> tuple[Box, ...]:

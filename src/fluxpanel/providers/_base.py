@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .._addresses import AddressRule, is_public_host
 from .._errors import APIError, ConfigError, FluxError, error_for_status
-from .._flow import Call, Outputs, Progress, Reply, Step, parse_json
+from .._flow import Call, Outputs, Progress, Reply, Step, TaskRef, parse_json
 from .._keys import NO_KEY, KeyRule, clean_key, public_url, url_secrets
 from .._limits import HostLimits
 from .._retry import parse_retry_after
@@ -33,6 +33,7 @@ __all__ = [
     "Provider",
     "Reply",
     "Step",
+    "TaskRef",
     "error_detail",
     "local_inputs",
 ]
@@ -95,6 +96,22 @@ class Provider:
 
     def cancel(self, call: Call) -> Call | None:
         """A call that cancels the task ``call`` belongs to, if the API has one."""
+        return None
+
+    # -- tasks that outlive the process --------------------------------------------------
+
+    def accepted(self, request: GenerationRequest, call: Call, reply: Reply) -> TaskRef | None:
+        """The task a successful billable create started, for the ledger
+        (``None`` where there is nothing to follow again)."""
+        return None
+
+    def rejoin(self, request: GenerationRequest, task: TaskRef) -> Step:
+        """The first step of following ``task`` again (after a restart, or
+        to join a task already paid for): never a new create."""
+        raise NotImplementedError(f"{self.label} cannot follow a task again")
+
+    def kept_for(self, request: GenerationRequest) -> float | None:
+        """Seconds the host keeps a task's results, where it says."""
         return None
 
     # -- errors --------------------------------------------------------------------

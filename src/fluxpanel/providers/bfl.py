@@ -54,7 +54,7 @@ from .._limits import HostLimits
 from .._request import GenerationRequest
 from .._spec import SEED_MAX
 from ..tables.bfl import MODELS
-from ._base import Call, HostedProvider, Outputs, Progress, Reply
+from ._base import Call, HostedProvider, Outputs, Progress, Reply, TaskRef
 from ._wire import spell
 
 __all__ = ["KEY_HOSTS", "MODELS", "WAITING", "BlackForestLabs"]
@@ -127,6 +127,35 @@ class BlackForestLabs(HostedProvider):
             headers=self._headers(),
             billable=True,
         )
+
+    # -- tasks that outlive the process ---------------------------------------------------
+
+    def accepted(self, request: GenerationRequest, call: Call, reply: Reply) -> TaskRef | None:
+        """The task and its polling URL; ``cost`` is what Black Forest Labs
+        bills for it, in credits of $0.01 ("Every create answer carries
+        ``cost``")."""
+        data = self.json_object(reply)
+        task, url = data.get("id"), data.get("polling_url")
+        if not isinstance(task, str) or not isinstance(url, str) or not self.on_site(url):
+            return None
+        cost = data.get("cost")
+        billed = (
+            cost / 100 if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
+        )
+        return TaskRef(task, {"url": url}, billed)
+
+    def rejoin(self, request: GenerationRequest, task: TaskRef) -> Call:
+        url = task.follow.get("url")
+        if not isinstance(url, str) or not self.on_site(url):
+            raise FluxError(f"task {task.id} has no polling URL on Black Forest Labs' hosts")
+        return self._poll(url, task.id, 0)
+
+    def kept_for(self, request: GenerationRequest) -> float:
+        """The result's signed URL is "valid for 10 minutes"; FLUX 3's "expires
+        after 1 hour" (Black Forest Labs' reference)."""
+        return 3600.0 if request.spec.wire.route.startswith("/v1/flux-3") else 600.0
+
+    # -- the flow ------------------------------------------------------------------------
 
     def advance(self, request: GenerationRequest, call: Call, reply: Reply) -> Call | Outputs:
         data = self.json_object(reply)

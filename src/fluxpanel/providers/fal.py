@@ -47,12 +47,12 @@ import json
 import re
 from typing import Any
 
-from .._errors import APIError, InsufficientCreditsError, ModerationError
+from .._errors import APIError, FluxError, InsufficientCreditsError, ModerationError
 from .._inputs import InputImage
 from .._limits import HostLimits
 from .._request import GenerationRequest
 from ..tables.fal import MODELS
-from ._base import Call, HostedProvider, Outputs, Progress, Reply
+from ._base import Call, HostedProvider, Outputs, Progress, Reply, TaskRef
 from ._wire import spell
 
 __all__ = ["KEY_HOSTS", "MODELS", "STORAGE_URL", "Fal", "route"]
@@ -343,3 +343,31 @@ class Fal(HostedProvider):
         if isinstance(cancel, str) and self.on_site(cancel):
             return Call("PUT", cancel, headers=self._headers())
         return None
+
+    # -- tasks that outlive the process ---------------------------------------------------
+
+    def accepted(self, request: GenerationRequest, call: Call, reply: Reply) -> TaskRef | None:
+        """The queued request: its status, response and cancel URLs."""
+        data = self.json_object(reply)
+        follow = {k: data.get(k) for k in ("status_url", "response_url", "cancel_url")}
+        task = data.get("request_id")
+        urls = [follow["status_url"], follow["response_url"]]
+        if not isinstance(task, str) or not all(
+            isinstance(u, str) and self.on_site(u) for u in urls
+        ):
+            return None
+        return TaskRef(task, follow)
+
+    def rejoin(self, request: GenerationRequest, task: TaskRef) -> Call:
+        status, response = task.follow.get("status_url"), task.follow.get("response_url")
+        for url in (status, response):
+            if not isinstance(url, str) or not self.on_site(url):
+                raise FluxError(f"request {task.id} has no status and response URLs at fal")
+        state = {
+            "phase": "status",
+            "n": 0,
+            "status": status,
+            "response": response,
+            "cancel": task.follow.get("cancel_url"),
+        }
+        return self._poll(str(status), task.id, state)

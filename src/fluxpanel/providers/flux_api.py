@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .._addresses import is_public_host
-from .._errors import ConfigError
+from .._errors import ConfigError, FluxError
 from .._keys import KeyRule, clean_key, public_url, url_secrets
 from .._request import GenerationRequest
 from ..tables.flux_api import MODELS
-from ._base import Call, Outputs, Provider, Reply
+from ._base import Call, Outputs, Provider, Reply, TaskRef
 
 KEY_ENV = "FLUX_API_KEY"
 URL_ENV = "FLUX_API_URL"
@@ -115,6 +115,23 @@ class FluxAPI(Provider):
             )
         if not urls:
             raise self.unreadable(reply, "the list of images is empty")
+        return Outputs(urls=urls)
+
+    def accepted(self, request: GenerationRequest, call: Call, reply: Reply) -> TaskRef | None:
+        """The API answers with the images' URLs at once: those are what a
+        restarted kernel fetches again."""
+        try:
+            urls = image_urls(reply.json())
+        except ValueError:
+            return None
+        if not urls:
+            return None
+        return TaskRef(reply.request_id or "", {"images": urls})
+
+    def rejoin(self, request: GenerationRequest, task: TaskRef) -> Outputs:
+        urls = task.follow.get("images")
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise FluxError("the task has no image URLs to fetch again")
         return Outputs(urls=urls)
 
     def __repr__(self) -> str:

@@ -47,7 +47,7 @@ from .._inputs import InputImage
 from .._limits import HostLimits
 from .._request import GenerationRequest
 from ..tables.replicate import MODELS
-from ._base import Call, HostedProvider, Outputs, Progress, Reply, error_detail
+from ._base import Call, HostedProvider, Outputs, Progress, Reply, TaskRef, error_detail
 from ._wire import spell
 
 __all__ = ["DATA_URI_MAX", "KEY_HOSTS", "MODELS", "Replicate", "log_fraction"]
@@ -225,3 +225,26 @@ class Replicate(HostedProvider):
         if cancel and self.on_site(cancel):
             return Call("POST", cancel, headers=self._headers())
         return None
+
+    # -- tasks that outlive the process ---------------------------------------------------
+
+    def accepted(self, request: GenerationRequest, call: Call, reply: Reply) -> TaskRef | None:
+        """The prediction and its ``urls.get`` (Replicate reports no cost)."""
+        data = self.json_object(reply)
+        urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
+        task, get, cancel = data.get("id"), urls.get("get"), urls.get("cancel")
+        if not isinstance(task, str) or not isinstance(get, str) or not self.on_site(get):
+            return None
+        return TaskRef(task, {"url": get, "cancel": cancel if isinstance(cancel, str) else None})
+
+    def rejoin(self, request: GenerationRequest, task: TaskRef) -> Call:
+        url = task.follow.get("url")
+        if not isinstance(url, str) or not self.on_site(url):
+            raise FluxError(f"prediction {task.id} has no urls.get on Replicate's API")
+        state = {"n": 0, "cancel": task.follow.get("cancel")}
+        return Call("GET", url, headers=self._headers(), task=task.id, state=state)
+
+    def kept_for(self, request: GenerationRequest) -> float:
+        """ "Output files ... are automatically removed after an hour"
+        (replicate.com/docs/topics/predictions/data-retention)."""
+        return 3600.0

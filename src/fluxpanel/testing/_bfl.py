@@ -304,6 +304,26 @@ class _Task:
     ready_at: float | None = None
 
 
+#: What each route costs in credits of $0.01, as the create answers it: Black
+#: Forest Labs' price list (docs.bfl.ai pricing; FLUX.2 and FLUX 3 at their
+#: first megapixel or 1K tier).
+CREDITS = {
+    "flux-dev": 2.5,
+    "flux-pro": 5.0,
+    "flux-pro-1.1": 4.0,
+    "flux-pro-1.1-ultra": 6.0,
+    "flux-kontext-pro": 4.0,
+    "flux-kontext-max": 8.0,
+    "flux-pro-1.0-fill": 5.0,
+    "flux-2-pro": 3.0,
+    "flux-2-max": 7.0,
+    "flux-2-flex": 5.0,
+    "flux-2-klein-4b": 1.4,
+    "flux-2-klein-9b": 1.5,
+    "flux-3-image": 4.8,
+}
+
+
 class FakeBFL(LoopbackServer):
     """Black Forest Labs' API on loopback. ``pending_polls`` is how many polls
     answer ``Pending`` before a task is ready; ``max_active`` the account's
@@ -323,8 +343,9 @@ class FakeBFL(LoopbackServer):
         self.pending_polls = pending_polls
         self.max_active = max_active
         self.tasks: dict[str, _Task] = {}
-        #: The most tasks that were active at once.
+        #: The most tasks that were active at once, and creates refused past them.
         self.max_active_seen = 0
+        self.refused_active = 0
         #: With a number, each task runs this many seconds (its progress is the
         #: share of that time gone), else it is ready after ``pending_polls``.
         self.run_seconds: float | None = None
@@ -392,6 +413,7 @@ class FakeBFL(LoopbackServer):
             return
         with self._task_lock:
             if self.active >= self.max_active:
+                self.refused_active += 1
                 h.send_json(429, {"detail": "You have reached the maximum number of active tasks"})
                 return
             task = _Task(
@@ -409,6 +431,10 @@ class FakeBFL(LoopbackServer):
             {
                 "id": task.id,
                 "polling_url": f"{self.polling_base or self.url_base}/v1/get_result?id={task.id}",
+                # "cost" in credits of $0.01, with the megapixels in and out.
+                "cost": CREDITS.get(model, 4.0),
+                "input_mp": 0.0,
+                "output_mp": 1.0,
             },
         )
 

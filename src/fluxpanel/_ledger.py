@@ -1,0 +1,435 @@
+"""The ledger: every task a host accepted (and so may bill), written before
+the first poll, in one SQLite file beside the cache.
+
+A task is recorded when the host accepts it: the provider and endpoint, the
+model, the request as its JSON (inputs by digest, URLs without their
+credentials, never the key), which of the request's tasks it is, the host's
+task id and what is needed to follow it again, when, until when the host
+keeps its results, and what it should cost; then how it ended (its images
+in hand, an error, moderated, expired) and what the host said it billed.
+
+A kernel that restarts, or a notebook closed mid-run, leaves its tasks
+unfinished here: :func:`fluxpanel.resume` collects them, and a re-run of
+the same request joins its task instead of paying again. A task that was
+only waiting when its run stopped (a lost connection, a deadline) is
+released for the same.
+
+SQLite in WAL mode is safe for several kernels at once. Every query runs on
+one worker thread per ledger, in order, so the event loop never waits on the
+disk; a ledger that cannot be written is a warning, never a lost result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import sqlite3
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._cache import CacheWarning
+from ._flow import TaskRef
+
+T = TypeVar("T")
+
+FILE = "ledger.sqlite3"
+#: How a task ended.
+PENDING, DONE, FAILED, MODERATED, EXPIRED = "pending", "done", "failed", "moderated", "expired"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    task TEXT NOT NULL,
+    follow TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    submitted REAL NOT NULL,
+    keep_until REAL,
+    estimate REAL,
+    billed REAL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    ended REAL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS tasks_open ON tasks (status, provider, endpoint);
+CREATE INDEX IF NOT EXISTS tasks_key ON tasks (cache_key, status);
+"""
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started, where the system says (Linux), so a
+    reused process id is not taken for the process that wrote the row."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+#: This process, as the ledger names the owner of the tasks it follows.
+ME = f"{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def alive(owner: str) -> bool:
+    """Whether the process named ``owner`` (``"pid:start"``) still runs."""
+    if owner == ME:
+        return True
+    pid_text, _, started = owner.partition(":")
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    return not started or _start_time(pid) in ("", started)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One task as the ledger holds it."""
+
+    id: int
+    provider: str
+    endpoint: str
+    model: str
+    cache_key: str
+    request: dict[str, Any]
+    part: int
+    parts: int
+    task: TaskRef
+    owner: str
+    submitted: float
+    keep_until: float | None
+    estimate: float | None
+    status: str
+
+    @property
+    def expired(self) -> bool:
+        return self.keep_until is not None and time.time() > self.keep_until
+
+
+class Ledger:
+    """The tasks of one cache folder. Every method returns at once with a
+    future of its answer (the work is done in order on the ledger's thread);
+    the ``a``-prefixed ones await it."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.path = Path(folder) / FILE
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, "fluxpanel-ledger")
+        self._db: sqlite3.Connection | None = None
+        self._warned = False
+        self._lock = threading.Lock()
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
+
+    def _run(self, work: Callable[[sqlite3.Connection], T], default: T) -> Future[T]:
+        def guarded() -> T:
+            try:
+                return work(self._connect())
+            except (sqlite3.Error, OSError, ValueError) as e:
+                self._warn(e)
+                return default
+
+        try:
+            return self._worker.submit(guarded)
+        except RuntimeError:  # shut down (the interpreter is exiting)
+            done: Future[T] = concurrent.futures.Future()
+            done.set_result(default)
+            return done
+
+    def _warn(self, error: Exception) -> None:
+        with self._lock:
+            if self._warned:
+                return
+            self._warned = True
+        warnings.warn(
+            f"fluxpanel could not keep its ledger of paid tasks at {self.path} "
+            f"({type(error).__name__}: {error}); results are returned as usual, but a "
+            "task interrupted now could not be collected after a restart",
+            CacheWarning,
+            stacklevel=2,
+        )
+
+    async def _await(self, future: Future[T]) -> T:
+        return await asyncio.wrap_future(future)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        provider: str,
+        endpoint: str,
+        model: str,
+        cache_key: str,
+        request: dict[str, Any],
+        part: int,
+        parts: int,
+        task: TaskRef,
+        keep_for: float | None,
+        estimate: float | None,
+        slot: int | None = None,
+    ) -> Future[int | None]:
+        """A task the host just accepted (in the account ``slot`` it was
+        given, if any); the future is the row's id."""
+        now = time.time()
+        values = (
+            provider,
+            endpoint,
+            model,
+            cache_key,
+            json.dumps(request, sort_keys=True, default=str),
+            part,
+            parts,
+            task.id,
+            json.dumps(dict(task.follow)),
+            ME,
+            now,
+            None if keep_for is None else now + keep_for,
+            estimate,
+            task.billed,
+        )
+
+        def insert(db: sqlite3.Connection) -> int | None:
+            if slot is not None:  # the slot's row becomes the task's
+                cursor = db.execute(
+                    f"UPDATE tasks SET ({_COLUMNS}, status) = ({_MARKS}, 'pending')"
+                    " WHERE id = ? AND status = 'reserved'",
+                    (*values, slot),
+                )
+                if cursor.rowcount:
+                    return slot
+            cursor = db.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({_MARKS})", values)
+            return cursor.lastrowid
+
+        return self._run(insert, None)
+
+    def end(self, ids: Iterable[Id], status: str, note: str = "") -> Future[None]:
+        """Tasks that ended: ``done`` (images in hand), ``failed``,
+        ``moderated`` or ``expired``, with a ``note`` saying why. An id may be
+        the future :meth:`record` gave (it is known by the time this runs)."""
+        ids, ended = list(ids), time.time()
+
+        def update(db: sqlite3.Connection) -> None:
+            rows = [(status, ended, note[:500], i) for i in _known(ids)]
+            db.executemany("UPDATE tasks SET status = ?, ended = ?, note = ? WHERE id = ?", rows)
+
+        return self._run(update, None)
+
+    def release(self, ids: Iterable[Id]) -> Future[None]:
+        """Tasks still at the host that nobody follows now (the run stopped
+        waiting): :func:`fluxpanel.resume` may collect them."""
+        ids = list(ids)
+
+        def update(db: sqlite3.Connection) -> None:
+            rows = [(i,) for i in _known(ids)]
+            db.executemany("UPDATE tasks SET owner = '' WHERE id = ? AND status = 'pending'", rows)
+
+        return self._run(update, None)
+
+    def claim(self, ids: Iterable[Id]) -> Future[None]:
+        """This process follows these tasks now."""
+        ids = list(ids)
+
+        def update(db: sqlite3.Connection) -> None:
+            rows = [(ME, i) for i in _known(ids)]
+            db.executemany("UPDATE tasks SET owner = ? WHERE id = ?", rows)
+
+        return self._run(update, None)
+
+    # -- an account's active tasks, across processes ------------------------------------------
+
+    def take(self, provider: str, endpoint: str, limit: int) -> Future[int | None]:
+        """A slot of the account's ``limit`` active tasks at this host, taken
+        in one transaction (two kernels never both take the last one): its
+        row's id, ``None`` when every slot is taken, -1 when no count can be
+        kept. Tasks of live processes count, and released ones of the last
+        five minutes (they may still run at the host)."""
+
+        def take(db: sqlite3.Connection) -> int | None:
+            now = time.time()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                running = db.execute(
+                    "SELECT owner, COUNT(*) FROM tasks WHERE provider = ? AND endpoint = ?"
+                    " AND status IN ('pending', 'reserved') AND submitted > ? GROUP BY owner",
+                    (provider, endpoint, now - 3600),
+                ).fetchall()
+                recent = db.execute(
+                    "SELECT COUNT(*) FROM tasks WHERE provider = ? AND endpoint = ? AND owner = ''"
+                    " AND status = 'pending' AND submitted > ?",
+                    (provider, endpoint, now - 300),
+                ).fetchone()[0]
+                taken = recent + sum(n for owner, n in running if owner and alive(owner))
+                slot = None
+                if taken < limit:
+                    slot = db.execute(
+                        "INSERT INTO tasks (provider, endpoint, model, cache_key, request, part,"
+                        " parts, task, follow, owner, submitted, status) VALUES"
+                        " (?, ?, '', '', '{}', 0, 0, '', '{}', ?, ?, 'reserved')",
+                        (provider, endpoint, ME, now),
+                    ).lastrowid
+                db.execute("COMMIT")
+                return slot
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return self._run(take, -1)
+
+    def give_back(self, slot: int) -> None:
+        """A slot no task took (the create was refused, or never sent)."""
+
+        def delete(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM tasks WHERE id = ? AND status = 'reserved'", (slot,))
+
+        self._run(delete, None)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def pending(self, cache_key: str) -> Future[list[Row]]:
+        """The tasks of this request still at the host (to join, not pay again)."""
+
+        def select(db: sqlite3.Connection) -> list[Row]:
+            cursor = db.execute(
+                "SELECT * FROM tasks WHERE cache_key = ? AND status = 'pending' ORDER BY id",
+                (cache_key,),
+            )
+            return [r for r in map(_row, cursor.fetchall()) if not r.expired]
+
+        return self._run(select, [])
+
+    def unfinished(
+        self, provider: str | None = None, endpoint: str | None = None
+    ) -> Future[list[Row]]:
+        """Tasks nobody alive follows: released ones, and those of a process
+        that is gone (a restarted kernel). ``provider`` and ``endpoint``
+        narrow them to one host."""
+
+        def select(db: sqlite3.Connection) -> list[Row]:
+            cursor = db.execute("SELECT * FROM tasks WHERE status = 'pending' ORDER BY id")
+            rows = [_row(r) for r in cursor.fetchall()]
+            return [
+                r
+                for r in rows
+                if (provider is None or r.provider == provider)
+                and (endpoint is None or r.endpoint == endpoint)
+                and (not r.owner or not alive(r.owner))
+            ]
+
+        return self._run(select, [])
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task, newest first, as plain dicts (for people and tests)."""
+
+        def select(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            db.row_factory = sqlite3.Row
+            try:
+                return [dict(r) for r in db.execute("SELECT * FROM tasks ORDER BY id DESC")]
+            finally:
+                db.row_factory = None
+
+        return self._run(select, []).result()
+
+    def close(self) -> None:
+        def shut(db: sqlite3.Connection) -> None:
+            db.close()
+            self._db = None
+
+        if self._db is not None:
+            self._run(shut, None).result()
+        self._worker.shutdown(wait=True)
+
+
+_COLUMNS = (
+    "provider, endpoint, model, cache_key, request, part, parts, task, follow, owner,"
+    " submitted, keep_until, estimate, billed"
+)
+_MARKS = ", ".join("?" * 14)
+
+
+class AccountSlots:
+    """One host account's active tasks in a ledger (a :class:`~fluxpanel._limits.Shared`)."""
+
+    def __init__(self, ledger: Ledger, provider: str, endpoint: str) -> None:
+        self._ledger, self._provider, self._endpoint = ledger, provider, endpoint
+
+    def take(self, limit: int) -> Future[int | None]:
+        return self._ledger.take(self._provider, self._endpoint, limit)
+
+    def give_back(self, slot: int) -> None:
+        self._ledger.give_back(slot)
+
+
+#: A row's id, or the future of it that :meth:`Ledger.record` gave.
+Id = int | Future[int | None]
+
+
+def _known(ids: Iterable[Id]) -> list[int]:
+    """The ids, each future's now that the ledger's thread has written it."""
+    out = []
+    for i in ids:
+        value = i.result() if isinstance(i, Future) else i
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def _row(values: tuple[Any, ...]) -> Row:
+    (id_, provider, endpoint, model, cache_key, request, part, parts, task, follow, owner,
+     submitted, keep_until, estimate, billed, status, *_) = values  # fmt: skip
+    return Row(
+        id_,
+        provider,
+        endpoint,
+        model,
+        cache_key,
+        json.loads(request),
+        part,
+        parts,
+        TaskRef(task, json.loads(follow), billed),
+        owner,
+        submitted,
+        keep_until,
+        estimate,
+        status,
+    )
+
+
+_LEDGERS: dict[Path, Ledger] = {}
+_LEDGERS_LOCK = threading.Lock()
+
+
+def ledger_at(folder: str | os.PathLike[str]) -> Ledger:
+    """The ledger of a cache folder, one per folder in the process."""
+    path = Path(folder).resolve()
+    with _LEDGERS_LOCK:
+        ledger = _LEDGERS.get(path)
+        if ledger is None:
+            ledger = _LEDGERS[path] = Ledger(path)
+        return ledger
