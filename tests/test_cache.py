@@ -173,3 +173,29 @@ def test_reference_server_images_are_deterministic():
     ):
         req = GenerationRequest(prompt="x", seed=9)
         assert c.generate(req).image.data == c.generate(req).image.data
+
+
+def test_a_write_does_not_read_the_whole_cache(server, tmp_path, monkeypatch):
+    """2,000 entries already there: 50 writes read the folder once (to learn
+    its size), not once each; past the cap it is read again and trimmed."""
+    import os
+
+    from fluxpanel import _cache
+
+    cache = ResultCache(tmp_path)
+    for i in range(2000):  # entries another run left (a byte each)
+        shard = tmp_path / f"{i % 256:02x}"
+        shard.mkdir(exist_ok=True)
+        (shard / f"{i:064x}.entry").write_bytes(b"x")
+    reads = []
+    real = os.scandir
+    monkeypatch.setattr(_cache.os, "scandir", lambda p: reads.append(p) or real(p))
+    with FluxClient(api_key=server.api_key, url=server.url, cache=cache) as c:
+        for seed in range(50):
+            c.generate(prompt="x", seed=seed)
+    folder_reads = [p for p in reads if str(p) == str(tmp_path)]
+    assert len(folder_reads) == 1
+    cache.max_bytes = cache._total - 1  # the next write passes the cap: read and trimmed
+    with FluxClient(api_key=server.api_key, url=server.url, cache=cache) as c:
+        c.generate(prompt="x", seed=999)
+    assert cache.size <= cache.max_bytes

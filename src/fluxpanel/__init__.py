@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._batch import Batch, Item, grid
 from ._boxes import Box, compose_prompt, parse_prompt
 from ._cache import CacheWarning, ResultCache, clear_cache
 from ._client import AsyncFluxClient, FluxClient, resume
-from ._compare import Comparison, CostLimitError, acompare, compare
+from ._compare import Comparison, acompare, compare
 from ._errors import (
     APIError,
     AuthError,
     BadRequestError,
     ConfigError,
     ConnectError,
+    CostLimitError,
     FluxError,
     ImageError,
     InsufficientCreditsError,
@@ -49,6 +51,7 @@ __all__ = [
     "AsyncFluxClient",
     "AuthError",
     "BadRequestError",
+    "Batch",
     "Box",
     "CacheWarning",
     "Comparison",
@@ -69,6 +72,7 @@ __all__ = [
     "ImageLimits",
     "InputImage",
     "InsufficientCreditsError",
+    "Item",
     "ModelSpec",
     "ModerationError",
     "ParamSpec",
@@ -88,6 +92,7 @@ __all__ = [
     "compare",
     "compose_prompt",
     "estimate_cost",
+    "grid",
     "load",
     "parse_prompt",
     "resume",

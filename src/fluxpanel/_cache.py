@@ -14,6 +14,7 @@ import json
 import os
 import struct
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ DIR_ENV = "FLUXPANEL_CACHE_DIR"
 DEFAULT_MAX_BYTES = 2 * 1024**3
 #: The largest entry read back: a batch of the largest images.
 MAX_ENTRY_BYTES = 16 * DEFAULT_MAX_IMAGE_BYTES
+#: Writes counted before the cache's folder is read again for its size.
+RECOUNT = 1000
 #: A temporary file older than this was abandoned (its writer died).
 STALE_TMP_SECONDS = 600
 
@@ -61,6 +64,11 @@ class ResultCache:
     def __init__(self, path: str | Path | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES):
         self.path = Path(path) if path is not None else default_dir()
         self.max_bytes = int(max_bytes)
+        # The cache's size as last read, and what was written since: a write
+        # costs the same with 10 entries or 10,000 (see _counted).
+        self._total: int | None = None
+        self._writes = 0
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ResultCache({str(self.path)!r}, max_bytes={self.max_bytes})"
@@ -134,14 +142,28 @@ class ResultCache:
         path = self._file(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".entry")
+        data = _pack(header, [i.data for i in generation.images])
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(_pack(header, [i.data for i in generation.images]))
+                f.write(data)
             os.replace(tmp, path)
         except BaseException:
             _remove(Path(tmp))
             raise
-        self.trim()
+        if self._counted(len(data)) > self.max_bytes:
+            self.trim()
+
+    def _counted(self, added: int) -> int:
+        """The cache's size after a write of ``added`` bytes, without reading
+        the folder each time: it is read once, then writes are counted; read
+        again every :data:`RECOUNT` writes (other processes write here too)."""
+        with self._lock:
+            if self._total is None or self._writes >= RECOUNT:
+                self._total, self._writes = sum(size for _, size, _ in self._entries()), 0
+            else:
+                self._total += added
+                self._writes += 1
+            return self._total
 
     # -- housekeeping -----------------------------------------------------------------
 
@@ -175,6 +197,8 @@ class ResultCache:
         entries = self._entries()
         total = sum(size for _, size, _ in entries)
         removed = 0
+        with self._lock:
+            self._total, self._writes = total, 0
         if total <= self.max_bytes:
             return 0
         target = int(self.max_bytes * 0.9)
@@ -184,6 +208,8 @@ class ResultCache:
             if _remove(path):
                 total -= size
                 removed += 1
+        with self._lock:
+            self._total = total
         return removed
 
     def clear(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 
 from . import _loop
+from ._batch import Batch, SyncBatch
 from ._cache import CacheWarning, ResultCache, default_dir, get_cache
 from ._durations import RecentRuns
 from ._engine import (
@@ -29,7 +31,7 @@ from ._engine import (
     RetryPolicy,
     notify,
 )
-from ._errors import ConfigError
+from ._errors import ConfigError, ModerationError
 from ._flow import Tasks
 from ._ledger import AccountSlots, ledger_at
 from ._limits import HostLimits
@@ -240,9 +242,11 @@ class AsyncFluxClient:
                 expected=self.expected_seconds(req),
                 tasks=tasks,
             )
-        except BaseException:
+        except BaseException as e:
             if kept is not None:
                 kept.finish(tasks, None)  # what is still at the host is released
+            if isinstance(e, ModerationError):
+                e.billed = tasks.billed  # what the host says it billed for it, if it says
             raise
         generation.cost = self._cost(req, generation)
         # The host has billed: nothing from here on may lose the images.
@@ -261,6 +265,30 @@ class AsyncFluxClient:
         if kept is not None:
             kept.finish(tasks, generation)
         return generation
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def amap(
+        self,
+        requests: Any,
+        *,
+        max_cost: float | None = None,
+        folder: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        in_flight: int | None = None,
+    ) -> Batch:
+        """Many requests at the host's limits: ``async for item in
+        client.amap(requests)`` yields each :class:`~fluxpanel.Item` as it
+        finishes. ``requests``: a list of :class:`GenerationRequest` or of
+        dicts of parameters, :func:`fluxpanel.grid`, or a pandas DataFrame
+        (a row a request). ``max_cost`` (dollars) skips what would pass it;
+        ``folder`` keeps each item's images and a ``manifest.jsonl`` there,
+        so the batch run again makes only what is missing. See
+        :mod:`fluxpanel._batch`."""
+        return Batch(
+            self, requests, max_cost=max_cost, folder=folder, progress=progress,
+            in_flight=in_flight,
+        )  # fmt: skip
 
     # -- tasks paid for before a restart ---------------------------------------------------
 
@@ -390,6 +418,24 @@ class FluxClient:
         req = self._async.request(request, **params)  # validate here, before any I/O
         run = self._async.generate(req, on_image=on_image, on_progress=on_progress, fresh=fresh)
         return _loop.run(run)
+
+    def map(
+        self,
+        requests: Any,
+        *,
+        max_cost: float | None = None,
+        folder: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        in_flight: int | None = None,
+    ) -> SyncBatch:
+        """Many requests at the host's limits: ``for item in
+        client.map(requests)`` gives each item as it finishes; see
+        :meth:`AsyncFluxClient.amap`."""
+        return SyncBatch(
+            self._async.amap(
+                requests, max_cost=max_cost, folder=folder, progress=progress, in_flight=in_flight
+            )
+        )
 
     def resume(
         self, *, on_generation: Callable[[Generation], object] | None = None

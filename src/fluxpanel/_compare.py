@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _html, _loop
+from ._batch import Batch, varying_params
 from ._client import AsyncFluxClient, FluxClient
-from ._errors import FluxError, ValidationError
-from ._kinds import KINDS
+from ._errors import CostLimitError, FluxError, ValidationError
 from ._previews import shrink
 from ._pricing import format_cost
 from ._request import GenerationRequest, default_model
@@ -34,10 +34,6 @@ _TH = "style='padding:4px'"
 _ROW_TH = "style='text-align:right;padding:4px;max-width:160px'"
 _TD = "style='vertical-align:top;padding:4px'"
 _BOX = f"width:{CELL_WIDTH}px;font-size:12px"
-
-
-class CostLimitError(FluxError):
-    """A comparison would cost more than ``max_cost``; nothing was sent."""
 
 
 @dataclass
@@ -112,34 +108,32 @@ class Comparison:
     # -- running ---------------------------------------------------------------------
 
     async def _run(self, cells: Sequence[Cell], on_update: Callable[[], None]) -> None:
+        """Run ``cells`` as a batch (:mod:`fluxpanel._batch`): at the host's
+        limits, at most ``concurrency`` at once, each cell filled as its
+        result arrives. A cell that fails is an error cell: the others (paid
+        for) are kept, and so is the grid."""
         assert self._client is not None
-        gate = asyncio.Semaphore(self._concurrency)
-
-        async def one(cell: Cell) -> None:
-            # A cell that fails, however, is an error cell: the others (paid
-            # for) are kept, and so is the grid.
-            assert cell.request is not None
-            async with gate:
+        batch = Batch(
+            self._client,
+            [c.request for c in cells],
+            progress=False,
+            in_flight=self._concurrency,
+        )
+        async for item in batch:
+            cell = cells[item.index]
+            cell.error, cell.generation = item.error, item.generation
+            gen = item.generation
+            if gen is not None and gen.images:
                 try:
-                    cell.error = None
-                    gen = await self._client.generate(cell.request)
+                    cell.thumb = await asyncio.to_thread(_thumb, gen.images[0].data)
                 except Exception as e:
                     cell.error = _as_flux_error(e)
-                else:
-                    cell.generation = gen
-                    if gen.images:
-                        try:
-                            cell.thumb = await asyncio.to_thread(_thumb, gen.images[0].data)
-                        except Exception as e:
-                            cell.error = _as_flux_error(e)
-                    if gen.errors and not gen.images:
-                        cell.error = gen.errors[0]
+            elif cell.error is None and gen is not None and gen.errors:
+                cell.error = gen.errors[0]
             try:
                 on_update()
             except Exception:  # a display that cannot update loses nothing
                 pass
-
-        await asyncio.gather(*(one(c) for c in cells))
 
     async def aretry_failed(self, *, display: bool = True) -> Comparison:
         """Run the failed cells again (only those)."""
@@ -266,22 +260,7 @@ def plan(
     params: Mapping[str, Any],
 ) -> Comparison:
     """Work out the cells: the cross product of every list-valued parameter."""
-    lists = {
-        n
-        for m in client.provider.models.values()
-        for n, p in m.params.items()
-        if KINDS[p.kind].many
-    }
-    # A list of references (or of boxes) is one value; a list of such lists varies.
-    varying = {
-        k: list(v)
-        for k, v in params.items()
-        if isinstance(v, (list, tuple))
-        and (k not in lists or all(isinstance(x, (list, tuple)) for x in v))
-    }
-    for name, values in varying.items():
-        if not values:
-            raise ValidationError(f"{name}=[] has no values to compare", field=name)
+    varying = varying_params(params, client.provider.models)
     fixed = {k: v for k, v in params.items() if k not in varying}
     shared_seed = None
     if "seed" not in params or params["seed"] is None:

@@ -86,7 +86,11 @@ class ServerError(APIError):
 
 
 class ModerationError(APIError):
-    """The provider's moderation refused the prompt or the result."""
+    """The provider's moderation refused the prompt or the result.
+    ``billed`` is what the host says it billed for it (dollars), where it
+    says (Black Forest Labs reports a task's cost when it accepts it)."""
+
+    billed: float | None = None
 
 
 class ResultExpiredError(FluxError):
@@ -121,3 +125,7 @@ def error_for_status(
     else:
         cls = APIError
     return cls(message, **kw)
+
+
+class CostLimitError(FluxError):
+    """Sending would pass ``max_cost``; nothing more was sent."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
 import threading
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -41,3 +42,40 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             except (concurrent.futures.CancelledError, Exception):
                 pass
         raise
+
+
+def iterate(items: AsyncIterator[T], ahead: int = 8) -> Iterator[T]:
+    """The items of an async iterator, run on the background loop and handed
+    to the calling thread as they come (at most ``ahead`` waiting). Leaving
+    the loop early, or Ctrl-C, stops it there too."""
+    handed: queue.Queue[tuple[str, Any]] = queue.Queue()
+    loop = background_loop()
+    room = asyncio.Semaphore(ahead)
+
+    async def pump() -> None:
+        try:
+            async for item in items:
+                await room.acquire()
+                handed.put(("item", item))
+        except BaseException as e:
+            handed.put(("error", e))
+            raise
+        handed.put(("end", None))
+
+    future = asyncio.run_coroutine_threadsafe(pump(), loop)
+    try:
+        while True:
+            kind, value = handed.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            loop.call_soon_threadsafe(room.release)
+            yield value
+    finally:
+        if not future.done():
+            future.cancel()
+            try:
+                future.result(timeout=5)
+            except (concurrent.futures.CancelledError, Exception):
+                pass
