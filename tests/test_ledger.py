@@ -262,3 +262,49 @@ def test_the_ledger_is_one_file_safe_for_several_writers(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+# -- the panel --------------------------------------------------------------------------------
+
+
+def test_a_panel_opened_after_a_restart_collects_what_was_paid(tmp_path, monkeypatch):
+    import asyncio
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(cache))
+    with FakeBFL() as fake:
+        stopped_waiting(fake, cache, 9)  # a run the restart interrupted
+
+        async def main():
+            provider = quick(BlackForestLabs)(api_key=fake.api_key, base_url=fake.base_url)
+            panel = fluxpanel.FluxPanel(provider=provider, prompt="a fox")
+            said = []
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                said.append(panel.status_text)
+                if panel._history:
+                    break
+            await asyncio.sleep(0.05)
+            return panel, said
+
+        panel, said = asyncio.run(main())
+        assert "1 paid generation is from before the restart still being collected" in said
+        assert [h["seed"] for h in panel._history] == [9]
+        assert "collected: in the history" in panel.status_text
+        assert len(fake.submits) == 1
+
+
+def test_the_panel_shows_what_the_host_billed(tmp_path, monkeypatch):
+    import asyncio
+
+    monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache"))
+    with FakeBFL() as fake:
+
+        async def main():
+            provider = quick(BlackForestLabs)(api_key=fake.api_key, base_url=fake.base_url)
+            panel = fluxpanel.FluxPanel(provider=provider, prompt="a fox", model="flux_dev")
+            await panel.agenerate()
+            return panel
+
+        panel = asyncio.run(main())
+    assert panel.cost_text == "this session ≈ $0.025 · billed $0.025"

@@ -293,12 +293,13 @@ class AsyncFluxClient:
     # -- tasks paid for before a restart ---------------------------------------------------
 
     async def unfinished(self) -> int:
-        """How many paid tasks at this host nobody follows now (from before a
-        restart, or a run that stopped waiting): what :meth:`resume` collects."""
+        """How many paid generations at this host nobody follows now (from
+        before a restart, or a run that stopped waiting): what
+        :meth:`resume` collects."""
         if self._ledger is None:
             return 0
         found = self._ledger.unfinished(self._provider.name, self._provider.identity)
-        return len(await asyncio.wrap_future(found))
+        return len({row.cache_key for row in await asyncio.wrap_future(found)})
 
     async def resume(
         self, *, on_generation: Callable[[Generation], object] | None = None
@@ -445,7 +446,7 @@ class FluxClient:
         return _loop.run(self._async.resume(on_generation=on_generation))
 
     def unfinished(self) -> int:
-        """How many paid tasks :meth:`resume` would collect."""
+        """How many paid generations :meth:`resume` would collect."""
         return _loop.run(self._async.unfinished())
 
     def close(self) -> None:

@@ -133,6 +133,7 @@ class FluxPanel(anywidget.AnyWidget):
         self._session.show_provider()
         self.on_msg(self._inbox.receive)
         self._session.revalidate()
+        self._runs.collect_paid()
 
     # -- the Python API ---------------------------------------------------------------
 

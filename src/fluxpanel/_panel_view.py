@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._flow import Progress
 from ._previews import PREVIEW_SIDE, THUMB_SIDE, Shrunk, shrink
+from ._pricing import format_cost
 from .providers import SETUP
 
 if TYPE_CHECKING:
@@ -160,6 +161,8 @@ def describe_error(
         message = f"{type(error).__name__}: {message}"
     if isinstance(error, AuthError) and provider.key_env:
         message += f". Check {provider.key_env}."
+    if isinstance(error, ModerationError) and error.billed:
+        message += f". {provider.label} billed {format_cost(error.billed)} for it."
     if partial:
         title = "Some images failed"
     message = provider.keys.clean(message)

@@ -62,6 +62,8 @@ class Runs:
         self.panel = panel
         self.results = Results()
         self.spent = 0.0
+        #: What the host said it billed, where it says (Black Forest Labs).
+        self.billed = 0.0
         #: Runs started from the view, kept until they end.
         self.background: set[asyncio.Future[Any]] = set()
         try:
@@ -218,9 +220,10 @@ class Runs:
         if gen.cached:
             text = f"{n} image{'s' if n != 1 else ''} from the cache (no cost)"
         self.spent += gen.cost
+        self.billed += gen.billed or 0.0
         state: dict[str, Any] = {"elapsed": took}
         if not provider.offline:
-            state["cost_text"] = f"this session ≈ {format_cost(self.spent)}"
+            state["cost_text"] = self.cost_text()
         if gen.errors:
             text += f"; {len(gen.errors)} failed"
             state["error"] = describe_error(gen.errors[0], provider, partial=True)
@@ -229,6 +232,49 @@ class Runs:
         if notes:
             text += "; " + "; ".join(notes)
         self.state(**state, status_text=text, status="done")
+
+    def cost_text(self) -> str:
+        """This session's cost: the estimate, and what the host billed where it says."""
+        text = f"this session ≈ {format_cost(self.spent)}"
+        return text + (f" · billed {format_cost(self.billed)}" if self.billed else "")
+
+    # -- paid runs from before a restart ------------------------------------------------
+
+    def collect_paid(self) -> None:
+        """Generations paid for before a restart (or a run that stopped
+        waiting), still at the host: collected in the background, each into
+        the history as it arrives, the status saying so."""
+        if self.panel._client.provider.offline or self.loop is None or not self.loop.is_running():
+            return
+        task = self.loop.create_task(self._collect())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _collect(self) -> None:
+        client = self.panel._client
+        try:
+            waiting = await client.unfinished()
+            if not waiting:
+                return
+            plural = "s are" if waiting != 1 else " is"
+            self.state(
+                status_text=f"{waiting} paid generation{plural} from before the restart "
+                "still being collected"
+            )
+            found = await client.resume(on_generation=self._collected)
+        except Exception as e:  # what cannot be collected now waits in the ledger
+            self.state(status_text=f"Paid generations from before could not be collected: {e}")
+            return
+        if found and not self.results.running:
+            n = len(found)
+            self.state(
+                status_text=f"{n} paid generation{'s' if n != 1 else ''} from before the "
+                "restart collected: in the history"
+            )
+
+    def _collected(self, gen: Generation) -> None:
+        entry = next(self.results.ids)
+        self.add_to_history(gen, entry)
 
     def state(self, **traits: Any) -> None:
         """Set the traits the view shows. An observer that raises (a user's
