@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import limits
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -1168,6 +1170,7 @@ def main() -> None:
     runs.append(lambda: official_replicate(repeat))
     runs.append(lambda: published_bfl_side_by_side(3 if args.quick else 5))
     runs.append(lambda: official_fal(3 if args.quick else 5))
+    runs.append(lambda: limits.figures(Figure))
     if not args.no_browser:
         runs.append(lambda: time_to_usable(10))
         runs.append(lambda: input_from_browser(3 if args.quick else 5))

@@ -130,14 +130,15 @@ def test_report_rerun_costs_nothing(tmp_path, monkeypatch):
         monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(tmp_path / "cache"))
         first = execute(NOTEBOOKS / "report.ipynb", tmp_path / "a")
         assert outputs(first, "error") == []
-        posts = len(server.posts)
-        assert posts == 3
+        assert len(server.posts) == 3 + 24  # the three requests, and the batch of 24
+        sent = len(server.requests)
         again = execute(NOTEBOOKS / "report.ipynb", tmp_path / "a")  # "Run all" again
         assert outputs(again, "error") == []
         # Another result over an export is refused, with the way on.
         printed = "".join("".join(o.get("text", "")) for o in outputs(again, "stream"))
         assert "never overwrites an export unasked: pass overwrite=True" in printed
-        assert len(server.requests) == posts + 4  # the first run's 3 POSTs and 4 images only
+        assert "24 items (24 done)" in printed  # the batch, read from its folder
+        assert len(server.requests) == sent  # the second run sent nothing at all
         assert image_hashes(again) == image_hashes(first) != []
         text = json.dumps(first)
         assert server.api_key not in text

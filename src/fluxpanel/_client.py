@@ -220,7 +220,7 @@ class AsyncFluxClient:
                     self.estimate_cost(req))  # fmt: skip
         tasks.log = kept
         if join:
-            tasks.rejoin = kept.join(await asyncio.wrap_future(self._ledger.pending(kept.key)))
+            tasks.rejoin = kept.join(self._ledger.pending(kept.key))
         return kept
 
     async def _run(
@@ -351,6 +351,8 @@ class AsyncFluxClient:
             for future in pending:
                 self._saving[future].set()  # no more waiting: write it now
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._ledger is not None:
+            await asyncio.wrap_future(self._ledger.flush())
         await self._engine.aclose()
 
     async def __aenter__(self) -> AsyncFluxClient:

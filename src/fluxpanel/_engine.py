@@ -202,10 +202,16 @@ class Engine:
         self, request: GenerationRequest, part: int, parts: int, run: _Run
     ) -> Outputs:
         asked = time.monotonic()
-        async with self.gate().task() as slot:  # the host account's active tasks
+        async with self.gate().task() as turn:  # the host account's active tasks
             not_counted(run.deadline, time.monotonic() - asked)
-            run.tasks.slots[part] = slot
-            outputs = await self._follow(request, part, parts, run)
+            run.tasks.slots[part] = turn.slot
+            try:
+                outputs = await self._follow(request, part, parts, run)
+            finally:
+                # a task created here holds the slot now (one joined was counted already)
+                turn.taken = part in run.tasks.accepted and part not in run.tasks.rejoin
+            if turn.slot is not None and run.tasks.log is not None:
+                run.tasks.log.settled(part)  # its slot of the account is free now
         run.tasks.done.add(part)
         return outputs
 
@@ -255,7 +261,9 @@ class Engine:
                 raise
             if isinstance(step, Call) and step.progress is not None:
                 await run.phases.emit(step.progress)
-        if written is not None:
+        if written is not None:  # the task ended with its create: written before its images
+            if tasks.log is not None:
+                tasks.log.hurry()
             await _quietly(written)
         return step
 

@@ -189,6 +189,15 @@ class TaskLog(Protocol):
         before its first poll."""
         ...
 
+    def hurry(self) -> None:
+        """Write what was accepted now: the images are waiting for it."""
+        ...
+
+    def settled(self, part: int) -> None:
+        """The host is done with task ``part`` (in an account slot): it no
+        longer counts among the account's active tasks."""
+        ...
+
 
 @dataclass
 class Tasks:

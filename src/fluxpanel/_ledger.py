@@ -22,9 +22,9 @@ disk; a ledger that cannot be written is a warning, never a lost result.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -41,6 +41,9 @@ from ._flow import TaskRef
 T = TypeVar("T")
 
 FILE = "ledger.sqlite3"
+#: How long a write may wait to be committed with others (its caller does
+#: not wait for it: a task's row is needed by its first poll, seconds later).
+LINGER = 0.05
 #: How a task ended.
 PENDING, DONE, FAILED, MODERATED, EXPIRED = "pending", "done", "failed", "moderated", "expired"
 
@@ -63,7 +66,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     billed REAL,
     status TEXT NOT NULL DEFAULT 'pending',
     ended REAL,
-    note TEXT NOT NULL DEFAULT ''
+    note TEXT NOT NULL DEFAULT '',
+    running INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS tasks_open ON tasks (status, provider, endpoint);
 CREATE INDEX IF NOT EXISTS tasks_key ON tasks (cache_key, status);
@@ -130,10 +134,20 @@ class Ledger:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.path = Path(folder) / FILE
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, "fluxpanel-ledger")
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
         self._db: sqlite3.Connection | None = None
         self._warned = False
         self._lock = threading.Lock()
+        self._readers = threading.local()
+        #: Tasks whose end is asked for but not yet committed (row ids, or
+        #: the futures of them).
+        self._ending: set[Id] = set()
+        #: The answers of the transaction being written (on the ledger's thread).
+        self._written: dict[Future[Any], Any] = {}
+        #: CPU seconds its thread has spent on the database (for the benchmarks).
+        self.cpu = 0.0
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -144,23 +158,109 @@ class Ledger:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
+            if "running" not in columns:  # a ledger from before tasks were settled
+                db.execute("ALTER TABLE tasks ADD COLUMN running INTEGER NOT NULL DEFAULT 1")
             self._db = db
         return self._db
 
-    def _run(self, work: Callable[[sqlite3.Connection], T], default: T) -> Future[T]:
-        def guarded() -> T:
+    def _run(
+        self,
+        work: Callable[[sqlite3.Connection], T],
+        default: T,
+        *,
+        atomic: bool = False,
+        now: bool = False,
+    ) -> Future[T]:
+        """``work`` on the ledger's thread, in order; its answer, or
+        ``default`` (and a warning) if the database cannot be used.
+        ``atomic`` work runs in a transaction even when alone; work the
+        caller waits for ``now`` is not held back to be written with more."""
+        done: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                done.set_result(default)
+                return done
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._work, name="fluxpanel-ledger", daemon=True
+                )
+                self._thread.start()
+        self._jobs.put(_Job(work, default, done, atomic, now))
+        return done
+
+    def _work(self) -> None:
+        """The ledger's thread: writes are held for up to :data:`LINGER` and
+        run together, in one transaction (a commit for a burst of
+        generations, not one each); a job alone is one statement that
+        commits itself."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                if self._db is not None:  # closed on the thread that made it
+                    self._db.close()
+                    self._db = None
+                return
+            jobs = [job]
+            until = time.monotonic() + (0.0 if job.now else LINGER)
+            while len(jobs) < 256:
+                wait = 0.0 if any(j.now for j in jobs[-1:]) else until - time.monotonic()
+                try:
+                    more = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._jobs.put(None)  # stop after these
+                    break
+                jobs.append(more)
+            started = time.thread_time()
+            self._together(jobs)
+            self.cpu += time.thread_time() - started
+
+    def _together(self, jobs: list[_Job]) -> None:
+        alone = len(jobs) == 1 and not jobs[0].atomic
+        try:
+            db = self._connect()
+            if not alone:
+                db.execute("BEGIN IMMEDIATE")
+        except (sqlite3.Error, OSError) as e:
+            self._warn(e)
+            for job in jobs:
+                job.done.set_result(job.default)
+            return
+        answers: list[tuple[_Job, Any]] = []
+        self._written = {}
+        for job in jobs:
             try:
-                return work(self._connect())
+                answer = job.work(db)
             except (sqlite3.Error, OSError, ValueError) as e:
                 self._warn(e)
-                return default
-
+                answer = job.default
+            answers.append((job, answer))
+            self._written[job.done] = answer
         try:
-            return self._worker.submit(guarded)
-        except RuntimeError:  # shut down (the interpreter is exiting)
-            done: Future[T] = concurrent.futures.Future()
-            done.set_result(default)
-            return done
+            if not alone:
+                db.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._warn(e)
+            answers = [(job, job.default) for job, _ in answers]
+        self._written = {}
+        for job, answer in answers:
+            job.done.set_result(answer)
+
+    def _known(self, ids: Iterable[Id]) -> list[int]:
+        """The ids, each future's now that the ledger's thread has written
+        it (in this transaction, or an earlier one)."""
+        out = []
+        for i in ids:
+            value = (
+                (self._written[i] if i in self._written else i.result())
+                if isinstance(i, Future)
+                else i
+            )
+            if value is not None:
+                out.append(value)
+        return out
 
     def _warn(self, error: Exception) -> None:
         with self._lock:
@@ -236,10 +336,18 @@ class Ledger:
         ids, ended = list(ids), time.time()
 
         def update(db: sqlite3.Connection) -> None:
-            rows = [(status, ended, note[:500], i) for i in _known(ids)]
+            rows = [(status, ended, note[:500], i) for i in self._known(ids)]
             db.executemany("UPDATE tasks SET status = ?, ended = ?, note = ? WHERE id = ?", rows)
 
-        return self._run(update, None)
+        with self._lock:
+            self._ending.update(ids)  # no longer pending for this process, written or not
+        done = self._run(update, None)
+        done.add_done_callback(lambda _: self._ended(ids))
+        return done
+
+    def _ended(self, ids: list[Id]) -> None:
+        with self._lock:
+            self._ending.difference_update(ids)
 
     def release(self, ids: Iterable[Id]) -> Future[None]:
         """Tasks still at the host that nobody follows now (the run stopped
@@ -247,7 +355,7 @@ class Ledger:
         ids = list(ids)
 
         def update(db: sqlite3.Connection) -> None:
-            rows = [(i,) for i in _known(ids)]
+            rows = [(i,) for i in self._known(ids)]
             db.executemany("UPDATE tasks SET owner = '' WHERE id = ? AND status = 'pending'", rows)
 
         return self._run(update, None)
@@ -257,7 +365,7 @@ class Ledger:
         ids = list(ids)
 
         def update(db: sqlite3.Connection) -> None:
-            rows = [(ME, i) for i in _known(ids)]
+            rows = [(ME, i) for i in self._known(ids)]
             db.executemany("UPDATE tasks SET owner = ? WHERE id = ?", rows)
 
         return self._run(update, None)
@@ -272,35 +380,38 @@ class Ledger:
         five minutes (they may still run at the host)."""
 
         def take(db: sqlite3.Connection) -> int | None:
+            # Within the worker's transaction, which holds the write lock.
             now = time.time()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                running = db.execute(
-                    "SELECT owner, COUNT(*) FROM tasks WHERE provider = ? AND endpoint = ?"
-                    " AND status IN ('pending', 'reserved') AND submitted > ? GROUP BY owner",
-                    (provider, endpoint, now - 3600),
-                ).fetchall()
-                recent = db.execute(
-                    "SELECT COUNT(*) FROM tasks WHERE provider = ? AND endpoint = ? AND owner = ''"
-                    " AND status = 'pending' AND submitted > ?",
-                    (provider, endpoint, now - 300),
-                ).fetchone()[0]
-                taken = recent + sum(n for owner, n in running if owner and alive(owner))
-                slot = None
-                if taken < limit:
-                    slot = db.execute(
-                        "INSERT INTO tasks (provider, endpoint, model, cache_key, request, part,"
-                        " parts, task, follow, owner, submitted, status) VALUES"
-                        " (?, ?, '', '', '{}', 0, 0, '', '{}', ?, ?, 'reserved')",
-                        (provider, endpoint, ME, now),
-                    ).lastrowid
-                db.execute("COMMIT")
-                return slot
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            running = db.execute(
+                "SELECT owner, COUNT(*) FROM tasks WHERE provider = ? AND endpoint = ?"
+                " AND status IN ('pending', 'reserved') AND running = 1"
+                " AND submitted > CASE owner WHEN '' THEN ? ELSE ? END GROUP BY owner",
+                (provider, endpoint, now - 300, now - 3600),
+            ).fetchall()
+            if sum(n for owner, n in running if not owner or alive(owner)) >= limit:
+                return None
+            return db.execute(
+                "INSERT INTO tasks (provider, endpoint, model, cache_key, request, part,"
+                " parts, task, follow, owner, submitted, status) VALUES"
+                " (?, ?, '', '', '{}', 0, 0, '', '{}', ?, ?, 'reserved')",
+                (provider, endpoint, ME, now),
+            ).lastrowid
 
-        return self._run(take, -1)
+        return self._run(take, -1, atomic=True, now=True)
+
+    def settled(self, ids: Iterable[Id]) -> Future[None]:
+        """Tasks the host has finished with (their images are being fetched):
+        they no longer count among the account's active tasks."""
+        ids = list(ids)
+
+        def update(db: sqlite3.Connection) -> None:
+            with self._lock:  # those ended by now need no second write
+                ending = {_settled(i) for i in self._ending}
+            rows = [(i,) for i in self._known(ids) if i not in ending]
+            if rows:
+                db.executemany("UPDATE tasks SET running = 0 WHERE id = ?", rows)
+
+        return self._run(update, None)
 
     def give_back(self, slot: int) -> None:
         """A slot no task took (the create was refused, or never sent)."""
@@ -312,17 +423,34 @@ class Ledger:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def pending(self, cache_key: str) -> Future[list[Row]]:
-        """The tasks of this request still at the host (to join, not pay again)."""
-
-        def select(db: sqlite3.Connection) -> list[Row]:
-            cursor = db.execute(
+    def pending(self, cache_key: str) -> list[Row]:
+        """The tasks of this request still at the host (to join, not pay
+        again). Read at once on the caller's thread: in WAL mode a read waits
+        for no writer, and a ledger not yet written holds nothing."""
+        if not self.path.exists():
+            return []
+        try:
+            db = self._reader()
+            found = db.execute(
                 "SELECT * FROM tasks WHERE cache_key = ? AND status = 'pending' ORDER BY id",
                 (cache_key,),
-            )
-            return [r for r in map(_row, cursor.fetchall()) if not r.expired]
+            ).fetchall()
+        except sqlite3.Error as e:
+            if "no such table" not in str(e):  # else: being made this moment, so empty
+                self._warn(e)
+            return []
+        with self._lock:
+            ending = {_settled(i) for i in self._ending}
+        return [r for r in map(_row, found) if not r.expired and r.id not in ending]
 
-        return self._run(select, [])
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's connection for reading (the worker's is its own)."""
+        db = getattr(self._readers, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
+            db.execute("PRAGMA query_only=1")
+            self._readers.db = db
+        return db
 
     def unfinished(
         self, provider: str | None = None, endpoint: str | None = None
@@ -342,7 +470,7 @@ class Ledger:
                 and (not r.owner or not alive(r.owner))
             ]
 
-        return self._run(select, [])
+        return self._run(select, [], now=True)
 
     def tasks(self) -> list[dict[str, Any]]:
         """Every task, newest first, as plain dicts (for people and tests)."""
@@ -354,16 +482,34 @@ class Ledger:
             finally:
                 db.row_factory = None
 
-        return self._run(select, []).result()
+        return self._run(select, [], now=True).result()
+
+    def flush(self) -> Future[None]:
+        """Done once every write asked for so far is committed."""
+        return self._run(lambda db: None, None, now=True)
 
     def close(self) -> None:
-        def shut(db: sqlite3.Connection) -> None:
-            db.close()
-            self._db = None
+        """Finish the writes waiting, and close the database."""
+        with self._lock:
+            self._closed, thread = True, self._thread
+        if thread is not None:
+            self._jobs.put(None)
+            thread.join()
+        reader = getattr(self._readers, "db", None)
+        if reader is not None:
+            reader.close()
+            self._readers.db = None
 
-        if self._db is not None:
-            self._run(shut, None).result()
-        self._worker.shutdown(wait=True)
+
+@dataclass
+class _Job:
+    work: Callable[[sqlite3.Connection], Any]
+    default: Any
+    done: Future[Any]
+    #: Reads and writes that must see no other writer between them.
+    atomic: bool = False
+    #: The caller waits for it now.
+    now: bool = False
 
 
 _COLUMNS = (
@@ -390,14 +536,11 @@ class AccountSlots:
 Id = int | Future[int | None]
 
 
-def _known(ids: Iterable[Id]) -> list[int]:
-    """The ids, each future's now that the ledger's thread has written it."""
-    out = []
-    for i in ids:
-        value = i.result() if isinstance(i, Future) else i
-        if value is not None:
-            out.append(value)
-    return out
+def _settled(i: Id) -> int | None:
+    """A row's id, if known now."""
+    if isinstance(i, Future):
+        return i.result() if i.done() else None
+    return i
 
 
 def _row(values: tuple[Any, ...]) -> Row:

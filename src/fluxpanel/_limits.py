@@ -14,9 +14,9 @@ The gate keeps four rules, each from what the host publishes:
   (Replicate's 600 a minute);
 - **told to wait**: a 429 on a create pauses every create to that host for
   the time the host names (``Retry-After``, or Replicate's "resets in ~Ns"),
-  then lets them through one at a time for a while, so a stricter limit
-  than the published one (Replicate's 6 a minute under $5 of credit) is
-  absorbed by waiting instead of failing the run.
+  after which they go on at the published rate, so a stricter limit than
+  the published one (Replicate's 6 a minute under $5 of credit) is absorbed
+  by waiting instead of failing the run.
 
 Waiting happens on whichever event loop asks (a kernel's, a blocking
 client's own), so the gate's counters are guarded by a thread lock and a
@@ -40,7 +40,7 @@ from ._errors import ConfigError
 #: How long after a 429 creates go one at a time.
 CAREFUL_SECONDS = 30.0
 #: The share of a published rate of creates the gate sends at.
-MARGIN = 0.9
+MARGIN = 0.95
 #: How often a full account is asked again for a slot (seconds).
 SHARED_EVERY = 0.05
 
@@ -185,6 +185,17 @@ class Shared(Protocol):
         ...
 
 
+@dataclass
+class Turn:
+    """One task's turn at the host."""
+
+    #: Its slot of the account's active tasks, kept across processes (the
+    #: ledger's row), if any.
+    slot: int | None = None
+    #: Whether a task the host accepted holds the slot (its row is the task's).
+    taken: bool = False
+
+
 class Gate:
     """The limits of one host account, kept for every client of the process.
 
@@ -197,12 +208,12 @@ class Gate:
         self._active = Slots(limits.active) if limits.active else None
         rate = limits.per_minute
         burst = limits.burst or max(1, int((rate or 60) // 60))
-        # A tenth under the published rate, one under its burst: creates leave
+        # A twentieth under the published rate, one under its burst: creates leave
         # in the bucket's order but arrive with the network's jitter.
         self._bucket = Bucket(rate / 60 * MARGIN, max(1, burst - 1)) if rate else None
+        self._published = self._bucket
         self._paused_until = 0.0
         self._careful_until = 0.0
-        self._one_at_a_time = Slots(1)
         #: The account's tasks across the processes of this machine (the
         #: ledger), when a client has one: see :class:`Shared`.
         self.shared: Shared | None = None
@@ -217,20 +228,22 @@ class Gate:
         return self._flight.held()
 
     @asynccontextmanager
-    async def task(self) -> AsyncIterator[int | None]:
+    async def task(self) -> AsyncIterator[Turn]:
         """Held while one task runs at the host (from its create to its end).
         With a :class:`Shared` account, the turn is a slot of the account
-        taken for this machine's processes together (its id is yielded)."""
+        taken for this machine's processes together: a task the host accepts
+        takes it over (``turn.taken``), else it is given back."""
+        turn = Turn()
         if self._active is None:
-            yield None
+            yield turn
             return
         async with self._active.held():
-            slot = await self._account_slot(self._active.size)
+            turn.slot = await self._account_slot(self._active.size)
             try:
-                yield slot
+                yield turn
             finally:
-                if slot is not None and self.shared is not None:
-                    self.shared.give_back(slot)
+                if turn.slot is not None and not turn.taken and self.shared is not None:
+                    self.shared.give_back(turn.slot)
 
     async def _account_slot(self, size: int) -> int | None:
         """A slot of the account's active tasks, once one is free across
@@ -249,22 +262,18 @@ class Gate:
 
     @asynccontextmanager
     async def create(self) -> AsyncIterator[None]:
-        """A create's turn: after any pause a host asked for, within the
-        rate, and one at a time for a while after a 429."""
-        careful = time.monotonic() < self._careful_until
-        if careful:
-            await self._one_at_a_time.acquire()
-        try:
-            await self._wait_out_pause()
-            if self._bucket is not None:
-                wait = self._bucket.reserve()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    await self._wait_out_pause()
-            yield
-        finally:
-            if careful:
-                self._one_at_a_time.release()
+        """A create's turn: after any pause a host asked for, and within the
+        rate (the published one, or for a while after a 429 the one it said)."""
+        if self._bucket is not self._published and time.monotonic() > self._careful_until:
+            self._bucket = self._published  # long enough without a 429: as published
+        await self._wait_out_pause()
+        bucket = self._bucket
+        if bucket is not None:
+            wait = bucket.reserve()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                await self._wait_out_pause()
+        yield
 
     async def _wait_out_pause(self) -> None:
         while (left := self._paused_until - time.monotonic()) > 0:
@@ -272,10 +281,17 @@ class Gate:
 
     def throttled(self, seconds: float) -> None:
         """The host answered a create with 429: every create waits
-        ``seconds``, then they go one at a time for a while."""
+        ``seconds``, then they go at the published rate (one per such wait,
+        for a while, where the host publishes none): a stricter limit costs
+        a 429 per create that gets through, never a failed run."""
         now = time.monotonic()
         self._paused_until = max(self._paused_until, now + seconds)
         self._careful_until = max(self._careful_until, now + seconds + CAREFUL_SECONDS)
+        if self._published is None and seconds > 0:
+            # A host that publishes no rate: after the pause, one create per
+            # wait it named, not every waiting create at once.
+            self._bucket = Bucket(1 / seconds, 1)
+            self._bucket.reserve()  # the pause is this token's wait
         self.throttled_count += 1
         self.throttled_seconds += seconds
 

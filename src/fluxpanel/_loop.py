@@ -51,6 +51,7 @@ def iterate(items: AsyncIterator[T], ahead: int = 8) -> Iterator[T]:
     handed: queue.Queue[tuple[str, Any]] = queue.Queue()
     loop = background_loop()
     room = asyncio.Semaphore(ahead)
+    stopped = threading.Event()
 
     async def pump() -> None:
         try:
@@ -60,6 +61,8 @@ def iterate(items: AsyncIterator[T], ahead: int = 8) -> Iterator[T]:
         except BaseException as e:
             handed.put(("error", e))
             raise
+        finally:
+            stopped.set()  # the iterator has cleaned up (its work cancelled and awaited)
         handed.put(("end", None))
 
     future = asyncio.run_coroutine_threadsafe(pump(), loop)
@@ -75,6 +78,7 @@ def iterate(items: AsyncIterator[T], ahead: int = 8) -> Iterator[T]:
     finally:
         if not future.done():
             future.cancel()
+            stopped.wait(5)  # nothing of it goes on once the loop is left
             try:
                 future.result(timeout=5)
             except (concurrent.futures.CancelledError, Exception):

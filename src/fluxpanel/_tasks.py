@@ -68,7 +68,15 @@ class Kept:
             slot=slot,
         )
         self._ids[part] = written
-        return asyncio.wrap_future(written)
+        return _written(written)
+
+    def hurry(self) -> None:
+        self.ledger.flush()
+
+    def settled(self, part: int) -> None:
+        row = self._ids.get(part)
+        if row is not None:
+            self.ledger.settled([row])
 
     def join(self, rows: list[Row]) -> Mapping[int, TaskRef]:
         """Tasks of this request already at the host, followed from here now:
@@ -106,3 +114,11 @@ class Kept:
         if released:
             last = self.ledger.release(released)
         return last
+
+
+async def _written(future: Future[int | None]) -> int | None:
+    """The row's id once written: awaited only if it is not yet (the first
+    poll usually comes later, so the loop is seldom woken for it)."""
+    if not future.done():
+        await asyncio.wrap_future(future)
+    return future.result()
