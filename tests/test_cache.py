@@ -76,6 +76,7 @@ def test_least_recently_used_entries_go_first(server, tmp_path):
     cache = ResultCache(tmp_path)
     with FluxClient(api_key=server.api_key, url=server.url, cache=cache) as c:
         gens = [c.generate(prompt="x", seed=s) for s in range(3)]
+        cache.flush()  # the writes after the images were handed over
         entry = cache._entries()[0][1]
         cache.max_bytes = int(entry * 3.5)
         import os
@@ -91,9 +92,33 @@ def test_least_recently_used_entries_go_first(server, tmp_path):
     assert cache.size <= cache.max_bytes
 
 
+def test_images_are_handed_over_before_the_cache_write_and_never_paid_twice(server, tmp_path):
+    """The cache write comes after the images are in hand; the same request
+    at once after is a hit on that write (the cache waits for it), never a
+    second payment; closing waits for the writes."""
+    import threading
+
+    cache = ResultCache(tmp_path)
+    real_put, release = cache.put, threading.Event()
+
+    def slow_put(generation, provider):
+        release.wait(10)
+        real_put(generation, provider)
+
+    cache.put = slow_put
+    with FluxClient(api_key=server.api_key, url=server.url, cache=cache) as c:
+        first = c.generate(prompt="x", seed=4)  # returns while its write waits
+        assert first.images and not first.cached and len(cache._entries()) == 0
+        threading.Timer(0.2, release.set).start()
+        again = c.generate(prompt="x", seed=4)
+        assert again.cached and again.images[0].data == first.images[0].data
+    assert len(server.posts) == 1 and len(cache) == 1
+
+
 def test_corrupt_entries_are_misses(server, cached_client):
     req = GenerationRequest(prompt="x", seed=5)
     cached_client.generate(req)
+    cached_client.cache.flush()  # its write, after the images were handed over
     path = cached_client.cache._file(cached_client.cache.key(req, cached_client.provider))
     path.write_bytes(path.read_bytes()[:-10])
     assert cached_client.cache.get(req, cached_client.provider) is None

@@ -16,6 +16,7 @@ import struct
 import tempfile
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,8 @@ class ResultCache:
         self._total: int | None = None
         self._writes = 0
         self._lock = threading.Lock()
+        #: Writes under way on the cache's thread (see :meth:`put_soon`).
+        self._under_way: set[Future[None]] = set()
 
     def __repr__(self) -> str:
         return f"ResultCache({str(self.path)!r}, max_bytes={self.max_bytes})"
@@ -92,6 +95,7 @@ class ResultCache:
 
     def get(self, request: GenerationRequest, provider: Provider) -> Generation | None:
         """The stored result of this request at this provider, or ``None``."""
+        self.flush()
         path = self._file(self.key(request, provider))
         try:
             data = read_file(path, limit=MAX_ENTRY_BYTES, own=True)
@@ -112,6 +116,7 @@ class ResultCache:
 
     def contains(self, request: GenerationRequest, provider: Provider) -> bool:
         """Whether a result for this request is stored (without reading it)."""
+        self.flush()
         return self._file(self.key(request, provider)).is_file()
 
     def put(self, generation: Generation, provider: Provider) -> None:
@@ -151,7 +156,7 @@ class ResultCache:
             _remove(Path(tmp))
             raise
         if self._counted(len(data)) > self.max_bytes:
-            self.trim()
+            self._trim()
 
     def _counted(self, added: int) -> int:
         """The cache's size after a write of ``added`` bytes, without reading
@@ -192,8 +197,33 @@ class ResultCache:
                     out.append((st.st_mtime, st.st_size, Path(entry.path)))
         return out
 
+    def put_soon(self, generation: Generation, provider: Provider) -> Future[None]:
+        """:meth:`put` on the cache's own thread, returning at once: the
+        cache's other methods wait for the writes under way, so what was put
+        is there for them."""
+        future = _writer().submit(self.put, generation, provider)
+        with self._lock:
+            self._under_way.add(future)
+        future.add_done_callback(self._written)
+        return future
+
+    def _written(self, future: Future[None]) -> None:
+        with self._lock:
+            self._under_way.discard(future)
+
+    def flush(self) -> None:
+        """Wait for the writes under way (:meth:`put_soon`)."""
+        with self._lock:
+            under_way = list(self._under_way)
+        if under_way:
+            wait(under_way)
+
     def trim(self) -> int:
         """Remove least recently used entries until under the cap; returns how many."""
+        self.flush()
+        return self._trim()
+
+    def _trim(self) -> int:
         entries = self._entries()
         total = sum(size for _, size, _ in entries)
         removed = 0
@@ -214,18 +244,34 @@ class ResultCache:
 
     def clear(self) -> int:
         """Remove every entry; returns how many."""
+        self.flush()
         n = 0
         for _, _, path in self._entries():
             n += _remove(path)
         return n
 
     def __len__(self) -> int:
+        self.flush()
         return len(self._entries())
 
     @property
     def size(self) -> int:
         """Bytes on disk."""
+        self.flush()
         return sum(size for _, size, _ in self._entries())
+
+
+_WRITERS: list[ThreadPoolExecutor] = []
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer() -> ThreadPoolExecutor:
+    """The thread caches write on (one, so writes keep their order; at exit
+    Python waits for what it has left to write)."""
+    with _WRITERS_LOCK:
+        if not _WRITERS:
+            _WRITERS.append(ThreadPoolExecutor(1, thread_name_prefix="fluxpanel-cache"))
+        return _WRITERS[0]
 
 
 def _rebuild(

@@ -116,6 +116,9 @@ class AsyncFluxClient:
         folder = self._cache.path if self._cache is not None else default_dir()
         self._runs = RecentRuns(folder / "recent-runs.json")
         self._saving: dict[asyncio.Future[None], asyncio.Event] = {}
+        #: Generations handed over whose cache write and ledger end are
+        #: still under way (the cache's own methods wait for its writes).
+        self._storing: set[asyncio.Future[None]] = set()
         # Every task a host accepts, kept beside the cache until it ends.
         self._ledger = ledger_at(folder) if ledger and not self._provider.offline else None
         # An account's active tasks, counted across the kernels of this machine.
@@ -257,14 +260,27 @@ class AsyncFluxClient:
                 self._save_runs()
             except Exception:
                 pass  # an estimate for next time, never worth a paid result
-        if self._cache is not None:
-            try:
-                await asyncio.to_thread(self._cache.put, generation, self._provider)
-            except Exception as e:
-                _cache_warning("write", self._cache, e)
-        if kept is not None:
-            kept.finish(tasks, generation)
+        if self._cache is not None or kept is not None:
+            self._store(generation, tasks, kept)
         return generation
+
+    def _store(self, generation: Generation, tasks: Tasks, kept: Kept | None) -> None:
+        """The images are handed over first; then they are written to the
+        cache and, once they are, the ledger says the tasks are done (a
+        process that dies between leaves them to :func:`resume`)."""
+
+        async def store() -> None:
+            if self._cache is not None:
+                try:
+                    await asyncio.wrap_future(self._cache.put_soon(generation, self._provider))
+                except Exception as e:
+                    _cache_warning("write", self._cache, e)
+            if kept is not None:
+                kept.finish(tasks, generation)
+
+        future = asyncio.ensure_future(store())
+        self._storing.add(future)
+        future.add_done_callback(self._storing.discard)
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -347,6 +363,8 @@ class AsyncFluxClient:
     async def aclose(self) -> None:
         """Close the client's connections (once what it remembers is written)."""
         loop = asyncio.get_running_loop()
+        while storing := [f for f in self._storing if f.get_loop() is loop]:
+            await asyncio.gather(*storing, return_exceptions=True)
         while pending := [f for f in self._saving if f.get_loop() is loop]:
             for future in pending:
                 self._saving[future].set()  # no more waiting: write it now

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._boxes import parse_prompt, renumber_references
 from ._errors import ConfigError, FluxError, ValidationError
-from ._inputs import InputImage
+from ._inputs import InputImage, from_upload
 from ._keys import public_url
 from ._kinds import KINDS
 from ._panel_view import display_copy, off_loop
@@ -160,17 +160,17 @@ class Editing:
             return
         if upload is None or not upload.whole:
             return
-        data = self.uploads.take(content, upload)
+        self.uploads.take(content, upload)
         # Decoding and fitting a large photo takes seconds: off the loop's thread.
-        off_loop(lambda: self.read(data, upload), lambda r: self.arrived(content, upload, r))
+        off_loop(lambda: self.read(upload), lambda r: self.arrived(content, upload, r))
 
-    def read(self, data: bytes, upload: Upload) -> InputImage:
-        """``data`` as the image for the upload's parameter, with the fit to
-        the host's limits the form checks next made here (remembered by
+    def read(self, upload: Upload) -> InputImage:
+        """The upload as the image for its parameter, with the fit to the
+        host's limits the form checks next made here (remembered by
         content)."""
         param = upload.param
-        image = InputImage.of(data, param)
-        image.name = upload.name
+        image = from_upload(bytes(upload.buffer), param, upload.name, upload.sha256)
+        upload.buffer = bytearray()  # the image holds the bytes now
         spec = self.panel._client.provider.models.get(self.panel.model)
         p = spec.params.get(param) if spec else None
         if p is not None:

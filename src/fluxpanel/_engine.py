@@ -261,10 +261,9 @@ class Engine:
                 raise
             if isinstance(step, Call) and step.progress is not None:
                 await run.phases.emit(step.progress)
-        if written is not None:  # the task ended with its create: written before its images
-            if tasks.log is not None:
-                tasks.log.hurry()
-            await _quietly(written)
+        if written is not None and tasks.log is not None:
+            # The task ended with its create: written now, while its images come.
+            tasks.log.hurry()
         return step
 
     def _accepted(

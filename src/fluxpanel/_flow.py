@@ -190,7 +190,8 @@ class TaskLog(Protocol):
         ...
 
     def hurry(self) -> None:
-        """Write what was accepted now: the images are waiting for it."""
+        """Write what was accepted now, not with later writes: the task
+        ended with its create, and no poll will wait for it."""
         ...
 
     def settled(self, part: int) -> None:

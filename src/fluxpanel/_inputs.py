@@ -104,6 +104,7 @@ class InputImage:
         name: str = "",
         path: str | None = None,
         note: str = "",
+        sha256: str | None = None,
     ) -> None:
         self.data = data
         self.format = format
@@ -113,7 +114,8 @@ class InputImage:
         self.name = name
         self.path = path
         self.note = note
-        self.sha256 = hashlib.sha256(data).hexdigest() if url is None else ""
+        #: The bytes' sha256 (given when already computed from these very bytes).
+        self.sha256 = (sha256 or hashlib.sha256(data).hexdigest()) if url is None else ""
 
     # -- reading -------------------------------------------------------------------
 
@@ -381,9 +383,12 @@ def _from_url(url: str, field: str) -> InputImage:
     return InputImage(url=url, name=Path(parts.path).name or parts.hostname)
 
 
-def _from_bytes(data: bytes, field: str, *, name: str, mpo: bool = True) -> InputImage:
+def _from_bytes(
+    data: bytes, field: str, *, name: str, mpo: bool = True, sha256: str | None = None
+) -> InputImage:
     """Check ``data`` is an image of sane size; turn it upright by its EXIF
-    orientation (re-encoding only then)."""
+    orientation (re-encoding only then). ``sha256`` is the digest of
+    ``data``, when it was computed as the bytes came."""
     from PIL import Image, ImageOps  # noqa: PLC0415 - Pillow loads when an image is read
 
     if not data:
@@ -422,12 +427,7 @@ def _from_bytes(data: bytes, field: str, *, name: str, mpo: bool = True) -> Inpu
                     out.name = name
                     out.note = f"turned upright by its EXIF orientation ({orientation})"
                     return out
-            # Whole and well formed, without decoding every pixel: PNG chunks
-            # are checked against their CRCs, a JPEG must end where JPEGs end.
-            with Image.open(io.BytesIO(data)) as again:
-                again.verify()
-            if fmt == "jpeg" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-                raise _refuse(field, f"{name} is a truncated JPEG")
+            _check_whole(data, fmt, field, name)
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -438,7 +438,24 @@ def _from_bytes(data: bytes, field: str, *, name: str, mpo: bool = True) -> Inpu
         raise _refuse(
             field, f"{name} is not an image fluxpanel can read ({type(e).__name__})"
         ) from None
-    return InputImage(data, fmt, w, h, name=name)
+    return InputImage(data, fmt, w, h, name=name, sha256=sha256)
+
+
+def _check_whole(data: bytes, fmt: str, field: str, name: str) -> None:
+    """Whole and well formed, without decoding every pixel: PNG chunks are
+    checked against their CRCs, a JPEG must end where JPEGs end."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
+
+    with Image.open(io.BytesIO(data)) as again:
+        again.verify()
+    if fmt == "jpeg" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise _refuse(field, f"{name} is a truncated JPEG")
+
+
+def from_upload(data: bytes, field: str, name: str, sha256: str | None) -> InputImage:
+    """A file that came from the view, checked as :meth:`InputImage.of`
+    checks bytes; ``sha256`` is the digest computed from them as they came."""
+    return _from_bytes(data, field, name=name, sha256=sha256)
 
 
 def _first_of_mpo(img: Any, data: bytes, field: str, name: str) -> InputImage:

@@ -10,9 +10,9 @@ still at the host, paid for: released, never forgotten.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ModerationError, ResultExpiredError
 from ._flow import TaskRef, Tasks
@@ -68,7 +68,7 @@ class Kept:
             slot=slot,
         )
         self._ids[part] = written
-        return _written(written)
+        return _Written(written)
 
     def hurry(self) -> None:
         self.ledger.flush()
@@ -116,9 +116,15 @@ class Kept:
         return last
 
 
-async def _written(future: Future[int | None]) -> int | None:
-    """The row's id once written: awaited only if it is not yet (the first
-    poll usually comes later, so the loop is seldom woken for it)."""
-    if not future.done():
-        await asyncio.wrap_future(future)
-    return future.result()
+class _Written:
+    """A task's row once written, to await before its first poll. The write
+    is usually done by then, so the loop is seldom woken for it; a task that
+    ended with its create is never polled, and nothing waits."""
+
+    def __init__(self, future: Future[int | None]) -> None:
+        self.future = future
+
+    def __await__(self) -> Generator[Any, None, int | None]:
+        if not self.future.done():
+            yield from asyncio.wrap_future(self.future).__await__()
+        return self.future.result()

@@ -12,6 +12,7 @@ clear error.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,37 +41,67 @@ MAX_PARTS = 1024
 
 @dataclass
 class Upload:
-    """One file on its way from the browser, in parts kept by their offset
-    (at most :data:`MAX_PARTS`, none overlapping another)."""
+    """One file on its way from the browser: its parts written into a buffer
+    of the size the view announced (no copy to join them), their extents kept
+    by offset (at most :data:`MAX_PARTS`, none overlapping another), and the
+    bytes hashed in order as they come, so the whole file's sha256 is ready
+    when its last part is."""
 
     param: str
     name: str
     size: int
     append: bool
-    parts: dict[int, bytes] = field(default_factory=dict)
     received: int = 0
     #: The view has sent everything (its last message came).
     ended: bool = False
     #: When a message of it last came (``time.monotonic()``).
     seen: float = field(default_factory=lambda: time.monotonic())
-    #: The parts' offsets, in order.
+    #: The parts' offsets, in order, and each part's length by offset.
     starts: list[int] = field(default_factory=list)
+    lengths: dict[int, int] = field(default_factory=dict)
+    #: The bytes (zeros where no part has come yet: the system gives them
+    #: lazily, so an announced size costs nothing until it arrives).
+    buffer: bytearray = field(init=False)
+    _hash: Any = field(init=False, repr=False)
+    #: How many bytes from the start are hashed.
+    hashed: int = 0
+
+    def __post_init__(self) -> None:
+        self.buffer = bytearray(self.size)
+        self._hash = hashlib.sha256()
+
+    @property
+    def parts(self) -> int:
+        return len(self.starts)
 
     @property
     def whole(self) -> bool:
         """Every byte has come and the view has said it is done."""
         return self.ended and self.received == self.size
 
-    def fits(self, offset: int, data: bytes) -> bool:
+    def fits(self, offset: int, length: int) -> bool:
         """Whether a part at ``offset`` overlaps none already here: only its
         neighbours in the order of offsets are looked at."""
         at = bisect.bisect_right(self.starts, offset)
-        if at and self.starts[at - 1] + len(self.parts[self.starts[at - 1]]) > offset:
+        if at and self.starts[at - 1] + self.lengths[self.starts[at - 1]] > offset:
             return False
-        return at == len(self.starts) or self.starts[at] >= offset + len(data)
+        return at == len(self.starts) or self.starts[at] >= offset + length
 
-    def data(self) -> bytes:
-        return b"".join(self.parts[offset] for offset in self.starts)
+    def put(self, offset: int, data: memoryview) -> None:
+        """A part, written in place; the bytes now in order from the start
+        are hashed (parts come in order, so each is hashed as it comes)."""
+        self.buffer[offset : offset + len(data)] = data
+        bisect.insort(self.starts, offset)
+        self.lengths[offset] = len(data)
+        self.received += len(data)
+        while (n := self.lengths.get(self.hashed)) is not None:
+            self._hash.update(memoryview(self.buffer)[self.hashed : self.hashed + n])
+            self.hashed += n
+
+    @property
+    def sha256(self) -> str | None:
+        """The file's sha256, once every byte is hashed."""
+        return self._hash.hexdigest() if self.hashed == self.size else None
 
 
 class UploadError(ValidationError):
@@ -131,7 +162,7 @@ class Uploads:
         """Take one part; the upload it belongs to (``None`` for a part that
         came before its upload's first message, kept until it comes, or for a
         late part of one that ended, dropped)."""
-        data = bytes(buffers[0]) if buffers else b""
+        data = _view(buffers[0]) if buffers else memoryview(b"")
         upload_id = _id(content)
         upload = self._open.get(upload_id)
         if upload is None:
@@ -144,12 +175,12 @@ class Uploads:
             if len(self._early) > MAX_UPLOADS or waiting + len(data) > self.max_bytes:
                 self._close(upload_id)
                 raise UploadError("a file part arrived for no upload (it was cancelled)")
-            early.append((content.get("offset"), data))
+            early.append((content.get("offset"), bytes(data)))  # its buffer is not ours to keep
             return None
         self._add(content, upload, content.get("offset"), data)
         return upload
 
-    def _add(self, content: dict[str, Any], upload: Upload, offset: Any, data: bytes) -> None:
+    def _add(self, content: dict[str, Any], upload: Upload, offset: Any, data: Any) -> None:
         upload.seen = time.monotonic()
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             self.drop(content)
@@ -157,18 +188,16 @@ class Uploads:
         if offset + len(data) > upload.size:
             self.drop(content)
             raise UploadError(f"{upload.name} is larger than the view said", field=upload.param)
-        if len(upload.parts) >= MAX_PARTS:
+        if upload.parts >= MAX_PARTS:
             self.drop(content)
             raise UploadError(
                 f"{upload.name} came in more than {MAX_PARTS} parts; try again",
                 field=upload.param,
             )
-        if not data or len(data) > CHUNK or not upload.fits(offset, data):
+        if not data or len(data) > CHUNK or not upload.fits(offset, len(data)):
             self.drop(content)
             raise UploadError(f"{upload.name} arrived out of order; try again", field=upload.param)
-        upload.parts[offset] = data
-        bisect.insort(upload.starts, offset)
-        upload.received += len(data)
+        upload.put(offset, memoryview(data))
 
     def end(self, content: dict[str, Any]) -> Upload:
         """The view's last message: the upload, whole or still waiting for
@@ -178,10 +207,11 @@ class Uploads:
         upload.seen = time.monotonic()
         return upload
 
-    def take(self, content: dict[str, Any], upload: Upload) -> bytes:
-        """The bytes of a whole upload, which is closed."""
+    def take(self, content: dict[str, Any], upload: Upload) -> Upload:
+        """A whole upload, which is closed: its :attr:`~Upload.buffer` and
+        :attr:`~Upload.sha256` are the file's."""
         self.drop(content)
-        return upload.data()
+        return upload
 
     def drop(self, content: dict[str, Any]) -> None:
         """The upload ends (taken, cancelled by the view, or refused)."""
@@ -208,3 +238,9 @@ class Uploads:
 
 def _id(content: dict[str, Any]) -> str:
     return str(content.get("upload", ""))[:64]
+
+
+def _view(buffer: Any) -> memoryview:
+    """A comm buffer as bytes to read (not copied)."""
+    view = memoryview(buffer)
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view

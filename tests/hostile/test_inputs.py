@@ -22,7 +22,7 @@ import respx
 from PIL import Image
 
 import fluxpanel
-from fluxpanel import FluxError, GenerationRequest, ValidationError
+from fluxpanel import FluxError, GenerationRequest, ValidationError, _editing
 from fluxpanel._boxes import MAX_BOXES
 from fluxpanel._durations import RecentRuns
 from fluxpanel._imaging import png_chunk
@@ -468,18 +468,17 @@ def test_empty_images_and_bad_names_are_validation_errors(value):
 
 def test_an_upload_is_decoded_and_fitted_off_the_loops_thread(monkeypatch):
     threads: dict[str, set[int]] = {"of": set(), "fit": set()}
-    real_of, real_fit = InputImage.of.__func__, InputImage._reencoded
+    real_of, real_fit = _editing.from_upload, InputImage._reencoded
 
-    def of(cls, value, *a, **k):
-        if isinstance(value, bytes):  # reading the file's bytes, not passing an image on
-            threads["of"].add(threading.get_ident())
-        return real_of(cls, value, *a, **k)
+    def of(*a, **k):  # reading the file's bytes
+        threads["of"].add(threading.get_ident())
+        return real_of(*a, **k)
 
     def fit(self, *a, **k):
         threads["fit"].add(threading.get_ident())
         return real_fit(self, *a, **k)
 
-    monkeypatch.setattr(InputImage, "of", classmethod(of))
+    monkeypatch.setattr(_editing, "from_upload", of)
     monkeypatch.setattr(InputImage, "_reencoded", fit)
     buf = io.BytesIO()
     Image.new("RGB", (1600, 1200), (20, 140, 60)).save(buf, "GIF")
@@ -693,3 +692,21 @@ def test_respx_works():
         with fluxpanel.FluxClient(provider=provider, cache=False) as client:
             gen = client.generate(prompt="a fox", seed=5)
     assert gen.images[0].data == solid_png(8, 8)
+
+
+def test_an_upload_is_hashed_as_its_parts_come_in_any_order():
+    """The parts are written in place and hashed in order as they come: the
+    digest is the file's whether the parts come in order or not, and is not
+    known until every byte is."""
+    data = os.urandom(3 * 1000 + 17)
+    for order in ([0, 1, 2, 3], [2, 0, 3, 1], [3, 2, 1, 0]):
+        uploads = Uploads()
+        upload = uploads.begin({"upload": "u", "param": "image", "name": "f", "size": len(data)},
+                               {"image"})  # fmt: skip
+        for n, i in enumerate(order):
+            part = data[i * 1000 : (i + 1) * 1000]
+            uploads.chunk({"upload": "u", "offset": i * 1000}, [memoryview(part)])
+            assert (upload.sha256 is None) == (n < len(order) - 1)
+        assert upload.sha256 == hashlib.sha256(data).hexdigest()
+        uploads.end({"upload": "u"})
+        assert upload.whole and bytes(uploads.take({"upload": "u"}, upload).buffer) == data

@@ -16,10 +16,11 @@ from ..conftest import FAST_RETRY, small_image
 def test_a_cache_that_cannot_be_written_keeps_the_paid_images(server, tmp_path):
     in_the_way = tmp_path / "cache"
     in_the_way.write_text("a file where the cache's folder should be")
-    with fluxpanel.FluxClient(
-        api_key=server.api_key, url=server.url, cache=in_the_way / "results", retry=FAST_RETRY
-    ) as c:
-        with pytest.warns(fluxpanel.CacheWarning, match="could not write"):
+    # The images are handed over first, then written (closing waits for it).
+    with pytest.warns(fluxpanel.CacheWarning, match="could not write"):
+        with fluxpanel.FluxClient(
+            api_key=server.api_key, url=server.url, cache=in_the_way / "results", retry=FAST_RETRY
+        ) as c:
             gen = c.generate(prompt="a fox", seed=3)
     assert len(gen.images) == 1 and gen.images[0].data
     assert len(server.posts) == 1
