@@ -16,10 +16,12 @@ function labelFor(param, id) {
 
 /** The model picker, from the list of models. */
 function modelField(spec, models, ctx) {
+  // Grouped by family, in the kernel's order (newest first), legacy ones marked by it.
   const select = h(
     "select",
     { id: `${ctx.uid}-model`, onchange: (e) => ctx.set("model", e.target.value) },
-    models.map((m) => h("option", { value: m.id, title: m.description }, m.label)),
+    [...Map.groupBy(models, (m) => m.family)].map(([family, ms]) =>
+      h("optgroup", { label: family }, ms.map((m) => h("option", { value: m.id, title: m.description }, m.choice)))),
   );
   select.value = spec.id;
   const param = { name: "model", label: "Model", help: models.map((m) => `${m.label}: ${m.description}`).join("\n"), kind: "choice" };

@@ -226,7 +226,7 @@ def test_no_seed_the_snippet_says_so_and_the_cache_answers_a_rerun(tmp_path):
         assert new.images[0].data != first.images[0].data  # a new draw
     code = first.to_code()
     assert "seed" not in code.split("client.generate(")[1]
-    assert "# Note: FLUX 3 Image takes no seed" in code
+    assert "# Note: FLUX 3 takes no seed" in code
     assert "fluxpanel.Box('silhouette_1', 150, 150, 850, 850, " in code
     assert (
         "takes no seed"

@@ -363,9 +363,11 @@ def test_switching_provider_follows_its_table_and_carries_only_what_applies():
     panel.provider_name = "bfl"
     assert panel.provider is bfl and panel.model == "flux_dev"  # no schnell there
     assert (panel.steps, panel.safety_tolerance, panel.guidance) == (3, 2, 3.0)
-    assert [m["id"] for m in panel.spec["models"]] == list(BlackForestLabs.models)
+    # in the selector's order (newest family first), each as the view reads it
+    shown = sorted(BlackForestLabs.models.values(), key=lambda m: m.rank)
+    assert [m["id"] for m in panel.spec["models"]] == [m.id for m in shown]
     assert panel.spec["models"][:2] == [
-        m.to_json() for m in list(BlackForestLabs.models.values())[:2]
+        m.to_json() for m in shown[:2]
     ]
     assert "provider=" in panel.code and "k-bfl" not in panel.code
     assert "k-bfl" not in json.dumps(panel.get_state(), default=str)

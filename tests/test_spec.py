@@ -96,7 +96,8 @@ def test_model_choices_match_contract():
 def test_table_is_consistent_and_json():
     check_table(fluxpanel.MODELS)
     data = json.loads(json.dumps(models_to_json(fluxpanel.MODELS)))
-    assert [m["id"] for m in data["models"]] == list(fluxpanel.MODELS)
+    # in the selector's order: newest family first (the API page's three are FLUX.1)
+    assert [m["id"] for m in data["models"]] == ["flux_pro", "flux_dev", "flux_schnell"]
     steps = {m["id"]: {p["name"]: p for p in m["params"]}["steps"] for m in data["models"]}
     assert steps["flux_schnell"]["max"] == 4 and steps["flux_dev"]["default"] == 28
     for model in data["models"]:

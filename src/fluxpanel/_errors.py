@@ -85,6 +85,11 @@ class ServerError(APIError):
     """5xx: trouble on the server's side."""
 
 
+class ModelNotServedError(APIError):
+    """A host answered a model's own route with 404 or 410: it no longer
+    serves that model there (retired), or never did at this address."""
+
+
 class ModerationError(APIError):
     """The provider's moderation refused the prompt or the result.
     ``billed`` is what the host says it billed for it (dollars), where it

@@ -104,6 +104,7 @@ class FluxPanel(anywidget.AnyWidget):
     from the browser is what runs again the cells that read the panel."""
     _tiles = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
     _history = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
+    show_retired = t.Bool(False, help="List models the host retired (refused if chosen).")
 
     def __init__(
         self,
@@ -132,6 +133,7 @@ class FluxPanel(anywidget.AnyWidget):
         self._session.set_params(values)
         self._session.show_provider()
         self.on_msg(self._inbox.receive)
+        self.observe(lambda _: self._session.show_provider(), "show_retired")
         self._session.revalidate()
         self._runs.collect_paid()
 

@@ -64,6 +64,14 @@ def _known(models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any
             allowed=allowed,
         )
     spec = models[model]
+    if spec.status.state == "retired":  # refused before anything is sent
+        served = [m for m, s in models.items() if s.status.state != "retired"]
+        raise ValidationError(
+            f"model={model!r}: {spec.status.words(spec.label)}",
+            field="model",
+            value=model,
+            allowed=", ".join(served),
+        )
     known = all_param_names(models)
     for name, value in params.items():
         if name in spec.params or (name in known and value is None):
@@ -136,7 +144,7 @@ def field_errors(
     each message beside its control. Parameters the model does not take are
     ignored here (a form hides them).
     """
-    if not isinstance(model, str) or model not in models:
+    if not isinstance(model, str) or model not in models or models[model].status.state == "retired":
         try:
             resolve(models, model, {})
         except ValidationError as e:

@@ -323,7 +323,8 @@ class Session:
     def show_provider(self) -> None:
         """Tell the view the provider in use, its table and the others offered."""
         panel, provider = self.panel, self.client.provider
-        panel.set_trait("spec", models_to_json(provider.models))
+        shown = models_to_json(provider.models, retired=panel.show_retired, keep=panel.model)
+        panel.set_trait("spec", shown)
         panel.set_trait("provider_info", provider_info(provider))
         panel.set_trait("providers", self.offered.describe())
         self.switching, was = True, self.switching

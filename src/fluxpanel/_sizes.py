@@ -73,10 +73,12 @@ class Ratio(SizeRule):
     param: str = "aspect_ratio"
     tiers: Mapping[str, int] = field(default_factory=dict)
     tier: str = "resolution"
+    #: The pixels without a tier (Ultra's four megapixels).
+    area: int = MEGAPIXEL
 
     def size(self, request: Sized) -> tuple[int, int]:
         params = request.params
-        area = self.tiers.get(str(params.get(self.tier)), MEGAPIXEL)
+        area = self.tiers.get(str(params.get(self.tier)), self.area)
         w, colon, h = str(params.get(self.param, "")).partition(":")
         if colon and w.isdigit() and h.isdigit() and int(h):
             return near(int(w) / int(h), area)
@@ -181,6 +183,13 @@ FLUX3_TIERS: Mapping[str, int] = MappingProxyType(
 BY_RATIO = Ratio()
 BY_PIXELS = Pixels()
 BY_TIER = Ratio(tiers=FLUX3_TIERS)
+#: FLUX1.1 [pro] Ultra: a ratio at about four megapixels.
+ULTRA = Ratio(area=4 * MEGAPIXEL)
+#: Replicate's ``megapixels`` and ``output_megapixels``, as strings.
+BY_MEGAPIXELS = Ratio(
+    tiers=MappingProxyType({m: int(float(m) * MEGAPIXEL) for m in ("0.25", "0.5", "1", "2", "4")}),
+    tier="megapixels",
+)
 #: The image the model edits keeps its size (Fill, Erase, Deblur).
 KEEPS_IMAGE = Keeps("image")
 #: FLUX.1 Expand: the image grown on its sides.

@@ -226,6 +226,16 @@ class Status:
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "since": self.since, "instead": self.instead}
 
+    def words(self, model: str) -> str:
+        """What people are told of a model that is not current."""
+        instead = f"; use {self.instead} instead" if self.instead else ""
+        if self.state == "retired":
+            since = f" since {self.since}" if self.since else ""
+            return f"{model} is retired here{since}: this host no longer serves it{instead}"
+        if self.state == "legacy":
+            return f"{model} is a legacy model: still served, but superseded{instead}"
+        return ""
+
 
 CURRENT = Status()
 
@@ -252,6 +262,10 @@ class ModelSpec:
     price: Price | None = None
     status: Status = CURRENT
     wire: Wire = field(default_factory=Wire)
+    #: The family it belongs to ("FLUX 3", "FLUX.2", ...) and its place in
+    #: the model selector (newest family first, newest first within it).
+    family: str = ""
+    rank: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -263,7 +277,7 @@ class ModelSpec:
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.id, self.label, self.description, dict(self.params), self.caveats)
         rest = (self.batch_seeds, self.size, self.price, self.status, self.wire)
-        return (ModelSpec, (*args, *rest))
+        return (ModelSpec, (*args, *rest, self.family, self.rank))
 
     def defaults(self) -> dict[str, Any]:
         """Each parameter's default (``None`` for the prompt and the seed)."""
@@ -287,6 +301,11 @@ class ModelSpec:
         settings, whatever the settings (no caveat about determinism)."""
         return not self.caveats
 
+    def _told(self) -> tuple[Caveat, ...]:
+        """The caveats, after where the model stands if it is not current."""
+        words = self.status.words(self.label)
+        return (Caveat(words + "."), *self.caveats) if words else self.caveats
+
     def to_json(self) -> dict[str, Any]:
         """The model as plain JSON, as the front end reads it."""
         return {
@@ -294,14 +313,24 @@ class ModelSpec:
             "label": self.label,
             "description": self.description,
             "params": [p.to_json() for p in self.params.values()],
-            "caveats": [c.to_json() for c in self.caveats],
+            "caveats": [c.to_json() for c in self._told()],
             "batch_seeds": self.batch_seeds,
+            "family": self.family,
+            "status": self.status.to_json(),
+            # As the model selector shows it.
+            "choice": self.label + (" (legacy)" if self.status.state == "legacy" else ""),
         }
 
 
-def models_to_json(models: Mapping[str, ModelSpec]) -> dict[str, Any]:
-    """The table as plain JSON, the form the front end reads."""
-    return {"models": [m.to_json() for m in models.values()]}
+def models_to_json(
+    models: Mapping[str, ModelSpec], *, retired: bool = False, keep: str = ""
+) -> dict[str, Any]:
+    """The table as plain JSON, the form the front end reads: in the order
+    the model selector shows them (newest family first, newest first in
+    each), retired models left out unless ``retired`` (or it is ``keep``,
+    the model chosen now)."""
+    shown = [m for m in models.values() if retired or m.status.state != "retired" or m.id == keep]
+    return {"models": [m.to_json() for m in sorted(shown, key=lambda m: m.rank)]}
 
 
 def check_table(models: Mapping[str, ModelSpec]) -> None:

@@ -34,6 +34,13 @@ def test_the_go_fast_caveat_and_custom_sizes_follow_the_settings(make_lab):
     expect(lab.panel.locator('[data-param="seed"] input[type="number"]')).to_have_attribute(
         "min", "1"
     )
+    # The models grouped by family, newest first; a legacy one says so.
+    groups = lab.panel.locator('[data-param="model"] optgroup').evaluate_all(
+        "gs => gs.map(g => [g.label, [...g.querySelectorAll('option')].map(o => o.textContent)])"
+    )
+    assert [g for g, _ in groups][:2] == ["FLUX 3", "FLUX.2"] and groups[-1][0] == "FLUX.1"
+    kontext = dict(groups)["FLUX.1 Kontext"]
+    assert "FLUX.1 Kontext [pro] (legacy)" in kontext and "FLUX.1 Kontext [dev]" in kontext
     # flux-pro: width and height only with a custom size.
     lab.panel.locator('[data-param="model"] select').select_option("flux_pro")
     width = lab.panel.locator('.fluxpanel-controls [data-param="width"]')

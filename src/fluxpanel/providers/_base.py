@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._addresses import AddressRule, is_public_host
-from .._errors import APIError, ConfigError, FluxError, error_for_status
+from .._errors import APIError, ConfigError, FluxError, ModelNotServedError, error_for_status
 from .._flow import Call, Outputs, Progress, Reply, Step, TaskRef, parse_json
 from .._keys import NO_KEY, KeyRule, clean_key, public_url, url_secrets
 from .._limits import HostLimits
@@ -42,6 +42,13 @@ if TYPE_CHECKING:
     from .._inputs import InputImage
     from .._request import GenerationRequest
     from .._spec import ModelSpec
+
+
+#: What a 404 or 410 on a model's own route means.
+_NOT_SERVED = (
+    "This host does not serve the model at that address: it may have been retired there. "
+    "Choose another model, or the same model at another host"
+)
 
 
 class Provider:
@@ -128,6 +135,8 @@ class Provider:
         if reply.request_id:
             message += f" (request id {reply.request_id})"
         special = self.error_class(reply.status, detail)
+        if special is None and call.billable and reply.status in (404, 410):
+            special = (ModelNotServedError, _NOT_SERVED)
         if special is not None:
             cls, advice = special
             return cls(

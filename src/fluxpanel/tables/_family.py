@@ -18,8 +18,12 @@ Sources:
 - FLUX 3 Image by resolution tier: 768sq $0.041, 1k $0.048, 2k $0.10 and
   4k $0.607 per image (Black Forest Labs' list prices as Runware publishes
   them, runware.ai/docs/models/bfl-flux-3-image; fal lists 1k at $0.048,
-  fal.ai/models/blackforestlabs/flux-3/edit-image). No price for 1.5k was
-  found; it estimates at the 2k price, the next tier up.
+  fal.ai/models/blackforestlabs/flux-3/edit-image); 1.5k $0.07 (a reseller
+  quoting BFL's pricing page, docs.laozhang.ai flux-3-image, checked
+  2026-12-03).
+- FLUX 3 Image Klein by tier: 1k $0.009, 1.5k $0.011, 2k $0.014, 4k $0.036
+  (the same reseller's reading of BFL's pricing page); 768sq "billed at the
+  1K price" (the same page).
 - FLUX Erase by the megapixel: 3 cents for the first generated, 0.4 for each
   further one and for each megapixel of the input image (fal's model page,
   fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt; Runware publishes the same
@@ -41,6 +45,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from .._pricing import PerMegapixel, PerTier, Price
+from .._spec import Status
 
 #: Each model's name and one-line description, as every host shows them.
 LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -104,11 +109,66 @@ LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "The smallest, fastest FLUX.2; edits with references.",
         ),
         "flux_2_klein_9b": ("FLUX.2 [klein] 9B", "Small and fast FLUX.2, a step up from 4B."),
+        "flux_3_image_klein": (
+            "FLUX 3 Image Klein",
+            "FLUX 3's small, fast and cheap sibling: the same references and boxes.",
+        ),
         "flux_3_image": (
             "FLUX 3 Image",
             "Black Forest Labs' flagship: generate, edit with words, combine up to ten "
             "references, and place each element with a box.",
         ),
+    }
+)
+
+#: The families, newest first, each model newest first: the model selector's
+#: groups and order (Black Forest Labs' release notes, docs.bfl.ai/release-notes).
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("FLUX 3", ("flux_3_1_image", "flux_3_image_klein", "flux_3_image")),
+    (
+        "FLUX.2",
+        (
+            "flux_2_max",
+            "flux_2_pro",
+            "flux_2_flex",
+            "flux_2_klein_9b",
+            "flux_2_klein_4b",
+            "flux_2_dev",
+        ),
+    ),
+    ("FLUX Tools", ("flux_outpaint", "flux_vto", "flux_erase", "flux_deblur")),
+    ("FLUX.1 Kontext", ("flux_kontext_max", "flux_kontext_pro", "flux_kontext_dev")),
+    ("FLUX1.1", ("flux_pro_1_1_ultra", "flux_pro_1_1")),
+    ("FLUX.1", ("flux_fill_pro", "flux_expand_pro", "flux_pro", "flux_dev", "flux_schnell")),
+)
+#: Each model's family and place in the selector, by model id.
+PLACES: Mapping[str, tuple[str, int]] = MappingProxyType(
+    {
+        model: (family, rank)
+        for rank, (family, model) in enumerate(
+            (family, model) for family, models in FAMILIES for model in models
+        )
+    }
+)
+
+_KONTEXT = (
+    "docs.bfl.ai, FLUX.1 Kontext [pro] API reference: 'a legacy editing model. For new "
+    "integrations, use FLUX.2 [pro]'"
+)
+_TOOLS = (
+    "black-forest-labs/blackforest CHANGELOG 0.2.0: 'the legacy flux-pro-1.0-fill / -expand "
+    "tool endpoints (replaced by the FLUX Tools)'; docs.bfl.ai no longer lists them"
+)
+#: Where its maker says a model stands, wherever it is served (a host's row
+#: may say otherwise: retired there, with the date and the source). Every
+#: model not named here is current; no retirement by Black Forest Labs, with
+#: a date, was found.
+STATUSES: Mapping[str, Status] = MappingProxyType(
+    {
+        "flux_kontext_pro": Status("legacy", instead="FLUX.2 [pro]", source=_KONTEXT),
+        "flux_kontext_max": Status("legacy", instead="FLUX.2 [max]", source=_KONTEXT),
+        "flux_fill_pro": Status("legacy", instead="FLUX Erase, or FLUX.2 [pro]", source=_TOOLS),
+        "flux_expand_pro": Status("legacy", instead="FLUX Outpainting", source=_TOOLS),
     }
 )
 
@@ -132,7 +192,14 @@ PRICES: Mapping[str, Price] = MappingProxyType(
         "flux_2_klein_9b": PerMegapixel(0.015, 0.002),
         "flux_3_image": PerTier(
             "resolution",
-            MappingProxyType({"768sq": 0.041, "1k": 0.048, "1.5k": 0.10, "2k": 0.10, "4k": 0.607}),
+            MappingProxyType({"768sq": 0.041, "1k": 0.048, "1.5k": 0.07, "2k": 0.10, "4k": 0.607}),
+            "1k",
+        ),
+        "flux_3_image_klein": PerTier(
+            "resolution",
+            MappingProxyType(
+                {"768sq": 0.009, "1k": 0.009, "1.5k": 0.011, "2k": 0.014, "4k": 0.036}
+            ),
             "1k",
         ),
     }

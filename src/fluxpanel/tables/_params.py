@@ -16,7 +16,7 @@ from .._pricing import Price
 from .._relations import Canvas
 from .._sizes import BY_RATIO, BY_TIER, GROWN_IMAGE, SizeRule
 from .._spec import CURRENT, SEED_MAX, BatchSeeds, Caveat, Kind, ModelSpec, ParamSpec, Status, Wire
-from ._family import LABELS, PRICES
+from ._family import LABELS, PLACES, PRICES, STATUSES
 
 # --- The parameters shared by every model -------------------------------------
 
@@ -446,7 +446,7 @@ BOXES = ParamSpec(
 )
 #: FLUX 3 takes no seed: said wherever it is offered.
 NO_SEED = Caveat(
-    "FLUX 3 Image takes no seed: the same settings make a different image each time. "
+    "FLUX 3 takes no seed: the same settings make a different image each time. "
     "fluxpanel's cache keeps the image you paid for, so re-running this code returns it; "
     "with cache=False (or Generate in the panel) the host draws a new one."
 )
@@ -484,18 +484,25 @@ GROUNDING = ParamSpec(
 )
 
 
-def flux3_image(limits: ImageLimits, *params: ParamSpec, wire: Wire | None = None) -> ModelSpec:
-    """FLUX 3 Image at a host: the prompt, one to ten references (named in
-    the prompt as image 1 ... image 10), the boxes, the aspect ratio and the
-    host's other ``params``. No seed: it takes none."""
+def flux3_image(
+    limits: ImageLimits,
+    *params: ParamSpec,
+    wire: Wire | None = None,
+    id: str = "flux_3_image",
+    caveats: tuple[Caveat, ...] = (),
+) -> ModelSpec:
+    """FLUX 3 Image (or Klein, its small sibling with the same fields) at a
+    host: the prompt, one to ten references (named in the prompt as image 1
+    ... image 10), the boxes, the aspect ratio and the host's other
+    ``params``. No seed: it takes none."""
     return model(
-        "flux_3_image",
+        id,
         PROMPT,
         references(limits, 10),
         BOXES,
         flux3_ratio(),
         *params,
-        caveats=(NO_SEED,),
+        caveats=(NO_SEED, *caveats),
         size=BY_TIER,
         wire=wire,
     )
@@ -528,7 +535,7 @@ def model(
     batch_seeds: BatchSeeds = "batch",
     size: SizeRule = BY_RATIO,
     price: Price | None = None,
-    status: Status = CURRENT,
+    status: Status | None = None,
     wire: Wire | None = None,
 ) -> ModelSpec:
     """A model at a host: one row. Its id, the label, description and list
@@ -537,6 +544,7 @@ def model(
     (``caveats``), how the host seeds a batch, sizes its image and spells its
     request (``wire``), and where the model stands there (``status``)."""
     label, description = LABELS[id]
+    family, rank = PLACES[id]
     return ModelSpec(
         id,
         label,
@@ -546,6 +554,8 @@ def model(
         batch_seeds,
         size,
         PRICES.get(id) if price is None else price,
-        status,
+        STATUSES.get(id, CURRENT) if status is None else status,
         wire if wire is not None else Wire(),
+        family,
+        rank,
     )

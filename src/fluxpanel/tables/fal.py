@@ -121,7 +121,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._inputs import ImageLimits
-from .._sizes import FAL_SIZES, KEEPS_IMAGE, Named
+from .._sizes import FAL_SIZES, KEEPS_IMAGE, ULTRA, Named
 from .._spec import ModelSpec, ParamSpec, Wire, check_table
 from ._params import (
     IMAGE_PROMPT_STRENGTH,
@@ -350,6 +350,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             _TOLERANCE,
             PROMPT_UPSAMPLING,
             caveats=(UPSAMPLING_VARIES,),
+            size=ULTRA,
             wire=app("fal-ai/flux-pro/v1.1-ultra"),
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "fal-ai/flux-pro/kontext"),

@@ -60,6 +60,16 @@ cog-run models replicate/cog-flux):
   ``prompt_upsampling`` (default true) and takes 10 images, sized in
   multiples of 32. flux-2-dev (7bba46bd): 4 images, ``go_fast``, sizes 256
   to 1440 in multiples of 32, ``disable_safety_checker``.
+- flux-2-klein-4b (version 8e9c42d7: fields and defaults on its version page,
+  replicate.com/black-forest-labs/flux-2-klein-4b/versions/8e9c42d7.../api;
+  the enums from two schema-generated readings of the live schema, not from
+  a Replicate page): ``images`` (at most 5, "jpeg, png, gif, or webp"),
+  ``aspect_ratio`` the cog ratios and ``match_input_image`` (1:1),
+  ``output_megapixels`` the strings "0.25", "0.5", "1", "2", "4" ("1"),
+  ``seed``, ``go_fast`` (false), ``output_format`` webp, jpg or png,
+  ``output_quality`` 0 to 100 (95), ``disable_safety_checker``. No safety
+  tolerance, no width or height. The output is a list of URLs. flux-2-klein-9b
+  is left out: no version page of it was found (only of the 9B base model).
 - flux-3-image (version ec84b8fb; the model page
   replicate.com/black-forest-labs/flux-3-image): ``prompt``, ``images``
   ("up to 10 reference images (jpeg, png, gif, or webp)", "at least 256x256
@@ -82,7 +92,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._inputs import ImageLimits
-from .._sizes import BY_PIXELS, KEEPS_IMAGE
+from .._sizes import BY_MEGAPIXELS, BY_PIXELS, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._params import (
     FLUX3_RESOLUTION,
@@ -161,6 +171,7 @@ def _cog(id: str, name: str, *params: ParamSpec) -> ModelSpec:
         SAFETY_CHECKER,
         caveats=(_NOT_DETERMINISTIC,),
         batch_seeds="batch",
+        size=BY_MEGAPIXELS,
         wire=slug(name, names=COG_NAMES),
     )
 
@@ -288,6 +299,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             IMAGE_PROMPT_STRENGTH,
             SEED,
             safety_tolerance(2, 1, 6),
+            size=ULTRA,
             wire=slug("flux-1.1-pro-ultra"),
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "flux-kontext-pro"),
@@ -348,6 +360,26 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             _GO_FAST,
             SAFETY_CHECKER,
             caveats=(_NOT_DETERMINISTIC,),
+        ),
+        # Known from its version page and two readings of its schema (see above).
+        "flux_2_klein_4b": model(
+            "flux_2_klein_4b",
+            PROMPT,
+            references(_LIMITS, 5),
+            aspect_ratio((*_COG_RATIOS, _MATCH), "1:1", "Aspect ratio", _HELP),
+            choice(
+                "output_megapixels",
+                "Megapixels",
+                "About how many megapixels the image has.",
+                ("0.25", "0.5", "1", "2", "4"),
+                "1",
+            ),
+            SEED,
+            dataclasses.replace(_GO_FAST, default=False),
+            SAFETY_CHECKER,
+            caveats=(_NOT_DETERMINISTIC,),
+            size=dataclasses.replace(BY_MEGAPIXELS, tier="output_megapixels"),
+            wire=slug("flux-2-klein-4b", names={"input_images": "images"}),
         ),
         "flux_3_image": flux3_image(
             ImageLimits(

@@ -229,8 +229,13 @@ SCHEMAS["/v1/flux-3-image"] = {
     "safety_tolerance": Field("integer", 0, 4),
     "version": Field("string"),
 }
+# FLUX 3 Image Klein: the same fields, as a reseller documents it (see
+# fluxpanel.tables.bfl); its path by the pattern of FLUX 3 Image's.
+SCHEMAS["/v1/flux-3-image-klein"] = dict(SCHEMAS["/v1/flux-3-image"])
 #: FLUX 3 passes "Reasoning" and "Generating" before "Ready".
-_WAITING = {"flux-3-image": ("Pending", "Reasoning", "Generating")}
+_WAITING = {
+    m: ("Pending", "Reasoning", "Generating") for m in ("flux-3-image", "flux-3-image-klein")
+}
 #: The box FLUX 3 adds itself when it expands a prompt (the guide: "for many
 #: edits it also finds the element you named and adds a box for it").
 ADDED_BOX = {"id": "light_1", "bbox": [0, 0, 180, 1000], "desc": "soft daylight from above"}
@@ -321,6 +326,7 @@ CREDITS = {
     "flux-2-klein-4b": 1.4,
     "flux-2-klein-9b": 1.5,
     "flux-3-image": 4.8,
+    "flux-3-image-klein": 0.9,
 }
 
 
@@ -479,9 +485,9 @@ class FakeBFL(LoopbackServer):
             h.send_json(200, {"id": task.id, "status": _FINAL[task.fault], "result": None})
             return
         # FLUX 3 takes no seed: each task draws its own image.
-        seed = task.id if task.model == "flux-3-image" else task.body.get("seed")
+        seed = task.id if task.model in _WAITING else task.body.get("seed")
         image = seeded_png(task.model, task.body.get("prompt"), seed)
-        if task.model == "flux-3-image":  # no seed; the prompt as it was expanded
+        if task.model in _WAITING:  # FLUX 3: no seed; the prompt as it was expanded
             result = {
                 "sample": self.store(image),
                 "prompt": expand(task.body["prompt"], self.added_box),

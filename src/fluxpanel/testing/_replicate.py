@@ -205,6 +205,18 @@ SCHEMAS.update(
             "disable_safety_checker": Field("boolean"),
             "safety_tolerance": Field("integer", 1, 5),
         },
+        # 8e9c42d7 (see fluxpanel.tables.replicate): at most 5 images
+        "flux-2-klein-4b": {
+            "prompt": Field("string", required=True),
+            "images": Field("images", 0, 5, forms=_URL),
+            "aspect_ratio": Field("string", enum=(*_COG_RATIOS, "match_input_image")),
+            "output_megapixels": Field("string", enum=("0.25", "0.5", "1", "2", "4")),
+            "seed": Field("integer"),
+            "go_fast": Field("boolean"),
+            "output_format": Field("string", enum=("webp", "jpg", "png")),
+            "output_quality": Field("integer", 0, 100),
+            "disable_safety_checker": Field("boolean"),
+        },
         # ec84b8fb: up to 10 images, "at least 256x256 px and at most 16 MP"
         "flux-3-image": {
             "prompt": Field("string", required=True),
@@ -228,6 +240,8 @@ def version_of(model: str) -> str:
 
 #: Models run by cog-flux (the rest are partner models run by Black Forest Labs).
 _COG_MODELS = {"flux-schnell", "flux-dev"}
+#: Models whose output is a list of URLs (the others answer one).
+_LISTS = {*_COG_MODELS, "flux-2-klein-4b"}
 
 
 @dataclass
@@ -342,7 +356,7 @@ class FakeReplicate(LoopbackServer):
         key = (p.model, p.input.get("prompt"), seed, noise)
         flagged = int(p.fault[1]) if isinstance(p.fault, tuple) and p.fault[0] == "withhold" else 0
         urls = [self.store(seeded_png(*key, i)) for i in range(n)][flagged:]
-        return urls[0] if p.model not in _COG_MODELS else urls
+        return urls if p.model in _LISTS else urls[0]
 
     def _view(self, p: _Prediction) -> dict[str, Any]:
         base = f"{self.url_base}/v1/predictions/{p.id}"
