@@ -29,6 +29,7 @@ export class Status {
   #progressRow;
   #stopButton;
   #text;
+  #start = null;
   #ticker;
 
   constructor({ generate, cancel }) {
@@ -79,9 +80,11 @@ export class Status {
     this.#bar.dataset.phase = p.phase || "";
     if (!running) {
       this.#text.textContent = s.statusText || "";
+      this.#start = null;
       return;
     }
-    const start = performance.now() - (s.elapsed || 0) * 1000;
+    // The run's own clock: set when it begins, not at each image or progress step.
+    const start = (this.#start ??= performance.now() - (s.elapsed || 0) * 1000);
     const tick = () => {
       const spent = (performance.now() - start) / 1000;
       this.#text.textContent = `${s.statusText || "Generating"}… ${seconds(spent)}`;

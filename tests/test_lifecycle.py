@@ -25,7 +25,9 @@ GONE = Status("retired", since="2026-12-03", instead="FLUX.2 [pro]", source="a t
 def test_the_selector_groups_by_family_newest_first_and_marks_legacy_models():
     shown = models_to_json(Preview().models)["models"]
     families = list(dict.fromkeys(m["family"] for m in shown))
-    assert families == [family for family, _ in FAMILIES if any(m["family"] == family for m in shown)]
+    assert families == [
+        family for family, _ in FAMILIES if any(m["family"] == family for m in shown)
+    ]
     order = [m for _, ms in FAMILIES for m in ms]
     ids = [m["id"] for m in shown]
     assert ids == sorted(ids, key=order.index)  # newest first within each family
@@ -43,7 +45,9 @@ def test_a_retired_model_is_hidden_refused_before_sending_and_named_with_what_to
     ids = [m["id"] for m in models_to_json(table)["models"]]
     assert "flux_kontext_pro" not in ids and "flux_kontext_max" in ids
     assert "flux_kontext_pro" in [m["id"] for m in models_to_json(table, retired=True)["models"]]
-    assert "flux_kontext_pro" in [m["id"] for m in models_to_json(table, keep="flux_kontext_pro")["models"]]
+    assert "flux_kontext_pro" in [
+        m["id"] for m in models_to_json(table, keep="flux_kontext_pro")["models"]
+    ]
     with pytest.raises(ValidationError) as e:
         GenerationRequest("flux_kontext_pro", "a fox", models=table)
     words = str(e.value)

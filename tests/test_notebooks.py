@@ -80,6 +80,20 @@ def test_quickstart_html_shows_images_and_code_without_a_kernel(quickstart):
     assert "Reproduce it with" in html and "seed=42" in html
 
 
+def test_the_quickstart_holds_after_playing_with_the_panel(tmp_path):
+    """Its cells set what they depend on: a user who changed the model, the
+    prompt and the seed in the panel still gets the same image from code,
+    and the notebook explains instead of failing an assert."""
+    nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
+    played = 'panel.model = "flux_3_image"; panel.prompt = "something else entirely"'
+    nb.cells.insert(3, nbformat.v4.new_code_cell(played))
+    (tmp_path / "played.ipynb").write_text(nbformat.writes(nb))
+    ran = execute(tmp_path / "played.ipynb", tmp_path / "run")
+    assert outputs(ran, "error") == []
+    text = "\n".join("".join(o.get("text", "")) for o in outputs(ran, "stream"))
+    assert "The same image: the panel and the client made it" in text
+
+
 def test_quickstart_is_reproducible(quickstart, tmp_path):
     again = execute(NOTEBOOKS / "quickstart.ipynb", tmp_path)
     assert image_hashes(again) == image_hashes(quickstart) != []
@@ -166,10 +180,24 @@ def test_editing_names_its_inputs_by_files(tmp_path):
             if o.get("output_type") == "execute_result"
         ]
 
-    # Expand grows the 1024 x 768 image by 256 px on each side; Outpainting
-    # puts it on a 2048 x 1024 canvas.
-    assert results('model="flux_expand_pro"') == ["(1536, 768)"]
-    assert results('model="flux_outpaint"') == ["(2048, 1024)"]
+    # Each edit is shown beside its input (and mask), with the sizes: Expand
+    # grows the 1024 x 768 image by 256 px on each side; Outpainting puts it
+    # on a 2048 x 1024 canvas.
+    def row(marker: str) -> str:
+        cell = next(c for c in nb["cells"] if marker in "".join(c["source"]))
+        (shown,) = [
+            o["data"]["text/html"] for o in cell["outputs"] if "text/html" in o.get("data", {})
+        ]
+        return shown
+
+    expand, outpaint, fill = (
+        row('model="flux_expand_pro"'),
+        row('model="flux_outpaint"'),
+        row('model="flux_fill_pro"'),
+    )
+    assert "1024 x 768" in expand and "1536 x 768" in expand
+    assert "2048 x 1024" in outpaint
+    assert fill.count("<img") == 3 and "mask (white is repainted)" in fill
     # Erase takes the balloon back out: the result is the image's size, and
     # its cell sends no prompt.
     erase = next(c for c in nb["cells"] if 'model="flux_erase"' in "".join(c["source"]))

@@ -94,13 +94,15 @@ def test_field_errors_and_code_follow_the_settings():
     assert panel.field_errors == {} and "client.generate(" in panel.code
     assert "seed=" not in panel.code  # random mode: the snippet leaves the seed out
     panel.steps = 99
-    assert "steps=99" in panel.field_errors["steps"] and "1 to 50" in panel.field_errors["steps"]
-    assert "Fix the highlighted settings" in panel.code
+    # In a person's words: the field's label and the fix, no Python names.
+    assert panel.field_errors["steps"] == "Set Steps between 1 and 50."
+    assert "once the settings are complete" in panel.code
     with pytest.raises(fluxpanel.ValidationError):
         _ = panel.request
     panel.steps = 30
     panel.prompt = ""
-    assert set(panel.field_errors) == {"prompt"}
+    assert panel.field_errors == {}  # what is missing is asked for after a Generate
+    assert "once the settings are complete" in panel.code
     panel.prompt = "y"
     panel.seed_mode, panel.seed = "fixed", 5
     assert panel.request == fluxpanel.GenerationRequest(
@@ -160,10 +162,29 @@ async def test_random_mode_draws_a_new_seed_each_time():
 async def test_validation_error_is_shown_and_raised():
     panel = preview_panel(model="flux_dev", prompt="a fox")
     panel.steps = 0
+    with pytest.raises(fluxpanel.ValidationError, match="steps=0"):
+        await panel.agenerate()  # the precise text stays for code
+    # Said once, beside its field; the status points there and goes when it is fixed.
+    assert panel.status == "error" and panel.error == {}
+    assert panel.field_errors == {"steps": "Set Steps between 1 and 50."}
+    assert "highlighted setting" in panel.status_text
+    panel.steps = 4
+    assert panel.field_errors == {} and panel.status == "idle" and panel.status_text == ""
+
+
+@pytest.mark.anyio
+async def test_what_is_missing_is_asked_for_after_a_generate_and_a_model_switch_forgets_it():
+    panel = preview_panel(model="flux_fill_pro")
+    assert panel.field_errors == {}  # nothing before the user acts
     with pytest.raises(fluxpanel.ValidationError):
         await panel.agenerate()
-    assert panel.status == "error" and panel.error["title"] == "Check the settings"
-    assert panel.error["field"] == "steps"
+    assert panel.field_errors == {
+        "prompt": "Write the prompt.",
+        "image": "Add the image: drop, paste or pick an image.",
+        "mask": "Add the mask: drop, paste or pick an image.",
+    }
+    panel.model = "flux_dev"
+    assert panel.field_errors == {} and panel.status != "error" and panel.status_text == ""
 
 
 @pytest.mark.anyio
@@ -366,9 +387,7 @@ def test_switching_provider_follows_its_table_and_carries_only_what_applies():
     # in the selector's order (newest family first), each as the view reads it
     shown = sorted(BlackForestLabs.models.values(), key=lambda m: m.rank)
     assert [m["id"] for m in panel.spec["models"]] == [m.id for m in shown]
-    assert panel.spec["models"][:2] == [
-        m.to_json() for m in shown[:2]
-    ]
+    assert panel.spec["models"][:2] == [m.to_json() for m in shown[:2]]
     assert "provider=" in panel.code and "k-bfl" not in panel.code
     assert "k-bfl" not in json.dumps(panel.get_state(), default=str)
     panel.provider_name = "elsewhere"

@@ -105,7 +105,21 @@ def test_a_file_that_is_not_an_image_is_an_error_beside_nothing_sent(data, words
     panel, outbox = panel_with_outbox(model="flux_kontext_pro")
     upload(panel, "input_image", data)
     assert panel.input_image is None
-    assert words in outbox[-1]["error"] and words in panel.error["message"]
+    # Said once, where the file was dropped, without Python's names.
+    said = outbox[-1]["error"]
+    assert words in said and "Error" not in said and "input_image" not in said
+    assert panel.error == {} and panel.field_errors == {}
+
+
+def test_a_refused_file_never_replaces_a_good_input():
+    panel, outbox = panel_with_outbox(model="flux_kontext_pro")
+    upload(panel, "input_image", png())
+    good = panel.input_image
+    buf = io.BytesIO()
+    Image.new("RGB", (100, 80), "red").save(buf, "PNG")
+    upload(panel, "input_image", buf.getvalue())  # smaller than the host takes
+    assert panel.input_image is good
+    assert "100x80" in outbox[-1]["error"] and "256 px" in outbox[-1]["error"]
 
 
 def test_parts_in_any_order_make_the_file_overlaps_and_oversized_uploads_do_not():
@@ -168,7 +182,7 @@ def test_use_as_input_switches_to_an_editing_model_and_sends_no_bytes():
 def test_an_edit_runs_and_its_snippet_names_a_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     panel = FluxPanel(provider="preview", model="flux_fill_pro", prompt="a red door")
-    assert "image" in panel.field_errors  # required, not given yet
+    assert panel.field_errors == {}  # required, not given yet: asked for after a Generate
     panel.image = png(320, 256)
     panel.mask = png(320, 256, 255, "L")
     assert panel.field_errors == {}
@@ -177,7 +191,9 @@ def test_an_edit_runs_and_its_snippet_names_a_file(tmp_path, monkeypatch):
     assert "fluxpanel-inputs/" in panel.result_code
     assert (tmp_path / "fluxpanel-inputs").is_dir()
     panel.mask = png(300, 300, 255, "L")
-    assert "must be the size of its image" in panel.field_errors["mask"]
+    assert panel.field_errors["mask"] == (
+        "Mask is 300x300 but Image is 320x256; a Mask must be the size of its Image."
+    )
     # Restoring an edit from history brings its inputs back.
     entry = panel.history_current
     panel.image = None
@@ -223,7 +239,8 @@ def test_an_input_image_lowers_the_tolerance_kontext_allows_beside_the_field():
     panel.model = "flux_kontext_pro"
     assert panel.safety_tolerance == 5 and panel.field_errors == {}
     panel.input_image = png()
-    assert "0 to 2 with input_image" in panel.field_errors["safety_tolerance"]
+    said = panel.field_errors["safety_tolerance"]
+    assert said.startswith("Safety tolerance is over 2") and "with Input image" in said
     panel.safety_tolerance = 2
     assert panel.field_errors == {}
 

@@ -40,6 +40,7 @@ from ._pricing import PerMegapixel, PerTier, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
 from ._retry import RetryPolicy
+from ._row import side_by_side
 from ._spec import ImageLimits, ModelSpec, ParamSpec
 from ._version import __version__
 from .tables._family import PRICES
@@ -98,6 +99,7 @@ __all__ = [
     "load",
     "parse_prompt",
     "resume",
+    "side_by_side",
 ]
 
 if TYPE_CHECKING:

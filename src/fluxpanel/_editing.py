@@ -10,7 +10,6 @@ a host.
 from __future__ import annotations
 
 import base64
-import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from ._request import GenerationRequest
 from ._results import seed_words
 from ._spec import ModelSpec
 from ._uploads import THUMB_SIDE, Upload, Uploads
+from ._words import reason
 
 if TYPE_CHECKING:
     from ._panel import FluxPanel
@@ -174,8 +174,7 @@ class Editing:
         spec = self.panel._client.provider.models.get(self.panel.model)
         p = spec.params.get(param) if spec else None
         if p is not None:
-            with contextlib.suppress(ValidationError):  # said beside the field later
-                image.fitted(p, self.panel.model)
+            image.fitted(p, self.panel.model)  # one the host cannot take replaces nothing
         return image
 
     def arrived(self, content: dict[str, Any], upload: Upload, image: Callable[[], Any]) -> None:
@@ -192,11 +191,11 @@ class Editing:
         self.panel.set_trait("status_text", f"{upload.name} is ready as {upload.param}")
 
     def refused(self, content: dict[str, Any], error: ValidationError) -> None:
+        """Said once, in the field the file was dropped on; what the field
+        held stays."""
         self.uploads.drop(content)
-        self.panel.send(
-            {"type": "input-done", "upload": content.get("upload"), "error": str(error)}
-        )
-        self.panel._runs.fail(error)
+        said = self.panel._session.words(error.field or "", error) if error.field else reason(error)
+        self.panel.send({"type": "input-done", "upload": content.get("upload"), "error": said})
 
     def begin(self, content: dict[str, Any], buffers: list[Any]) -> Upload | None:
         return self.uploads.begin(content, self.image_params())

@@ -20,12 +20,15 @@ class ValidationError(FluxError, ValueError):
         value: Any = None,
         model: str | None = None,
         allowed: str | None = None,
+        missing: bool = False,
     ) -> None:
         super().__init__(message)
         self.field = field
         self.value = value
         self.model = model
         self.allowed = allowed
+        #: A required value that was not given.
+        self.missing = missing
 
 
 class ConfigError(FluxError):

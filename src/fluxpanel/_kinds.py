@@ -25,6 +25,7 @@ from ._boxes import Box, coerce_boxes, compose_prompt
 from ._errors import ValidationError
 from ._inputs import ANY_IMAGE, InputImage
 from ._keys import url_secrets
+from ._words import in_words, reason
 
 if TYPE_CHECKING:
     import traitlets
@@ -136,6 +137,22 @@ class Kind:
     def fail(self, p: ParamSpec, model: str, value: Any, why: str) -> ValidationError:
         return p.invalid(model, value, f"{p.name}={value!r} is not allowed for {model}: {why}")
 
+    # -- in a person's words (the panel) ----------------------------------------------
+
+    def ask(self, p: ParamSpec) -> str:
+        """What to do when ``p`` is required and empty."""
+        return f"Set {p.label}."
+
+    def say(self, spec: ModelSpec, p: ParamSpec, error: ValidationError) -> str:
+        """``error`` as the panel says it beside ``p``'s field: its label and
+        the fix, without Python's names (the error keeps them for code)."""
+        if error.missing:
+            return self.ask(p)
+        text = in_words(spec, reason(error))
+        if text.startswith(p.label):
+            return f"{text}."
+        return f"{p.label} {text}." if text.startswith(("is ", "has ")) else f"{p.label}: {text}."
+
 
 def _plain_trait(cls_name: str, default: Any, help: str) -> traitlets.TraitType[Any, Any]:
     # traitlets loads with the panel, never with the client.
@@ -157,7 +174,9 @@ class Text(Kind):
         if (p.min is not None and n < p.min) or (p.max is not None and n > p.max):
             # Don't echo a 10,000-character prompt back in the message.
             shown = value if n <= 60 else value[:57] + "..."
-            raise p.invalid(model, value, f"{p.name} has {n} characters ({shown!r})")
+            error = p.invalid(model, value, f"{p.name} has {n} characters ({shown!r})")
+            error.missing = not value.strip()  # nothing written yet
+            raise error
         return value
 
     def fit(self, p: ParamSpec, value: Any) -> Any:
@@ -167,6 +186,17 @@ class Text(Kind):
 
     def allowed(self, p: ParamSpec) -> str:
         return f"a string of {number(p.min)} to {number(p.max)} characters"
+
+    def ask(self, p: ParamSpec) -> str:
+        return f"Write the {p.label.lower()}."
+
+    def say(self, spec: ModelSpec, p: ParamSpec, error: ValidationError) -> str:
+        n = len(error.value) if isinstance(error.value, str) else None
+        if error.missing or (n is not None and p.min is not None and n < p.min):
+            return self.ask(p)
+        if n is not None and p.max is not None and n > p.max:
+            return f"Shorten the {p.label.lower()} to {int(p.max):,} characters (it has {n:,})."
+        return super().say(spec, p, error)
 
     def view(self, p: ParamSpec) -> dict[str, Any]:
         return _bounds(p)
@@ -192,6 +222,9 @@ class Choice(Kind):
 
     def allowed(self, p: ParamSpec) -> str:
         return "one of " + ", ".join(repr(c) for c in p.choices or ())
+
+    def ask(self, p: ParamSpec) -> str:
+        return f"Choose {p.label.lower()} from the list."
 
     def check(self, p: ParamSpec) -> None:
         assert p.default is None or p.default in (p.choices or ()), p.name
@@ -276,6 +309,12 @@ class Number(Kind):
     def rounded(self, value: float) -> Any:
         return float(value)
 
+    def say(self, spec: ModelSpec, p: ParamSpec, error: ValidationError) -> str:
+        if error.missing or "out of range" not in str(error) or p.min is None:
+            return super().say(spec, p, error)
+        step = f", in steps of {p.multiple_of}" if p.multiple_of else ""
+        return f"Set {p.label} between {number(p.min)} and {number(p.max)}{step}."
+
     def allowed(self, p: ParamSpec) -> str:
         text = f"{self.noun} from {number(p.min)} to {number(p.max)}"
         if p.multiple_of:
@@ -338,6 +377,9 @@ class Image(Kind):
         if isinstance(value, tuple):
             value = value[0] if value else None
         return value if isinstance(value, InputImage) else DROP
+
+    def ask(self, p: ParamSpec) -> str:
+        return f"Add the {p.label.lower()}: drop, paste or pick an image."
 
     def what(self, p: ParamSpec) -> str:
         what = "an image (a path, bytes, a Pillow image, a NumPy array or a GeneratedImage"

@@ -71,6 +71,9 @@ def running_loop() -> asyncio.AbstractEventLoop:
 
 T = TypeVar("T")
 
+#: The status while a setting stops Generate (its words are beside its field).
+FIX = "Fix the highlighted setting to generate."
+
 
 def off_loop(work: Callable[[], T], then: Callable[[Callable[[], T]], None]) -> None:
     """Run ``work`` (pure work: decoding, scaling, hashing) off the running

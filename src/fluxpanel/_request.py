@@ -49,7 +49,9 @@ def _coerce(spec: ParamSpec, value: Any, model: str) -> Any:
 
 
 def _missing(p: ParamSpec, model: str) -> ValidationError:
-    return p.invalid(model, None, f"{p.name} is required for {model}")
+    error = p.invalid(model, None, f"{p.name} is required for {model}")
+    error.missing = True
+    return error
 
 
 def _known(models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any]) -> ModelSpec:
@@ -144,13 +146,21 @@ def field_errors(
     each message beside its control. Parameters the model does not take are
     ignored here (a form hides them).
     """
+    return {name: str(e) for name, e in field_problems(models, model, params).items()}
+
+
+def field_problems(
+    models: Mapping[str, ModelSpec], model: Any, params: Mapping[str, Any]
+) -> dict[str, ValidationError]:
+    """:func:`field_errors` as the errors themselves (the panel says them in
+    a person's words, and waits for a Generate before asking for what is missing)."""
     if not isinstance(model, str) or model not in models or models[model].status.state == "retired":
         try:
             resolve(models, model, {})
         except ValidationError as e:
-            return {"model": str(e)}
+            return {"model": e}
     spec = models[model]
-    errors: dict[str, str] = {}
+    errors: dict[str, ValidationError] = {}
     for name, p in spec.params.items():
         if not p.applies(params):
             continue  # hidden: its value is not used
@@ -162,7 +172,7 @@ def field_errors(
             else:
                 _coerce(p, value, model)
         except ValidationError as e:
-            errors[name] = str(e)
+            errors[name] = e
     applies = {
         k: v
         for k, v in params.items()
@@ -171,7 +181,7 @@ def field_errors(
     try:
         check_together(spec, applies)
     except ValidationError as e:
-        errors.setdefault(e.field or "mask", str(e))
+        errors.setdefault(e.field or "mask", e)
     return errors
 
 

@@ -22,6 +22,7 @@ from ._errors import FluxError, ValidationError
 from ._flow import Progress
 from ._history import HistoryStore
 from ._panel_view import (
+    FIX,
     Bytes,
     describe_error,
     display_copy,
@@ -62,6 +63,9 @@ class Runs:
         self.panel = panel
         self.results = Results()
         self.spent = 0.0
+        #: Whether Generate was tried with this model: only then does the
+        #: panel ask for what is missing (not before the user acts).
+        self.attempted = False
         #: What the host said it billed, where it says (Black Forest Labs).
         self.billed = 0.0
         #: Runs started from the view, kept until they end.
@@ -141,10 +145,11 @@ class Runs:
                 self.state(status="error")
 
     async def _attempt(self) -> Generation:
+        self.attempted = True
         try:
             request = self.prepare()
         except ValidationError as e:
-            self.fail(e)
+            self.fail(e, beside=True)
             raise
         entry = next(self.results.ids)
         started = time.perf_counter()
@@ -290,14 +295,20 @@ class Runs:
                     stacklevel=2,
                 )
 
-    def fail(self, error: BaseException, *, after: str = "") -> None:
-        """Show ``error`` in the panel (beside its field when it names one)."""
+    def fail(self, error: BaseException, *, after: str = "", beside: bool = False) -> None:
+        """Show ``error`` in the panel: ``beside`` its field when it is about a
+        setting of the form (Generate's checks), else in the status."""
         described = describe_error(error, self.panel._client.provider)
         if after:
             described["message"] = after + described["message"]
         state: dict[str, Any] = {"error": described, "status_text": "", "status": "error"}
-        if isinstance(error, ValidationError) and error.field:
-            state["field_errors"] = {**self.panel.field_errors, error.field: str(error)}
+        if beside and isinstance(error, ValidationError) and error.field:
+            # Said once, beside its field, in a person's words; the status
+            # points there, and clears when the settings are right again.
+            said = self.panel._session.words(error.field, error)
+            self.panel._session.revalidate()  # every field that needs something, at once
+            errors = {**self.panel.field_errors, error.field: said}
+            state.update(error={}, status_text=FIX, field_errors=errors)
         self.state(**state)
 
     # -- what the view shows of results -------------------------------------------------

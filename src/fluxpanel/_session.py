@@ -16,13 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncFluxClient
 from ._editing import editing_target
-from ._errors import ConfigError
+from ._errors import ConfigError, ValidationError
 from ._kinds import KINDS, Kind
-from ._panel_view import provider_info
-from ._pricing import format_cost
-from ._request import GenerationRequest, all_param_names, default_model, field_errors, fit, resolve
+from ._panel_view import FIX, provider_info
+from ._pricing import estimate_cost, format_cost
+from ._request import (
+    GenerationRequest,
+    all_param_names,
+    default_model,
+    field_problems,
+    fit,
+    resolve,
+)
 from ._snippet import request_code
 from ._spec import ModelSpec, ParamSpec, models_to_json
+from ._words import reason
 from .providers import Provider, configured, get_provider
 
 if TYPE_CHECKING:
@@ -267,6 +275,10 @@ class Session:
             self.settings.leave(was, self.get)
         if now is not None:
             self.set_params(self.settings.arrive(was, now, self.get))
+        self.panel._runs.attempted = False  # a new model: nothing asked for yet
+        if self.panel.status == "error" and self.panel.status_text == FIX:
+            self.panel.set_trait("status_text", "")
+            self.panel.set_trait("status", "idle")
         self.revalidate()
 
     def set_params(self, values: dict[str, Any], model: str | None = None) -> None:
@@ -374,13 +386,30 @@ class Session:
         them and what they would cost."""
         panel, provider = self.panel, self.client.provider
         models, params = provider.models, panel.params
-        errors = field_errors(models, panel.model, params)
-        panel.set_trait("field_errors", errors)
-        if errors:
-            panel.set_trait("code", "# Fix the highlighted settings to see the code.\n")
+        problems = field_problems(models, panel.model, params)
+        asked = panel._runs.attempted  # what is missing is asked for after a Generate
+        shown = {k: self.words(k, e) for k, e in problems.items() if asked or not e.missing}
+        panel.set_trait("field_errors", shown)
+        if problems:
+            panel.set_trait("code", "# The code appears here once the settings are complete.\n")
             return
+        if panel.status == "error" and panel.status_text == FIX:  # fixed: the status goes
+            panel.set_trait("status_text", "")
+            panel.set_trait("status", "idle")
         request = GenerationRequest(panel.model, models=models, **params)
         panel.set_trait("code", request_code(request, provider, seed=panel.seed_mode == "fixed"))
         cost = self.client.estimate_cost(request)
-        estimate = "" if provider.offline else f"≈ {format_cost(cost)} at {provider.label}"
+        if provider.offline:  # what it would cost for real, so cost is never a surprise
+            listed = estimate_cost(request)
+            estimate = f"a real run costs about {format_cost(listed)}" if listed else ""
+        else:
+            estimate = f"≈ {format_cost(cost)} at {provider.label}"
         panel.set_trait("estimate_text", estimate)
+
+    def words(self, name: str, error: ValidationError) -> str:
+        """``error`` as the panel says it beside field ``name``."""
+        spec = self.client.provider.models.get(self.panel.model)
+        p = spec.params.get(name) if spec is not None else None
+        if spec is None or p is None:
+            return reason(error)
+        return KINDS[p.kind].say(spec, p, error)

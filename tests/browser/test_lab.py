@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 import fluxpanel
 from fluxpanel._imaging import read_png_text
 
+from .conftest import SCREENSHOTS
+
 
 def visible_params(lab):
     return set(
@@ -86,13 +88,44 @@ def test_validation_error_beside_the_field(make_lab):
     box.fill("99")
     box.press("Tab")
     err = lab.panel.locator('[data-param="steps"] .fluxpanel-field-error')
-    expect(err).to_contain_text("steps=99")
-    expect(err).to_contain_text("1 to 50")
+    expect(err).to_have_text("Set Steps between 1 and 50.")  # a person's words
     expect(lab.panel.locator('[data-action="generate"]')).to_be_disabled()
     box.fill("30")
     box.press("Tab")
     expect(err).to_be_hidden()
     expect(lab.panel.locator('[data-action="generate"]')).to_be_enabled()
+
+
+def test_a_first_session_meets_no_error_before_it_acts_and_none_that_stays(make_lab):
+    """Choose Fill: nothing is asked for before Generate; Generate asks for
+    each missing field once, beside it, in a person's words, and the status
+    points there; choosing another model clears it all."""
+    setup = 'import fluxpanel\npanel = fluxpanel.FluxPanel(provider="preview")\npanel'
+    lab = make_lab([], setup=setup)
+    panel = lab.panel
+    panel.locator('[data-param="model"] select').select_option("flux_fill_pro")
+    errors = panel.locator(".fluxpanel-field-error:visible")
+    expect(panel.locator('[data-param="image"]')).to_be_visible()
+    expect(errors).to_have_count(0)
+    generate = panel.locator('[data-action="generate"]')
+    expect(generate).to_be_enabled()
+    box = generate.bounding_box()
+    assert box is not None and box["y"] < lab.page.viewport_size["height"]
+    generate.click()
+    expect(panel.locator('[data-param="image"] .fluxpanel-field-error')).to_have_text(
+        "Add the image: drop, paste or pick an image."
+    )
+    expect(panel.locator('[data-param="prompt"] .fluxpanel-field-error')).to_have_text(
+        "Write the prompt."
+    )
+    status = panel.locator('[data-part="status"]')
+    expect(status).to_contain_text("Fix the highlighted setting")
+    expect(panel.locator('[data-part="error"]')).to_be_hidden()  # said once, not twice
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(SCREENSHOTS / "first-session-fill-asked.png"))
+    panel.locator('[data-param="model"] select').select_option("flux_dev")
+    expect(errors).to_have_count(0)
+    expect(status).not_to_contain_text("Fix the highlighted setting")
 
 
 def test_generate_shows_images_and_a_matching_snippet(make_lab):

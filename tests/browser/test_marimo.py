@@ -91,8 +91,8 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     steps.press("Tab")
     # marimo re-runs the cells that read the panel on each change: give the
     # kernel's answer time on a loaded machine.
-    expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_contain_text(
-        "steps=99", timeout=20_000
+    expect(panel.locator('[data-param="steps"] .fluxpanel-field-error')).to_have_text(
+        "Set Steps between 1 and 50.", timeout=20_000
     )
     steps.fill("20")
     steps.press("Tab")
@@ -139,7 +139,7 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     # is too narrow, said beside its field; Erase shows no prompt field.
     panel.locator('[data-param="model"] select').select_option("flux_outpaint")
     expect(panel.locator('[data-param="width"] .fluxpanel-field-error')).to_contain_text(
-        "at least 1600, or auto_crop=True", timeout=20_000
+        "use at least 1600, or Crop to the canvas turned on", timeout=20_000
     )
     panel.locator('[data-param="model"] select').select_option("flux_erase")
     expect(panel.locator('[data-param="prompt"]')).to_have_count(0)
