@@ -334,7 +334,7 @@ def test_outpainting_refuses_a_placement_past_the_canvas_beside_the_field(make_l
     expect(field(lab, "input_image").locator(".fluxpanel-input-item")).to_have_count(1)
     expect(field(lab, "reference_offset_x")).to_be_hidden()  # centred until custom
     width = field(lab, "width").locator('input[type="number"]')
-    expect(width).to_have_value("1024")  # the model's settings have arrived
+    expect(width).to_have_value("1024", timeout=15_000)  # the model's settings have arrived
     lab.wait_idle()
     width.fill("1536")
     width.press("Tab")
