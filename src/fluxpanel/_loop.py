@@ -68,10 +68,10 @@ def iterate(items: AsyncIterator[T], ahead: int = 8) -> Iterator[T]:
     future = asyncio.run_coroutine_threadsafe(pump(), loop)
     try:
         while True:
-            kind, value = handed.get()
-            if kind == "end":
+            what, value = handed.get()
+            if what == "end":
                 return
-            if kind == "error":
+            if what == "error":
                 raise value
             loop.call_soon_threadsafe(room.release)
             yield value
