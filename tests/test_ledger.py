@@ -5,6 +5,7 @@ two processes sharing one account's active tasks; the cost the host bills."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -308,3 +309,47 @@ def test_the_panel_shows_what_the_host_billed(tmp_path, monkeypatch):
 
         panel = asyncio.run(main())
     assert panel.cost_text == "this session ≈ $0.025 · billed $0.025"
+
+
+def test_a_slot_passes_to_the_next_task_here_without_a_transaction(tmp_path, monkeypatch):
+    """At Black Forest Labs each task needs a slot of the account's active
+    tasks: a run of many takes one in a transaction only at its start, then
+    each ended task's slot passes on; none is left reserved once it closes."""
+    cache = tmp_path / "cache"
+    taken = []
+    real_take = Ledger.take
+
+    def take(self, *args, **kw):
+        taken.append(args)
+        return real_take(self, *args, **kw)
+
+    monkeypatch.setattr(Ledger, "take", take)
+
+    async def run(fake):
+        provider = quick(BlackForestLabs)(api_key=fake.api_key, base_url=fake.base_url)
+        async with fluxpanel.AsyncFluxClient(
+            provider=provider, cache=cache, limits=HostLimits(active=4)
+        ) as c:
+            return await asyncio.gather(
+                *(c.generate(model="flux_dev", prompt="a fox", seed=i + 1) for i in range(16))
+            )
+
+    with FakeBFL() as fake:
+        fake.max_active, fake.run_seconds = 4, 0.1
+        gens = asyncio.run(run(fake))
+    assert len(gens) == 16 and fake.refused_active == 0 and fake.max_active_seen <= 4
+    assert len(taken) <= 8  # not one a task: the slots passed on
+    assert {t["status"] for t in rows(cache)} == {"done"}  # no slot left reserved
+
+
+def test_a_process_that_ended_follows_nothing_before_it_is_reaped():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        with open(f"/proc/{proc.pid}/stat", "rb") as f:
+            started = f.read().rsplit(b")", 1)[1].split()[19].decode()
+        deadline = time.monotonic() + 10
+        while alive(f"{proc.pid}:{started}") and time.monotonic() < deadline:
+            time.sleep(0.05)  # it exits, and is not waited for: a zombie
+        assert not alive(f"{proc.pid}:{started}")
+    finally:
+        proc.wait()

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from . import _loop
+from ._account import AccountSlots
 from ._batch import Batch, SyncBatch
 from ._cache import CacheWarning, ResultCache, default_dir, get_cache
 from ._durations import RecentRuns
@@ -33,7 +34,7 @@ from ._engine import (
 )
 from ._errors import ConfigError, ModerationError
 from ._flow import Tasks
-from ._ledger import AccountSlots, ledger_at
+from ._ledger import ledger_at
 from ._limits import HostLimits
 from ._pricing import estimate_cost
 from ._request import GenerationRequest
@@ -370,6 +371,7 @@ class AsyncFluxClient:
                 self._saving[future].set()  # no more waiting: write it now
             await asyncio.gather(*pending, return_exceptions=True)
         if self._ledger is not None:
+            self._engine.gate().free_spares()  # slots kept for a next task are free
             await asyncio.wrap_future(self._ledger.flush())
         await self._engine.aclose()
 

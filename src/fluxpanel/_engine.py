@@ -210,8 +210,6 @@ class Engine:
             finally:
                 # a task created here holds the slot now (one joined was counted already)
                 turn.taken = part in run.tasks.accepted and part not in run.tasks.rejoin
-            if turn.slot is not None and run.tasks.log is not None:
-                run.tasks.log.settled(part)  # its slot of the account is free now
         run.tasks.done.add(part)
         return outputs
 

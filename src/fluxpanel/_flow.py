@@ -181,9 +181,7 @@ Step = Call | Outputs
 class TaskLog(Protocol):
     """Where the engine writes each task a host accepts (the ledger)."""
 
-    def accepted(
-        self, part: int, parts: int, task: TaskRef, slot: int | None
-    ) -> Awaitable[Any] | None:
+    def accepted(self, part: int, parts: int, task: TaskRef, slot: Any) -> Awaitable[Any] | None:
         """Task ``part`` of ``parts`` was accepted (in the account ``slot``
         the gate gave it, if any); the engine awaits what this returns
         before its first poll."""
@@ -192,11 +190,6 @@ class TaskLog(Protocol):
     def hurry(self) -> None:
         """Write what was accepted now, not with later writes: the task
         ended with its create, and no poll will wait for it."""
-        ...
-
-    def settled(self, part: int) -> None:
-        """The host is done with task ``part`` (in an account slot): it no
-        longer counts among the account's active tasks."""
         ...
 
 

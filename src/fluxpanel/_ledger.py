@@ -22,6 +22,7 @@ disk; a ledger that cannot be written is a warning, never a lost result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -37,6 +38,7 @@ from typing import Any, TypeVar
 
 from ._cache import CacheWarning
 from ._flow import TaskRef
+from ._owners import ME, alive
 
 T = TypeVar("T")
 
@@ -72,35 +74,6 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_open ON tasks (status, provider, endpoint);
 CREATE INDEX IF NOT EXISTS tasks_key ON tasks (cache_key, status);
 """
-
-
-def _start_time(pid: int) -> str:
-    """When process ``pid`` started, where the system says (Linux), so a
-    reused process id is not taken for the process that wrote the row."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
-
-
-#: This process, as the ledger names the owner of the tasks it follows.
-ME = f"{os.getpid()}:{_start_time(os.getpid())}"
-
-
-def alive(owner: str) -> bool:
-    """Whether the process named ``owner`` (``"pid:start"``) still runs."""
-    if owner == ME:
-        return True
-    pid_text, _, started = owner.partition(":")
-    try:
-        pid = int(pid_text)
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        pass  # another user's process: it exists
-    return not started or _start_time(pid) in ("", started)
 
 
 @dataclass(frozen=True)
@@ -154,29 +127,50 @@ class Ledger:
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
-            if "running" not in columns:  # a ledger from before tasks were settled
-                db.execute("ALTER TABLE tasks ADD COLUMN running INTEGER NOT NULL DEFAULT 1")
-            self._db = db
+            # Two kernels may make the file at the same moment: setting it up
+            # (its journal mode, its table) can find the other at it, and does
+            # not wait its turn on its own, so it is tried again for a while.
+            for _ in range(100):
+                db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+                try:
+                    self._set_up(db)
+                except sqlite3.OperationalError as e:
+                    db.close()
+                    if "locked" not in str(e) and "busy" not in str(e):
+                        raise
+                    time.sleep(0.02)
+                    continue
+                self._db = db
+                break
+            else:
+                raise sqlite3.OperationalError("the ledger stayed locked while being set up")
         return self._db
+
+    @staticmethod
+    def _set_up(db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
+        if "running" not in columns:  # a ledger from before tasks were settled
+            db.execute("ALTER TABLE tasks ADD COLUMN running INTEGER NOT NULL DEFAULT 1")
 
     def _run(
         self,
         work: Callable[[sqlite3.Connection], T],
         default: T,
         *,
-        atomic: bool = False,
         now: bool = False,
     ) -> Future[T]:
         """``work`` on the ledger's thread, in order; its answer, or
         ``default`` (and a warning) if the database cannot be used.
-        ``atomic`` work runs in a transaction even when alone; work the
-        caller waits for ``now`` is not held back to be written with more."""
+        Work the caller waits for ``now`` is not held back to be written
+        with more."""
         done: Future[T] = Future()
+        # Running from the start, so it cannot be cancelled: a caller that stops
+        # waiting (a cancelled run) must not take the answer from later writes
+        # that name this row.
+        done.set_running_or_notify_cancel()
         with self._lock:
             if self._closed:
                 done.set_result(default)
@@ -186,14 +180,13 @@ class Ledger:
                     target=self._work, name="fluxpanel-ledger", daemon=True
                 )
                 self._thread.start()
-        self._jobs.put(_Job(work, default, done, atomic, now))
+        self._jobs.put(_Job(work, default, done, now))
         return done
 
     def _work(self) -> None:
         """The ledger's thread: writes are held for up to :data:`LINGER` and
         run together, in one transaction (a commit for a burst of
-        generations, not one each); a job alone is one statement that
-        commits itself."""
+        generations, not one each)."""
         while True:
             job = self._jobs.get()
             if job is None:
@@ -218,11 +211,12 @@ class Ledger:
             self.cpu += time.thread_time() - started
 
     def _together(self, jobs: list[_Job]) -> None:
-        alone = len(jobs) == 1 and not jobs[0].atomic
+        # Always a write transaction taken at once, waiting its turn: a lone
+        # statement that took its lock later could find another kernel's
+        # commit in the way and fail without waiting.
         try:
             db = self._connect()
-            if not alone:
-                db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
         except (sqlite3.Error, OSError) as e:
             self._warn(e)
             for job in jobs:
@@ -239,11 +233,12 @@ class Ledger:
             answers.append((job, answer))
             self._written[job.done] = answer
         try:
-            if not alone:
-                db.execute("COMMIT")
+            db.execute("COMMIT")
         except sqlite3.Error as e:
             self._warn(e)
             answers = [(job, job.default) for job, _ in answers]
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
         self._written = {}
         for job, answer in answers:
             job.done.set_result(answer)
@@ -293,7 +288,7 @@ class Ledger:
         task: TaskRef,
         keep_for: float | None,
         estimate: float | None,
-        slot: int | None = None,
+        slot: Id | None = None,
     ) -> Future[int | None]:
         """A task the host just accepted (in the account ``slot`` it was
         given, if any); the future is the row's id."""
@@ -316,14 +311,15 @@ class Ledger:
         )
 
         def insert(db: sqlite3.Connection) -> int | None:
-            if slot is not None:  # the slot's row becomes the task's
+            row = self._known([slot]) if slot is not None else []
+            if row:  # the slot's row becomes the task's
                 cursor = db.execute(
                     f"UPDATE tasks SET ({_COLUMNS}, status) = ({_MARKS}, 'pending')"
                     " WHERE id = ? AND status = 'reserved'",
-                    (*values, slot),
+                    (*values, row[0]),
                 )
                 if cursor.rowcount:
-                    return slot
+                    return row[0]
             cursor = db.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({_MARKS})", values)
             return cursor.lastrowid
 
@@ -391,13 +387,11 @@ class Ledger:
             if sum(n for owner, n in running if not owner or alive(owner)) >= limit:
                 return None
             return db.execute(
-                "INSERT INTO tasks (provider, endpoint, model, cache_key, request, part,"
-                " parts, task, follow, owner, submitted, status) VALUES"
-                " (?, ?, '', '', '{}', 0, 0, '', '{}', ?, ?, 'reserved')",
+                _RESERVED,
                 (provider, endpoint, ME, now),
             ).lastrowid
 
-        return self._run(take, -1, atomic=True, now=True)
+        return self._run(take, -1, now=True)
 
     def settled(self, ids: Iterable[Id]) -> Future[None]:
         """Tasks the host has finished with (their images are being fetched):
@@ -413,13 +407,28 @@ class Ledger:
 
         return self._run(update, None)
 
-    def give_back(self, slot: int) -> None:
+    def give_back(self, slot: Id) -> None:
         """A slot no task took (the create was refused, or never sent)."""
 
         def delete(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM tasks WHERE id = ? AND status = 'reserved'", (slot,))
+            rows = [(i,) for i in self._known([slot])]
+            db.executemany("DELETE FROM tasks WHERE id = ? AND status = 'reserved'", rows)
 
         self._run(delete, None)
+
+    def reserve(self, provider: str, endpoint: str) -> Future[int | None]:
+        """A slot this process passes from a task that ended to one that
+        waits: a reserved row, written with the next writes (and before the
+        ended task's row says it no longer runs, so it is never counted free)."""
+        now = time.time()
+
+        def insert(db: sqlite3.Connection) -> int | None:
+            return db.execute(
+                _RESERVED,
+                (provider, endpoint, ME, now),
+            ).lastrowid
+
+        return self._run(insert, None)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -506,8 +515,6 @@ class _Job:
     work: Callable[[sqlite3.Connection], Any]
     default: Any
     done: Future[Any]
-    #: Reads and writes that must see no other writer between them.
-    atomic: bool = False
     #: The caller waits for it now.
     now: bool = False
 
@@ -517,19 +524,12 @@ _COLUMNS = (
     " submitted, keep_until, estimate, billed"
 )
 _MARKS = ", ".join("?" * 14)
-
-
-class AccountSlots:
-    """One host account's active tasks in a ledger (a :class:`~fluxpanel._limits.Shared`)."""
-
-    def __init__(self, ledger: Ledger, provider: str, endpoint: str) -> None:
-        self._ledger, self._provider, self._endpoint = ledger, provider, endpoint
-
-    def take(self, limit: int) -> Future[int | None]:
-        return self._ledger.take(self._provider, self._endpoint, limit)
-
-    def give_back(self, slot: int) -> None:
-        self._ledger.give_back(slot)
+#: A slot of an account's active tasks, reserved for a task about to be sent.
+_RESERVED = (
+    "INSERT INTO tasks (provider, endpoint, model, cache_key, request, part, parts, task,"
+    " follow, owner, submitted, status) VALUES"
+    " (?, ?, '', '', '{}', 0, 0, '', '{}', ?, ?, 'reserved')"
+)
 
 
 #: A row's id, or the future of it that :meth:`Ledger.record` gave.

@@ -41,6 +41,9 @@ from ._errors import ConfigError
 CAREFUL_SECONDS = 30.0
 #: The share of a published rate of creates the gate sends at.
 MARGIN = 0.95
+#: How long a slot a task ended with is kept for the next task of the same
+#: process before it is freed for every process (seconds).
+SPARE_SECONDS = 0.5
 #: How often a full account is asked again for a slot (seconds).
 SHARED_EVERY = 0.05
 
@@ -130,6 +133,12 @@ class Slots:
                 return  # the slot goes to the waiter: ``used`` is unchanged
             self.used -= 1
 
+    @property
+    def waiting(self) -> bool:
+        """Whether a turn is asked for and not yet given."""
+        with self._lock:
+            return bool(self._waiting)
+
     def _give(self, turn: asyncio.Future[None]) -> None:
         with self._lock:
             if turn not in self._given:
@@ -180,9 +189,23 @@ class Shared(Protocol):
         (a negative id: no count could be kept, go ahead)."""
         ...
 
-    def give_back(self, slot: int) -> None:
+    def give_back(self, slot: Slot) -> None:
         """The slot, unless a task now holds it (then it ends with the task)."""
         ...
+
+    def reserve(self) -> Future[int | None]:
+        """A slot passed on within this process, never counted free: a new
+        reserved row, written with the next writes (no count is needed, the
+        slot was this process's already)."""
+        ...
+
+    def settle(self, slot: Slot) -> None:
+        """The task in ``slot`` no longer runs at the host."""
+        ...
+
+
+#: A slot's row id, or the future of it (a slot passed on, not yet written).
+Slot = int | Future[int | None]
 
 
 @dataclass
@@ -191,7 +214,7 @@ class Turn:
 
     #: Its slot of the account's active tasks, kept across processes (the
     #: ledger's row), if any.
-    slot: int | None = None
+    slot: Slot | None = None
     #: Whether a task the host accepted holds the slot (its row is the task's).
     taken: bool = False
 
@@ -217,6 +240,9 @@ class Gate:
         #: The account's tasks across the processes of this machine (the
         #: ledger), when a client has one: see :class:`Shared`.
         self.shared: Shared | None = None
+        #: Slots tasks here ended with, kept a moment for the next task here
+        #: (with when each was kept).
+        self._spare: deque[tuple[Slot, float]] = deque()
         #: 429s absorbed on creates, and the seconds waited for them.
         self.throttled_count = 0
         self.throttled_seconds = 0.0
@@ -231,8 +257,9 @@ class Gate:
     async def task(self) -> AsyncIterator[Turn]:
         """Held while one task runs at the host (from its create to its end).
         With a :class:`Shared` account, the turn is a slot of the account
-        taken for this machine's processes together: a task the host accepts
-        takes it over (``turn.taken``), else it is given back."""
+        taken for this machine's processes together (or one a task here
+        ended with a moment ago): a task the host accepts takes it over
+        (``turn.taken``)."""
         turn = Turn()
         if self._active is None:
             yield turn
@@ -242,13 +269,55 @@ class Gate:
             try:
                 yield turn
             finally:
-                if turn.slot is not None and not turn.taken and self.shared is not None:
-                    self.shared.give_back(turn.slot)
+                self._done_with(turn)
 
-    async def _account_slot(self, size: int) -> int | None:
+    def free_spares(self) -> None:
+        """Every slot kept for a next task goes back now (a client closes)."""
+        self._free_spares(every=True)
+
+    def _spare_slot(self) -> Slot | None:
+        """A slot a task here ended with a moment ago, if one is still kept."""
+        try:
+            return self._spare.popleft()[0]
+        except IndexError:
+            return None
+
+    def _done_with(self, turn: Turn) -> None:
+        """A task's turn is over: its slot is kept a moment for the next task
+        here (most come at once in a run of many), then freed for every
+        process. The spare's row is written before the ended task's row says
+        it no longer runs, so the slot is never counted free meanwhile."""
+        shared = self.shared
+        if turn.slot is None or shared is None:
+            return
+        if turn.taken:
+            spare: Slot = shared.reserve()
+            shared.settle(turn.slot)
+        else:
+            spare = turn.slot  # no task took it
+        self._spare.append((spare, time.monotonic()))
+        asyncio.get_running_loop().call_later(SPARE_SECONDS, self._free_spares)
+
+    def _free_spares(self, every: bool = False) -> None:
+        """Spares no task took in :data:`SPARE_SECONDS` (``every`` one, when a
+        client closes) go back to every process (a timer may fire a little
+        early: it asks again for those left)."""
+        shared, now = self.shared, time.monotonic()
+        while self._spare and (every or now - self._spare[0][1] >= SPARE_SECONDS):
+            slot, _ = self._spare.popleft()
+            if shared is not None:
+                shared.give_back(slot)
+        if self._spare and not every:
+            left = SPARE_SECONDS - (now - self._spare[0][1])
+            asyncio.get_running_loop().call_later(max(left, 0.01), self._free_spares)
+
+    async def _account_slot(self, size: int) -> Slot | None:
         """A slot of the account's active tasks, once one is free across
         every process on this machine; ``None`` without a shared account."""
         while (shared := self.shared) is not None:
+            spare = self._spare_slot()  # one a task here has just ended with
+            if spare is not None:
+                return spare
             try:
                 slot = await asyncio.wrap_future(shared.take(size))
             except Exception:

@@ -73,11 +73,6 @@ class Kept:
     def hurry(self) -> None:
         self.ledger.flush()
 
-    def settled(self, part: int) -> None:
-        row = self._ids.get(part)
-        if row is not None:
-            self.ledger.settled([row])
-
     def join(self, rows: list[Row]) -> Mapping[int, TaskRef]:
         """Tasks of this request already at the host, followed from here now:
         by part, one each (the newest)."""
