@@ -112,17 +112,20 @@ def test_replicate_at_its_published_rate_keeps_under_it():
     none (or, as the network's jitter may bunch two, hardly any: waited out)."""
     with FakeReplicate() as fake:
         fake.limit_creates(600, burst=10)
-        provider = quick(Replicate)(api_key=fake.api_key, base_url=fake.base_url)
-
-        async def main():
-            async with fluxpanel.AsyncFluxClient(
-                provider=provider, cache=False, retry=NO_RETRY
-            ) as c:
-                return await _gather(c, 30, model="flux_schnell")
-
-        results = asyncio.run(main())
+        results = _at_replicate(fake, 30)
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert fake.throttled <= 2 and len(fake.creates) - fake.throttled == 30
+
+
+def _at_replicate(fake, n):
+    """``n`` schnell generations at once at ``fake``, every 429 left to the gate."""
+    provider = quick(Replicate)(api_key=fake.api_key, base_url=fake.base_url)
+
+    async def main():
+        async with fluxpanel.AsyncFluxClient(provider=provider, cache=False, retry=NO_RETRY) as c:
+            return await _gather(c, n, model="flux_schnell")
+
+    return asyncio.run(main())
 
 
 @pytest.mark.parametrize("header", [True, False], ids=["retry-after", "body-only"])
@@ -133,15 +136,7 @@ def test_an_account_low_on_credit_is_absorbed_by_waiting(header):
     waited out, and every one of 20 generations arrives."""
     with FakeReplicate() as fake:
         fake.limit_creates(6, burst=1, minute=1.2, header=header)
-        provider = quick(Replicate)(api_key=fake.api_key, base_url=fake.base_url)
-
-        async def main():
-            async with fluxpanel.AsyncFluxClient(
-                provider=provider, cache=False, retry=NO_RETRY
-            ) as c:
-                return await _gather(c, 20, model="flux_schnell")
-
-        results = asyncio.run(main())
+        results = _at_replicate(fake, 20)
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert fake.throttled > 0  # the limit was met, and waited out
     assert len(fake.creates) - fake.throttled == 20  # the creates that went through
