@@ -10,6 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import SCREENSHOTS
 from .test_inputs import drop, photo
 
 CONTRAST = """() => {
@@ -86,6 +87,10 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
     lab.kernel("offline.model = 'flux_kontext_pro'; offline.input_image = offline.images[0]")
     expect(offline.locator(".fluxpanel-input-item")).to_be_visible()
     expect(live.locator('[data-part="drawn"]')).to_have_text("new each run")  # seed random
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    slug = theme.split()[-1].lower()
+    live.screenshot(path=str(SCREENSHOTS / f"readable-{slug}-live.png"))  # what is checked
+    offline.screenshot(path=str(SCREENSHOTS / f"readable-{slug}-offline.png"))
     texts = lab.page.evaluate(CONTRAST)
     # FLUX 3: the box editor over a reference, its list, and the chips.
     lab.kernel(
