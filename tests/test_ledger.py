@@ -22,7 +22,7 @@ from fluxpanel._ledger import FILE, Ledger, alive
 from fluxpanel.providers import BlackForestLabs, Fal
 from fluxpanel.testing import FakeBFL, FakeFal
 
-from .conftest import FAST_RETRY, quick
+from .conftest import FAST_RETRY, quick, small_image
 
 
 def rows(cache) -> list[dict]:
@@ -118,6 +118,35 @@ def test_the_same_request_joins_its_task_at_the_host(tmp_path):
         with bfl_client(fake, cache) as c:
             gen = c.generate(model="flux_dev", prompt="a fox", seed=3)  # run again
         assert len(gen.images) == 1 and len(fake.submits) == 1
+
+
+def test_a_run_cancelled_while_its_create_is_out_keeps_the_task_it_paid_for(tmp_path):
+    """Cancelled while the host is still answering its create (the API of
+    the seed answers with the images): the answer is waited for and written
+    to the ledger, so the same request again fetches those images and pays
+    nothing more."""
+    from fluxpanel.testing import ReferenceServer
+
+    cache = tmp_path / "cache"
+    with ReferenceServer(latency=0.6, image_factory=small_image) as server:
+        client = fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, cache=cache)
+
+        async def cancelled_then_again():
+            run = asyncio.ensure_future(client.generate(model="flux_schnell", prompt="a", seed=5))
+            while not server.posts:  # the create has reached the host
+                await asyncio.sleep(0.01)
+            run.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await run
+            (task,) = rows(cache)
+            assert task["status"] == "pending"  # paid and kept, for the next run to collect
+            again = await client.generate(model="flux_schnell", prompt="a", seed=5)
+            await client.aclose()
+            return again
+
+        again = asyncio.run(cancelled_then_again())
+        assert len(server.posts) == 1 and len(again.images) == 1
+    assert [t["status"] for t in rows(cache)] == ["done"]
 
 
 def test_a_task_the_host_no_longer_keeps_is_marked_expired(tmp_path):

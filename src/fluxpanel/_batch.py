@@ -17,7 +17,10 @@ batch of 100,000 costs what the host's limits allow at once and no more
 - with ``folder``, its images are written there and a row (request, seed,
   files, cost, status) is added to ``manifest.jsonl`` as it finishes: the
   batch stopped halfway and run again reads what is done from the folder
-  and makes only the rest. Results are not all kept in memory.
+  and makes only the rest. A drawn seed is written there before its item is
+  sent, so an item that was at the host when the batch stopped is asked
+  again the same way, and collected (from the ledger) rather than paid
+  again. Results are not all kept in memory.
 
 Progress shows as a bar (tqdm where it is installed, else a line of text).
 """
@@ -54,6 +57,8 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.jsonl"
 #: How an item ended.
 DONE, CACHED, FAILED, MODERATED, SKIPPED = "done", "cached", "failed", "moderated", "skipped"
+#: An item sent with the seed drawn for it (its manifest row, before it ends).
+SENT = "sent"
 
 
 def grid(prompt: str | None = None, **params: Any) -> list[dict[str, Any]]:
@@ -275,6 +280,8 @@ class Batch:
             )
             return self._ended(item, SKIPPED, error)
         self.spent += estimate
+        if self.folder is not None and not cached and "seed" not in item.params and item.seed:
+            self._append({**item.row(), "status": SENT})  # the seed, before it is paid for
         try:
             generation = await client.generate(request)
         except ModerationError as e:

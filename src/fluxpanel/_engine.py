@@ -227,6 +227,13 @@ class Engine:
         self, request: GenerationRequest, part: int, parts: int, run: _Run
     ) -> Outputs:
         tasks, step, written = run.tasks, self._first(request, part, run.tasks), None
+
+        async def late(reply: Reply) -> None:  # a create answered after a cancel: kept
+            if reply.status < 400:
+                kept = self._accepted(request, part, parts, call, reply, tasks)
+                if kept is not None:
+                    await _quietly(kept)
+
         while isinstance(step, Call):
             call = step
             if call.task and call.task not in run.seen:
@@ -241,7 +248,7 @@ class Engine:
                 if written is not None:  # the ledger has the task before its first poll
                     await _quietly(written)
                     written = None
-                reply = await self.sender.step(call, run.phases, run.deadline)
+                reply = await self.sender.step(call, run.phases, run.deadline, late)
             except asyncio.CancelledError:
                 if not giving_up:
                     await self._cancel(call)

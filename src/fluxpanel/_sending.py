@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from ._bodies import MAX_API_BYTES, read_body
 from ._errors import APIError, FluxError, error_for_status
@@ -21,6 +22,36 @@ from ._limits import Gate
 from ._phases import Phases
 from ._retry import RetryPolicy, too_long, with_retries
 from .providers._base import Provider
+
+#: Given a create's reply that came after its run was cancelled.
+Late = Callable[[Reply], Awaitable[None]]
+
+
+async def seen_through(
+    work: Coroutine[Any, Any, Reply], late: Late | None, deadline: asyncio.Timeout | None
+) -> Reply:
+    """A create once it has gone out. If its run is cancelled meanwhile (a
+    stop, a batch left early), the reply is still waited for, as long as the
+    run's ``deadline`` allows: the host may have started, and billed, a task
+    it names, which ``late`` keeps before the cancel goes on. The deadline
+    itself, or a second cancel, gives up at once."""
+    out = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(out)
+    except asyncio.CancelledError:
+        if deadline is not None and deadline.expired():
+            out.cancel()
+            raise
+        try:
+            reply = await asyncio.shield(out)
+        except asyncio.CancelledError:
+            out.cancel()
+            raise
+        except Exception:  # the create failed after all: nothing to keep
+            raise asyncio.CancelledError from None
+        if late is not None:
+            await late(reply)
+        raise
 
 
 def not_counted(deadline: asyncio.Timeout | None, seconds: float) -> None:
@@ -50,14 +81,20 @@ class Sender:
         self.gate = gate
 
     async def step(
-        self, call: Call, phases: Phases, deadline: asyncio.Timeout | None = None
+        self,
+        call: Call,
+        phases: Phases,
+        deadline: asyncio.Timeout | None = None,
+        late: Late | None = None,
     ) -> Reply:
         """A step of a flow: a held stream, a create (within ``deadline``,
-        which its wait for a turn does not count against), or a plain call."""
+        which its wait for a turn does not count against; once sent, seen
+        through to its reply, given to ``late`` if the run is cancelled
+        meanwhile), or a plain call."""
         if call.until:
             return await self._held(call, phases)
         if call.billable:
-            return await self._create(call, phases, deadline)
+            return await self._create(call, phases, deadline, late)
         return await self.send(call, phases)
 
     async def send(self, call: Call, phases: Phases | None = None) -> Reply:
@@ -79,7 +116,9 @@ class Sender:
                 request_id=reply.request_id,
             )
 
-    async def _create(self, call: Call, phases: Phases, deadline: asyncio.Timeout | None) -> Reply:
+    async def _create(
+        self, call: Call, phases: Phases, deadline: asyncio.Timeout | None, late: Late | None
+    ) -> Reply:
         """A billable create, in its turn at the host's gate. A 429 that names
         its wait (``Retry-After``, or the host's own words) is waited out,
         every create to the host waiting with it, as often as it comes
@@ -89,7 +128,8 @@ class Sender:
             asked = time.monotonic()
             async with gate.create():
                 not_counted(deadline, time.monotonic() - asked)  # our queue, not the host
-                reply = await self._retried(call, phases, retry_429=False)
+                sent = self._retried(call, phases, retry_429=False)
+                reply = await seen_through(sent, late, deadline)
             if reply.status != 429:
                 break
             wait = self.provider.retry_after(reply)
