@@ -122,9 +122,10 @@ def test_the_same_request_joins_its_task_at_the_host(tmp_path):
 
 def test_a_run_cancelled_while_its_create_is_out_keeps_the_task_it_paid_for(tmp_path):
     """Cancelled while the host is still answering its create (the API of
-    the seed answers with the images): the answer is waited for and written
-    to the ledger, so the same request again fetches those images and pays
-    nothing more."""
+    the seed answers with the images): the cancel takes effect at once, the
+    answer is still waited for apart from the run and written to the ledger,
+    and the same request again waits for it and fetches those images,
+    paying nothing more."""
     from fluxpanel.testing import ReferenceServer
 
     cache = tmp_path / "cache"
@@ -136,10 +137,10 @@ def test_a_run_cancelled_while_its_create_is_out_keeps_the_task_it_paid_for(tmp_
             while not server.posts:  # the create has reached the host
                 await asyncio.sleep(0.01)
             run.cancel()
+            stopped = time.monotonic()
             with pytest.raises(asyncio.CancelledError):
                 await run
-            (task,) = rows(cache)
-            assert task["status"] == "pending"  # paid and kept, for the next run to collect
+            assert time.monotonic() - stopped < 0.4  # not kept waiting for the host's answer
             again = await client.generate(model="flux_schnell", prompt="a", seed=5)
             await client.aclose()
             return again
@@ -147,6 +148,33 @@ def test_a_run_cancelled_while_its_create_is_out_keeps_the_task_it_paid_for(tmp_
         again = asyncio.run(cancelled_then_again())
         assert len(server.posts) == 1 and len(again.images) == 1
     assert [t["status"] for t in rows(cache)] == ["done"]
+
+
+def test_a_create_answered_after_its_run_was_cancelled_is_left_for_resume(tmp_path):
+    from fluxpanel.testing import ReferenceServer
+
+    cache = tmp_path / "cache"
+    with ReferenceServer(latency=0.5, image_factory=small_image) as server:
+        client = fluxpanel.AsyncFluxClient(api_key=server.api_key, url=server.url, cache=cache)
+
+        async def cancelled_then_resumed():
+            run = asyncio.ensure_future(client.generate(model="flux_schnell", prompt="b", seed=2))
+            while not server.posts:
+                await asyncio.sleep(0.01)
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+            for _ in range(100):  # the answer comes after the cancel; written, then released
+                if [t["owner"] for t in rows(cache)] == [""]:
+                    break
+                await asyncio.sleep(0.05)
+            (task,) = rows(cache)
+            assert task["status"] == "pending" and task["owner"] == ""  # nobody follows it
+            collected = await client.resume()
+            await client.aclose()
+            return collected
+
+        (gen,) = asyncio.run(cancelled_then_resumed())
+        assert gen.request.seed == 2 and len(server.posts) == 1
 
 
 def test_a_task_the_host_no_longer_keeps_is_marked_expired(tmp_path):

@@ -224,6 +224,7 @@ class AsyncFluxClient:
                     self.estimate_cost(req))  # fmt: skip
         tasks.log = kept
         if join:
+            await kept.arrived()  # a create a cancelled run of it left on its way
             tasks.rejoin = kept.join(self._ledger.pending(kept.key))
         return kept
 

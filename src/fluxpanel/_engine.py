@@ -228,11 +228,8 @@ class Engine:
     ) -> Outputs:
         tasks, step, written = run.tasks, self._first(request, part, run.tasks), None
 
-        async def late(reply: Reply) -> None:  # a create answered after a cancel: kept
-            if reply.status < 400:
-                kept = self._accepted(request, part, parts, call, reply, tasks)
-                if kept is not None:
-                    await _quietly(kept)
+        def late(reply: asyncio.Future[Reply]) -> None:  # a create answered after a cancel
+            self._keep_late(request, part, parts, call, reply, tasks)
 
         while isinstance(step, Call):
             call = step
@@ -292,6 +289,38 @@ class Engine:
             return None
         return tasks.log.accepted(part, parts, task, tasks.slots.get(part))
 
+    def _keep_late(
+        self,
+        request: GenerationRequest,
+        part: int,
+        parts: int,
+        call: Call,
+        reply: asyncio.Future[Reply],
+        tasks: Tasks,
+    ) -> None:
+        """A create whose run was cancelled while it was on its way: its reply
+        is waited for apart from the run, and the task it names written to
+        the ledger and left for the next run of the request (which waits for
+        this first) or :func:`fluxpanel.resume`."""
+
+        async def keep() -> None:
+            try:
+                answer = await reply
+            except (asyncio.CancelledError, Exception):  # never sent, or no answer: nothing
+                return
+            if answer.status >= 400:
+                return
+            written = self._accepted(request, part, parts, call, answer, tasks)
+            if written is not None and tasks.log is not None:
+                await _quietly(written)
+                tasks.log.finish(tasks, None)  # released: nobody follows it now
+
+        kept = asyncio.ensure_future(keep())
+        _KEEPING.add(kept)
+        kept.add_done_callback(_KEEPING.discard)
+        if tasks.log is not None:
+            tasks.log.sending(kept)
+
     async def _give_up(self, call: Call) -> None:
         """A wait that would pass the deadline gives up now, stopping the
         task (and its billing) where the API can."""
@@ -344,6 +373,10 @@ class _Run:
     seen: list[str] = field(default_factory=list)
     #: The deadline of its flow, once it is under way.
     deadline: asyncio.Timeout | None = None
+
+
+#: Creates kept after their run was cancelled, held until they are written.
+_KEEPING: set[asyncio.Future[None]] = set()
 
 
 async def _quietly(written: Awaitable[None]) -> None:

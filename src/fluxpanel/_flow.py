@@ -192,6 +192,16 @@ class TaskLog(Protocol):
         ended with its create, and no poll will wait for it."""
         ...
 
+    def sending(self, answer: Awaitable[None]) -> None:
+        """A create whose run was cancelled is still on its way; ``answer``
+        is done once what it started is written (a run of the same request
+        waits for it before looking for tasks to join)."""
+        ...
+
+    def finish(self, tasks: Tasks, generation: Any) -> Any:
+        """Each task's end once the run is over (released if still at the host)."""
+        ...
+
 
 @dataclass
 class Tasks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ._bodies import MAX_API_BYTES, read_body
@@ -23,34 +23,26 @@ from ._phases import Phases
 from ._retry import RetryPolicy, too_long, with_retries
 from .providers._base import Provider
 
-#: Given a create's reply that came after its run was cancelled.
-Late = Callable[[Reply], Awaitable[None]]
+#: Given a create still on its way when its run was cancelled: the reply to come.
+Late = Callable[["asyncio.Future[Reply]"], None]
 
 
 async def seen_through(
     work: Coroutine[Any, Any, Reply], late: Late | None, deadline: asyncio.Timeout | None
 ) -> Reply:
     """A create once it has gone out. If its run is cancelled meanwhile (a
-    stop, a batch left early), the reply is still waited for, as long as the
-    run's ``deadline`` allows: the host may have started, and billed, a task
-    it names, which ``late`` keeps before the cancel goes on. The deadline
-    itself, or a second cancel, gives up at once."""
+    stop, a batch left early), the create goes on to its reply, which
+    ``late`` is handed to keep (the host may have started, and billed, a
+    task it names), and the cancel goes on at once. The run's ``deadline``
+    gives up on it."""
     out = asyncio.ensure_future(work)
     try:
         return await asyncio.shield(out)
     except asyncio.CancelledError:
-        if deadline is not None and deadline.expired():
+        if late is None or (deadline is not None and deadline.expired()):
             out.cancel()
-            raise
-        try:
-            reply = await asyncio.shield(out)
-        except asyncio.CancelledError:
-            out.cancel()
-            raise
-        except Exception:  # the create failed after all: nothing to keep
-            raise asyncio.CancelledError from None
-        if late is not None:
-            await late(reply)
+        else:
+            late(out)
         raise
 
 

@@ -33,6 +33,11 @@ def verdict(error: BaseException) -> str:
     return FAILED
 
 
+#: Creates still on their way after their run was cancelled, by ledger file
+#: and request: a run of the same request waits for them (see :meth:`Kept.arrived`).
+_ON_THE_WAY: dict[tuple[str, str], asyncio.Future[None]] = {}
+
+
 class Kept:
     """The ledger's side of one generation (a :class:`~fluxpanel._flow.TaskLog`)."""
 
@@ -72,6 +77,25 @@ class Kept:
 
     def hurry(self) -> None:
         self.ledger.flush()
+
+    def sending(self, answer: Awaitable[None]) -> None:
+        where = (str(self.ledger.path), self.key)
+        future = asyncio.ensure_future(answer)
+        _ON_THE_WAY[where] = future
+
+        def gone(_: object) -> None:
+            if _ON_THE_WAY.get(where) is future:
+                del _ON_THE_WAY[where]
+
+        future.add_done_callback(gone)
+
+    async def arrived(self) -> None:
+        """Once a create of this request that a cancelled run left on its way
+        has its answer written (so the task it started can be joined)."""
+        answer = _ON_THE_WAY.get((str(self.ledger.path), self.key))
+        if answer is not None and not answer.done():
+            if answer.get_loop() is asyncio.get_running_loop():
+                await asyncio.shield(answer)
 
     def join(self, rows: list[Row]) -> Mapping[int, TaskRef]:
         """Tasks of this request already at the host, followed from here now:
