@@ -458,8 +458,10 @@ asyncio.run(main())
 def bundle_size() -> Figure:
     static = ROOT / "src" / "fluxpanel" / "static"
     size = sum(p.stat().st_size for p in static.glob("widget.*"))
+    # 56 KB held the panel through FLUX 3; FLUX 3.1's moves (a source drawn on
+    # a reference, an arrow to its box) took it past, and the budget to 60 KB.
     return Figure(
-        "front-end bundle (JS + CSS, minified)", 56_000, size, 1.0, "B", "the 56 KB budget"
+        "front-end bundle (JS + CSS, minified)", 60_000, size, 1.0, "B", "the 60 KB budget"
     )
 
 

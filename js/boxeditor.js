@@ -4,7 +4,9 @@
 // 1000 from the top-left corner, whatever the image's size. Drag to draw,
 // drag a box to move it and a corner to resize it; arrows nudge, Shift+arrows
 // resize, Delete removes, Tab moves between boxes. The rows go to the kernel
-// as they are sent to the host ({ id, bbox, desc }), once per gesture.
+// as they are sent to the host ({ id, bbox, desc }), once per gesture. Where
+// the model can move an object (FLUX 3.1), "Move from" draws where it is now
+// on a reference (src_bbox, from ref_image_N), shown by an arrow to its box.
 import { h, fill } from "./dom.js";
 
 export const GRID = 1000;
@@ -86,6 +88,30 @@ function keyed(bbox, key, shift, step) {
 }
 
 const ARROWS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
+const centre = ([t, l, b, r]) => [`${(l + r) / 20}%`, `${(t + b) / 20}%`];
+
+/** A row as the editor holds it, from the kernel's: the move's image is 1-based. */
+const held = (r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc ?? "", src: r.src_bbox ? [...r.src_bbox] : null, img: r.src_bbox ? Number(String(r.from).slice(10)) + 1 : 1 });
+const sent = (r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc, ...(r.src && { src_bbox: [...r.src], from: `ref_image_${r.img - 1}` }) });
+
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+/** The arrow from where a moved object is (on image 1, under the boxes) to its box. */
+function arrows(rows) {
+  const lines = rows.flatMap((r, i) => {
+    if (!r.src || r.img !== 1) return [];
+    const [x1, y1] = centre(r.src), [x2, y2] = centre(r.bbox);
+    return [svg("line", { x1, y1, x2, y2, class: `fluxpanel-box-arrow fluxpanel-box-c${i % 5}`, "marker-end": "url(#fluxpanel-head)" })];
+  });
+  if (!lines.length) return null;
+  const head = svg("marker", { id: "fluxpanel-head", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto" }, svg("path", { d: "M0 0L10 5L0 10z" }));
+  return svg("svg", { class: "fluxpanel-box-arrows", "aria-hidden": "true" }, svg("defs", {}, head), ...lines);
+}
 
 export class BoxEditor {
   #backdrop;
@@ -98,13 +124,18 @@ export class BoxEditor {
   #layer;
   #list;
   #param;
+  #picking;
   #picture;
+  #reference;
   #rows;
   #set;
   #shape;
+  #tell;
 
-  constructor({ param, get, set, backdrop, shape, cite }) {
+  constructor({ param, get, set, backdrop, shape, cite, references }) {
     this.#param = param;
+    this.#reference = param.moves ? references : null;
+    this.#picking = null; // the row whose object is being found on a reference
     this.#get = get;
     this.#set = set;
     this.#backdrop = backdrop;
@@ -131,7 +162,9 @@ export class BoxEditor {
       "Drag on the picture to draw a box; drag a box to move it, a corner to resize it. " +
         "Arrows nudge (Alt: 1 unit), Shift+arrows resize, Delete removes.",
     );
-    this.el = h("div", { class: "boxes", "data-part": "box-editor" }, this.#canvas, this.#list, hint);
+    this.#tell = h("p", { class: "box-hint box-picking", role: "status" });
+    this.el = h("div", { class: "boxes", "data-part": "box-editor" }, this.#tell, this.#canvas, this.#list, hint);
+    this.#say();
     this.#listen();
     this.update();
     this.#render();
@@ -160,7 +193,7 @@ export class BoxEditor {
         "data-index": i,
         "aria-label": `${i + 1}. ${row.id}: ${row.desc || "no description"}; top ${top}, left ${left}, bottom ${bottom}, right ${right}`,
       },
-      h("span", { class: "box-label" }, `${i + 1} ${row.id}`),
+      h("span", { class: "box-label" }, `${i + 1} ${row.id}${row.src ? ` ← image ${row.img}` : ""}`),
       HANDLES.map((handle) => h("span", { class: `box-handle box-${handle}`, "data-handle": handle })),
     );
     place(node, row.bbox);
@@ -211,12 +244,43 @@ export class BoxEditor {
       this.#commit(`name-${j}`);
     };
     const link = (action, label, attrs, onclick) => h("button", { class: "link", type: "button", "data-action": action, ...attrs, onclick }, label);
+    const move = this.#reference
+      ? row.src
+        ? link("box-unmove", `from image ${row.img} ✕`, { title: `${row.id} moves an object from image ${row.img}; click to place a new one instead` }, () => ((row.src = null), this.#commit(`name-${i}`)))
+        : link("box-source", "Move from…", { title: `Draw where the object in ${row.id} is now, on a reference image` }, () => this.#pick(i, 1))
+      : null;
     return [
+      move,
       this.#cite ? link("cite-box", "Cite", { title: `Put <${row.id}> into the prompt at the cursor` }, () => this.#cite(row.id)) : null,
       link("box-up", "↑", { "aria-label": `Move ${row.id} up`, disabled: i === 0 }, () => swap(i - 1)),
       link("box-down", "↓", { "aria-label": `Move ${row.id} down`, disabled: i === rows.length - 1 }, () => swap(i + 1)),
       link("box-delete", "Delete", { "aria-label": `Delete ${row.id}` }, () => (rows.splice(i, 1), this.#commit(null))),
     ];
+  }
+
+  /** Find the object of row `i` on reference `n`: the canvas shows that image until a box is drawn (Escape: no move). */
+  #pick(i, n) {
+    const count = this.#reference().length;
+    if (!count) return this.#say(`Add a reference image first: ${this.#rows[i].id} moves an object from one.`);
+    this.#picking = { i, n };
+    const choose = count > 1 ? h("select", { "aria-label": "Reference", onchange: (e) => this.#pick(i, Number(e.target.value)) }, Array.from({ length: count }, (_, k) => h("option", { value: k + 1, selected: k + 1 === n }, `image ${k + 1}`))) : null;
+    this.#say(`Draw where ${this.#rows[i].id} is now on `, choose ?? `image ${n}`, " (Escape: no move).");
+    this.#render();
+    this.showBackdrop();
+  }
+
+  #say(...what) {
+    fill(this.#tell, ...what);
+    this.#tell.hidden = !what.length;
+  }
+
+  #picked(bbox) {
+    const { i, n } = this.#picking;
+    this.#picking = null;
+    this.#say();
+    if (bbox) Object.assign(this.#rows[i], { src: bbox, img: n });
+    this.showBackdrop();
+    this.#commit(`name-${i}`);
   }
 
   // -- the keyboard and the pointer --------------------------------------------------------
@@ -231,6 +295,7 @@ export class BoxEditor {
         return;
       }
       shown = true;
+      if (e.key === "Escape" && this.#picking) return this.#picked(null);
       const box = e.target?.closest?.(".fluxpanel-box-layer > .fluxpanel-box");
       if (box && this.#layer.contains(box)) this.#key(e, Number(box.dataset.index));
     };
@@ -263,9 +328,9 @@ export class BoxEditor {
   #down(e) {
     if (e.button !== 0) return;
     const handle = e.target.closest?.(".fluxpanel-box-handle");
-    const box = e.target.closest?.(".fluxpanel-box:not(.fluxpanel-box-draft)");
+    const box = e.target.closest?.(".fluxpanel-box-layer > .fluxpanel-box");
     const start = this.#point(e);
-    if (box) {
+    if (box && !this.#picking) {
       const index = Number(box.dataset.index);
       const mode = handle ? "resize" : "move";
       this.#gesture = { mode, handle: handle?.dataset.handle, index, start, origin: [...this.#rows[index].bbox], node: box };
@@ -307,6 +372,7 @@ export class BoxEditor {
     }
     const [t, l, b, r] = g.bbox;
     if (b - t < SMALLEST || r - l < SMALLEST) return;
+    if (this.#picking) return this.#picked(g.bbox);
     const taken = new Set(this.#rows.map((row) => row.id));
     this.#rows.push({ id: cleanName("box", taken), bbox: g.bbox, desc: "" });
     this.#commit(`name-${this.#rows.length - 1}`);
@@ -316,11 +382,21 @@ export class BoxEditor {
 
   #commit(focus) {
     this.#render(focus);
-    this.#set(this.#rows.map((r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc })));
+    this.#set(this.#rows.map(sent));
   }
 
   #render(focus) {
-    fill(this.#layer, this.#rows.map((row, i) => this.#boxNode(row, i)));
+    const p = this.#picking;
+    if (p) {
+      const row = this.#rows[p.i];
+      const was = row.src && row.img === p.n ? h("div", { class: `box box-draft box-c${p.i % 5}` }) : null;
+      if (was) place(was, row.src);
+      fill(this.#layer, was);
+    } else {
+      const sources = this.#rows.map((r, i) => (r.src && r.img === 1 ? h("div", { class: `box box-draft box-c${i % 5}`, "data-source": r.id }) : null));
+      sources.forEach((node, i) => node && place(node, this.#rows[i].src));
+      fill(this.#layer, sources, this.#rows.map((row, i) => this.#boxNode(row, i)), arrows(this.#rows));
+    }
     fill(this.#list, this.#rows.map((row, i) => this.#rowNode(row, i)));
     this.#list.hidden = this.#rows.length === 0;
     if (!focus) return;
@@ -330,11 +406,11 @@ export class BoxEditor {
   }
 
   showBackdrop() {
-    const b = this.#backdrop();
+    const b = this.#picking ? this.#reference()[this.#picking.n - 1] : this.#backdrop();
     const picture = this.#picture, canvas = this.#canvas;
     picture.hidden = !b?.src;
     if (b?.src && picture.src !== b.src) picture.src = b.src;
-    const chosen = ratioOf(this.#shape());
+    const chosen = this.#picking ? null : ratioOf(this.#shape());
     const ratio = chosen ?? (b?.width && b?.height ? b.width / b.height : 1);
     canvas.style.aspectRatio = String(ratio);
     canvas.style.maxWidth = `${Math.round(TALLEST * ratio)}px`; // a tall shape stays its shape
@@ -344,12 +420,13 @@ export class BoxEditor {
   /** The kernel's boxes changed: show them (keeping focus where it was). */
   update() {
     if (this.#gesture) return; // the drag ends with the boxes it made
-    const next = (this.#get() || []).map((r) => ({ id: r.id, bbox: [...r.bbox], desc: r.desc ?? "" }));
+    const next = (this.#get() || []).map(held);
     if (JSON.stringify(next) === JSON.stringify(this.#rows)) return;
     const focus = document.activeElement;
     const inside = this.el.contains(focus);
     const key = inside ? focus.dataset.focus || (focus.dataset.index !== undefined ? `box-${focus.dataset.index}` : null) : null;
     this.#rows = next;
+    if (this.#picking && !next[this.#picking.i]) this.#picked(null); // its box is gone
     this.#render(key);
   }
 }

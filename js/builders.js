@@ -168,14 +168,13 @@ function image(param, ctx) {
 /** Where each element goes: the box editor over the first reference. */
 function boxes(param, ctx) {
   const { images: over, shape } = param.backdrop;
+  const pictures = () => ctx.images.entries(over).map((e) => ({ src: e.thumb, width: e.width, height: e.height }));
   const editor = new BoxEditor({
     param,
     get: () => ctx.get(param.name),
     set: (rows) => ctx.set(param.name, rows),
-    backdrop: () => {
-      const [first] = ctx.images.entries(over);
-      return first ? { src: first.thumb, width: first.width, height: first.height } : null;
-    },
+    backdrop: () => pictures()[0],
+    references: pictures,
     shape: () => ctx.get(shape),
     cite: (name) => ctx.insert(`<${name}>`),
   });
@@ -186,4 +185,4 @@ function boxes(param, ctx) {
 }
 
 /** The builder for each kind of value the spec names. */
-export const BUILDERS = { text, choice, boolean, integer: number, number, image, images: image, boxes };
+export const BUILDERS = { text, choice, boolean, integer: number, number, image, images: image, boxes, layout: boxes };

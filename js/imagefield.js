@@ -226,6 +226,6 @@ function describe(param) {
   if (l.min_side) parts.push(`at least ${l.min_side} px a side`);
   if (l.max_megapixels) parts.push(`at most ${l.max_megapixels} megapixels`);
   if (param.kind === "images") parts.push(`up to ${param.max} images`);
-  if (param.mask_of) parts.push(`white is repainted, black kept; the size of ${param.mask_of}`);
+  if (param.mask_of) parts.push("white changes, black is kept");
   return parts.join("; ");
 }

@@ -276,6 +276,10 @@ def _context(spec, name, value):
     params = {name: value, **({"prompt": "x"} if "prompt" in spec.params else {})}
     if p.only_with:
         params[p.only_with[0]] = p.only_with[1]
+    for other, q in spec.params.items():  # a side: the other one long enough to fit it
+        if q.area_with and name in (other, q.area_with[0]) and isinstance(value, int):
+            pair = q.area_with[0] if name == other else other
+            params[pair] = max(int(spec.params[pair].min or 1), -(-value // int(q.area_with[2])))
     for other, q in spec.params.items():  # required images: a photo-sized input
         if q.required and q.is_image and other != name:
             params[other] = solid_png(512, 384, (255, 255, 255) if q.mask_of else (90, 120, 200))
@@ -344,10 +348,13 @@ def test_every_value_a_table_allows_the_host_takes(fakes, host, model, name):
 
 
 #: Where fluxpanel offers part of what a host takes: Outpainting's canvas up
-#: to 2048 a side (Black Forest Labs: any, up to 4 megapixels in all) and the
-#: image's corner within 2048 of the canvas (Black Forest Labs: anywhere).
+#: to 2048 a side (Black Forest Labs: any, up to 4 megapixels in all), the
+#: image's corner within 2048 of the canvas (Black Forest Labs: anywhere) and
+#: FLUX 3.1 Image's sides from 256.
 NARROWER = {
     **{("bfl", "flux_outpaint", name): ("high",) for name in ("width", "height")},
+    # FLUX 3.1 Image's sides from 256 (the schema's mirror: from 1).
+    **{("bfl", "flux_3_1_image", name): ("low",) for name in ("width", "height")},
     **{
         ("bfl", "flux_outpaint", name): ("low", "high")
         for name in ("reference_offset_x", "reference_offset_y")

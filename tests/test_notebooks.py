@@ -131,6 +131,9 @@ def test_layout_moves_one_box_and_edits_region_by_region(tmp_path):
     prices = re.findall(r"^(768sq|1k|2k|4k) ([0-9.]+) ", text, re.M)
     assert [p for _, p in prices] == ["0.041", "0.048", "0.1", "0.607"]
     assert len(set(image_hashes(nb))) >= 3  # the poster, the moved one, the edited photo
+    # FLUX 3.1: the move sent as a field of fractions from image 1, priced by mode.
+    assert "'from': 'ref_image_0', 'src_bbox': [0.45, 0.12, 0.85, 0.42]" in text
+    assert re.search(r"^fast 0\.015$", text, re.M) and re.search(r"^quality 0\.03$", text, re.M)
 
 
 def test_report_rerun_costs_nothing(tmp_path, monkeypatch):

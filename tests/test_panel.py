@@ -44,6 +44,7 @@ def test_traits_are_the_specs_parameters():
                 "image": InputTrait,
                 "images": InputTrait,
                 "boxes": BoxesTrait,
+                "layout": BoxesTrait,
             }.get(p.kind, traitlets.Unicode)
             assert isinstance(trait, kind), name
             # Image bytes never travel in widget state: only the `inputs` trait.

@@ -36,7 +36,7 @@ from ._files import FileReadError
 from ._inputs import InputImage
 from ._limits import HostLimits
 from ._load import load
-from ._pricing import PerMegapixel, PerTier, estimate_cost
+from ._pricing import PerMegapixel, PerTier, UpTo, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
 from ._retry import RetryPolicy
@@ -88,6 +88,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "TransportError",
+    "UpTo",
     "ValidationError",
     "__version__",
     "acompare",

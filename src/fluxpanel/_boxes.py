@@ -11,9 +11,19 @@ top-left quarter of the image, whatever its size or aspect ratio." The model
 sends back the prompt as it expanded it (``result.prompt``), with the boxes it
 added itself; :func:`parse_prompt` reads them.
 
-fluxpanel keeps boxes as data (:class:`Box`) everywhere a request goes (its
-identity, snippets, image metadata, history, exports) and writes them into
-the prompt only on the way to the host (:func:`compose_prompt`).
+FLUX 3.1 Image takes them as a field of its own, ``boxes`` (at most 32):
+each ``[top, left, bottom, right]`` in fractions of the image, with ``from``
+saying where the object comes from (``target``, a new one, or
+``ref_image_0`` for the first reference); a row with ``src_bbox`` (where the
+object is in that reference) and ``tgt_bbox`` (where it goes) moves it
+(docs.comfy.org's generated page for ``bfl/flux-3.1-image``, a mirror of
+Black Forest Labs' schema: see :mod:`fluxpanel.tables.bfl`).
+:func:`structured` writes that form from the same boxes.
+
+fluxpanel keeps boxes as data (:class:`Box`, on the 0-1000 grid whichever
+form the host reads) everywhere a request goes (its identity, snippets,
+image metadata, history, exports) and writes them in the host's form only
+on the way to it.
 """
 
 from __future__ import annotations
@@ -40,6 +50,8 @@ MAX_BOXES = 64
 #: The longest name and description of one box (a whole prompt's worth).
 MAX_NAME = 64
 MAX_DESC = 4000
+#: The most reference images a move can come from (``image`` 1 to 10).
+MAX_IMAGE = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,10 @@ class Box:
     ``Box("logo_1", 50, 100, 300, 400, "a red fox logo")`` is the element
     ``logo_1`` from 5% to 30% of the height and 10% to 40% of the width.
     Out-of-range or inverted coordinates raise :class:`ValidationError`.
+
+    A box with a ``source`` moves an object (FLUX 3.1 Image): ``source`` is
+    where it is now, ``(top, left, bottom, right)`` on reference ``image``
+    (1 for the first), and the box is where it goes.
     """
 
     name: str
@@ -61,6 +77,8 @@ class Box:
     bottom: int
     right: int
     desc: str = ""
+    source: tuple[int, int, int, int] | None = None
+    image: int = 1
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -77,24 +95,30 @@ class Box:
         """``[top, left, bottom, right]``, as the host reads it."""
         return [self.top, self.left, self.bottom, self.right]
 
+    @property
+    def moves(self) -> bool:
+        """Whether the box moves an object from a reference."""
+        return self.source is not None
+
     def to_json(self) -> dict[str, Any]:
-        """The row the host reads: ``{"id", "bbox", "desc"}``."""
-        return {"id": self.name, "bbox": self.bbox, "desc": self.desc}
+        """The row FLUX 3 reads, ``{"id", "bbox", "desc"}``; a move adds
+        where the object is now, ``src_bbox``, and the reference it is in,
+        ``from`` (``ref_image_0`` for image 1)."""
+        row: dict[str, Any] = {"id": self.name, "bbox": self.bbox, "desc": self.desc}
+        if self.source is not None:
+            row["src_bbox"] = list(self.source)
+            row["from"] = f"ref_image_{self.image - 1}"
+        return row
 
     @classmethod
     def from_json(cls, row: Mapping[str, Any]) -> Box:
         """A box from its row (``{"id", "bbox", "desc"}``) or from its fields
         by name (``{"name", "top", "left", "bottom", "right", "desc"}``)."""
         if "bbox" in row:
-            bbox = row["bbox"]
-            if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-                raise ValidationError(
-                    f"boxes: bbox={bbox!r} is not [top, left, bottom, right]; allowed: {ALLOWED}",
-                    field="boxes",
-                    value=bbox,
-                    allowed=ALLOWED,
-                )
-            return cls(str(row.get("id", "")), *bbox, desc=str(row.get("desc") or ""))
+            bbox = _four(row, "bbox")
+            return cls(
+                str(row.get("id", "")), *bbox, desc=str(row.get("desc") or ""), **_move_of(row)
+            )
         try:
             return cls(
                 row["name"],
@@ -103,6 +127,7 @@ class Box:
                 row["bottom"],
                 row["right"],
                 str(row.get("desc") or ""),
+                **_move_of(row),
             )
         except KeyError as e:
             raise ValidationError(
@@ -113,16 +138,48 @@ class Box:
             ) from None
 
     def __repr__(self) -> str:
+        move = ""
+        if self.source is not None:
+            move = f", source={self.source!r}" + (
+                f", image={self.image}" if self.image != 1 else ""
+            )
         return (
             f"Box({self.name!r}, {self.top}, {self.left}, {self.bottom}, {self.right}, "
-            f"{self.desc!r})"
+            f"{self.desc!r}{move})"
         )
+
+
+def _four(row: Mapping[str, Any], key: str) -> Any:
+    """``row[key]``, which must be ``[top, left, bottom, right]``."""
+    value = row[key]
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise ValidationError(
+            f"boxes: {key}={value!r} is not [top, left, bottom, right]; allowed: {ALLOWED}",
+            field="boxes",
+            value=value,
+            allowed=ALLOWED,
+        )
+    return value
+
+
+def _move_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's move, if it has one: ``src_bbox`` and ``from`` (``ref_image_N``)
+    as the host writes them, or ``source`` and ``image`` by name."""
+    if row.get("src_bbox", row.get("source")) is None:
+        return {}
+    source = _four(row, "src_bbox" if "src_bbox" in row else "source")
+    image: Any = row.get("image", 1)
+    where = row.get("from")
+    if isinstance(where, str) and where.startswith("ref_image_") and where[10:].isdigit():
+        image = int(where[10:]) + 1
+    return {"source": tuple(source), "image": image}
 
 
 ALLOWED = (
     "a list of Box(name, top, left, bottom, right, desc): a name like logo_1 (lowercase, "
     f"ending in _ and a number, each name once), and integers from 0 to {GRID} with top < "
-    "bottom and left < right"
+    "bottom and left < right; a move (FLUX 3.1 Image) adds source=(top, left, bottom, right) "
+    f"on reference image=1 to {MAX_IMAGE}"
 )
 
 
@@ -137,6 +194,15 @@ def _problem(box: Box) -> str:
         return (
             f"{box.name} has top {box.top}, bottom {box.bottom}, left {box.left}, right {box.right}"
         )
+    if box.source is not None:
+        src = box.source
+        if len(src) != 4 or not all(not isinstance(v, bool) and isinstance(v, int) for v in src):
+            return f"{box.name}.source={src!r} is not four integers (top, left, bottom, right)"
+        if not all(0 <= v <= GRID for v in src) or src[0] >= src[2] or src[1] >= src[3]:
+            return f"{box.name}.source={src!r} is not 0 to {GRID}, top < bottom, left < right"
+        image = box.image
+        if isinstance(image, bool) or not isinstance(image, int) or not 1 <= image <= MAX_IMAGE:
+            return f"{box.name}.image={image!r} is not a reference from 1 to {MAX_IMAGE}"
     if not isinstance(box.desc, str):
         return f"{box.name}.desc is not a string"
     if len(box.desc) > MAX_DESC:
@@ -208,6 +274,26 @@ def compose_prompt(prompt: str, boxes: Iterable[Box]) -> str:
     return f"{text} {rows}"
 
 
+def fraction(v: int) -> float:
+    """A place on the 0-1000 grid as a fraction of the image (250 is 0.25)."""
+    return v / GRID
+
+
+def structured(box: Box) -> dict[str, Any]:
+    """A box as FLUX 3.1 Image reads it: its name, what it is, and its place
+    in fractions, ``from`` a reference (a move: ``src_bbox`` there, then
+    ``tgt_bbox`` here) or ``target`` (a new object, ``bbox``)."""
+    row: dict[str, Any] = {"name": box.name, "desc": box.desc}
+    if box.source is not None:
+        row["from"] = f"ref_image_{box.image - 1}"
+        row["src_bbox"] = [fraction(v) for v in box.source]
+        row["tgt_bbox"] = [fraction(v) for v in box.bbox]
+    else:
+        row["from"] = "target"
+        row["bbox"] = [fraction(v) for v in box.bbox]
+    return row
+
+
 def parse_prompt(prompt: str) -> tuple[str, tuple[Box, ...]]:
     """``(description, boxes)`` from a prompt that ends with a list of rows,
     such as the expanded prompt FLUX 3 sends back. Rows that are not boxes
@@ -240,6 +326,7 @@ def parse_prompt(prompt: str) -> tuple[str, tuple[Box, ...]]:
             row = dict(row)
             if "bbox" not in row and isinstance(row.get("tgt_bbox"), list):
                 row["bbox"] = row["tgt_bbox"]  # an edit row: where the element ends up
+            row.pop("src_bbox", None)  # FLUX 3's rows are read as places, not moves
             try:
                 boxes.append(Box.from_json(row))
             except (ValidationError, TypeError):

@@ -43,22 +43,45 @@ class PerMegapixel:
 
 
 @dataclass(frozen=True)
+class UpTo:
+    """A price by the image's size: each of ``sizes`` is ``(megapixels,
+    dollars)``, smallest first, and an image pays the first that holds it
+    (FLUX 3.1 Image: 1, 4 and 16 megapixels)."""
+
+    sizes: tuple[tuple[float, float], ...]
+
+    def per_image(self, request: GenerationRequest) -> float:
+        """Dollars for one image of ``request``."""
+        width, height = request.size
+        megapixels = width * height / 1_000_000
+        for most, dollars in self.sizes:
+            if megapixels <= most * 1.05:  # a preset's "1 MP" is 1024 x 1024
+                return dollars
+        return self.sizes[-1][1]
+
+
+@dataclass(frozen=True)
 class PerTier:
-    """A price by the value of one parameter (FLUX 3's ``resolution``):
-    ``prices`` maps each value to dollars per image; a request without the
-    parameter (a host that does not offer it) pays ``default``'s price."""
+    """A price by the value of one parameter (FLUX 3's ``resolution``, FLUX
+    3.1's ``mode``): ``prices`` maps each value to dollars per image, or to a
+    price of its own; a request without the parameter (a host that does not
+    offer it) pays ``default``'s price."""
 
     param: str
-    prices: Mapping[str, float]
+    prices: Mapping[str, Price]
     default: str
 
     def per_image(self, request: GenerationRequest) -> float:
         """Dollars for one image of ``request``."""
         tier = request.params.get(self.param, self.default)
-        return float(self.prices.get(tier, self.prices[self.default]))
+        return _each(self.prices.get(tier, self.prices[self.default]), request)
 
 
-Price = float | PerMegapixel | PerTier
+Price = float | PerMegapixel | PerTier | UpTo
+
+
+def _each(price: Price, request: GenerationRequest) -> float:
+    return float(price) if isinstance(price, (int, float)) else price.per_image(request)
 
 
 def estimate_cost(request: GenerationRequest, prices: Mapping[str, Price] | None = None) -> float:
@@ -66,8 +89,7 @@ def estimate_cost(request: GenerationRequest, prices: Mapping[str, Price] | None
     by its row's price, or by ``prices`` (dollars per image by model) when given."""
     price = request.spec.price if prices is None else prices.get(request.model)
     price = 0.0 if price is None else price
-    each = price.per_image(request) if isinstance(price, (PerMegapixel, PerTier)) else float(price)
-    return each * request.count
+    return _each(price, request) * request.count
 
 
 def format_cost(dollars: float) -> str:

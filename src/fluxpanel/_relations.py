@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ._errors import ValidationError
 from ._inputs import InputImage
 from ._kinds import KINDS, number
+from ._sizes import MEGAPIXEL
 
 if TYPE_CHECKING:
     from ._spec import ModelSpec, ParamSpec
@@ -118,16 +119,34 @@ class Follows(Relation):
 @dataclass(frozen=True)
 class MaskOf(Relation):
     """A mask over another image parameter: it must have that image's width
-    and height (the hosts refuse any other)."""
+    and height (the hosts refuse any other). Over a list of references (FLUX
+    3.1 Image), it covers the first, which the host may scale: it must have
+    that image's shape."""
 
     order = 2
     other: str
 
     def check(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
         mask, image = values.get(p.name), values.get(self.other)
+        shape_only = isinstance(image, tuple)
+        if shape_only:
+            image = image[0] if image else None
         if not isinstance(mask, InputImage) or not isinstance(image, InputImage):
             return
-        if mask.url or image.url or (mask.width, mask.height) == (image.width, image.height):
+        if mask.url or image.url or not (mask.width and image.width):
+            return
+        if shape_only:
+            if abs(mask.width * image.height - image.width * mask.height) <= 0.01 * (
+                image.width * mask.height
+            ):
+                return
+            raise p.invalid(
+                spec.id,
+                f"{mask.width}x{mask.height}",
+                f"{p.name} is {mask.width}x{mask.height} but image 1 is "
+                f"{image.width}x{image.height}; a mask must have the shape of image 1",
+            )
+        if (mask.width, mask.height) == (image.width, image.height):
             return
         raise p.invalid(
             spec.id,
@@ -147,7 +166,8 @@ class MaskOf(Relation):
 @dataclass(frozen=True)
 class AtMostWith(Relation):
     """A lower limit once an image is given: Kontext's safety tolerance is at
-    most 2 with an input image."""
+    most 2 with an input image; FLUX 3.1 Image takes at most 9 references
+    with a mask (a list's limit is on its length)."""
 
     order = 1
     other: str
@@ -155,7 +175,19 @@ class AtMostWith(Relation):
 
     def check(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
         value = values.get(p.name)
-        if values.get(self.other) is None or not isinstance(value, (int, float)):
+        if values.get(self.other) is None:
+            return
+        if isinstance(value, tuple) and len(value) > self.most:
+            allowed = f"at most {number(self.most)} with {self.other}"
+            raise ValidationError(
+                f"{p.name} has {len(value)} images, more than the {number(self.most)} "
+                f"{spec.id} takes with {self.other}; allowed: {allowed}",
+                field=p.name,
+                value=len(value),
+                model=spec.id,
+                allowed=allowed,
+            )
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
             return
         if value > self.most:
             allowed = f"{number(p.min)} to {number(self.most)} with {self.other}"
@@ -169,8 +201,13 @@ class AtMostWith(Relation):
             )
 
     def fit(self, p: ParamSpec, values: dict[str, Any]) -> None:
-        if values.get(self.other) is not None and p.name in values:
-            values[p.name] = min(values[p.name], self.most)
+        if values.get(self.other) is None or p.name not in values:
+            return
+        value = values[p.name]
+        if isinstance(value, tuple):
+            values[p.name] = value[: int(self.most)]
+        else:
+            values[p.name] = min(value, self.most)
 
     def view(self) -> dict[str, Any]:
         return {"most_with": {"param": self.other, "most": self.most}}
@@ -181,6 +218,47 @@ class AtMostWith(Relation):
     def declared(self, spec: ModelSpec, p: ParamSpec, seen: list[str]) -> None:
         other = spec.params.get(self.other)
         assert other is not None and other.is_image, (spec.id, p.name, "most_with")
+
+
+@dataclass(frozen=True)
+class AreaWith(Relation):
+    """A side that, with the other, makes an image of at most ``megapixels``
+    (of 1024 x 1024 pixels: 16 is 4096 x 4096, the largest preset) and no
+    longer than ``ratio`` to 1 either way (FLUX 3.1 Image's exact sizes: 16
+    megapixels, 8:1)."""
+
+    order = 1
+    other: str
+    megapixels: float
+    ratio: float
+
+    def check(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
+        side, other = values.get(p.name), values.get(self.other)
+        if not isinstance(side, int) or not isinstance(other, int) or not side or not other:
+            return
+        size = f"{other}x{side}"
+        allowed = f"at most {number(self.megapixels)} megapixels and {number(self.ratio)}:1"
+        problem = ""
+        if side * other > self.megapixels * MEGAPIXEL:
+            problem = f"{size} is {side * other / MEGAPIXEL:.1f} megapixels"
+        elif max(side / other, other / side) > self.ratio:
+            problem = f"{size} is longer than {number(self.ratio)}:1"
+        if problem:
+            raise ValidationError(
+                f"{problem}, more than {spec.id} makes; allowed: {allowed}",
+                field=p.name,
+                value=side,
+                model=spec.id,
+                allowed=allowed,
+            )
+
+    def doc(self) -> str:
+        return (
+            f", with `{self.other}` at most {number(self.megapixels)} MP and {number(self.ratio)}:1"
+        )
+
+    def declared(self, spec: ModelSpec, p: ParamSpec, seen: list[str]) -> None:
+        assert self.other in seen, (spec.id, p.name, "area_with")
 
 
 @dataclass(frozen=True)
@@ -262,6 +340,8 @@ def relations_of(p: ParamSpec) -> tuple[Relation, ...]:
         found.append(AtMostWith(*p.most_with))
     if p.canvas is not None:
         found.append(PlacedOn(p.canvas))
+    if p.area_with is not None:
+        found.append(AreaWith(*p.area_with))
     if p.only_with is not None:
         found.append(OnlyWith(*p.only_with))
     return tuple(found)

@@ -179,6 +179,12 @@ FLUX3_TIERS: Mapping[str, int] = MappingProxyType(
     }
 )
 
+#: FLUX 3.1 Image's resolution presets, in pixels (1k, 2k and 4k: about
+#: 1, 4 and 16 megapixels, as its prices by size say).
+FLUX31_TIERS: Mapping[str, int] = MappingProxyType(
+    {"1k": 1024 * 1024, "2k": 2048 * 2048, "4k": 4096 * 4096}
+)
+
 #: The rules rows pick most.
 BY_RATIO = Ratio()
 BY_PIXELS = Pixels()
@@ -194,3 +200,5 @@ BY_MEGAPIXELS = Ratio(
 KEEPS_IMAGE = Keeps("image")
 #: FLUX.1 Expand: the image grown on its sides.
 GROWN_IMAGE = Grown("image")
+#: FLUX 3.1 Image: an exact width and height, else a ratio at a preset's pixels.
+FLUX31 = Pixels(otherwise=Ratio(tiers=FLUX31_TIERS))

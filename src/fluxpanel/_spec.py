@@ -88,6 +88,10 @@ class ParamSpec:
     most_with: tuple[str, float] | None = None
     #: An image placed on a canvas the model fills around it (Outpainting).
     canvas: Canvas | None = None
+    #: (the other side's parameter, most megapixels, most ratio): a height
+    #: whose image, with that width, is at most so large and so long (FLUX
+    #: 3.1 Image: 16 megapixels, 8:1).
+    area_with: tuple[str, float, float] | None = None
     #: What the parameter is to the panel: ``"prompt"`` for the text a person
     #: writes first (Ctrl/Cmd+Enter generates; cited images and boxes go into it).
     role: str = ""

@@ -12,6 +12,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from fluxpanel.testing import artifacts_dir
+
 BFL = """\
 import fluxpanel
 from fluxpanel.providers import BlackForestLabs
@@ -162,3 +164,90 @@ panel"""
     want = [first[2], first[1], first[0]]
     assert until(lab, "[i.sha256 for i in panel.input_images]", want) == want
     expect(area).to_have_value("the hat from image 2 on the dog of image 3, painted like image 1")
+
+
+FLUX31 = """\
+import fluxpanel
+from fluxpanel.providers import BlackForestLabs
+from fluxpanel.testing import FakeBFL, solid_png
+bfl = FakeBFL().start()
+provider = BlackForestLabs(api_key=bfl.api_key, base_url=bfl.base_url)
+provider.poll_first = 0.02
+panel = fluxpanel.FluxPanel(provider=provider, model="flux_3_1_image", prompt="Move <box_1>")
+panel.input_images = [solid_png(400, 300, (200, 30, 30)), solid_png(300, 300, (30, 30, 200))]
+panel"""
+
+
+def test_flux_3_1_moves_an_object_with_an_arrow_and_paints_a_mask(make_lab):
+    """Draw where an object goes, then "Move from..." and where it is on a
+    reference: the arrow joins them, the kernel holds the move, and with a
+    mask painted over image 1 the host receives both in FLUX 3.1's form."""
+    from .test_inputs import field, stroke
+
+    lab = make_lab([], setup=FLUX31)
+    page, panel = lab.page, lab.panel
+    canvas = panel.locator('[data-part="box-canvas"]')
+    expect(canvas).to_be_visible()
+
+    def drag(fy0, fx0, fy1, fx1):
+        r = canvas.bounding_box()
+        page.mouse.move(r["x"] + fx0 * r["width"], r["y"] + fy0 * r["height"])
+        page.mouse.down()
+        page.mouse.move(r["x"] + fx1 * r["width"], r["y"] + fy1 * r["height"], steps=6)
+        page.mouse.up()
+
+    drag(0.5, 0.5, 0.9, 0.9)  # where the object goes
+    expect(panel.locator(".fluxpanel-box-layer .fluxpanel-box")).to_have_count(1)
+    panel.locator('[data-action="box-source"]').click()
+    expect(panel.locator(".fluxpanel-box-picking")).to_contain_text("Draw where box_1 is now")
+    panel.locator(".fluxpanel-box-picking select").select_option("2")  # on image 2 ...
+    expect(canvas).to_have_attribute("data-ratio", "1.0000")  # ... shown at its own shape
+    panel.locator(".fluxpanel-box-picking select").select_option("1")  # no: on image 1
+    expect(canvas).to_have_attribute("data-ratio", f"{400 / 300:.4f}")
+    drag(0.1, 0.1, 0.4, 0.4)
+    expect(panel.locator(".fluxpanel-box-picking")).to_be_hidden()
+    expect(panel.locator(".fluxpanel-box-arrow")).to_have_count(1)  # from the source to its box
+    expect(panel.locator('[data-source="box_1"]')).to_be_visible()
+    expect(panel.locator('[data-action="box-unmove"]')).to_have_text("from image 1 ✕")
+    assert until(lab, "[b.source is not None for b in panel.boxes]", [True]) == [True]
+    [(image, source)] = lab.value("[(b.image, b.source) for b in panel.boxes]")
+    assert image == 1 and all(
+        abs(a - b) <= 4 for a, b in zip(source, (100, 100, 400, 400), strict=True)
+    )
+    # Escape while finding an object leaves the move as it was.
+    panel.locator('[data-action="box-unmove"]').click()
+    expect(panel.locator(".fluxpanel-box-arrow")).to_have_count(0)
+    panel.locator('[data-action="box-source"]').click()
+    page.keyboard.press("Escape")
+    expect(panel.locator(".fluxpanel-box-picking")).to_be_hidden()
+    assert until(lab, "[b.source for b in panel.boxes]", [None]) == [None]
+    panel.locator('[data-action="box-source"]').click()
+    drag(0.1, 0.1, 0.4, 0.4)
+    expect(panel.locator(".fluxpanel-box-arrow")).to_have_count(1)
+    shots = artifacts_dir() / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    panel.locator('[data-part="box-editor"]').screenshot(path=str(shots / "flux31-move.png"))
+    # A mask painted over image 1, at its size.
+    dialog = stroke(lab)
+    dialog.locator('[data-action="use-mask"]').click()
+    expect(field(lab, "mask").locator(".fluxpanel-input-item")).to_have_count(1)
+    assert lab.value("[panel.mask.width, panel.mask.height]") == [400, 300]
+    panel.locator('[data-action="generate"]').click()
+    expect(panel.locator("figure.fluxpanel-tile")).to_have_count(1)
+    body = lab.value("{k: v for k, v in bfl.submits[-1].json().items() if k != 'images'}")
+    assert body["mask"] and body["prompt"] == "Move <box_1>"
+    [row] = body["boxes"]
+    assert row["from"] == "ref_image_0" and set(row) == {
+        "name",
+        "desc",
+        "from",
+        "src_bbox",
+        "tgt_bbox",
+    }
+    assert all(
+        abs(a - b) <= 0.004 for a, b in zip(row["tgt_bbox"], (0.5, 0.5, 0.9, 0.9), strict=True)
+    )
+    assert all(
+        abs(a - b) <= 0.004 for a, b in zip(row["src_bbox"], (0.1, 0.1, 0.4, 0.4), strict=True)
+    )
+    assert page.errors == []

@@ -31,6 +31,7 @@ def draw(request: GenerationRequest, index: int = 0) -> bytes:
     _label(request, index, image, unit)
     boxes = _boxes(request)
     if boxes:
+        _moved(request, image, boxes)
         image = _draw_boxes(image.convert("RGBA"), boxes, body, unit)
     _draw_references(image, _references(request, source), body, unit, top=unit * 4)
     out = io.BytesIO()
@@ -147,6 +148,32 @@ def _boxes(request: GenerationRequest) -> Any:
     return next((request.params.get(n) for n, p in request.spec.params.items() if p.backdrop), ())
 
 
+def _moved(request: GenerationRequest, image: Any, boxes: Any) -> None:
+    """Each object a box moves (FLUX 3.1 Image), cut from where it is in its
+    reference and put where the box is (in place)."""
+    spec = next(p for p in request.spec.params.values() if p.backdrop)
+    references = request.params.get(spec.backdrop[0]) or ()  # type: ignore[index]
+    width, height = image.size
+    for box in boxes:
+        if not box.moves or box.image > len(references):
+            continue
+        reference = references[box.image - 1]
+        if reference.url is not None:
+            continue
+        picture = _open(reference).convert("RGBA")
+        top, left, bottom, right = box.source
+        w, h = picture.size
+        cut = picture.crop(
+            (left * w // 1000, top * h // 1000, right * w // 1000, bottom * h // 1000)
+        )
+        x0, y0 = box.left * width // 1000, box.top * height // 1000
+        size = (
+            max(1, (box.right - box.left) * width // 1000),
+            max(1, (box.bottom - box.top) * height // 1000),
+        )
+        image.paste(cut.resize(size), (x0, y0))
+
+
 #: Outline colours for boxes, one after another (readable on any placeholder).
 _BOX_COLOURS = ((255, 214, 0), (0, 200, 255), (255, 110, 180), (120, 255, 120), (255, 150, 60))
 
@@ -163,7 +190,8 @@ def _draw_boxes(image: Any, boxes: Any, font: Any, unit: int) -> Any:
         x1, y1 = box.right * width / 1000 - 1, box.bottom * height / 1000 - 1
         draw.rectangle((x0, y0, x1, y1), fill=(*colour, 40), outline=(*colour, 255), width=3)
         chars = max(8, int((x1 - x0) / (unit * 0.55)))
-        lines = [f"<{box.name}>", *textwrap.wrap(box.desc, chars)[:3]]
+        name = f"<{box.name}>" + (f" from image {box.image}" if box.moves else "")
+        lines = [name, *textwrap.wrap(box.desc, chars)[:3]]
         for j, text in enumerate(lines):
             y = y0 + 4 + j * unit * 1.25
             if y + unit > y1:

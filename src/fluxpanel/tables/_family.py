@@ -24,6 +24,13 @@ Sources:
 - FLUX 3 Image Klein by tier: 1k $0.009, 1.5k $0.011, 2k $0.014, 4k $0.036
   (the same reseller's reading of BFL's pricing page); 768sq "billed at the
   1K price" (the same page).
+- FLUX 3.1 Image by mode and size: fast $0.015 at 1 megapixel, $0.04 at 4
+  and $0.11 at 16; quality $0.03, $0.06 and $0.28 (fal's model pages,
+  fal.ai/models/fal-ai/flux-3.1-image/llms.txt and
+  fal.ai/models/blackforestlabs/flux-3.1/fast/edit-image/llms.txt, by
+  resolution 1K, 2K and 4K; inference.sh/apps/bfl/flux-3-1-image gives the
+  same ends, "billed at Black Forest Labs' reported cost"). Reference
+  images are free.
 - FLUX Erase by the megapixel: 3 cents for the first generated, 0.4 for each
   further one and for each megapixel of the input image (fal's model page,
   fal.ai/models/fal-ai/flux-pro/v1/erase/llms.txt; Runware publishes the same
@@ -44,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .._pricing import PerMegapixel, PerTier, Price
+from .._pricing import PerMegapixel, PerTier, Price, UpTo
 from .._spec import Status
 
 #: Each model's name and one-line description, as every host shows them.
@@ -112,6 +119,11 @@ LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "flux_3_image_klein": (
             "FLUX 3 Image Klein",
             "FLUX 3's small, fast and cheap sibling: the same references and boxes.",
+        ),
+        "flux_3_1_image": (
+            "FLUX 3.1 Image",
+            "The newest FLUX: fast or quality mode, up to 16 megapixels, ten references, "
+            "a mask on the first, and boxes that place or move an object.",
         ),
         "flux_3_image": (
             "FLUX 3 Image",
@@ -194,6 +206,16 @@ PRICES: Mapping[str, Price] = MappingProxyType(
             "resolution",
             MappingProxyType({"768sq": 0.041, "1k": 0.048, "1.5k": 0.07, "2k": 0.10, "4k": 0.607}),
             "1k",
+        ),
+        "flux_3_1_image": PerTier(
+            "mode",
+            MappingProxyType(
+                {
+                    "fast": UpTo(((1, 0.015), (4, 0.04), (16, 0.11))),
+                    "quality": UpTo(((1, 0.03), (4, 0.06), (16, 0.28))),
+                }
+            ),
+            "quality",
         ),
         "flux_3_image_klein": PerTier(
             "resolution",

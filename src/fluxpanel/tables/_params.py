@@ -14,7 +14,7 @@ from typing import Any
 from .._inputs import ImageLimits
 from .._pricing import Price
 from .._relations import Canvas
-from .._sizes import BY_RATIO, BY_TIER, GROWN_IMAGE, SizeRule
+from .._sizes import BY_RATIO, GROWN_IMAGE, SizeRule
 from .._spec import CURRENT, SEED_MAX, BatchSeeds, Caveat, Kind, ModelSpec, ParamSpec, Status, Wire
 from ._family import LABELS, PLACES, PRICES, STATUSES
 
@@ -430,81 +430,6 @@ def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:
         "An image to remix: its look and composition guide the new image.",
         limits,
         urls=urls,
-    )
-
-
-#: FLUX 3's boxes: where each element goes, written into the prompt on the way
-#: to the host (see :mod:`fluxpanel._boxes`).
-BOXES = ParamSpec(
-    "boxes",
-    "boxes",
-    "Boxes",
-    "Where each element goes: draw a box, name it (cite it in the prompt as <name>) and "
-    "describe it. Coordinates are on a 0-1000 grid from the top-left corner.",
-    default=(),
-    backdrop=("input_images", "aspect_ratio"),
-)
-#: FLUX 3 takes no seed: said wherever it is offered.
-NO_SEED = Caveat(
-    "FLUX 3 takes no seed: the same settings make a different image each time. "
-    "fluxpanel's cache keeps the image you paid for, so re-running this code returns it; "
-    "with cache=False (or Generate in the panel) the host draws a new one."
-)
-
-
-def flux3_ratio() -> ParamSpec:
-    """FLUX 3's aspect ratios: auto (the first reference's shape) and fifteen more."""
-    return choice(
-        "aspect_ratio",
-        "Aspect ratio",
-        "Shape of the image; auto follows the first reference image (1:1 without one).",
-        FLUX3_RATIOS,
-        "auto",
-    )
-
-
-#: docs.bfl.ai's FLUX 3 API reference: auto, then widest to tallest.
-FLUX3_RATIOS = tuple("auto 21:9 2:1 16:9 3:2 7:5 4:3 5:4 1:1 4:5 3:4 5:7 2:3 9:16 1:2 9:21".split())
-#: The resolution tiers (about 0.6, 1, 2.4, 4.2 and 16 megapixels).
-FLUX3_RESOLUTION = ParamSpec(
-    "resolution",
-    "choice",
-    "Resolution",
-    "Size tier of the image: 768sq (about 0.6 MP), 1k (1 MP), 1.5k, 2k or 4k (about 16 MP). "
-    "Larger tiers cost more.",
-    default="1k",
-    choices=("768sq", "1k", "1.5k", "2k", "4k"),
-)
-GROUNDING = ParamSpec(
-    "grounding",
-    "boolean",
-    "Grounding",
-    "Let the model search the web and images for what the prompt names before drawing.",
-    default=True,
-)
-
-
-def flux3_image(
-    limits: ImageLimits,
-    *params: ParamSpec,
-    wire: Wire | None = None,
-    id: str = "flux_3_image",
-    caveats: tuple[Caveat, ...] = (),
-) -> ModelSpec:
-    """FLUX 3 Image (or Klein, its small sibling with the same fields) at a
-    host: the prompt, one to ten references (named in the prompt as image 1
-    ... image 10), the boxes, the aspect ratio and the host's other
-    ``params``. No seed: it takes none."""
-    return model(
-        id,
-        PROMPT,
-        references(limits, 10),
-        BOXES,
-        flux3_ratio(),
-        *params,
-        caveats=(NO_SEED, *caveats),
-        size=BY_TIER,
-        wire=wire,
     )
 
 

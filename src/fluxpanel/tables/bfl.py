@@ -123,6 +123,28 @@ unknown fields with 422):
   Safety tolerance: 0 to 4, as BFL's own schema for FLUX 3 Image says;
   vercel/ai ``@ai-sdk/black-forest-labs@2.0.63`` speaks of "the documented
   0-7 range for FLUX 3 Image models", which no page of BFL's found says.
+- FLUX 3.1 Image ``POST /v1/flux-3.1-image`` (released 2026-12-03). No page
+  of Black Forest Labs' own was found: its fields are from docs.comfy.org's
+  page for ``bfl/flux-3.1-image`` ("served by Comfy Router from Black Forest
+  Labs", generated from the host's schema; its en, zh, ja, ko and ru copies
+  agree), its path only by the pattern of ``/v1/flux-3-image``; the fake
+  follows the same source. ``prompt``; ``mode`` fast | quality (quality);
+  ``images`` 1 to 10 ("at most nine with a mask"), each at most 20 MB;
+  ``mask`` ("a black-and-white mask for a local edit of the first image ...
+  with the first image's aspect ratio; white may change, black is kept");
+  ``boxes`` (at most 32, ``[top, left, bottom, right]`` as fractions, rows of
+  ``name``, ``desc``, ``from`` = ``target`` | ``ref_image_N`` (0 for the
+  first image), ``bbox``, or ``src_bbox`` and ``tgt_bbox`` to move an
+  object); ``aspect_ratio`` auto, match_first_image and FLUX 3's fifteen
+  (auto: "chosen from the prompt"); ``resolution`` presets (the comfy page
+  shows ``1MP``; vercel/ai ``@ai-sdk/black-forest-labs@1.0.82`` names
+  "megapixel, 1k/2k/4k and video-frame presets" without listing them:
+  fluxpanel offers 1k, 2k and 4k, and any other size exactly); ``width`` and
+  ``height`` together "override aspect_ratio and resolution, up to 16 MP and
+  8:1"; ``grounding`` off | auto | force (off; fluxpanel's ``search``, as
+  FLUX 3's ``grounding`` is a switch). No ``seed`` and no ``steps`` ("the
+  endpoint rejects" them, vercel/ai's release notes); no safety tolerance
+  or output format is listed, so none is sent.
 - Input images (the SDK's ``GenericImageValidation``): at most 20 MB of
   base64 (15 MB of image), 20 megapixels, 256 px a side; JPEG, PNG or WebP.
   Sent as bare base64, as the SDK sends them.
@@ -139,9 +161,8 @@ from typing import Any
 from .._inputs import ImageLimits
 from .._sizes import BY_PIXELS, GROWN_IMAGE, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
+from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image, flux31_image
 from ._params import (
-    FLUX3_RESOLUTION,
-    GROUNDING,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
     OPTIONAL_PROMPT,
@@ -156,7 +177,6 @@ from ._params import (
     erase_inputs,
     expand_inputs,
     fill_inputs,
-    flux3_image,
     guidance,
     image,
     image_prompt,
@@ -321,6 +341,13 @@ KLEIN_FROM_RESELLER = Caveat(
     "first as a refused request."
 )
 
+#: Said with FLUX 3.1 Image, whose request is known from a mirror.
+FLUX31_FROM_MIRROR = Caveat(
+    "FLUX 3.1 Image's fields at Black Forest Labs are known from a page generated from its "
+    "schema by a reseller (Comfy Router), and its address by the pattern of FLUX 3 Image's; "
+    "a change at the host may show first as a refused request."
+)
+
 MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
         "flux_dev": _flux1(
@@ -454,6 +481,17 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             GROUNDING,
             safety_tolerance(2, 0, 4),
             wire=at("/v1/flux-3-image", names={"input_images": "images"}, extra={}, spread=""),
+        ),
+        "flux_3_1_image": flux31_image(
+            _FLUX3_LIMITS,
+            wire=at(
+                "/v1/flux-3.1-image",
+                names={"input_images": "images", "search": "grounding"},
+                unset={"resolution": ("custom",)},
+                extra={},
+                spread="",
+            ),
+            caveats=(FLUX31_FROM_MIRROR,),
         ),
         "flux_3_image_klein": flux3_image(
             _FLUX3_LIMITS,

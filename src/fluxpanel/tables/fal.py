@@ -123,6 +123,7 @@ from typing import Any
 from .._inputs import ImageLimits
 from .._sizes import FAL_SIZES, KEEPS_IMAGE, ULTRA, Named
 from .._spec import ModelSpec, ParamSpec, Wire, check_table
+from ._flux3 import flux3_image
 from ._params import (
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
@@ -138,7 +139,6 @@ from ._params import (
     choice,
     erase_inputs,
     fill_inputs,
-    flux3_image,
     guidance,
     image,
     image_prompt,

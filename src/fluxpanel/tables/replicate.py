@@ -94,9 +94,8 @@ from typing import Any
 from .._inputs import ImageLimits
 from .._sizes import BY_MEGAPIXELS, BY_PIXELS, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
+from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image
 from ._params import (
-    FLUX3_RESOLUTION,
-    GROUNDING,
     IMAGE_PROMPT_STRENGTH,
     NUM_IMAGES,
     PROMPT,
@@ -108,7 +107,6 @@ from ._params import (
     aspect_ratio,
     choice,
     fill_inputs,
-    flux3_image,
     guidance,
     image,
     image_prompt,

@@ -232,9 +232,28 @@ SCHEMAS["/v1/flux-3-image"] = {
 # FLUX 3 Image Klein: the same fields, as a reseller documents it (see
 # fluxpanel.tables.bfl); its path by the pattern of FLUX 3 Image's.
 SCHEMAS["/v1/flux-3-image-klein"] = dict(SCHEMAS["/v1/flux-3-image"])
+# FLUX 3.1 Image, as docs.comfy.org's generated page for bfl/flux-3.1-image
+# has it (see fluxpanel.tables.bfl): at most nine images with a mask, the
+# mask of the first image's shape, up to 32 boxes in fractions, an exact
+# size up to 16 megapixels and 8:1; no seed, no steps.
+SCHEMAS["/v1/flux-3.1-image"] = {
+    "prompt": Field("string", required=True),
+    "mode": Field("string", enum=("fast", "quality")),
+    "images": images_field(
+        _B64_URL, 10, single=True, max_bytes=15_000_000, max_megapixels=16, min_side=256
+    ),
+    "mask": Field("image", forms=_B64_URL, max_bytes=15_000_000),
+    "boxes": Field("list"),
+    "aspect_ratio": Field("string", enum=("auto", "match_first_image", *FLUX3_RATIOS[1:])),
+    "resolution": Field("string", enum=("1MP", "1k", "2k", "4k")),
+    "width": Field("integer", 1),
+    "height": Field("integer", 1),
+    "grounding": Field("string", enum=("off", "auto", "force")),
+}
 #: FLUX 3 passes "Reasoning" and "Generating" before "Ready".
 _WAITING = {
-    m: ("Pending", "Reasoning", "Generating") for m in ("flux-3-image", "flux-3-image-klein")
+    m: ("Pending", "Reasoning", "Generating")
+    for m in ("flux-3-image", "flux-3-image-klein", "flux-3.1-image")
 }
 #: The box FLUX 3 adds itself when it expands a prompt (the guide: "for many
 #: edits it also finds the element you named and adds a box for it").
@@ -269,6 +288,67 @@ for _path in ("/v1/flux-2-klein-4b", "/v1/flux-2-klein-9b"):
     }
 #: The endpoints whose width and height together may not pass 4 megapixels.
 _FOUR_MP = {p for p in SCHEMAS if p.startswith("/v1/flux-2-")} | {"/v1/flux-tools/outpainting-v1"}
+
+
+def _flux31_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """FLUX 3.1 Image's rules across fields: nine images with a mask, the
+    mask the shape of the first, width and height together within 16
+    megapixels and 8:1, and its boxes."""
+    problems: list[tuple[str, str]] = []
+    images = data.get("images") or []
+    images = [images] if isinstance(images, str) else images
+    if "mask" in data:
+        if not images:
+            problems.append(("mask", "a mask needs images (it covers the first)"))
+        elif len(images) > 9:
+            problems.append(("images", "at most 9 images with a mask"))
+        else:
+            mask = decode_image(data["mask"], _B64_URL, None)
+            first = decode_image(images[0], _B64_URL, None)
+            if mask is not None and first is not None:
+                (mw, mh), (iw, ih) = image_size(mask), image_size(first)
+                if abs(mw * ih - iw * mh) > 0.01 * iw * mh:
+                    problems.append(("mask", "must have the aspect ratio of the first image"))
+    w, h = data.get("width"), data.get("height")
+    if (w is None) != (h is None):
+        problems.append(("width", "width and height are set together"))
+    elif isinstance(w, int) and isinstance(h, int):
+        if w * h > 4096 * 4096 or max(w / h, h / w) > 8:
+            problems += [
+                (side, "width x height: at most 16 MP and 8:1") for side in ("width", "height")
+            ]
+    boxes = data.get("boxes", [])
+    if len(boxes) > 32:
+        problems.append(("boxes", "at most 32 boxes"))
+    for row in boxes[:32]:
+        problems += [("boxes", m) for m in _box_problems(row, len(images))]
+    return problems
+
+
+def _box_problems(row: Any, images: int) -> list[str]:
+    """One row of FLUX 3.1's ``boxes``: a new object's ``bbox`` (from
+    ``target``), or a move's ``src_bbox`` in ``ref_image_N`` and ``tgt_bbox``."""
+    if not isinstance(row, dict):
+        return ["each box must be an object"]
+    unknown = set(row) - {"name", "desc", "from", "bbox", "src_bbox", "tgt_bbox"}
+    if unknown:
+        return [f"unknown field {sorted(unknown)[0]}"]
+    where = row.get("from", "target")
+    places = ("bbox",) if where == "target" else ("src_bbox", "tgt_bbox")
+    if where != "target":
+        n = where[10:] if isinstance(where, str) and where.startswith("ref_image_") else ""
+        if not n.isdigit() or int(n) >= images:
+            return [f"from={where!r} names no image"]
+    problems = []
+    for key in places:
+        box = row.get(key)
+        if not (isinstance(box, list) and len(box) == 4):
+            problems.append(f"{key} must be [top, left, bottom, right]")
+        elif not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in box):
+            problems.append(f"{key} must be fractions from 0 to 1")
+        elif box[0] >= box[2] or box[1] >= box[3]:
+            problems.append(f"{key} must have top < bottom and left < right")
+    return problems
 
 
 def _placement_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -327,6 +407,7 @@ CREDITS = {
     "flux-2-klein-9b": 1.5,
     "flux-3-image": 4.8,
     "flux-3-image-klein": 0.9,
+    "flux-3.1-image": 3.0,
 }
 
 
@@ -413,6 +494,8 @@ class FakeBFL(LoopbackServer):
                 problems.append(("width", "width x height must be at most 4 megapixels"))
         if h.path == "/v1/flux-tools/outpainting-v1" and not problems:
             problems += _placement_problems(data)
+        if h.path == "/v1/flux-3.1-image" and not problems:
+            problems += _flux31_problems(data)
         if problems:
             detail = [{"loc": ["body", f], "msg": m, "type": "value_error"} for f, m in problems]
             h.send_json(422, {"detail": detail})

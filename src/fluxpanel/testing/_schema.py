@@ -199,6 +199,8 @@ def _problem(f: Field, value: Any) -> str:
         return ""
     elif f.type == "object":
         return "" if isinstance(value, dict) else "must be an object"
+    elif f.type == "list":
+        return "" if isinstance(value, list) else "must be an array"
     elif f.type in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be a{'n integer' if f.type == 'integer' else ' number'}"
