@@ -263,9 +263,10 @@ class Engine:
                 raise
             if isinstance(step, Call) and step.progress is not None:
                 await run.phases.emit(step.progress)
-        if written is not None and tasks.log is not None:
-            # The task ended with its create: written now, while its images come.
-            tasks.log.hurry()
+        # A task that ended with its create (Replicate's held create, the API
+        # page's answer with the images) is written with the ledger's next
+        # batch, within its LINGER: the create, during which the task ran and
+        # nothing names it yet, is by far the longer time to lose it in.
         return step
 
     def _accepted(

@@ -187,11 +187,6 @@ class TaskLog(Protocol):
         before its first poll."""
         ...
 
-    def hurry(self) -> None:
-        """Write what was accepted now, not with later writes: the task
-        ended with its create, and no poll will wait for it."""
-        ...
-
     def sending(self, answer: Awaitable[None]) -> None:
         """A create whose run was cancelled is still on its way; ``answer``
         is done once what it started is written (a run of the same request

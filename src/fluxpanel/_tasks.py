@@ -75,9 +75,6 @@ class Kept:
         self._ids[part] = written
         return _Written(written)
 
-    def hurry(self) -> None:
-        self.ledger.flush()
-
     def sending(self, answer: Awaitable[None]) -> None:
         where = (str(self.ledger.path), self.key)
         future = asyncio.ensure_future(answer)

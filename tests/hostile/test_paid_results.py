@@ -59,9 +59,9 @@ def test_the_default_cache_misconfigured_by_environment(server, tmp_path, monkey
     target = tmp_path / "not-a-folder"
     target.write_bytes(b"x")
     monkeypatch.setenv("FLUXPANEL_CACHE_DIR", str(target))
-    with fluxpanel.FluxClient(api_key=server.api_key, url=server.url) as c:
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as seen:  # until closed: its writes are done
+        warnings.simplefilter("always")
+        with fluxpanel.FluxClient(api_key=server.api_key, url=server.url) as c:
             gen = c.generate(prompt="a fox", seed=4)
     assert gen.images and any(issubclass(w.category, fluxpanel.CacheWarning) for w in seen)
 
