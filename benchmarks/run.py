@@ -474,9 +474,10 @@ def bundle_size() -> Figure:
     static = ROOT / "src" / "fluxpanel" / "static"
     size = sum(p.stat().st_size for p in static.glob("widget.*"))
     # 56 KB held the panel through FLUX 3; FLUX 3.1's moves (a source drawn on
-    # a reference, an arrow to its box) took it past, and the budget to 60 KB.
+    # a reference, an arrow to its box), the enlarged view over the whole page
+    # and Generate beside the prompt took it past: the budget is 64 KB.
     return Figure(
-        "front-end bundle (JS + CSS, minified)", 60_000, size, 1.0, "B", "the 60 KB budget"
+        "front-end bundle (JS + CSS, minified)", 64_000, size, 1.0, "B", "the 64 KB budget"
     )
 
 
@@ -715,6 +716,53 @@ def input_from_browser(repeat: int) -> list[Figure]:
             how + " (Kontext [pro] at Black Forest Labs: made a JPEG first)",
         ),
     ]
+
+
+OPEN_JS = """() => new Promise((resolve) => {
+  const img = document.querySelector('[data-fluxpanel] figure.fluxpanel-tile img');
+  const t0 = performance.now();
+  const seen = () => {
+    const large = document.querySelector('[data-part="lightbox"] img.fluxpanel-large');
+    if (large && large.complete && large.naturalWidth === 2048) {
+      return resolve((performance.now() - t0) / 1000);
+    }
+    requestAnimationFrame(seen);
+  };
+  img.click();
+  requestAnimationFrame(seen);
+})"""
+
+
+def enlarged_view(repeat: int) -> Figure:
+    """A click on a result until its 4 megapixel original (FLUX1.1 [pro]
+    Ultra, 2048 x 2048, in the kernel) is shown whole over the page, in
+    Chromium: asked of the kernel, sent as one binary buffer, decoded."""
+    cell = (
+        "import fluxpanel\n"
+        'panel = fluxpanel.FluxPanel(provider="preview", model="flux_pro_1_1_ultra", prompt="bench")\n'
+        "panel"
+    )
+    times = []
+    with notebook_in_chromium(cell) as lab:
+        page = lab.page
+        for i in range(repeat + 1):
+            page.locator('[data-fluxpanel] [data-action="generate"]').click()
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.fluxpanel-history-item').length === {i + 1}"
+                " && document.querySelector('[data-fluxpanel] figure.fluxpanel-tile img')?.complete",
+                timeout=60_000,
+            )
+            times.append(page.evaluate(OPEN_JS))
+            page.keyboard.press("Escape")
+    return Figure(
+        "enlarged view: click -> 4 MP original shown, Chromium",
+        0.100,
+        statistics.median(times[1:]),
+        1.0,
+        "s",
+        "the 100 ms budget",
+        f"median of {repeat}, each a new result's first opening",
+    )
 
 
 # -- 8. side by side with the hosts' official Python clients ----------------------------------------
@@ -1256,6 +1304,7 @@ def main() -> None:
         runs.append(lambda: time_to_usable(10))
         runs.append(lambda: input_from_browser(3 if args.quick else 5))
         runs.append(lambda: box_drag(120))
+        runs.append(lambda: enlarged_view(5))
     figures: list[Figure] = []
     for run in runs:
         result = run()

@@ -54,7 +54,7 @@ function choice(param, ctx) {
   const select = h(
     "select",
     { id: ctx.id, onchange: (e) => ctx.set(param.name, e.target.value) },
-    param.choices.map((c) => h("option", { value: c }, c)),
+    param.choices.map((c, i) => h("option", { value: c }, param.labels?.[i] ?? c)),
   );
   return { body: [select], updates: { [param.name]: () => (select.value = ctx.get(param.name)) } };
 }
@@ -161,6 +161,7 @@ function image(param, ctx) {
     move: (from, to) => images.move(param.name, from, to),
     cite: param.kind === "images" ? (index) => ctx.insert(`image ${index + (param.first_number ?? 1)}`) : null,
     paint,
+    under: param.mask_of ? () => images.entries(param.mask_of)[0] : null,
   });
   return { body: [field.el], input: field };
 }

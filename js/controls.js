@@ -24,8 +24,9 @@ function modelField(spec, models, ctx) {
       h("optgroup", { label: family }, ms.map((m) => h("option", { value: m.id, title: m.description }, m.choice)))),
   );
   select.value = spec.id;
+  const about = h("p", { class: "model-about", "data-part": "model-about" }, spec.description);
   const param = { name: "model", label: "Model", help: models.map((m) => `${m.label}: ${m.description}`).join("\n"), kind: "choice" };
-  return { param, built: { body: [select], updates: { model: () => (select.value = ctx.get("model")) } } };
+  return { param, built: { body: [select, about], updates: { model: () => (select.value = ctx.get("model")) } } };
 }
 
 /** What people must be told about this model at this host (determinism,
@@ -53,15 +54,18 @@ function caveatsOf(spec, get) {
  * @param {string} opts.uid         unique prefix for element ids
  * @param {object} opts.images      input images: entries(name), upload(name, file, append, onProgress),
  *                                  remove(name, index), move(name, from, to), paint(param)
+ * @param {Element} [opts.action]   Generate and its status: placed after the prompt (or the
+ *                                  last field a model requires), in the first screen
  */
-export function buildControls({ spec, models, get, set, generate, uid, images }) {
+export function buildControls({ spec, models, get, set, generate, uid, images, action }) {
   const form = new Form({ get, set, generate, uid, images });
   form.add(modelField(spec, models, form.base));
   for (const param of spec.params) {
     form.add({ param, built: BUILDERS[param.kind](param, form.context(param)) });
   }
-  const caveats = caveatsOf(spec, get);
-  return form.finish(caveats);
+  const built = form.finish(caveatsOf(spec, get), action);
+  built.el.dataset.model = spec.id;
+  return built;
 }
 
 /** The fields of one model's form, and who listens to which trait. */
@@ -126,9 +130,12 @@ class Form {
     for (const [name, fn] of Object.entries(built.updates || {})) this.updaters.set(name, fn);
     if (built.input) this.inputs.set(param.name, { field: built.input, mask: Boolean(param.mask_of) });
     this.fields.push(el);
+    if (param.required) this.required = this.fields.length;
   }
 
-  finish(caveats) {
+  finish(caveats, action) {
+    const after = this.fields.findIndex((f) => f.dataset.param === this.promptName) + 1;
+    if (action) this.fields.splice(after || this.required || this.fields.length, 0, action);
     const el = h("div", { class: "controls" }, this.fields, caveats.el);
     const update = (name) => {
       this.updaters.get(name)?.();

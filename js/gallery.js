@@ -4,6 +4,8 @@
 import { h, fill } from "./dom.js";
 
 const seedWords = (seed) => (seed === null ? "no seed" : `seed ${seed}`);
+// One seed made the whole batch where the host seeds it so: said as such.
+const seedOf = (tile) => (tile.batch ? `seed of the batch ${tile.seed}` : seedWords(tile.seed));
 
 /**
  * @param {object} opts
@@ -52,7 +54,9 @@ export class Gallery {
   #empty;
   #expanded;
   #grid;
+  #lightbox = null;
   #opts;
+  #tiles = [];
   #shown;
   #toolbar;
 
@@ -85,25 +89,58 @@ export class Gallery {
     this.#grid.classList.toggle("fluxpanel-boxes-off", !on);
   }
 
-  async #open(tile, img) {
-    const large = h("img", { src: img.src, alt: img.alt, class: "large" });
-    const note = h("div", { class: "lightbox-note" }, "Loading the original…");
-    const close = () => overlay.remove();
+  /** The result's images large and whole, over the page (not only the output
+   * area): arrows (and ← →) go between them; Esc or a click outside closes. */
+  async #open(index) {
+    const tiles = this.#tiles, opts = this.#opts;
+    let at = index;
+    const large = h("img", { class: "large", alt: "" });
+    const note = h("span", { class: "lightbox-note" });
+    const step = (d) => show((at + d + tiles.length) % tiles.length);
+    const nav = (d, label) => h("button", { class: "lightbox-nav", type: "button", "aria-label": label, hidden: tiles.length < 2, onclick: () => step(d) }, d < 0 ? "‹" : "›");
+    const dl = h("button", { class: "link", type: "button", onclick: () => this.#download(tiles[at], dl) }, "Download");
+    // An edit: its input and its result, one or the other (B, or the button).
+    let after = "";
+    const flip = () => {
+      const on = before.getAttribute("aria-pressed") !== "true";
+      before.setAttribute("aria-pressed", String(on));
+      if (!on) return void (large.src = after);
+      after = large.src;
+      opts.before(tiles[at]).then((url) => before.getAttribute("aria-pressed") === "true" && (large.src = url));
+    };
+    const before = h("button", { class: "link", type: "button", "data-action": "before", "aria-pressed": "false", title: "Show the image this one was made from (B)", onclick: flip }, "Before");
+    const use = h("button", { class: "link", type: "button", "data-action": "use-input", onclick: () => (close(), opts.useInput(tiles[at])) }, "Use as input");
+    const close = () => (overlay.remove(), this.#lightbox = null);
     const overlay = h(
       "div",
-      { class: "lightbox", role: "dialog", "aria-label": "Larger view", tabindex: -1, onclick: close, onkeydown: (e) => e.key === "Escape" && close() },
-      large,
-      note,
+      { class: "lightbox", role: "dialog", "aria-modal": "true", "aria-label": "Larger view", tabindex: -1, "data-part": "lightbox",
+        onclick: (e) => e.target === overlay && close(),
+        onkeydown: (e) => (e.key === "Escape" ? close() : e.key === "ArrowLeft" ? step(-1) : e.key === "ArrowRight" ? step(1) : e.key === "b" && !before.hidden && flip()) },
+      h("div", { class: "lightbox-stage" }, nav(-1, "Previous image"), large, nav(1, "Next image")),
+      h("div", { class: "row lightbox-bar" }, note, before, use, dl),
     );
-    this.el.append(overlay);
+    const show = async (i) => {
+      at = i;
+      const tile = tiles[i];
+      before.hidden = !tile.edit;
+      before.setAttribute("aria-pressed", "false");
+      large.alt = `${tile.model}, ${seedWords(tile.seed)}`;
+      large.src = this.#grid.querySelector(`[data-index="${tile.index}"] img`)?.src || "";
+      note.textContent = `${i + 1} of ${tiles.length} · ${tile.width}×${tile.height} · loading the original…`;
+      try {
+        const { url } = await opts.original(tile);
+        if (at !== i) return;
+        large.src = url;
+        note.textContent = `${tiles.length > 1 ? `${i + 1} of ${tiles.length} · ` : ""}${tile.width}×${tile.height} · ${seedOf(tile)}`;
+      } catch (err) {
+        note.textContent = `Could not load the original: ${err.message ?? err}`;
+      }
+    };
+    this.#lightbox?.remove();
+    this.#lightbox = overlay;
+    document.body.append(overlay);
     overlay.focus();
-    try {
-      const { url } = await this.#opts.original(tile);
-      large.src = url;
-      note.textContent = `${tile.width}×${tile.height} · ${seedWords(tile.seed)} · click or Esc to close`;
-    } catch (err) {
-      note.textContent = `Could not load the original: ${err.message ?? err}`;
-    }
+    await show(index);
   }
 
   async #download(tile, button) {
@@ -126,17 +163,17 @@ export class Gallery {
       width: tile.preview_width,
       height: tile.preview_height,
       loading: "lazy",
-      title: "Click to see larger",
-      onclick: () => this.#open(tile, img),
+      title: "Click to see it large",
+      onclick: () => this.#open(this.#tiles.indexOf(tile)),
     });
     opts.preview(tile).then((url) => (img.src = url));
     const dl = h("button", { class: "link", title: "Download the original image", onclick: () => this.#download(tile, dl) }, "Download");
     const overlay = tile.index === 0 && this.#boxes.length ? resultBoxes(this.#boxes, opts.editBox) : null;
-    const reuse = tile.seed === null
+    const reuse = tile.seed === null || (tile.batch && tile.index > 0)
       ? null
       : h("button", { class: "link", title: `Fix the seed to this one. ${tile.seed_note || ""}`, "data-action": "reuse-seed", onclick: () => opts.reuseSeed(tile.seed) }, "Reuse seed");
     const use = h("button", { class: "link", title: "Edit this image: it becomes the input image (the kernel has the original)", "data-action": "use-input", onclick: () => opts.useInput(tile) }, "Use as input");
-    const caption = `${seedWords(tile.seed)} · ${tile.model}${count > 1 ? ` · #${tile.index + 1}` : ""}`;
+    const caption = `${seedOf(tile)} · ${tile.model}${count > 1 ? ` · ${tile.index + 1} of ${count}` : ""}`;
     return h(
       "figure",
       { class: "tile", "data-seed": tile.seed, "data-index": tile.index, title: tile.seed_note || "" },
@@ -156,6 +193,7 @@ export class Gallery {
     if (key === this.#shown) return;
     this.#shown = key;
     const sorted = [...tiles].sort((a, b) => a.index - b.index);
+    this.#tiles = sorted;
     const count = sorted.length + pending;
     const waiting = Array.from({ length: pending }, () => h("div", { class: "tile pending" }, h("div", { class: "spinner" })));
     fill(this.#grid, sorted.map((t) => this.#figure(t, count)), waiting);

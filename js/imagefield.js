@@ -28,6 +28,7 @@ export function imageFiles(data) {
  * @param {(() => void) | null} opts.paint  open the mask painter (masks only)
  */
 export class ImageField {
+  #under;
   #bar;
   #cite;
   #entries;
@@ -45,8 +46,9 @@ export class ImageField {
   #upload;
   #zone;
 
-  constructor({ param, id, entries, upload, remove, move, cite, paint }) {
+  constructor({ param, id, entries, upload, remove, move, cite, paint, under }) {
     this.#param = param;
+    this.#under = under; // a mask's image: the mask is shown tinted over it
     this.#entries = entries;
     this.#upload = upload;
     this.#remove = remove;
@@ -187,9 +189,14 @@ export class ImageField {
   #item(entry, index, count) {
     const param = this.#param, many = this.#many;
     const what = entry.url ? entry.url : `${entry.width}×${entry.height} · ${size(entry.bytes)}`;
-    const picture = entry.thumb || entry.url
-      ? h("img", { src: entry.thumb || "", alt: entry.name || param.label, hidden: !entry.thumb })
-      : h("span", { class: "input-pending", "aria-hidden": "true" });
+    const image = this.#under?.();
+    const picture = image?.thumb && entry.thumb
+      ? h("span", { class: "masked", "data-part": "masked", title: "What the mask lets change, tinted over its image" },
+          h("img", { src: image.thumb, alt: `${param.label} over ${image.name || "its image"}` }),
+          h("span", { class: "tint", style: `mask-image:url(${entry.thumb})` }))
+      : entry.thumb || entry.url
+        ? h("img", { src: entry.thumb || "", alt: entry.name || param.label, hidden: !entry.thumb })
+        : h("span", { class: "input-pending", "aria-hidden": "true" });
     const caption = h(
       "figcaption",
       {},

@@ -65,6 +65,12 @@ export class Kernel {
     return entry;
   }
 
+  /** The image an edited result was made from: an object URL. */
+  async before(tile) {
+    const { msg, buffers } = await this.ask({ type: "before", key: tile.key });
+    return this.url(buffers[0], msg.mime);
+  }
+
   /** A display-size picture of input `index` of image parameter `param`. */
   async picture(param, index = 0) {
     const { msg, buffers } = await this.ask({ type: "preview-input", param, index });

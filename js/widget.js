@@ -100,6 +100,7 @@ class PanelView {
       save: () => model.send({ type: "save" }),
       preview: (tile) => kernel.child(tile.ref, tile.mime),
       original: (tile) => kernel.original(tile),
+      before: (tile) => kernel.before(tile),
       useInput: (tile) => useInput({ key: tile.key }),
       editBox: (name) => model.send({ type: "edit-box", name }),
       usePrompt: () => model.send({ type: "use-prompt" }),
@@ -122,7 +123,7 @@ class PanelView {
       h(
         "div",
         { class: "body" },
-        h("div", { class: "side" }, title, this.#controlsSlot, this.#status.el),
+        h("div", { class: "side" }, title, this.#controlsSlot),
         h("div", { class: "main" }, this.#gallery.el, this.#history.el, this.#snippet.el),
       ),
     );
@@ -218,6 +219,7 @@ class PanelView {
       generate: () => this.#generate(),
       uid: this.#uid,
       images: this.#images,
+      action: this.#status.el,
     });
     this.#controlsSlot.replaceChildren(this.#controls.el);
     this.#controls.errors(model.get("field_errors"));

@@ -184,3 +184,28 @@ def test_an_image_list_can_follow_another_image_and_number_from_it():
                 )
             }
         )
+
+
+def test_choice_values_have_labels_people_read():
+    """The menus say 768 × 768, "Same as the input", Landscape 4:3 (1024 ×
+    768), 0.25 MP; the values sent stay the hosts' own; a ratio is its own label."""
+    from fluxpanel.providers import BlackForestLabs, Fal, Replicate
+    from fluxpanel.tables import preview
+
+    def view(models, model, name):
+        return next(p for p in models[model].to_json()["params"] if p["name"] == name)
+
+    tiers = view(preview.MODELS, "flux_3_image", "resolution")
+    assert tiers["choices"][:2] == ["768sq", "1k"]
+    assert tiers["labels"][:2] == ["768 × 768", "1K"]
+    kontext = view(preview.MODELS, "flux_kontext_pro", "aspect_ratio")
+    assert kontext["labels"][kontext["choices"].index("match_input")] == "Same as the input"
+    sizes = view(Fal.models, "flux_dev", "aspect_ratio")
+    assert sizes["labels"][sizes["choices"].index("landscape_4_3")] == "Landscape 4:3 (1024 × 768)"
+    assert sizes["labels"][sizes["choices"].index("square_hd")] == "Square HD (1024 × 1024)"
+    klein = view(Replicate.models, "flux_2_klein_4b", "output_megapixels")
+    assert klein["labels"][0] == "0.25 MP" and klein["choices"][0] == "0.25"
+    seed_page = view(fluxpanel.MODELS, "flux_dev", "aspect_ratio")
+    assert "1024 × 1024" in seed_page["labels"] and "1024x1024" in seed_page["choices"]
+    ratios = view(BlackForestLabs.models, "flux_pro_1_1_ultra", "aspect_ratio")
+    assert "labels" not in ratios  # 16:9 says what it is

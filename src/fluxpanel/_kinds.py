@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from ._boxes import Box
 from ._image_kinds import Boxes, Image, Images, Layout, Naming, file_of, in_folder
 from ._kind import DROP, Kind, _bounds, _plain_trait, grouped, number
+from ._sizes import FAL_SIZES
+from ._words import choice_label
 
 if TYPE_CHECKING:
     import traitlets
@@ -101,7 +103,9 @@ class Choice(Kind):
         assert p.default is None or p.default in (p.choices or ()), p.name
 
     def view(self, p: ParamSpec) -> dict[str, Any]:
-        return {"choices": list(p.choices or ())}
+        choices = list(p.choices or ())
+        labels = [choice_label(p.name, c, FAL_SIZES) for c in choices]
+        return {"choices": choices, **({"labels": labels} if labels != choices else {})}
 
     def doc(self, p: ParamSpec) -> str:
         choices = list(p.choices or ())

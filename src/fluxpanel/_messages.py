@@ -43,6 +43,7 @@ MESSAGES: Mapping[str, Handler] = MappingProxyType(
         "cancel": lambda panel, content, buffers: panel.cancel() and None,
         "restore": _restore,
         "original": lambda panel, content, buffers: panel._runs.send_original(content),
+        "before": lambda panel, content, buffers: panel._runs.send_before(content),
         "dropped": lambda panel, content, buffers: panel._editing.apply_dropped(
             content.get("request"), str(content.get("name", "the image"))
         ),

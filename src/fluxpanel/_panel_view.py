@@ -33,6 +33,7 @@ from ._pricing import format_cost
 from .providers import SETUP
 
 if TYPE_CHECKING:
+    from ._inputs import InputImage
     from ._results import GeneratedImage
     from .providers import Provider
 
@@ -110,6 +111,23 @@ def seed_note(image: GeneratedImage) -> str:
     )
 
 
+#: The longest side of an edit's input, shown against its result (before/after).
+BEFORE_SIDE = 2048
+
+
+def before_of(image: GeneratedImage | None) -> InputImage | None:
+    """The image an edit started from: its request's first input that is
+    held here (not a URL, not a mask); ``None`` for an image made from words."""
+    request = image.request if image is not None else None
+    if request is None:
+        return None
+    for name, value in request.inputs.items():
+        first = value[0] if isinstance(value, tuple) else value
+        if first.url is None and not request.spec.params[name].mask_of:
+            return first
+    return None
+
+
 def make_tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any]:
     """A result tile. Makes a widget model: call it on the widget's thread."""
     return {
@@ -122,7 +140,12 @@ def make_tile(image: GeneratedImage, entry: int, small: Shrunk) -> dict[str, Any
         "width": image.width,
         "height": image.height,
         "seed": image.seed,
+        # One seed made every image of the batch (the host seeds it so).
+        "batch": image.request is not None
+        and image.request.count > 1
+        and image.request.spec.batch_seeds == "batch",
         "index": image.index,
+        "edit": before_of(image) is not None,  # before/after in the larger view
         "model": image.request.model if image.request else "",
     }
 

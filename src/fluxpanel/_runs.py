@@ -14,6 +14,7 @@ import concurrent.futures
 import itertools
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +23,18 @@ from ._errors import FluxError, ValidationError
 from ._flow import Progress
 from ._history import HistoryStore
 from ._panel_view import (
+    BEFORE_SIDE,
     FIX,
     Bytes,
+    before_of,
     describe_error,
     display_copy,
     make_tile,
+    off_loop,
     progress_view,
     running_loop,
 )
+from ._previews import shrink
 from ._pricing import format_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
@@ -422,6 +427,29 @@ class Runs:
             {"type": "original", "token": token, "mime": image.mime, "name": image.default_name()},
             buffers=[image.to_bytes()],
         )
+
+    def send_before(self, content: dict[str, Any]) -> None:
+        """The image a shown result was made from (an edit's input), at a
+        size to set beside it in the larger view: made off the loop."""
+        token = content.get("token")
+        image = self.results.shown.get(str(content.get("key")))
+        source = before_of(image)
+        if source is None:
+            error = "it was made from no image"
+            self.panel.send({"type": "before", "token": token, "error": error})
+            return
+
+        def answer(made: Callable[[], Any]) -> None:
+            try:
+                small = made()
+            except Exception as e:  # an input Pillow cannot read again: said, not raised
+                self.panel.send({"type": "before", "token": token, "error": str(e)})
+                return
+            self.panel.send(
+                {"type": "before", "token": token, "mime": small.mime}, buffers=[small.data]
+            )
+
+        off_loop(lambda: shrink(source.data, BEFORE_SIDE), answer)
 
     def close(self) -> None:
         self.cancel()

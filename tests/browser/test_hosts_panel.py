@@ -38,8 +38,10 @@ def test_the_go_fast_caveat_and_custom_sizes_follow_the_settings(make_lab):
     groups = lab.panel.locator('[data-param="model"] optgroup').evaluate_all(
         "gs => gs.map(g => [g.label, [...g.querySelectorAll('option')].map(o => o.textContent)])"
     )
-    assert [g for g, _ in groups][:2] == ["FLUX 3", "FLUX.2"] and groups[-1][0] == "FLUX.1"
-    kontext = dict(groups)["FLUX.1 Kontext"]
+    families = [g.split(":")[0] for g, _ in groups]  # each with what it is for
+    assert families[:2] == ["FLUX 3", "FLUX.2"] and families[-1] == "FLUX.1"
+    assert groups[0][0] == "FLUX 3: make, edit, place with boxes"
+    kontext = dict(groups)["FLUX.1 Kontext: edit an image with words"]
     assert "FLUX.1 Kontext [pro] (legacy)" in kontext and "FLUX.1 Kontext [dev]" in kontext
     # flux-pro: width and height only with a custom size.
     lab.panel.locator('[data-param="model"] select').select_option("flux_pro")

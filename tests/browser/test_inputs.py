@@ -211,6 +211,16 @@ def test_use_as_input_then_paint_a_mask(make_lab):
     mw, mh, white = paint()
     assert (mw, mh) == (w, h) and 0.01 < white < 0.5
     assert lab.value("panel.field_errors") == {}
+    # The mask is shown tinted over its image, not as a black square.
+    masked = field(lab, "mask").locator('[data-part="masked"]')
+    expect(masked).to_be_visible()
+    under = masked.locator("img")
+    assert under.get_attribute("src") == field(lab, "image").locator("img").get_attribute("src")
+    tint = masked.locator(".fluxpanel-tint")
+    assert "data:image" in tint.evaluate("t => getComputedStyle(t).maskImage")
+    assert tint.bounding_box() == under.bounding_box()  # over the picture, edge to edge
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    field(lab, "mask").screenshot(path=str(SCREENSHOTS / "mask-tinted.png"))
     *_, inverted = paint("invert")
     assert inverted > 0.5
     *_, undone = paint("undo")
@@ -227,6 +237,24 @@ def test_use_as_input_then_paint_a_mask(make_lab):
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
     assert lab.value("panel.result.request.model") == "flux_fill_pro"
+    # Before and after: the edit's result large, then the image it was made from.
+    lab.panel.locator("figure.fluxpanel-tile img").first.click()
+    view = lab.page.locator('[data-part="lightbox"]')
+    large = view.locator("img.fluxpanel-large")
+    lab.page.wait_for_function(  # the result's original, not its preview
+        "([img, w]) => img.complete && img.naturalWidth === w", arg=[large.element_handle(), w]
+    )
+    after = large.get_attribute("src")
+    view.locator('[data-action="before"]').click()
+    expect(view.locator('[data-action="before"]')).to_have_attribute("aria-pressed", "true")
+    lab.page.wait_for_function("([img, a]) => img.src !== a", arg=[large.element_handle(), after])
+    lab.page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=large.element_handle()
+    )
+    assert large.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [w, h]  # the input, whole
+    lab.page.keyboard.press("b")  # and back
+    expect(large).to_have_attribute("src", after)
+    lab.page.keyboard.press("Escape")
 
 
 def test_a_large_photos_mask_is_painted_at_display_size_and_sent_at_full(make_lab):

@@ -109,8 +109,31 @@ def test_a_first_session_meets_no_error_before_it_acts_and_none_that_stays(make_
     expect(errors).to_have_count(0)
     generate = panel.locator('[data-action="generate"]')
     expect(generate).to_be_enabled()
-    box = generate.bounding_box()
-    assert box is not None and box["y"] < lab.page.viewport_size["height"]
+    # Generate comes right after the prompt, in the first screen, for every model.
+    select = panel.locator('[data-param="model"] select')
+    for model in (
+        "flux_3_image",
+        "flux_3_1_image",
+        "flux_expand_pro",
+        "flux_outpaint",
+        "flux_erase",
+    ):
+        select.select_option(model)
+        expect(panel.locator(".fluxpanel-controls")).to_have_attribute("data-model", model)
+        top = generate.bounding_box()["y"] - panel.bounding_box()["y"]
+        assert top < 600, (model, top)
+    select.select_option("flux_3_image")  # values in people's words, sent as the host's
+    expect(panel.locator('[data-param="resolution"] option[value="768sq"]')).to_have_text(
+        "768 × 768"
+    )
+    select.select_option("flux_fill_pro")
+    expect(panel.locator('[data-part="model-about"]')).to_have_text(
+        "Inpainting: repaint the white part of a mask over an image."
+    )
+    order = panel.locator(".fluxpanel-controls > *").evaluate_all(
+        "els => els.map(e => e.dataset.param || e.className)"
+    )
+    assert order.index("prompt") + 1 == next(i for i, c in enumerate(order) if "status" in c)
     generate.click()
     expect(panel.locator('[data-param="image"] .fluxpanel-field-error')).to_have_text(
         "Add the image: drop, paste or pick an image."
@@ -137,7 +160,11 @@ def test_generate_shows_images_and_a_matching_snippet(make_lab):
     seed = lab.value("panel.result.seed")
     for i in range(3):
         expect(tiles.nth(i)).to_have_attribute("data-seed", str(seed))
-        expect(tiles.nth(i).locator("figcaption")).to_contain_text(f"seed {seed}")
+        # One seed made the batch: said so, with each image's place in it.
+        caption = tiles.nth(i).locator("figcaption")
+        expect(caption).to_contain_text(f"seed of the batch {seed}")
+        expect(caption).to_contain_text(f"{i + 1} of 3")
+        expect(caption.locator('[data-action="reuse-seed"]')).to_have_count(1 if i == 0 else 0)
         lab.page.wait_for_function(
             "img => img.complete && img.naturalWidth > 0",
             arg=tiles.nth(i).locator("img").element_handle(),
@@ -257,16 +284,35 @@ def test_history_restores_parameters_and_images(make_lab):
 
 
 def test_larger_view_and_download_use_the_original(make_lab):
-    lab = make_lab([])
+    """Any result opens large and whole over the page (not inside the
+    output area), the original fitted to the window; arrows go between the
+    images; Escape closes."""
+    lab = make_lab(
+        [], kwargs='model="flux_dev", prompt="a fox", num_images=2, aspect_ratio="1344x768"'
+    )
     lab.panel.locator('[data-action="generate"]').click()
+    expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(2)
     tile = lab.panel.locator("figure.fluxpanel-tile").first
     tile.locator("img").click()
-    large = lab.panel.locator(".fluxpanel-lightbox img")
+    box = lab.page.locator('[data-part="lightbox"]')
+    large = box.locator("img.fluxpanel-large")
     lab.page.wait_for_function(
-        "img => img.complete && img.naturalWidth === 1024", arg=large.element_handle()
+        "img => img.complete && img.naturalWidth === 1344", arg=large.element_handle()
     )
+    view = lab.page.viewport_size
+    assert box.bounding_box() == {"x": 0, "y": 0, **view}  # the whole page, not the output
+    shown = large.bounding_box()
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= view["width"]  # never cut off
+    assert shown["y"] >= 0 and shown["y"] + shown["height"] <= view["height"]
+    expect(box).to_contain_text("1 of 2")
+    lab.page.keyboard.press("ArrowRight")
+    expect(box).to_contain_text("2 of 2")
+    box.get_by_role("button", name="Next image").click()
+    expect(box).to_contain_text("1 of 2")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    lab.page.screenshot(path=str(SCREENSHOTS / "enlarged.png"))
     lab.page.keyboard.press("Escape")
-    expect(lab.panel.locator(".fluxpanel-lightbox")).to_have_count(0)
+    expect(lab.page.locator('[data-part="lightbox"]')).to_have_count(0)
     with lab.page.expect_download() as info:
         tile.get_by_text("Download").click()
     path = info.value.path()

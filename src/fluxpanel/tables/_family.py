@@ -153,10 +153,23 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("FLUX1.1", ("flux_pro_1_1_ultra", "flux_pro_1_1")),
     ("FLUX.1", ("flux_fill_pro", "flux_expand_pro", "flux_pro", "flux_dev", "flux_schnell")),
 )
-#: Each model's family and place in the selector, by model id.
+#: What each family is for, as the selector's groups say it (people choose a
+#: model by the task at hand).
+TASKS: Mapping[str, str] = MappingProxyType(
+    {
+        "FLUX 3": "make, edit, place with boxes",
+        "FLUX.2": "make, or edit with references",
+        "FLUX Tools": "extend, try on, remove, sharpen",
+        "FLUX.1 Kontext": "edit an image with words",
+        "FLUX1.1": "make an image",
+        "FLUX.1": "make; repaint or grow an image",
+    }
+)
+#: Each model's group in the selector (its family, and what it is for) and
+#: its place there, by model id.
 PLACES: Mapping[str, tuple[str, int]] = MappingProxyType(
     {
-        model: (family, rank)
+        model: (f"{family}: {TASKS[family]}", rank)
         for rank, (family, model) in enumerate(
             (family, model) for family, models in FAMILIES for model in models
         )

@@ -190,7 +190,7 @@ _ASPECT = aspect_ratio(
     _SIZES,
     "landscape_4_3",
     "Image size",
-    "fal's named sizes: square_hd is 1024x1024, landscape_16_9 is 1024x576, ...",
+    "Shape and size of the image, as fal names them (square_hd is 1024 x 1024).",
 )
 
 _ACCELERATION = choice(
