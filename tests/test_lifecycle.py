@@ -14,7 +14,7 @@ from fluxpanel import GenerationRequest, ValidationError
 from fluxpanel._spec import Status, models_to_json
 from fluxpanel.providers import BlackForestLabs, Preview
 from fluxpanel.tables import bfl
-from fluxpanel.tables._family import FAMILIES
+from fluxpanel.tables._family import FAMILIES, TASKS
 from fluxpanel.testing import FakeBFL
 
 from .conftest import FAST_RETRY, quick
@@ -24,10 +24,14 @@ GONE = Status("retired", since="2026-12-03", instead="FLUX.2 [pro]", source="a t
 
 def test_the_selector_groups_by_family_newest_first_and_marks_legacy_models():
     shown = models_to_json(Preview().models)["models"]
-    families = list(dict.fromkeys(m["family"] for m in shown))
+    # Each group is a family, with what it is for ("FLUX 3: make, edit, ...").
+    families = list(dict.fromkeys(m["family"].split(":")[0] for m in shown))
     assert families == [
-        family for family, _ in FAMILIES if any(m["family"] == family for m in shown)
+        family for family, _ in FAMILIES if any(m["family"].startswith(family) for m in shown)
     ]
+    assert all(
+        m["family"] == f"{f}: {TASKS[f]}" for m in shown for f in [m["family"].split(":")[0]]
+    )
     order = [m for _, ms in FAMILIES for m in ms]
     ids = [m["id"] for m in shown]
     assert ids == sorted(ids, key=order.index)  # newest first within each family

@@ -190,6 +190,7 @@ def test_flux_3_1_moves_an_object_with_an_arrow_and_paints_a_mask(make_lab):
     expect(canvas).to_be_visible()
 
     def drag(fy0, fx0, fy1, fx1):
+        canvas.scroll_into_view_if_needed()
         r = canvas.bounding_box()
         page.mouse.move(r["x"] + fx0 * r["width"], r["y"] + fy0 * r["height"])
         page.mouse.down()
