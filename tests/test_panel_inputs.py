@@ -257,3 +257,56 @@ def test_a_hidden_corner_is_not_where_an_outpainted_image_goes():
     assert panel.field_errors == {}
     gen = asyncio.run(panel.agenerate())
     assert gen.request.reference_offset_x is None and gen.request.size == (2048, 1024)
+
+
+def test_the_codes_input_file_is_written_off_the_loop(tmp_path, monkeypatch):
+    """A large input is shown at once: the code for the settings names its
+    file by content, and the file is written by a worker thread, not by the
+    loop the panel runs on; a file that cannot be written is then said in
+    the code, as before."""
+    import threading
+
+    from fluxpanel._inputs import InputImage
+
+    monkeypatch.chdir(tmp_path)
+    writers = []
+    real = InputImage.file
+
+    def spy(self, folder=None):
+        writers.append(threading.current_thread())
+        return real(self, folder)
+
+    monkeypatch.setattr(InputImage, "file", spy)
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(buf, "PNG")
+
+    async def set_it():
+        panel = FluxPanel(provider="preview", model="flux_kontext_pro", prompt="x")
+        panel.input_image = buf.getvalue()
+        named = f"fluxpanel-inputs/{panel.input_image.filename}"
+        assert named in panel.code and not (tmp_path / named).exists()  # named, not yet written
+        for _ in range(200):
+            if (tmp_path / named).exists():
+                break
+            await asyncio.sleep(0.01)
+        assert (tmp_path / named).read_bytes() == panel.input_image.data
+        return panel
+
+    asyncio.run(set_it())
+    assert writers and threading.main_thread() not in writers
+    # A folder that cannot be written: the code says so once the write fails.
+    (tmp_path / "fluxpanel-inputs").rename(tmp_path / "kept")
+    (tmp_path / "fluxpanel-inputs").write_text("not a folder")
+    other = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 30, 200)).save(other, "PNG")
+
+    async def refused():
+        panel = FluxPanel(provider="preview", model="flux_kontext_pro", prompt="x")
+        panel.input_image = other.getvalue()
+        for _ in range(200):
+            if "could not be written" in panel.code:
+                break
+            await asyncio.sleep(0.01)
+        return panel.code
+
+    assert "could not be written" in asyncio.run(refused())

@@ -15,7 +15,7 @@ import io
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +235,17 @@ class InputImage:
             write_file(target, self.data, overwrite=True)
             holds(target, self.sha256)  # remembered by its new stamp
         return str(target)
+
+    def file_later(self) -> tuple[str, Callable[[], str] | None]:
+        """What :meth:`file` returns, without the wait: the path (known by
+        content) and, when the file is not there yet, the work that writes it
+        (for a worker thread; it raises what :meth:`file` raises)."""
+        if self.url is not None or self.path is not None:
+            return self.file(), None
+        target = Path(INPUTS_FOLDER) / self.filename
+        if holds(target, self.sha256):
+            return str(target), None
+        return str(target), self.file
 
     # -- the host's limits ----------------------------------------------------------------
 

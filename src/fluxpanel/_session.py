@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from ._client import AsyncFluxClient
 from ._editing import editing_target
 from ._errors import ConfigError, ValidationError
-from ._kinds import KINDS, Kind
-from ._panel_view import FIX, provider_info
+from ._kinds import KINDS, Kind, file_of
+from ._panel_view import FIX, off_loop, provider_info
 from ._pricing import estimate_cost, format_cost
 from ._request import (
     GenerationRequest,
@@ -34,6 +34,7 @@ from ._words import reason
 from .providers import Provider, configured, get_provider
 
 if TYPE_CHECKING:
+    from ._inputs import InputImage
     from ._panel import FluxPanel
 
 #: Reads a parameter's current value.
@@ -397,7 +398,7 @@ class Session:
             panel.set_trait("status_text", "")
             panel.set_trait("status", "idle")
         request = GenerationRequest(panel.model, models=models, **params)
-        panel.set_trait("code", request_code(request, provider, seed=panel.seed_mode == "fixed"))
+        self._show_code(request)
         cost = self.client.estimate_cost(request)
         if provider.offline:  # what it would cost for real, so cost is never a surprise
             listed = estimate_cost(request)
@@ -405,6 +406,34 @@ class Session:
         else:
             estimate = f"≈ {format_cost(cost)} at {provider.label}"
         panel.set_trait("estimate_text", estimate)
+
+    def _show_code(self, request: GenerationRequest, *, wait: bool = False) -> None:
+        """The code for the current settings. An input image it names by a
+        file not written yet (a large upload) is written off the loop, so
+        showing the image does not wait for the disk; a write that fails
+        shows the code again with its note (``wait``: written here)."""
+        panel, writes = self.panel, []
+
+        def named(image: InputImage) -> tuple[str, list[str]]:
+            if wait or image.url is not None:
+                return file_of(image)
+            path, write = image.file_later()
+            if write is not None:
+                writes.append(write)
+            return repr(path), []
+
+        fixed = panel.seed_mode == "fixed"
+        code = request_code(request, self.client.provider, seed=fixed, files=named)
+        panel.set_trait("code", code)
+        if writes:
+            off_loop(lambda: [write() for write in writes], lambda done: self._written(code, done))
+
+    def _written(self, code: str, done: Callable[[], Any]) -> None:
+        try:
+            done()
+        except OSError:  # said in the code, as a file that could not be written is
+            if self.panel.code == code:  # the settings are still those
+                self._show_code(self.panel.request, wait=True)
 
     def words(self, name: str, error: ValidationError) -> str:
         """``error`` as the panel says it beside field ``name``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._kinds import KINDS, in_folder
+from ._kinds import KINDS, Naming, in_folder
 
 if TYPE_CHECKING:
     from ._request import GenerationRequest
@@ -20,13 +20,19 @@ def client_code(provider: Any = None) -> tuple[str, str]:
 
 
 def request_code(
-    request: GenerationRequest, provider: Any = None, *, seed: bool = True, inputs: str = ""
+    request: GenerationRequest,
+    provider: Any = None,
+    *,
+    seed: bool = True,
+    inputs: str = "",
+    files: Naming | None = None,
 ) -> str:
     """Python that reproduces ``request`` exactly with fluxpanel (seed included).
 
     With ``seed=False`` the seed is left out, so each run draws its own: the
     code for settings whose seed is still random. With ``inputs``, input
-    images are named by their copies in that folder (an export's).
+    images are named by their copies in that folder (an export's); with
+    ``files``, as it names them.
     """
     args, comment = client_code(provider)
     lines = ["import fluxpanel", ""]
@@ -46,7 +52,8 @@ def request_code(
             "# Input images are named by files that hold their exact bytes (fluxpanel-inputs/ "
             "holds those that came from memory or the browser)."
         )
-    files = in_folder(inputs) if inputs else None
+    if inputs:
+        files = in_folder(inputs)
     lines.append("generation = client.generate(")
     lines.append(f"    model={request.model!r},")
     for name, value in request.params.items():
