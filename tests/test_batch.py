@@ -115,7 +115,7 @@ def test_a_stopped_batch_run_again_makes_only_what_is_missing(server, local, tmp
     lines = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
     last = {r["index"]: r for r in lines}  # a drawn seed is written as "sent", then its end
     done = [r for r in last.values() if r["status"] == "done"]
-    assert {r["index"] for r in done} >= {0, 1, 2} and set(last) <= {0, 1, 2, 3}
+    assert {r["index"] for r in done} >= {0, 1, 2}  # and what ran ahead while it stopped
     assert all((folder / f).is_file() for r in done for f in r["files"])
     again = sorted(local.map(requests, folder=folder, progress=False), key=lambda i: i.index)
     assert [i.status for i in again] == ["done"] * 6

@@ -134,6 +134,10 @@ def test_a_first_session_meets_no_error_before_it_acts_and_none_that_stays(make_
         "els => els.map(e => e.dataset.param || e.className)"
     )
     assert order.index("prompt") + 1 == next(i for i, c in enumerate(order) if "status" in c)
+    for _ in range(50):  # the kernel has taken every choice of model before Generate
+        if lab.value("panel.model") == "flux_fill_pro":
+            break
+        lab.page.wait_for_timeout(100)
     generate.click()
     expect(panel.locator('[data-param="image"] .fluxpanel-field-error')).to_have_text(
         "Add the image: drop, paste or pick an image."
