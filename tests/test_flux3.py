@@ -350,6 +350,7 @@ async def test_the_panel_draws_anew_shows_the_expanded_prompt_and_edits_one_box(
         assert panel.input_images[0].data == second.images[0].data
         assert [b.name for b in panel.boxes] == ["light_1"]
         assert panel.prompt.startswith("In image 1, change only <light_1>")
+        assert panel.prompt.endswith("The change: ") and "describe" not in panel.prompt
         assert panel.model == "flux_3_image"
 
 

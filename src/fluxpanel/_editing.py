@@ -403,11 +403,15 @@ class Editing:
         if over is not None:  # the result alone, as image 1
             setattr(panel, over[0], (getattr(panel, over[0]) or ())[-1:])
         setattr(panel, field, (box,))
+        # The change is written at the end, where the cursor goes: no words of
+        # a template are left to be sent if it is not replaced.
         panel.prompt = (
-            f"In image 1, change only <{box.name}> ({box.desc or 'the element in its box'}): "
-            "describe the change here. Keep everything outside its box exactly as it is."
+            f"In image 1, change only <{box.name}> ({box.desc or 'the element in its box'}) "
+            "and keep everything outside its box exactly as it is. The change: "
         )
-        panel.set_trait("status_text", f"Editing <{box.name}>: describe the change, then Generate")
+        panel.set_trait(
+            "status_text", f"Editing <{box.name}>: write the change at the end of the prompt"
+        )
 
     def _boxes_param(self) -> str | None:
         """The model's boxes: the parameter drawn over its references."""
