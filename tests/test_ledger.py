@@ -221,7 +221,8 @@ CHILD = textwrap.dedent(
             ledger=os.environ.get("LEDGER") != "off",
         ) as c:
             results = await asyncio.gather(
-                *(c.generate(model="flux_dev", prompt="a fox", seed=i + 1) for i in range({n})),
+                *(c.generate(model="flux_dev", prompt="a fox", seed=i + 1 + {first})
+                  for i in range({n})),
                 return_exceptions=True,
             )
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -233,9 +234,10 @@ CHILD = textwrap.dedent(
 )
 
 
-def child(tmp_path, fake, cache, *, provider, limits, n, name="child.py"):
+def child(tmp_path, fake, cache, *, provider, limits, n, name="child.py", first=0):
+    """A process making ``n`` generations (seeds ``first + 1`` on)."""
     script = tmp_path / name
-    script.write_text(CHILD.format(provider=provider, limits=limits, n=n))
+    script.write_text(CHILD.format(provider=provider, limits=limits, n=n, first=first))
     env = {**os.environ, "KEY": fake.api_key, "BASE": fake.base_url, "CACHE": str(cache)}
     return subprocess.Popen(
         [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -273,10 +275,18 @@ def test_two_processes_share_one_accounts_active_tasks(tmp_path):
     with FakeBFL() as fake:
         fake.max_active, fake.run_seconds = 6, 0.2
         procs = [
-            child(tmp_path, fake, cache, provider="BlackForestLabs", limits="active=6", n=24,
-                  name=f"kernel{i}.py")
+            child(
+                tmp_path,
+                fake,
+                cache,
+                provider="BlackForestLabs",
+                limits="active=6",
+                n=24,
+                name=f"kernel{i}.py",
+                first=100 * i,
+            )
             for i in range(2)
-        ]  # fmt: skip
+        ]  # each its own requests: the same one would be joined, not made twice
         outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outputs
         made = len(fake.submits) - fake.refused_active
