@@ -334,6 +334,22 @@ def _tool(id: str, endpoint: str, *inputs: ParamSpec, **kw: Any) -> Any:
 _FLUX3_LIMITS = ImageLimits(
     ("jpeg", "png", "webp"), max_bytes=15_000_000, max_megapixels=16, min_side=256
 )
+
+
+def _flux3(endpoint: str, **kw: Any) -> ModelSpec:
+    """FLUX 3 Image (or Klein) here: 256 px a side, 16 megapixels, 20 MB of
+    base64 (15 MB of image) each; it refuses every field it does not list
+    (no output_format), and its references are one list, ``images``."""
+    return flux3_image(
+        _FLUX3_LIMITS,
+        FLUX3_RESOLUTION,
+        GROUNDING,
+        safety_tolerance(2, 0, 4),
+        wire=at(endpoint, names={"input_images": "images"}, extra={}, spread=""),
+        **kw,
+    )
+
+
 #: Said with FLUX 3 Image Klein, whose request is known second-hand.
 KLEIN_FROM_RESELLER = Caveat(
     "FLUX 3 Image Klein's address and fields at Black Forest Labs are known from the "
@@ -472,16 +488,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             prompt_upsampling(True),
             caveats=(UPSAMPLING_VARIES,),
         ),
-        # 256 px a side, 16 megapixels, 20 MB of base64 (15 MB of image) each.
-        # It refuses every field it does not list (no output_format); its
-        # references are one list, ``images``.
-        "flux_3_image": flux3_image(
-            _FLUX3_LIMITS,
-            FLUX3_RESOLUTION,
-            GROUNDING,
-            safety_tolerance(2, 0, 4),
-            wire=at("/v1/flux-3-image", names={"input_images": "images"}, extra={}, spread=""),
-        ),
+        "flux_3_image": _flux3("/v1/flux-3-image"),
         "flux_3_1_image": flux31_image(
             _FLUX3_LIMITS,
             wire=at(
@@ -493,16 +500,8 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             ),
             caveats=(FLUX31_FROM_MIRROR,),
         ),
-        "flux_3_image_klein": flux3_image(
-            _FLUX3_LIMITS,
-            FLUX3_RESOLUTION,
-            GROUNDING,
-            safety_tolerance(2, 0, 4),
-            wire=at(
-                "/v1/flux-3-image-klein", names={"input_images": "images"}, extra={}, spread=""
-            ),
-            id="flux_3_image_klein",
-            caveats=(KLEIN_FROM_RESELLER,),
+        "flux_3_image_klein": _flux3(
+            "/v1/flux-3-image-klein", id="flux_3_image_klein", caveats=(KLEIN_FROM_RESELLER,)
         ),
     }
 )
