@@ -138,7 +138,10 @@ export class Gallery {
     };
     this.#lightbox?.remove();
     this.#lightbox = overlay;
-    document.body.append(overlay);
+    // Over the whole page; in a front end that shows widgets in a shadow root
+    // (marimo), in that root, where the panel's styles are.
+    const root = this.el.getRootNode();
+    (root instanceof ShadowRoot ? root : document.body).append(overlay);
     overlay.focus();
     await show(index);
   }

@@ -78,6 +78,13 @@ def test_the_panel_works_in_marimo(marimo_app, page):
         "img => img.complete && img.naturalWidth > 0", arg=tile.locator("img").element_handle()
     )
     expect(panel.locator(".fluxpanel-history-item")).to_have_count(1)
+    # The larger view covers the page here too, styled, and closes with Escape.
+    tile.locator("img").click()
+    view = page.locator('[data-part="lightbox"]')
+    expect(view).to_be_visible()
+    assert view.bounding_box() == {"x": 0, "y": 0, **page.viewport_size}
+    page.keyboard.press("Escape")
+    expect(view).to_have_count(0)
     # The cell that reads the panel ran again when the generation finished.
     expect(page.get_by_text("1 generation(s).")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("with seed 42")).to_be_visible()
