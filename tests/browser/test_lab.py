@@ -348,6 +348,7 @@ def test_saved_notebook_has_the_static_copy_and_no_key(make_lab):
     expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
     expect(lab.panel.locator(".fluxpanel-snippet")).to_have_attribute("open", "")
     seed = lab.value("panel.result.seed")
+    expect(static).to_contain_text(f"seed={seed},")  # the copy has followed (its own message)
     saved = lab.save()
     text = json.dumps(saved)
     assert key not in text
