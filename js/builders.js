@@ -5,6 +5,7 @@
 import { h } from "./dom.js";
 import { ImageField } from "./imagefield.js";
 import { BoxEditor } from "./boxeditor.js";
+import { loras } from "./loras.js";
 
 const WIDE = 10_000; // ranges wider than this get a number box, not a slider
 /** The panel's trait that says whether the random number is drawn anew or fixed. */
@@ -186,4 +187,4 @@ function boxes(param, ctx) {
 }
 
 /** The builder for each kind of value the spec names. */
-export const BUILDERS = { text, choice, boolean, integer: number, number, image, images: image, boxes, layout: boxes };
+export const BUILDERS = { text, choice, boolean, integer: number, number, image, images: image, boxes, layout: boxes, loras, finetunes: loras };

@@ -11,7 +11,7 @@ import math
 import pytest
 
 import fluxpanel
-from fluxpanel import FluxClient, GenerationRequest
+from fluxpanel import FluxClient, GenerationRequest, Lora
 from fluxpanel.providers import BlackForestLabs, Fal, Replicate
 from fluxpanel.testing import FakeBFL, FakeFal, FakeReplicate, HostRoutes, solid_png
 
@@ -220,7 +220,16 @@ def _values(p):
         return [True, False]
     if p.kind in ("integer", "number"):
         return [p.min, p.max]
+    if (
+        p.each is not None
+    ):  # LoRAs and finetunes: as many as allowed at the low end, one at the high
+        many = tuple(Lora(_source(p, i), p.each.min) for i in range(int(p.max)))
+        return [many, (Lora(_source(p, 0), p.each.max),)]
     return []
+
+
+def _source(p, i):
+    return f"my-finetune-{i}" if p.kind == "finetunes" else f"owner/lora-{i}"
 
 
 def _beyond(p):
@@ -232,6 +241,13 @@ def _beyond(p):
         return ["not-a-choice"]
     if p.kind == "boolean":
         return ["yes"]
+    if p.each is not None:
+        step = p.each.step or 1
+        ends = [
+            (Lora(_source(p, 0), p.each.min - step),),
+            (Lora(_source(p, 0), p.each.max + step),),
+        ]
+        return [*ends, tuple(Lora(_source(p, i)) for i in range(int(p.max) + 1))]
     return []
 
 
@@ -281,6 +297,8 @@ def _context(spec, name, value):
             pair = q.area_with[0] if name == other else other
             params[pair] = max(int(spec.params[pair].min or 1), -(-value // int(q.area_with[2])))
     for other, q in spec.params.items():  # required images: a photo-sized input
+        if q.required and q.each is not None and other != name:  # a required finetune
+            params[other] = "my-finetune"
         if q.required and q.is_image and other != name:
             params[other] = solid_png(512, 384, (255, 255, 255) if q.mask_of else (90, 120, 200))
         if q.canvas is not None and name != q.canvas.crop:
@@ -317,8 +335,8 @@ def test_every_value_a_table_allows_the_host_takes(fakes, host, model, name):
         for value in _beyond(p):
             with pytest.raises(fluxpanel.ValidationError):
                 GenerationRequest(model=model, models=cls.models, **_context(spec, name, value))
-    if name == "seed" or not _beyond(p):
-        return  # the hosts' seeds are wider than ours; nothing past a text's end
+    if name == "seed" or not _beyond(p) or p.each is not None:
+        return  # the hosts' seeds are wider than ours; nothing past a text's end (LoRAs: test_loras)
     # Sent raw, past our validation, the host's fake refuses it.
     valid = GenerationRequest(
         model=model,

@@ -25,7 +25,7 @@ def preview_panel(**kw):
 
 
 def test_traits_are_the_specs_parameters():
-    from fluxpanel._traits import BoxesTrait, InputTrait
+    from fluxpanel._traits import BoxesTrait, InputTrait, LorasTrait
 
     panel = preview_panel()
     table = panel.provider.models
@@ -45,6 +45,8 @@ def test_traits_are_the_specs_parameters():
                 "images": InputTrait,
                 "boxes": BoxesTrait,
                 "layout": BoxesTrait,
+                "loras": LorasTrait,
+                "finetunes": LorasTrait,
             }.get(p.kind, traitlets.Unicode)
             assert isinstance(trait, kind), name
             # Image bytes never travel in widget state: only the `inputs` trait.

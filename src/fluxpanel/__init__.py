@@ -36,6 +36,7 @@ from ._files import FileReadError
 from ._inputs import InputImage
 from ._limits import HostLimits
 from ._load import load
+from ._loras import Lora
 from ._pricing import PerMegapixel, PerTier, UpTo, estimate_cost
 from ._request import GenerationRequest
 from ._results import GeneratedImage, Generation
@@ -75,6 +76,7 @@ __all__ = [
     "InputImage",
     "InsufficientCreditsError",
     "Item",
+    "Lora",
     "ModelNotServedError",
     "ModelSpec",
     "ModerationError",

@@ -161,26 +161,36 @@ class Comparison:
             return self.prompt
         return next((c.request.caption for c in self.cells if c.request is not None), "")
 
+    def _at(self, name: str, value: Any) -> int:
+        """Where ``value`` stands among ``name``'s values (lists of LoRAs or
+        images are not hashable: cells are found by position)."""
+        values = self.varying[name]
+        return next((i for i, v in enumerate(values) if v is value), values.index(value))
+
     def _repr_html_(self) -> str:
-        cols: list[Any] = self.varying.get(self.col_param, [None]) if self.col_param else [None]
-        row_keys: list[tuple[Any, ...]] = list(
-            itertools.product(*(self.varying[p] for p in self.row_params))
+        col = self.col_param
+        cols: list[Any] = self.varying.get(col, [None]) if col else [None]
+        row_keys = list(
+            itertools.product(*(range(len(self.varying[p])) for p in self.row_params))
         ) or [()]
         by_key = {
-            (tuple(c.params[p] for p in self.row_params), c.params.get(self.col_param)): c
+            (
+                tuple(self._at(p, c.params[p]) for p in self.row_params),
+                self._at(col, c.params[col]) if col else 0,
+            ): c
             for c in self.cells
         }
-        col = self.col_param
         col_label = (lambda v: f"{col}={self._show(col, v)}") if col else (lambda v: "")
         head = "".join(f"<th {_TH}>{_html.text(col_label(v))}</th>" for v in cols)
         rows = []
         for key in row_keys:
             label = ", ".join(
-                f"{p}={self._show(p, v)}" for p, v in zip(self.row_params, key, strict=True)
+                f"{p}={self._show(p, self.varying[p][i])}"
+                for p, i in zip(self.row_params, key, strict=True)
             )
             cells = []
-            for v in cols:
-                cell = by_key.get((key, v))
+            for i in range(len(cols)):
+                cell = by_key.get((key, i))
                 cells.append(f"<td {_TD}>{_cell_html(cell)}</td>")
             rows.append(f"<tr><th {_ROW_TH}>{_html.text(label)}</th>{''.join(cells)}</tr>")
         notes = ""
@@ -236,10 +246,15 @@ def _as_flux_error(error: Exception) -> FluxError:
 
 
 def show_value(varying: Mapping[str, list[Any]], name: str, value: Any) -> str:
-    """A value as a label: as it is, or "image 2" for the second input image
-    compared (never its bytes)."""
+    """A value as a label: as it is, LoRAs by their labels, or "image 2" for
+    the second input image compared (never its bytes)."""
     if isinstance(value, (str, int, float, bool)) and len(str(value)) <= 80:
         return str(value)
+    labels = (
+        [getattr(v, "label", None) for v in value] if isinstance(value, (list, tuple)) else [None]
+    )
+    if all(isinstance(label, str) for label in labels):
+        return " + ".join(labels) or "none"
     values = varying.get(name, [])
     index = next((i for i, v in enumerate(values) if v is value), 0)
     return f"image {index + 1}"

@@ -28,6 +28,7 @@ class Image(Kind):
 
     name = family = "image"
     takes_images = True
+    brought = True
 
     def coerce(self, p: ParamSpec, value: Any, model: str) -> Any:
         if isinstance(value, (list, tuple)):

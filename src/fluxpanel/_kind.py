@@ -50,6 +50,9 @@ class Kind:
     wider: ClassVar[str] = ""
     #: Whether values are input images (one, or a list).
     takes_images: ClassVar[bool] = False
+    #: Whether a required value is one a person brings (an image, a
+    #: finetune's id): a panel's settings may lack it until Generate.
+    brought: ClassVar[bool] = False
     #: Whether a value is itself a list (references, boxes): ``compare()``
     #: varies a list of such lists, not the list.
     many: ClassVar[bool] = False

@@ -19,18 +19,29 @@ import math
 import numbers
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._boxes import Box
+from ._errors import ValidationError
 from ._image_kinds import Boxes, Image, Images, Layout, Naming, file_of, in_folder
+from ._keys import url_secrets
 from ._kind import DROP, Kind, _bounds, _plain_trait, grouped, number
+from ._loras import (
+    FINETUNES,
+    MAX_LORAS,
+    SOURCES,
+    Lora,
+    entries,
+    scale_problem,
+    shown,
+    source_problem,
+)
 from ._sizes import FAL_SIZES
-from ._words import choice_label
+from ._words import choice_label, in_words, reason
 
 if TYPE_CHECKING:
     import traitlets
 
-    from ._errors import ValidationError
     from ._spec import ModelSpec, ParamSpec
 
 
@@ -234,6 +245,139 @@ class Integer(Number):
         return _plain_trait("Int", 0, help)
 
 
+class Loras(Kind):
+    """LoRAs a host loads on top of the model: a tuple of
+    :class:`~fluxpanel.Lora` (an https URL or a name such as ``owner/lora``,
+    and a scale), at most ``max``; ``each`` is the rule for a scale."""
+
+    name = family = "loras"
+    many = True
+    empty = ()
+    #: Whether a source is the host's finetune id rather than weights to fetch.
+    finetune: ClassVar[bool] = False
+    #: What one entry is called in messages.
+    noun: ClassVar[str] = "LoRA"
+
+    def coerce(self, p: ParamSpec, value: Any, model: str) -> Any:
+        try:
+            given = entries(value)
+        except ValidationError as e:
+            raise p.invalid(model, value, f"{p.name}: {e}") from None
+        most = int(p.max) if p.max is not None else MAX_LORAS
+        if len(given) > most:
+            raise p.invalid(
+                model,
+                f"{len(given)} {self.noun}s",
+                f"{p.name}: {len(given)} {self.noun}s given, and {model} takes at most {most}",
+            )
+        if p.min and len(given) < p.min:
+            error = p.invalid(model, (), f"{p.name}: {model} needs a {self.noun}")
+            error.missing = True
+            raise error
+        each = p.each
+        assert each is not None and each.min is not None and each.max is not None
+        out: list[Lora] = []
+        for i, lora in enumerate(given, 1):
+            scale = each.default if lora.scale is None else lora.scale
+            problem = source_problem(lora.source, self.finetune) or scale_problem(
+                scale, each.min, each.max, each.label.lower()
+            )
+            if problem:
+                shown_as = Lora(shown(lora.source), lora.scale)
+                raise p.invalid(model, shown_as, f"{p.name}: {self.noun} {i}: {problem}")
+            if any(lora.source == other.source for other in out):
+                raise p.invalid(model, lora, f"{p.name}: {shown(lora.source)!r} is given twice")
+            out.append(Lora(lora.source, float(scale)))
+        return tuple(out)
+
+    def fit(self, p: ParamSpec, value: Any) -> Any:
+        try:
+            given = entries(value)
+        except ValidationError:
+            return DROP
+        each, most = p.each, int(p.max) if p.max is not None else MAX_LORAS
+        if each is None or each.min is None or each.max is None:
+            return DROP
+        out = []
+        for lora in given[:most]:
+            scale = lora.scale
+            if isinstance(scale, numbers.Real) and not isinstance(scale, bool):
+                scale = min(max(float(scale), each.min), each.max)
+            out.append(Lora(lora.source, scale))
+        return tuple(out)
+
+    def allowed(self, p: ParamSpec) -> str:
+        each = p.each
+        scale = f"a {each.label.lower()} from {number(each.min)} to {number(each.max)}"
+        what = FINETUNES if self.finetune else SOURCES
+        if p.max == 1:
+            return f"one {self.noun}: {what}, with {scale}"
+        most = number(p.max) if p.max is not None else str(MAX_LORAS)
+        return f"up to {most} {self.noun}s: {what}, each with {scale}"
+
+    def check(self, p: ParamSpec) -> None:
+        assert p.each is not None and p.default in (None, ()), p.name
+        KINDS[p.each.kind].check(p.each)
+
+    def json(self, value: Any) -> Any:
+        return [lora.to_json() for lora in value] if isinstance(value, tuple) else value
+
+    def for_host(self, spec: ModelSpec, p: ParamSpec, params: dict[str, Any]) -> None:
+        loras = params.pop(p.name) or ()
+        if spec.wire.pairs:  # one field each for the source and the scale
+            for lora, (source, scale) in zip(loras, spec.wire.pairs, strict=False):
+                params[source], params[scale] = lora.source, lora.scale
+        elif loras:  # a list, as fal reads it
+            params[p.name] = [{"path": lora.source, "scale": lora.scale} for lora in loras]
+
+    def view(self, p: ParamSpec) -> dict[str, Any]:
+        each = p.each.to_json() if p.each else {}
+        return {**_bounds(p), "each": each, "finetune": self.finetune, "noun": self.noun}
+
+    def snippet(self, name: str, value: Any, files: Naming | None = None) -> list[str]:
+        if not value:
+            return []
+        lines = [f"    {name}=[", *(f"        fluxpanel.{lora!r}," for lora in value), "    ],"]
+        if any(url_secrets(lora.source) for lora in value if "://" in lora.source):
+            lines.insert(
+                0, "    # a LoRA address's credentials are not written here: pass it whole"
+            )
+        return lines
+
+    def doc(self, p: ParamSpec) -> str:
+        each = p.each
+        scale = (
+            f" at {grouped(each.min)}–{grouped(each.max)} ({grouped(each.default)})" if each else ""
+        )
+        return f"`{p.name}` up to {grouped(p.max)}{scale}"
+
+    def ask(self, p: ParamSpec) -> str:
+        what = "its id" if self.finetune else "a URL or a name such as owner/lora"
+        return f"Add a {self.noun}: {what}."
+
+    def say(self, spec: ModelSpec, p: ParamSpec, error: ValidationError) -> str:
+        if error.missing:
+            return self.ask(p)
+        text = reason(error)
+        text = in_words(spec, text.removeprefix(f"{p.name}: "))
+        return text[0].upper() + text[1:] + "." if text else super().say(spec, p, error)
+
+    def trait(self, help: str) -> traitlets.TraitType[Any, Any]:
+        from ._traits import LorasTrait  # noqa: PLC0415 - brings traitlets: the panel's
+
+        return LorasTrait(help=help).tag(sync=True)
+
+
+class Finetunes(Loras):
+    """A host's finetunes: the same entries, each naming weights the host
+    keeps by its id (Black Forest Labs' ``finetune_id``)."""
+
+    name = "finetunes"
+    finetune = True
+    brought = True
+    noun = "finetune"
+
+
 _BY_NAME: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -246,6 +390,8 @@ _BY_NAME: dict[str, Kind] = {
         Images(),
         Boxes(),
         Layout(),
+        Loras(),
+        Finetunes(),
     )
 }
 #: Every kind, by the name tables give it (a new kind: a class above and a row here).

@@ -111,8 +111,8 @@ def resolve(
 
     ``None`` means "not given". Returns every parameter the model takes, in the
     table's order. This is the one place request rules are enforced. With
-    ``require_inputs=False`` a required image may be missing (a panel's
-    settings before its image is chosen).
+    ``require_inputs=False`` a required value a person brings may be missing
+    (a panel's settings before its image or finetune is chosen).
     """
     spec = _known(models, model, params)
     out: dict[str, Any] = {}
@@ -124,10 +124,11 @@ def resolve(
                 raise p.refused(model, value, out)
             continue
         if value is None:
-            if p.required and (require_inputs or not p.is_image):
+            brought = KINDS[p.kind].brought
+            if p.required and (require_inputs or not brought):
                 raise _missing(p, model)
-            if p.is_image:
-                continue  # an image not given (yet)
+            if p.is_image or (p.required and brought):
+                continue  # an image (or a required finetune) not given (yet)
             if p.random:  # drawn here, so the request records it
                 value = _rng.randint(int(p.min or 0), int(p.max or 0))
             else:

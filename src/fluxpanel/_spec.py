@@ -100,6 +100,8 @@ class ParamSpec:
     #: Boxes: ``(the image list the editor draws over, the parameter whose
     #: value gives the canvas's shape)``.
     backdrop: tuple[str, str] | None = None
+    #: A list of LoRAs: the rule for each entry's scale (a number parameter).
+    each: ParamSpec | None = None
     #: The relations the fields above name (see :mod:`fluxpanel._relations`).
     relations: tuple[Relation, ...] = field(default=(), init=False, repr=False, compare=False)
 
@@ -194,7 +196,10 @@ class Wire:
     when empty; ``text`` numbers sent as strings; ``negate`` switches sent as
     their opposite under another name; ``extra`` fields always sent;
     ``spread`` the field a list of images is spread over (``input_image``,
-    ``input_image_2``, ...) where the host takes no list.
+    ``input_image_2``, ...) where the host takes no list; ``pairs`` the
+    (source, scale) fields each LoRA is written to where the host takes no
+    list of them (Replicate's ``lora_weights``/``lora_scale`` then
+    ``extra_lora``/``extra_lora_scale``).
     """
 
     route: str = ""
@@ -208,6 +213,7 @@ class Wire:
     negate: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     spread: str = ""
+    pairs: tuple[tuple[str, str], ...] = ()
 
     def route_for(self, has_inputs: bool, has_more: bool = False) -> str:
         """The route for a request with (or without) input images."""

@@ -1,16 +1,17 @@
-"""The panel's trait types for values a plain trait cannot hold: input images
-and FLUX 3's boxes. Which trait a parameter has is its kind's choice
+"""The panel's trait types for values a plain trait cannot hold: input images,
+FLUX 3's boxes and LoRAs. Which trait a parameter has is its kind's choice
 (:meth:`fluxpanel._kinds.Kind.trait`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import traitlets as t
 
 from ._boxes import MAX_BOXES, Box, boxes_json, coerce_boxes
 from ._errors import ValidationError
 from ._inputs import InputImage
+from ._loras import entries
 
 
 class InputTrait(t.TraitType[Any, Any]):
@@ -71,3 +72,27 @@ def boxes_from_json(rows: Any, widget: Any) -> tuple[Any, ...]:
             names.add(box.name)
             out.append(box)
     return tuple(out)
+
+
+class LorasTrait(t.TraitType[Any, Any]):
+    """LoRAs as the panel holds them: a list of ``{"source", "scale"}`` rows,
+    as typed (checked when a request is made, so a half-written source is
+    kept and its message shown beside it). Anything
+    :func:`~fluxpanel._loras.entries` reads may be assigned (a source, a
+    :class:`~fluxpanel.Lora`, rows or pairs)."""
+
+    default_value: ClassVar[Any] = []
+    info_text = "a list of LoRAs (a source, a fluxpanel.Lora, or rows)"
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        if isinstance(value, list) and all(_is_row(v) for v in value):
+            return [{"source": v["source"], "scale": v.get("scale")} for v in value]
+        try:
+            given = entries(value)
+        except ValidationError as e:
+            raise t.TraitError(f"{self.name}: {e}") from None
+        return [{"source": lora.source, "scale": lora.scale} for lora in given]
+
+
+def _is_row(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("source"), str)

@@ -22,11 +22,12 @@ def spell(request: GenerationRequest, image: Callable[[InputImage], Any]) -> dic
             continue
         if name in wire.empty and value == "":
             continue
+        p = params.get(name)  # None: a field a kind wrote in the host's own name
         if isinstance(value, InputImage):
             value = image(value)
-        elif params[name].is_image:
+        elif p is not None and p.is_image:
             if wire.spread:  # input_image, input_image_2, ...: the list's first is its number
-                for i, item in enumerate(value, params[name].first_number):
+                for i, item in enumerate(value, p.first_number):
                     body[wire.spread + (f"_{i}" if i > 1 else "")] = image(item)
                 continue
             value = [image(item) for item in value]

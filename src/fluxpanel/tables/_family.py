@@ -40,10 +40,10 @@ Sources:
   fal.ai/models/fal-ai/flux-pro/v1/vto/llms.txt): the same sum as 3.75 cents
   for the first megapixel and 0.5 for each other, inputs and output together.
 - No published price was found for FLUX Deblur and FLUX Outpainting (Black
-  Forest Labs), nor for Kontext [dev] and FLUX.2 [dev] (run on
-  Replicate's and fal's own hardware), nor for FLUX.1 Expand [pro] (Black
-  Forest Labs' pricing pages list Fill but not Expand); they estimate at $0
-  until set here.
+  Forest Labs), nor for Kontext [dev], FLUX.2 [dev] and FLUX.1 [dev] with
+  LoRAs (run on Replicate's and fal's own hardware), nor for FLUX.1 Expand
+  [pro] (Black Forest Labs' pricing pages list Fill but not Expand) and
+  FLUX1.1 [pro] Ultra with a finetune; they estimate at $0 until set here.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "flux_schnell": ("FLUX.1 [schnell]", "Entry-level model, optimised for speed."),
         "flux_dev": ("FLUX.1 [dev]", "Developer-focused variant with flexible parameters."),
+        "flux_dev_lora": (
+            "FLUX.1 [dev] LoRA",
+            "FLUX.1 [dev] with your LoRAs: a style, a person or a product it has learnt.",
+        ),
         "flux_pro": ("FLUX.1 [pro]", "Professional-grade model, highest quality in the series."),
         "flux_pro_1_1": (
             "FLUX1.1 [pro]",
@@ -67,6 +71,10 @@ LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "flux_pro_1_1_ultra": (
             "FLUX1.1 [pro] Ultra",
             "Four-megapixel images; raw mode for a natural, less processed look.",
+        ),
+        "flux_pro_1_1_ultra_finetuned": (
+            "FLUX1.1 [pro] Ultra Finetuned",
+            "Ultra with a finetune of yours, trained or uploaded at the host.",
         ),
         "flux_kontext_pro": ("FLUX.1 Kontext [pro]", "Edit an image with words, or make one."),
         "flux_kontext_max": (
@@ -150,8 +158,18 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("FLUX Tools", ("flux_outpaint", "flux_vto", "flux_erase", "flux_deblur")),
     ("FLUX.1 Kontext", ("flux_kontext_max", "flux_kontext_pro", "flux_kontext_dev")),
-    ("FLUX1.1", ("flux_pro_1_1_ultra", "flux_pro_1_1")),
-    ("FLUX.1", ("flux_fill_pro", "flux_expand_pro", "flux_pro", "flux_dev", "flux_schnell")),
+    ("FLUX1.1", ("flux_pro_1_1_ultra", "flux_pro_1_1_ultra_finetuned", "flux_pro_1_1")),
+    (
+        "FLUX.1",
+        (
+            "flux_fill_pro",
+            "flux_expand_pro",
+            "flux_pro",
+            "flux_dev",
+            "flux_dev_lora",
+            "flux_schnell",
+        ),
+    ),
 )
 #: What each family is for, as the selector's groups say it (people choose a
 #: model by the task at hand).
@@ -161,8 +179,8 @@ TASKS: Mapping[str, str] = MappingProxyType(
         "FLUX.2": "make, or edit with references",
         "FLUX Tools": "extend, try on, remove, sharpen",
         "FLUX.1 Kontext": "edit an image with words",
-        "FLUX1.1": "make an image",
-        "FLUX.1": "make; repaint or grow an image",
+        "FLUX1.1": "make an image, with a finetune too",
+        "FLUX.1": "make, with LoRAs too; repaint or grow an image",
     }
 )
 #: Each model's group in the selector (its family, and what it is for) and

@@ -171,6 +171,16 @@ UPSAMPLING_VARIES = Caveat(
     "seed and settings need not give the same image; turn it off to reproduce one.",
     {"prompt_upsampling": True},
 )
+#: LoRAs given by address are fetched by the host, not read by fluxpanel.
+HOST_FETCHES = Caveat(
+    "The host fetches each LoRA itself, so the same request gives the same image only "
+    "while the file behind its address stays the same."
+)
+#: Black Forest Labs' finetunes live in one region.
+REGIONAL = Caveat(
+    "Black Forest Labs serves a finetune only from the region it was made in: use "
+    "base_url='https://api.us1.bfl.ai' or 'https://api.eu1.bfl.ai' as it was trained."
+)
 SAFETY_CHECKER = ParamSpec(
     "safety_checker",
     "boolean",
@@ -420,6 +430,43 @@ def outpaint_inputs(limits: ImageLimits, most: int, *, urls: bool = False) -> tu
         default=False,
     )
     return (picture, *sides, placement, *offsets, crop)
+
+
+def _scale(default: float, low: float, high: float, label: str, help: str) -> ParamSpec:
+    return ParamSpec("scale", "number", label, help, default=default, min=low, max=high, step=0.05)
+
+
+def loras(most: int, low: float, high: float, default: float = 1.0) -> ParamSpec:
+    """LoRAs the host loads by URL or name: up to ``most``, each at a scale
+    from ``low`` to ``high``."""
+    return ParamSpec(
+        "loras",
+        "loras",
+        "LoRAs",
+        "Weights that teach the model a style, a person or a product: an https URL of "
+        "a .safetensors file, or a name such as owner/lora (Hugging Face, Replicate). "
+        "The host fetches them, so the image follows whatever is there when it runs.",
+        default=(),
+        min=0,
+        max=most,
+        each=_scale(default, low, high, "Scale", "How strongly the LoRA applies."),
+    )
+
+
+def finetune(low: float, high: float, default: float) -> ParamSpec:
+    """A finetune the host keeps (required): its id and strength."""
+    return ParamSpec(
+        "finetune",
+        "finetunes",
+        "Finetune",
+        "Your finetune's id at this host (the name it was given when it was trained "
+        "or uploaded) and how strongly it applies.",
+        default=(),
+        min=1,
+        max=1,
+        required=True,
+        each=_scale(default, low, high, "Strength", "How strongly the finetune applies."),
+    )
 
 
 def image_prompt(limits: ImageLimits, *, urls: bool = False) -> ParamSpec:

@@ -23,6 +23,16 @@ unknown fields with 422):
   ``prompt``, ``aspect_ratio`` "between 21:9 and 9:21" (default 16:9),
   ``raw`` (false), ``image_prompt`` (base64) with ``image_prompt_strength``
   0 to 1 (0.1), ``seed``, ``safety_tolerance`` 0 to 6, ``prompt_upsampling``.
+- FLUX1.1 [pro] Ultra with a finetune ``POST /v1/flux-pro-1.1-ultra-finetuned``
+  (``FinetuneFluxUltraInput``, the API reference page "Generate an image
+  with FLUX 1.1 [pro] finetune with ultra mode"): ``finetune_id``
+  (required; "Name of the LoRA to use. For LoRAs from other organizations
+  (public or shared), use the format 'org-id/lora-name'"),
+  ``finetune_strength`` 0 to 2 (1.2), then Ultra's fields without ``raw``
+  (the page lists none). Finetunes are served only from the regional
+  endpoint they were trained at, ``api.us1.bfl.ai`` or ``api.eu1.bfl.ai``
+  ("Cross-region inference will not find your finetuned model",
+  docs.bfl.ai/finetuning).
 - FLUX.1 Kontext [pro] and [max] ``POST /v1/flux-kontext-pro`` and
   ``/v1/flux-kontext-max`` (``FluxKontextProInputs``, one class for both):
   ``prompt`` (required), ``input_image`` (base64 or an http(s) URL; the SDK's
@@ -170,6 +180,7 @@ from ._params import (
     PROMPT_UPSAMPLING,
     RATIOS,
     RAW,
+    REGIONAL,
     SEED,
     TRY_ON_PROMPT,
     UPSAMPLING_VARIES,
@@ -177,6 +188,7 @@ from ._params import (
     erase_inputs,
     expand_inputs,
     fill_inputs,
+    finetune,
     guidance,
     image,
     image_prompt,
@@ -403,6 +415,24 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             batch_seeds="each",
             size=ULTRA,
             wire=at("/v1/flux-pro-1.1-ultra"),
+        ),
+        "flux_pro_1_1_ultra_finetuned": model(
+            "flux_pro_1_1_ultra_finetuned",
+            PROMPT,
+            finetune(0, 2, 1.2),
+            _IMAGES,
+            choice("aspect_ratio", "Aspect ratio", "Shape of the image.", RATIOS, "16:9"),
+            _IMAGE_PROMPT,
+            IMAGE_PROMPT_STRENGTH,
+            SEED,
+            safety_tolerance(2, 0, 6),
+            PROMPT_UPSAMPLING,
+            caveats=(REGIONAL, UPSAMPLING_VARIES),
+            batch_seeds="each",
+            size=ULTRA,
+            wire=at(
+                "/v1/flux-pro-1.1-ultra-finetuned", pairs=(("finetune_id", "finetune_strength"),)
+            ),
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "/v1/flux-kontext-pro"),
         "flux_kontext_max": _kontext("flux_kontext_max", "/v1/flux-kontext-max"),

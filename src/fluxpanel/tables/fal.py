@@ -111,6 +111,24 @@ The FLUX family beyond FLUX.1 (fal-js ``types/endpoints.ts`` at 381105e):
   field, so fluxpanel sends no other (not even ``output_format``): resolution
   tiers, grounding and safety tolerance are Black Forest Labs' and
   Replicate's. No seed.
+
+LoRAs and finetunes (fal-js ``types/endpoints.ts`` at 381105e):
+
+- FLUX.1 [dev] with LoRAs ``fal-ai/flux-lora`` (``FluxLoraInput``, and the
+  API reference fal.ai/docs/model-api-reference/image-generation-api/flux-lora
+  for the ranges): ``loras``, a list of ``LoraWeight`` ``{path, scale}``
+  ("URL or path to a LoRA safetensors file. Or HF model name"; scale
+  default 1; "You can use any number of LoRAs and they will be merged
+  together"), ``image_size``, ``num_inference_steps`` 1 to 50 (28),
+  ``guidance_scale`` 0 to 35 (3.5), ``num_images`` 1 to 4,
+  ``acceleration`` none or regular (none), ``enable_safety_checker``,
+  ``output_format``, ``seed``, ``sync_mode``. fal gives no range for a
+  scale: fluxpanel keeps 0 to 4 (what a client generated from fal's API
+  JSON states, a lead rather than fal's word) and at most five LoRAs.
+- FLUX1.1 [pro] Ultra with a finetune ``fal-ai/flux-pro/v1.1-ultra-finetuned``
+  (``FluxProV11UltraFinetunedInput``): Ultra's fields with ``finetune_id``
+  and ``finetune_strength`` (both required; no range or default given:
+  fluxpanel keeps Black Forest Labs' 0 to 2, default 1.2).
 """
 
 from __future__ import annotations
@@ -125,6 +143,7 @@ from .._sizes import FAL_SIZES, KEEPS_IMAGE, ULTRA, Named
 from .._spec import ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import flux3_image
 from ._params import (
+    HOST_FETCHES,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
     NUM_IMAGES,
@@ -139,9 +158,11 @@ from ._params import (
     choice,
     erase_inputs,
     fill_inputs,
+    finetune,
     guidance,
     image,
     image_prompt,
+    loras,
     model,
     more_images,
     references,
@@ -284,6 +305,26 @@ def _klein(id: str, route: str) -> ModelSpec:
     )
 
 
+def _ultra(id: str, route: str, *first: ParamSpec, **wire: Any) -> ModelSpec:
+    """FLUX1.1 [pro] Ultra at ``route`` (``first``: its finetune, where it takes one)."""
+    return model(
+        id,
+        PROMPT,
+        *first,
+        NUM_IMAGES,
+        choice("aspect_ratio", "Aspect ratio", "Shape of the image.", _RATIOS, "16:9"),
+        RAW,
+        image_prompt(_LIMITS, urls=True),
+        IMAGE_PROMPT_STRENGTH,
+        SEED,
+        _TOLERANCE,
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+        size=ULTRA,
+        wire=app(route, **wire),
+    )
+
+
 def _named(id: str, route: str, *params: ParamSpec, **kw: Any) -> ModelSpec:
     """A FLUX.1 model sized by fal's names."""
     return model(id, *params, size=_NAMED_SIZE, wire=app(route, names=NAMED), **kw)
@@ -314,6 +355,21 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             _ACCELERATION,
             SAFETY_CHECKER,
         ),
+        # FLUX.1 [dev] with LoRAs: guidance 0 to 35, acceleration none or regular.
+        "flux_dev_lora": _named(
+            "flux_dev_lora",
+            "fal-ai/flux-lora",
+            PROMPT,
+            loras(5, 0, 4),
+            NUM_IMAGES,
+            _ASPECT,
+            SEED,
+            steps(28, 50),
+            guidance(3.5, 0, 35),
+            dataclasses.replace(_ACCELERATION, choices=("none", "regular")),
+            SAFETY_CHECKER,
+            caveats=(HOST_FETCHES,),
+        ),
         "flux_pro": _named(
             "flux_pro",
             "fal-ai/flux-pro/new",
@@ -338,20 +394,12 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             PROMPT_UPSAMPLING,
             caveats=(UPSAMPLING_VARIES,),
         ),
-        "flux_pro_1_1_ultra": model(
-            "flux_pro_1_1_ultra",
-            PROMPT,
-            NUM_IMAGES,
-            choice("aspect_ratio", "Aspect ratio", "Shape of the image.", _RATIOS, "16:9"),
-            RAW,
-            image_prompt(_LIMITS, urls=True),
-            IMAGE_PROMPT_STRENGTH,
-            SEED,
-            _TOLERANCE,
-            PROMPT_UPSAMPLING,
-            caveats=(UPSAMPLING_VARIES,),
-            size=ULTRA,
-            wire=app("fal-ai/flux-pro/v1.1-ultra"),
+        "flux_pro_1_1_ultra": _ultra("flux_pro_1_1_ultra", "fal-ai/flux-pro/v1.1-ultra"),
+        "flux_pro_1_1_ultra_finetuned": _ultra(
+            "flux_pro_1_1_ultra_finetuned",
+            "fal-ai/flux-pro/v1.1-ultra-finetuned",
+            finetune(0, 2, 1.2),
+            pairs=(("finetune_id", "finetune_strength"),),
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "fal-ai/flux-pro/kontext"),
         "flux_kontext_max": _kontext("flux_kontext_max", "fal-ai/flux-pro/kontext/max"),

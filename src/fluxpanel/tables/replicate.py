@@ -19,6 +19,12 @@ cog-run models replicate/cog-flux):
   ``bf16_predict``): ``if not seed`` draws a random one, so 0 is no seed
   here and seeds start at 1; one seed makes the whole batch
   (``get_noise(num_outputs, ..., seed=seed)``).
+- flux-dev-lora runs cog-flux's ``DevLoraPredictor``: flux-dev's inputs
+  with ``lora_weights`` ("Replicate models in the format <owner>/<username>
+  ..., HuggingFace URLs ..., CivitAI URLs ..., or arbitrary .safetensors
+  URLs from the Internet, including signed URLs") and ``lora_scale``, then
+  ``extra_lora`` and ``extra_lora_scale`` (each scale -1 to 3, default 1;
+  "For go_fast we apply a 1.5x multiplier"): two LoRAs at most.
 - flux-pro is run by Black Forest Labs (its version page, and the
   flux-1.1-pro version 96ccd0e7 that shares its schema): ``aspect_ratio``
   one of custom, 1:1, 16:9, 3:2, 2:3, 4:5, 5:4, 9:16, 3:4, 4:3 (default
@@ -96,6 +102,7 @@ from .._sizes import BY_MEGAPIXELS, BY_PIXELS, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image
 from ._params import (
+    HOST_FETCHES,
     IMAGE_PROMPT_STRENGTH,
     NUM_IMAGES,
     PROMPT,
@@ -111,6 +118,7 @@ from ._params import (
     image,
     image_prompt,
     interval,
+    loras,
     model,
     prompt_upsampling,
     references,
@@ -156,7 +164,8 @@ _NOT_DETERMINISTIC = Caveat(
 )
 
 
-def _cog(id: str, name: str, *params: ParamSpec) -> ModelSpec:
+def _cog(id: str, name: str, *params: ParamSpec, **wire: Any) -> ModelSpec:
+    caveats = (_NOT_DETERMINISTIC, *((HOST_FETCHES,) if wire.get("pairs") else ()))
     return model(
         id,
         PROMPT,
@@ -167,10 +176,10 @@ def _cog(id: str, name: str, *params: ParamSpec) -> ModelSpec:
         _GO_FAST,
         _MEGAPIXELS,
         SAFETY_CHECKER,
-        caveats=(_NOT_DETERMINISTIC,),
+        caveats=caveats,
         batch_seeds="batch",
         size=BY_MEGAPIXELS,
-        wire=slug(name, names=COG_NAMES),
+        wire=slug(name, names=COG_NAMES, **wire),
     )
 
 
@@ -252,6 +261,14 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
         "flux_schnell": _cog("flux_schnell", "flux-schnell", steps(4, 4)),
         "flux_dev": _cog("flux_dev", "flux-dev", steps(28, 50), guidance(3.0, 0, 10)),
+        "flux_dev_lora": _cog(
+            "flux_dev_lora",
+            "flux-dev-lora",
+            loras(2, -1, 3),
+            steps(28, 50),
+            guidance(3.0, 0, 10),
+            pairs=(("lora_weights", "lora_scale"), ("extra_lora", "extra_lora_scale")),
+        ),
         "flux_pro": model(
             "flux_pro",
             PROMPT,

@@ -133,6 +133,16 @@ SCHEMAS = {
         "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
         "image_prompt_strength": Field("number", 0, 1),
     },
+    # FinetuneFluxUltraInput: Ultra's fields without raw, and the finetune
+    # ("Name of the LoRA to use ... 'org-id/lora-name'"), its strength 0 to 2
+    "/v1/flux-pro-1.1-ultra-finetuned": {
+        **_COMMON,
+        "aspect_ratio": ratio_field("21:9", "9:21", nullable=True),
+        "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
+        "image_prompt_strength": Field("number", 0, 1),
+        "finetune_id": Field("string", required=True),
+        "finetune_strength": Field("number", 0, 2),
+    },
     # FluxKontextProInputs (pro and max), with input_image_2 to _4
     # ("Experimental Multiref", docs.bfl.ml/api-reference); the tolerance
     # "Limit of 2 for Image to Image"

@@ -74,6 +74,13 @@ _PRO = {
     "enhance_prompt": Field("boolean"),
 }
 _RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
+_ULTRA = {
+    **_PRO,
+    "aspect_ratio": ratio_field("21:9", "9:21"),
+    "raw": Field("boolean"),
+    "image_url": image_field(_URL),
+    "image_prompt_strength": Field("number", 0, 1),
+}
 # FluxKontextInput
 _KONTEXT = {
     **_PRO,
@@ -138,12 +145,21 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     # FluxProV11Input
     "fal-ai/flux-pro/v1.1": {**_PRO, "image_size": Field("string", enum=tuple(_SIZES))},
     # FluxProV11UltraInput (aspect_ratio: the nine ratios "| string")
-    "fal-ai/flux-pro/v1.1-ultra": {
-        **_PRO,
-        "aspect_ratio": ratio_field("21:9", "9:21"),
-        "raw": Field("boolean"),
-        "image_url": image_field(_URL),
-        "image_prompt_strength": Field("number", 0, 1),
+    "fal-ai/flux-pro/v1.1-ultra": _ULTRA,
+    # FluxProV11UltraFinetunedInput: Ultra's fields and the finetune (both required)
+    "fal-ai/flux-pro/v1.1-ultra-finetuned": {
+        **_ULTRA,
+        "finetune_id": Field("string", required=True),
+        "finetune_strength": Field("number", required=True),
+    },
+    # FluxLoraInput: loras (LoraWeight: path, scale), guidance 0 to 35, and
+    # acceleration none or regular (fal.ai/docs .../flux-lora for the ranges)
+    "fal-ai/flux-lora": {
+        **_COMMON,
+        "guidance_scale": Field("number", 0, 35),
+        "acceleration": Field("string", enum=("none", "regular")),
+        "enable_safety_checker": Field("boolean"),
+        "loras": Field("loras"),
     },
     "fal-ai/flux-pro/kontext": _KONTEXT,
     "fal-ai/flux-pro/kontext/max": _KONTEXT,
@@ -171,24 +187,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "enable_safety_checker": Field("boolean"),
         "guidance_scale": Field("number", 1, 20),
         "num_inference_steps": Field("integer", 1, 50),
-        "resolution_mode": Field(
-            "string",
-            enum=(
-                "auto",
-                "match_input",
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-            ),
-        ),
+        "resolution_mode": Field("string", enum=("auto", "match_input", "4:5", "5:4", *_RATIOS)),
     },
     # FluxProFillInput: "Needs to match the dimensions of the mask"
     "fal-ai/flux-pro/v1/fill": {

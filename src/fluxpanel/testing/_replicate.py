@@ -69,6 +69,20 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "image": Field("string"),
         "prompt_strength": Field("number", 0, 1),
     },
+    # cog-flux DevLoraPredictor: flux-dev's inputs and two LoRAs, each -1 to 3
+    "flux-dev-lora": {
+        **_COG,
+        "num_inference_steps": Field("integer", 1, 50),
+        "guidance": Field("number", 0, 10),
+        "image": Field("string"),
+        "prompt_strength": Field("number", 0, 1),
+        "lora_weights": Field("string"),
+        "lora_scale": Field("number", -1, 3),
+        "extra_lora": Field("string"),
+        "extra_lora_scale": Field("number", -1, 3),
+        "hf_api_token": Field("string"),
+        "civitai_api_token": Field("string"),
+    },
     "flux-pro": {
         "prompt": Field("string", required=True),
         "image_prompt": Field("string"),
@@ -239,7 +253,7 @@ def version_of(model: str) -> str:
 
 
 #: Models run by cog-flux (the rest are partner models run by Black Forest Labs).
-_COG_MODELS = {"flux-schnell", "flux-dev"}
+_COG_MODELS = {"flux-schnell", "flux-dev", "flux-dev-lora"}
 #: Models whose output is a list of URLs (the others answer one).
 _LISTS = {*_COG_MODELS, "flux-2-klein-4b"}
 

@@ -19,7 +19,7 @@ Resolver = Callable[[str], "bytes | None"]
 class Field:
     """One input field as a schema publishes it."""
 
-    type: str  # "string", "integer", "number", "boolean", "object", "ratio", "image(s)"
+    type: str  # "string", "integer", "number", "boolean", "object", "ratio", "image(s)", "loras"
     min: float | None = None
     max: float | None = None
     enum: tuple[Any, ...] | None = None
@@ -37,6 +37,9 @@ class Field:
     same_size_as: str | None = None
     #: ``images``: one string is taken as a one-item list.
     single: bool = False
+    #: ``loras`` (``max`` of them): the range of an item's scale.
+    min_scale: float | None = None
+    max_scale: float | None = None
     #: (another field, the most this one may be once that one is given):
     #: Kontext's tolerance is at most 2 with an input image.
     most_with: tuple[str, float] | None = None
@@ -201,6 +204,8 @@ def _problem(f: Field, value: Any) -> str:
         return "" if isinstance(value, dict) else "must be an object"
     elif f.type == "list":
         return "" if isinstance(value, list) else "must be an array"
+    elif f.type == "loras":  # [{"path": ..., "scale": ...}], as fal's LoraWeight
+        return _loras_problem(f, value)
     elif f.type in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be a{'n integer' if f.type == 'integer' else ' number'}"
@@ -214,4 +219,24 @@ def _problem(f: Field, value: Any) -> str:
             return f"must be a multiple of {f.multiple_of}"
     if f.enum is not None and value not in f.enum:
         return "must be one of " + ", ".join(repr(e) for e in f.enum)
+    return ""
+
+
+def _loras_problem(f: Field, value: Any) -> str:
+    if not isinstance(value, list):
+        return "must be an array"
+    if f.max is not None and len(value) > f.max:
+        return f"must have at most {int(f.max)} items"
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            return f"item {i}: path is required and must be a string"
+        scale = item.get("scale", 1)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            return f"item {i}: scale must be a number"
+        if (f.min_scale is not None and scale < f.min_scale) or (
+            f.max_scale is not None and scale > f.max_scale
+        ):
+            return f"item {i}: scale is out of range"
+        if set(item) - {"path", "scale", "force"}:
+            return f"item {i}: unknown field"
     return ""
