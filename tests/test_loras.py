@@ -249,8 +249,8 @@ def test_compare_takes_a_lora_scale_as_an_axis():
         map(str, [[{"path": FOX, "scale": 0.3}], [{"path": FOX, "scale": 1.0}], None])
     )
     labels = [comparison_label(grid.varying, cell.params) for cell in grid.cells]
-    assert labels == ["loras=fox.safetensors ×0.3", "loras=fox.safetensors ×1", "loras=none"]
-    assert "fox.safetensors ×0.3" in grid._repr_html_()  # the grid's headings say it too
+    assert labels == ["loras=fox.safetensors at 0.3", "loras=fox.safetensors at 1", "loras=none"]
+    assert "fox.safetensors at 0.3" in grid._repr_html_()  # the grid's headings say it too
 
 
 def test_switching_models_keeps_what_the_new_one_takes():

@@ -66,7 +66,7 @@ class Lora:
     def label(self) -> str:
         """Short, for a comparison's labels: the file or name, and the scale."""
         name = shown(self.source).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        return name if self.scale is None else f"{name} ×{self.scale:g}"
+        return name if self.scale is None else f"{name} at {self.scale:g}"
 
     def __repr__(self) -> str:
         scale = "" if self.scale is None else f", scale={self.scale:g}"
@@ -78,6 +78,17 @@ def shown(source: str) -> str:
     if isinstance(source, str) and source.startswith(("https://", "http://")):
         return public_url(source) if url_secrets(source) else source
     return source
+
+
+def labelled(value: Any) -> str | None:
+    """LoRAs as a short label ("fox at 0.8 + paper-cut at 1"), or ``None`` when
+    ``value`` is not a list of them."""
+    if not isinstance(value, (list, tuple)):
+        return None
+    labels = [getattr(v, "label", None) for v in value]
+    if not all(isinstance(label, str) for label in labels):
+        return None
+    return " + ".join(labels) or "none"
 
 
 def entries(value: Any) -> list[Lora]:
@@ -146,4 +157,4 @@ def scale_problem(scale: Any, low: float, high: float, word: str = "scale") -> s
     return ""
 
 
-__all__ = ["FINETUNES", "MAX_LORAS", "SOURCES", "Lora", "entries", "shown"]
+__all__ = ["FINETUNES", "MAX_LORAS", "SOURCES", "Lora", "entries", "labelled", "shown"]

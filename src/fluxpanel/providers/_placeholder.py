@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps, ImageStat
 
 from .._kinds import KINDS
+from .._loras import labelled
 from .._request import COUNT, GenerationRequest
 
 
@@ -127,7 +128,7 @@ def _label(request: GenerationRequest, index: int, image: Any, unit: int) -> Non
     shown = {n for n, p in request.spec.params.items() if not (p.role or p.random or p.backdrop)}
     params.append(
         "  ".join(
-            f"{k} {v}"
+            f"{k} {labelled(v) or v}"
             for k, v in request.params.items()
             if k in shown and k != COUNT and k not in request.inputs
         )
