@@ -163,6 +163,26 @@ def test_black_forest_labs_gets_the_finetune_id_and_strength():
     assert any("api.us1.bfl.ai" in t for t in caveats)  # finetunes live in one region
 
 
+@pytest.mark.parametrize(
+    ("cls", "fake_cls", "model", "route"),
+    [
+        (BlackForestLabs, FakeBFL, "flux_pro_finetuned", "/v1/flux-pro-finetuned"),
+        (Replicate, FakeReplicate, "flux_pro_finetuned", "flux-pro-finetuned"),
+        (Replicate, FakeReplicate, "flux_pro_1_1_ultra_finetuned", "flux-1.1-pro-ultra-finetuned"),
+        (Fal, FakeFal, "flux_pro_1_1_ultra_finetuned", "/fal-ai/flux-pro/v1.1-ultra-finetuned"),
+    ],
+)
+def test_every_finetuned_model_sends_its_id_and_strength_to_its_route(cls, fake_cls, model, route):
+    with fake_cls() as fake, client(cls, fake) as c:
+        if hasattr(fake, "queue_polls"):
+            fake.queue_polls = 0
+        assert c.generate(model=model, prompt="a fox", finetune=[("my-fox", 0.4)]).images
+        [sent] = [r for r in fake.requests if r.method == "POST" and route in r.path]
+    body = sent.json()
+    body = body.get("input", body)
+    assert (body["finetune_id"], body["finetune_strength"]) == ("my-fox", 0.4)
+
+
 def _post(fake, path, body, headers):
     return httpx.post(fake.base_url + path, json=body, headers=headers, timeout=10)
 

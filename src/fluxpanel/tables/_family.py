@@ -43,7 +43,8 @@ Sources:
   Forest Labs), nor for Kontext [dev], FLUX.2 [dev] and FLUX.1 [dev] with
   LoRAs (run on Replicate's and fal's own hardware), nor for FLUX.1 Expand
   [pro] (Black Forest Labs' pricing pages list Fill but not Expand) and
-  FLUX1.1 [pro] Ultra with a finetune; they estimate at $0 until set here.
+  FLUX.1 [pro] and FLUX1.1 [pro] Ultra with a finetune; they estimate at $0
+  until set here.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "FLUX.1 [dev] with your LoRAs: a style, a person or a product it has learnt.",
         ),
         "flux_pro": ("FLUX.1 [pro]", "Professional-grade model, highest quality in the series."),
+        "flux_pro_finetuned": (
+            "FLUX.1 [pro] Finetuned",
+            "FLUX.1 [pro] with a finetune of yours, trained at the host.",
+        ),
         "flux_pro_1_1": (
             "FLUX1.1 [pro]",
             "Faster and better than FLUX.1 [pro]; takes an image prompt.",
@@ -165,6 +170,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "flux_fill_pro",
             "flux_expand_pro",
             "flux_pro",
+            "flux_pro_finetuned",
             "flux_dev",
             "flux_dev_lora",
             "flux_schnell",
@@ -180,7 +186,7 @@ TASKS: Mapping[str, str] = MappingProxyType(
         "FLUX Tools": "extend, try on, remove, sharpen",
         "FLUX.1 Kontext": "edit an image with words",
         "FLUX1.1": "make an image, with a finetune too",
-        "FLUX.1": "make, with LoRAs too; repaint or grow an image",
+        "FLUX.1": "make, with LoRAs or a finetune; repaint or grow an image",
     }
 )
 #: Each model's group in the selector (its family, and what it is for) and

@@ -23,6 +23,12 @@ unknown fields with 422):
   ``prompt``, ``aspect_ratio`` "between 21:9 and 9:21" (default 16:9),
   ``raw`` (false), ``image_prompt`` (base64) with ``image_prompt_strength``
   0 to 1 (0.1), ``seed``, ``safety_tolerance`` 0 to 6, ``prompt_upsampling``.
+- FLUX.1 [pro] with a finetune ``POST /v1/flux-pro-finetuned`` (the API
+  reference page "Generate an image with FLUX [pro] finetune"):
+  ``finetune_id`` (required), ``finetune_strength`` 0 to 2 (1.1), then
+  FLUX.1 [pro]'s fields without ``interval``: ``steps`` 1 to 50 (40),
+  ``guidance`` 1.5 to 5 (2.5), ``image_prompt``, ``width``/``height``,
+  ``prompt_upsampling``, ``seed``, ``safety_tolerance``, ``output_format``.
 - FLUX1.1 [pro] Ultra with a finetune ``POST /v1/flux-pro-1.1-ultra-finetuned``
   (``FinetuneFluxUltraInput``, the API reference page "Generate an image
   with FLUX 1.1 [pro] finetune with ultra mode"): ``finetune_id``
@@ -271,20 +277,25 @@ _OUTPAINT_PROMPT = dataclasses.replace(
 )
 
 
-def _flux1(id: str, endpoint: str, *params: ParamSpec) -> ModelSpec:
-    """FLUX.1 and FLUX1.1: the prompt, a batch of tasks, the host's
-    tolerance and prompt upsampling."""
+#: Where a finetune's id and strength go.
+FINETUNED = (("finetune_id", "finetune_strength"),)
+
+
+def _flux1(id: str, endpoint: str, *params: ParamSpec, tuned: ParamSpec | None = None) -> ModelSpec:
+    """FLUX.1 and FLUX1.1: the prompt (and a ``tuned`` model's finetune), a
+    batch of tasks, the host's tolerance and prompt upsampling."""
     return model(
         id,
         PROMPT,
+        *((tuned,) if tuned else ()),
         _IMAGES,
         *params,
         safety_tolerance(2, 0, 6),
         PROMPT_UPSAMPLING,
-        caveats=(UPSAMPLING_VARIES,),
+        caveats=(REGIONAL, UPSAMPLING_VARIES) if tuned else (UPSAMPLING_VARIES,),
         batch_seeds="each",
         size=BY_PIXELS,
-        wire=at(endpoint),
+        wire=at(endpoint, pairs=FINETUNED if tuned else ()),
     )
 
 
@@ -397,6 +408,17 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             guidance(2.5, 1.5, 5),
             interval(),
         ),
+        "flux_pro_finetuned": _flux1(
+            "flux_pro_finetuned",
+            "/v1/flux-pro-finetuned",
+            _IMAGE_PROMPT,
+            _WIDTH,
+            _HEIGHT,
+            SEED,
+            steps(40, 50),
+            guidance(2.5, 1.5, 5),
+            tuned=finetune(0, 2, 1.1),
+        ),
         "flux_pro_1_1": _flux1(
             "flux_pro_1_1", "/v1/flux-pro-1.1", _IMAGE_PROMPT, _WIDTH, _HEIGHT, SEED
         ),
@@ -430,9 +452,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             caveats=(REGIONAL, UPSAMPLING_VARIES),
             batch_seeds="each",
             size=ULTRA,
-            wire=at(
-                "/v1/flux-pro-1.1-ultra-finetuned", pairs=(("finetune_id", "finetune_strength"),)
-            ),
+            wire=at("/v1/flux-pro-1.1-ultra-finetuned", pairs=FINETUNED),
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "/v1/flux-kontext-pro"),
         "flux_kontext_max": _kontext("flux_kontext_max", "/v1/flux-kontext-max"),

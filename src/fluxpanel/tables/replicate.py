@@ -45,6 +45,16 @@ cog-run models replicate/cog-flux):
   (default 1:1), ``raw`` (false), ``image_prompt`` (jpeg, png, gif, webp) with
   ``image_prompt_strength`` 0 to 1 (0.1), ``safety_tolerance`` 1 to 6 (2),
   ``seed``, ``output_format`` jpg or png. No width, height or batch; one URL.
+- flux-pro-finetuned (3412257f) and flux-1.1-pro-ultra-finetuned (1ab8454c),
+  run by Black Forest Labs: ``finetune_id`` ("Only IDs from trainings made
+  using Replicate's Flux Pro fine-tuning model are supported") and
+  ``finetune_strength`` (0 to 2, default 1), then flux-pro's fields without
+  ``interval`` (``steps`` 1 to 50, default 40; ``guidance`` 2 to 5, 3;
+  ``image_prompt``; ``aspect_ratio`` with ``custom`` width and height;
+  ``prompt_upsampling``; ``safety_tolerance`` 1 to 6) and flux-1.1-pro-ultra's
+  (its eleven ratios, default 1:1; ``raw``; ``image_prompt`` and its
+  strength; ``safety_tolerance`` 1 to 6). The page lists no ratios for
+  flux-pro-finetuned: fluxpanel offers flux-pro's.
 - flux-kontext-pro (0a138193) and flux-kontext-max (b94039e5): ``prompt``,
   ``input_image``, ``aspect_ratio`` (default ``match_input_image``),
   ``seed``, ``prompt_upsampling``, ``safety_tolerance`` 0 to 6 (2; "2 is
@@ -114,6 +124,7 @@ from ._params import (
     aspect_ratio,
     choice,
     fill_inputs,
+    finetune,
     guidance,
     image,
     image_prompt,
@@ -141,6 +152,10 @@ def slug(name: str, **changes: Any) -> Wire:
     return dataclasses.replace(WIRE, route=name, **changes)
 
 
+_ULTRA_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
+_ULTRA_HELP = "Shape of the image (about four megapixels)."
+#: Where a finetune's id and strength go.
+FINETUNED = (("finetune_id", "finetune_strength"),)
 _COG_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 _PRO_RATIOS = ("custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
 _HELP = "Shape of the image, as width:height (Replicate sizes it to about one megapixel)."
@@ -243,6 +258,52 @@ def _flux2(
     )
 
 
+def _pro(
+    id: str,
+    name: str,
+    default_steps: int,
+    *extra: ParamSpec,
+    first: tuple[ParamSpec, ...] = (),
+    **wire: Any,
+) -> ModelSpec:
+    """FLUX.1 [pro], run by Black Forest Labs (``first``: a finetune and an
+    image prompt, where the model takes them)."""
+    return model(
+        id,
+        PROMPT,
+        *first,
+        _custom_ratio(_PRO_RATIOS),
+        size("width", 256, 1440, 32, 1024, _CUSTOM),
+        size("height", 256, 1440, 32, 1024, _CUSTOM),
+        SEED,
+        steps(default_steps, 50),
+        guidance(3.0, 2, 5),
+        *extra,
+        safety_tolerance(2, 1, 6),
+        PROMPT_UPSAMPLING,
+        caveats=(UPSAMPLING_VARIES,),
+        size=BY_PIXELS,
+        wire=slug(name, **wire),
+    )
+
+
+def _ultra(id: str, name: str, *first: ParamSpec, **wire: Any) -> ModelSpec:
+    """FLUX1.1 [pro] Ultra (``first``: its finetune, where it takes one)."""
+    return model(
+        id,
+        PROMPT,
+        *first,
+        aspect_ratio(_ULTRA_RATIOS, "1:1", "Aspect ratio", _ULTRA_HELP),
+        RAW,
+        image_prompt(_LIMITS, urls=True),
+        IMAGE_PROMPT_STRENGTH,
+        SEED,
+        safety_tolerance(2, 1, 6),
+        size=ULTRA,
+        wire=slug(name, **wire),
+    )
+
+
 def _kontext(id: str, name: str) -> ModelSpec:
     return model(
         id,
@@ -269,22 +330,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             guidance(3.0, 0, 10),
             pairs=(("lora_weights", "lora_scale"), ("extra_lora", "extra_lora_scale")),
         ),
-        "flux_pro": model(
-            "flux_pro",
-            PROMPT,
-            _custom_ratio(_PRO_RATIOS),
-            size("width", 256, 1440, 32, 1024, _CUSTOM),
-            size("height", 256, 1440, 32, 1024, _CUSTOM),
-            SEED,
-            steps(25, 50),
-            guidance(3.0, 2, 5),
-            interval(),
-            safety_tolerance(2, 1, 6),
-            PROMPT_UPSAMPLING,
-            caveats=(UPSAMPLING_VARIES,),
-            size=BY_PIXELS,
-            wire=slug("flux-pro"),
-        ),
+        "flux_pro": _pro("flux_pro", "flux-pro", 25, interval()),
         "flux_pro_1_1": model(
             "flux_pro_1_1",
             PROMPT,
@@ -300,22 +346,19 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             wire=slug("flux-1.1-pro"),
         ),
         # Known from a schema-generated mirror of Replicate's schema (see above).
-        "flux_pro_1_1_ultra": model(
-            "flux_pro_1_1_ultra",
-            PROMPT,
-            aspect_ratio(
-                ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"),
-                "1:1",
-                "Aspect ratio",
-                "Shape of the image (about four megapixels).",
-            ),
-            RAW,
-            image_prompt(_LIMITS, urls=True),
-            IMAGE_PROMPT_STRENGTH,
-            SEED,
-            safety_tolerance(2, 1, 6),
-            size=ULTRA,
-            wire=slug("flux-1.1-pro-ultra"),
+        "flux_pro_1_1_ultra": _ultra("flux_pro_1_1_ultra", "flux-1.1-pro-ultra"),
+        "flux_pro_finetuned": _pro(
+            "flux_pro_finetuned",
+            "flux-pro-finetuned",
+            40,
+            first=(finetune(0, 2, 1.0), image_prompt(_LIMITS, urls=True)),
+            pairs=FINETUNED,
+        ),
+        "flux_pro_1_1_ultra_finetuned": _ultra(
+            "flux_pro_1_1_ultra_finetuned",
+            "flux-1.1-pro-ultra-finetuned",
+            finetune(0, 2, 1.0),
+            pairs=FINETUNED,
         ),
         "flux_kontext_pro": _kontext("flux_kontext_pro", "flux-kontext-pro"),
         "flux_kontext_max": _kontext("flux_kontext_max", "flux-kontext-max"),

@@ -133,6 +133,13 @@ SCHEMAS = {
         "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
         "image_prompt_strength": Field("number", 0, 1),
     },
+    # FLUX [pro] finetune: FLUX.1 [pro]'s fields without interval, and the finetune
+    "/v1/flux-pro-finetuned": {
+        **_DEV,
+        "image_prompt": image_field(_B64, nullable=True, **_LIMITS),
+        "finetune_id": Field("string", required=True),
+        "finetune_strength": Field("number", 0, 2),
+    },
     # FinetuneFluxUltraInput: Ultra's fields without raw, and the finetune
     # ("Name of the LoRA to use ... 'org-id/lora-name'"), its strength 0 to 2
     "/v1/flux-pro-1.1-ultra-finetuned": {

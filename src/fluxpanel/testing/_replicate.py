@@ -48,6 +48,7 @@ E005 = (
     "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
 )
 
+_ULTRA_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
 _COG_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 _COG = {  # cog-flux Inputs, shared by schnell and dev
     "prompt": Field("string", required=True),
@@ -161,22 +162,7 @@ SCHEMAS.update(
         # nodetool, class Flux_1_1_Pro_Ultra): no size, no batch; jpg or png.
         "flux-1.1-pro-ultra": {
             "prompt": Field("string", required=True),
-            "aspect_ratio": Field(
-                "string",
-                enum=(
-                    "21:9",
-                    "16:9",
-                    "3:2",
-                    "4:3",
-                    "5:4",
-                    "1:1",
-                    "4:5",
-                    "3:4",
-                    "2:3",
-                    "9:16",
-                    "9:21",
-                ),
-            ),
+            "aspect_ratio": Field("string", enum=_ULTRA_RATIOS),
             "raw": Field("boolean"),
             "image_prompt": _IMAGE,
             "image_prompt_strength": Field("number", 0, 1),
@@ -186,6 +172,21 @@ SCHEMAS.update(
         },
         "flux-kontext-pro": _KONTEXT,
         "flux-kontext-max": _KONTEXT,
+    }
+)
+#: The finetune's id (required) and strength, 0 to 2, on the finetuned models'
+#: version pages (flux-pro-finetuned 3412257f, flux-1.1-pro-ultra-finetuned 1ab8454c).
+_FINETUNE = {
+    "finetune_id": Field("string", required=True),
+    "finetune_strength": Field("number", 0, 2),
+}
+SCHEMAS.update(
+    {
+        "flux-pro-finetuned": {
+            k: v for k, v in SCHEMAS["flux-pro"].items() if k not in ("interval", "image_prompt")
+        }
+        | {"image_prompt": _IMAGE, **_FINETUNE},
+        "flux-1.1-pro-ultra-finetuned": {**SCHEMAS["flux-1.1-pro-ultra"], **_FINETUNE},
         "flux-kontext-dev": {
             **_PARTNER,
             "input_image": image_field(_URL, required=True),
