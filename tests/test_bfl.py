@@ -279,3 +279,30 @@ def test_snippet_runs_against_the_fake(bfl, tmp_path):
     env = {**os.environ, "BFL_API_KEY": bfl.api_key, "FLUXPANEL_CACHE_DIR": str(tmp_path / "c")}
     subprocess.run([sys.executable, str(script)], check=True, env=env, timeout=60)
     assert bfl.submits[-1].json() == provider.wire(req)
+
+
+def test_flux_2_sizes_are_bounded_by_their_area_not_by_a_side():
+    """Black Forest Labs limits FLUX.2's width and height together to 4
+    megapixels: a long 4096 x 1024 banner is made, 2048 x 4096 is refused
+    before sending, naming the limit."""
+
+    def request(w, h):
+        return GenerationRequest(
+            model="flux_2_pro",
+            models=BFL_MODELS,
+            prompt="a banner",
+            image_size="custom",
+            width=w,
+            height=h,
+        )
+
+    assert (request(4096, 1024).width, request(4096, 1024).height) == (4096, 1024)
+    with pytest.raises(fluxpanel.ValidationError, match=r"8\.0 megapixels") as e:
+        request(2048, 4096)
+    assert e.value.field == "height" and "at most 4 megapixels" in str(e.value)
+    with FakeBFL() as server, client_for(server) as c:
+        assert c.generate(request(4096, 1024)).images  # the host takes it
+        assert (server.submits[0].json()["width"], server.submits[0].json()["height"]) == (
+            4096,
+            1024,
+        )

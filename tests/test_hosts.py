@@ -371,6 +371,18 @@ def test_every_value_a_table_allows_the_host_takes(fakes, host, model, name):
 #: FLUX 3.1 Image's sides from 256.
 NARROWER = {
     **{("bfl", "flux_outpaint", name): ("high",) for name in ("width", "height")},
+    # FLUX.2's sides up to 4096 (Black Forest Labs: any, up to 4 megapixels in all).
+    **{
+        ("bfl", model, name): ("high",)
+        for model in (
+            "flux_2_pro",
+            "flux_2_max",
+            "flux_2_flex",
+            "flux_2_klein_4b",
+            "flux_2_klein_9b",
+        )
+        for name in ("width", "height")
+    },
     # FLUX 3.1 Image's sides from 256 (the schema's mirror: from 1).
     **{("bfl", "flux_3_1_image", name): ("low",) for name in ("width", "height")},
     **{

@@ -105,7 +105,9 @@ unknown fields with 422):
   and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
   (base64 or URL; at most 8 references, ``_catalog.py``),
   ``width``/``height`` at least 64, multiples of 16, at most 4 megapixels
-  ("0 = model chooses", matching the input), ``seed``, ``safety_tolerance``
+  together, no side limited on its own ("0 = model chooses", matching the
+  input; fluxpanel offers sides up to 4096, so 4096 x 1024 but not 2048 x
+  4096), ``seed``, ``safety_tolerance``
   0 to 5 (2); [flex] adds ``steps`` 1 to 50 (50), ``guidance`` 1.5 to 10 (5)
   and ``prompt_upsampling`` (default true). FLUX.2 [klein] 4B and 9B ``POST
   /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b`` (``Flux2KleinInputs``,
@@ -299,6 +301,14 @@ def _flux1(id: str, endpoint: str, *params: ParamSpec, tuned: ParamSpec | None =
     )
 
 
+#: FLUX.2's sides: any multiple of 16 from 64 whose image is at most 4
+#: megapixels (no side of its own is limited: 4096 x 1024 is allowed).
+_FLUX2_WIDTH = size("width", 64, 4096, 16, 1024, _CUSTOM)
+_FLUX2_HEIGHT = dataclasses.replace(
+    size("height", 64, 4096, 16, 1024, _CUSTOM), area_with=("width", 4, 64)
+)
+
+
 def _flux2(id: str, endpoint: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> Any:
     return model(
         id,
@@ -306,8 +316,8 @@ def _flux2(id: str, endpoint: str, *extra: ParamSpec, caveats: tuple = (), most:
         _IMAGES,
         references(_LIMITS, most),
         _SIZE_MODE,
-        size("width", 64, 2048, 16, 1024, _CUSTOM),
-        size("height", 64, 2048, 16, 1024, _CUSTOM),
+        _FLUX2_WIDTH,
+        _FLUX2_HEIGHT,
         SEED,
         *extra,
         safety_tolerance(2, 0, 5),

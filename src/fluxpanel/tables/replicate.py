@@ -72,9 +72,14 @@ cog-run models replicate/cog-flux):
   ("Maximum 8 images"), ``aspect_ratio`` (1:1; with ``match_input_image``
   and ``custom``), ``width``/``height`` 256 to 2048 with ``custom``
   (multiples of 16), ``safety_tolerance`` 1 to 5, ``seed``. flux-2-flex
-  (74299cd6) adds ``steps`` (1 to 50), ``guidance`` (1.5 to 10) and
-  ``prompt_upsampling`` (default true) and takes 10 images, sized in
-  multiples of 32. flux-2-dev (7bba46bd): 4 images, ``go_fast``, sizes 256
+  (74299cd6) adds ``steps`` (1 to 50; default 30 in a listing of
+  Replicate's live schema, cloudernative.com/ai-models/model/black-forest-labs/
+  flux-2-flex: the version page gives no default), ``guidance`` (1.5 to 10,
+  4.5) and ``prompt_upsampling`` (default true) and takes 10 images, sized in
+  multiples of 32. Each FLUX.2 model there also takes ``resolution`` (0.5 to
+  4 MP, "not used when aspect_ratio is 'custom'"; a second listing,
+  cinemasetfree.com): fluxpanel does not send it yet, so Replicate's default,
+  1 MP, sizes an image given by its ratio. flux-2-dev (7bba46bd): 4 images, ``go_fast``, sizes 256
   to 1440 in multiples of 32, ``disable_safety_checker``.
 - flux-2-klein-4b (version 8e9c42d7: fields and defaults on its version page,
   replicate.com/black-forest-labs/flux-2-klein-4b/versions/8e9c42d7.../api;
@@ -403,7 +408,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             10,
             2048,
             32,
-            steps(28, 50),
+            steps(30, 50),
             guidance(4.5, 1.5, 10),
             safety_tolerance(2, 1, 5),
             prompt_upsampling(True),

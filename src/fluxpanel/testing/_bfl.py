@@ -97,8 +97,8 @@ _COMMON = {
 _FLUX2 = {
     **{k: v for k, v in _COMMON.items() if k != "prompt_upsampling"},
     "prompt": Field("string", required=True),
-    "width": Field("integer", 64, 2048, multiple_of=16, nullable=True),
-    "height": Field("integer", 64, 2048, multiple_of=16, nullable=True),
+    "width": Field("integer", 64, None, multiple_of=16, nullable=True),
+    "height": Field("integer", 64, None, multiple_of=16, nullable=True),
     "safety_tolerance": Field("integer", 0, 5),
     **{
         "input_image" + (f"_{i}" if i > 1 else ""): image_field(_B64_URL, nullable=True, **_LIMITS)
@@ -508,7 +508,8 @@ class FakeBFL(LoopbackServer):
         if h.path in _FOUR_MP and isinstance(data, dict):
             w, h_ = data.get("width"), data.get("height")
             if isinstance(w, int) and isinstance(h_, int) and w * h_ > 2048 * 2048:
-                problems.append(("width", "width x height must be at most 4 megapixels"))
+                for side in ("width", "height"):
+                    problems.append((side, "width x height must be at most 4 megapixels"))
         if h.path == "/v1/flux-tools/outpainting-v1" and not problems:
             problems += _placement_problems(data)
         if h.path == "/v1/flux-3.1-image" and not problems:
