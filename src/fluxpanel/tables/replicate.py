@@ -56,7 +56,11 @@ cog-run models replicate/cog-flux):
   strength; ``safety_tolerance`` 1 to 6). The page lists no ratios for
   flux-pro-finetuned: fluxpanel offers flux-pro's.
 - flux-kontext-pro (0a138193) and flux-kontext-max (b94039e5): ``prompt``,
-  ``input_image``, ``aspect_ratio`` (default ``match_input_image``),
+  ``input_image``, ``aspect_ratio`` (default ``match_input_image``; the
+  version pages list no ratios: the cog ratios and 2:1 and 1:2, as
+  Replicate's own Kontext app flux-kontext-apps/multi-image-kontext-pro
+  (6d14f9b3) lists them and a reseller's copy of flux-kontext-pro's schema,
+  docs.kkiai.com, does),
   ``seed``, ``prompt_upsampling``, ``safety_tolerance`` 0 to 6 (2; "2 is
   currently the maximum allowed when input images are used": refused above
   2 with an input image).
@@ -230,9 +234,9 @@ _INPUT = image(
 )
 
 
-def _kontext_ratio(default: str = _MATCH) -> ParamSpec:
+def _kontext_ratio(default: str = _MATCH, more: tuple[str, ...] = ()) -> ParamSpec:
     return aspect_ratio(
-        _KONTEXT_RATIOS,
+        (*_KONTEXT_RATIOS, *more),
         default,
         "Aspect ratio",
         "Shape of the result; match_input_image keeps the input image's shape.",
@@ -314,7 +318,7 @@ def _kontext(id: str, name: str) -> ModelSpec:
         id,
         PROMPT,
         _INPUT,
-        _kontext_ratio(),
+        _kontext_ratio(more=("2:1", "1:2")),
         SEED,
         PROMPT_UPSAMPLING,
         safety_tolerance(2, 0, 6, most_with=("input_image", 2)),

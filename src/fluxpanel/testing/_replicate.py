@@ -144,7 +144,7 @@ def _flux2(most: int, high: int) -> dict[str, Field]:
 _KONTEXT = {
     **_PARTNER,
     "input_image": _IMAGE,
-    "aspect_ratio": Field("string", enum=_KONTEXT_RATIOS),
+    "aspect_ratio": Field("string", enum=(*_KONTEXT_RATIOS, "2:1", "1:2")),
     "prompt_upsampling": Field("boolean"),
     # "2 is currently the maximum allowed when input images are used"
     "safety_tolerance": Field("integer", 0, 6, most_with=("input_image", 2)),
