@@ -99,6 +99,13 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
     )
     expect(offline.locator('.fluxpanel-box-layer [data-box="logo_1"]')).to_be_visible()
     texts += lab.page.evaluate(CONTRAST)
+    # LoRAs: a list field, a row per entry with its scale and Remove.
+    lab.kernel(
+        "offline.model = 'flux_dev_lora'; offline.loras = [fluxpanel.Lora('owner/paper', 0.6)]"
+    )
+    expect(offline.locator(".fluxpanel-lora [data-action='remove-lora']")).to_be_visible()
+    offline.locator('[data-param="loras"]').screenshot(path=str(SCREENSHOTS / f"loras-{slug}.png"))
+    texts += lab.page.evaluate(CONTRAST)
     parts = {c for t in texts for c in t["cls"].split()}
     wanted = {
         "fluxpanel-banner",
@@ -111,6 +118,7 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
         "fluxpanel-box-hint",
         "value-of-seed",  # the seed while it is drawn anew each run: full contrast
         "fluxpanel-range",
+        "fluxpanel-link",  # the LoRA's Remove, and Add a LoRA
     }
     assert wanted <= parts, parts
     lab.command("apputils:change-theme", {"theme": "JupyterLab Light"})  # it persists
