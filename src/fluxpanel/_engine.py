@@ -5,8 +5,10 @@ the engine sends them and keeps the flow: submit, follow the task, the
 deadline, cancelling, the phases a person sees, and fetching the images. It
 asks small units for every rule: :mod:`fluxpanel._retry` when to try again,
 :mod:`fluxpanel._bodies` how many bytes may arrive, :mod:`fluxpanel._downloads`
-(with :mod:`fluxpanel._addresses`) which images may be fetched, and the
-provider's :class:`~fluxpanel._keys.KeyRule` what no error may carry.
+(with :mod:`fluxpanel._addresses`) which images may be fetched,
+:mod:`fluxpanel._accepting` which task a part follows and what is kept of
+each task the host accepted, and the provider's
+:class:`~fluxpanel._keys.KeyRule` what no error may carry.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from ._accepting import Accepting, quietly
 from ._bodies import DEFAULT_MAX_IMAGE_BYTES
 from ._downloads import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_DOWNLOADS_PER_HOST, Downloads
 from ._errors import APIError, ConfigError, FluxError, RequestTimeout
-from ._flow import Call, Outputs, Progress, Reply, Step, Tasks
+from ._flow import Call, Outputs, Progress, Reply, Tasks
 from ._http import Clients, timeout_of
 from ._limits import Gate, HostLimits, gate_for
 from ._phases import ImageCallback, Phases, ProgressCallback, notify
@@ -213,23 +215,15 @@ class Engine:
         run.tasks.done.add(part)
         return outputs
 
-    def _first(self, request: GenerationRequest, part: int, tasks: Tasks) -> Step:
-        """A task followed again (never created twice), or a new one."""
-        known = tasks.rejoin.get(part)
-        if known is not None:
-            tasks.accepted[part] = known
-            return self.provider.rejoin(request, known)
-        if tasks.only_rejoin:
-            raise FluxError(f"task {part + 1} of this request was never sent; nothing to collect")
-        return self.provider.start(request)
-
     async def _follow(
         self, request: GenerationRequest, part: int, parts: int, run: _Run
     ) -> Outputs:
-        tasks, step, written = run.tasks, self._first(request, part, run.tasks), None
+        tasks = run.tasks
+        this = Accepting(self.provider, request, part, parts, tasks)
+        step, written = this.first(), None
 
         def late(reply: asyncio.Future[Reply]) -> None:  # a create answered after a cancel
-            self._keep_late(request, part, parts, call, reply, tasks)
+            this.keep_late(call, reply)
 
         while isinstance(step, Call):
             call = step
@@ -243,7 +237,7 @@ class Engine:
                         await self._give_up(call)
                     await asyncio.sleep(call.delay)
                 if written is not None:  # the ledger has the task before its first poll
-                    await _quietly(written)
+                    await quietly(written)
                     written = None
                 reply = await self.sender.step(call, run.phases, run.deadline, late)
             except asyncio.CancelledError:
@@ -255,7 +249,7 @@ class Engine:
                     tasks.final[part] = e  # the host's answer on its own task
                 raise
             if call.billable and reply.status < 400:
-                written = self._accepted(request, part, parts, call, reply, tasks)
+                written = this.accepted(call, reply)
             try:
                 step = self._advance(request, call, reply)
             except FluxError as e:
@@ -268,59 +262,6 @@ class Engine:
         # batch, within its LINGER: the create, during which the task ran and
         # nothing names it yet, is by far the longer time to lose it in.
         return step
-
-    def _accepted(
-        self,
-        request: GenerationRequest,
-        part: int,
-        parts: int,
-        call: Call,
-        reply: Reply,
-        tasks: Tasks,
-    ) -> Awaitable[None] | None:
-        """The host accepted a task: kept in ``tasks`` and written to its log."""
-        try:
-            task = self.provider.accepted(request, call, reply)
-        except (TypeError, ValueError, KeyError, AttributeError, FluxError):
-            task = None  # an answer the flow will call unreadable
-        if task is None:
-            return None
-        tasks.accepted[part] = task
-        if tasks.log is None:
-            return None
-        return tasks.log.accepted(part, parts, task, tasks.slots.get(part))
-
-    def _keep_late(
-        self,
-        request: GenerationRequest,
-        part: int,
-        parts: int,
-        call: Call,
-        reply: asyncio.Future[Reply],
-        tasks: Tasks,
-    ) -> None:
-        """A create whose run was cancelled while it was on its way: its reply
-        is waited for apart from the run, and the task it names written to
-        the ledger and left for the next run of the request (which waits for
-        this first) or :func:`fluxpanel.resume`."""
-
-        async def keep() -> None:
-            try:
-                answer = await reply
-            except (asyncio.CancelledError, Exception):  # never sent, or no answer: nothing
-                return
-            if answer.status >= 400:
-                return
-            written = self._accepted(request, part, parts, call, answer, tasks)
-            if written is not None and tasks.log is not None:
-                await _quietly(written)
-                tasks.log.finish(tasks, None)  # released: nobody follows it now
-
-        kept = asyncio.ensure_future(keep())
-        _KEEPING.add(kept)
-        kept.add_done_callback(_KEEPING.discard)
-        if tasks.log is not None:
-            tasks.log.sending(kept)
 
     async def _give_up(self, call: Call) -> None:
         """A wait that would pass the deadline gives up now, stopping the
@@ -374,18 +315,6 @@ class _Run:
     seen: list[str] = field(default_factory=list)
     #: The deadline of its flow, once it is under way.
     deadline: asyncio.Timeout | None = None
-
-
-#: Creates kept after their run was cancelled, held until they are written.
-_KEEPING: set[asyncio.Future[None]] = set()
-
-
-async def _quietly(written: Awaitable[None]) -> None:
-    """Wait for the ledger's write; its failure is its own (a warning)."""
-    try:
-        await written
-    except Exception:
-        pass
 
 
 def _refused(error: APIError) -> bool:
