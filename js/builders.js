@@ -3,7 +3,7 @@
 // parameter's name: the prompt is the text whose role is "prompt", the seed
 // the number drawn at random ("random" in the spec).
 import { h } from "./dom.js";
-import { ImageField } from "./imagefield.js";
+import { ImageField, MaskView } from "./imagefield.js";
 import { BoxEditor } from "./boxeditor.js";
 import { loras } from "./loras.js";
 
@@ -130,7 +130,7 @@ function number(param, ctx) {
     if (slider) slider.value = ctx.get(param.name);
   };
   if (param.most_with) limitWith(param, ctx, [box, slider], range, update);
-  return { body: [h("div", { class: "row" }, slider, box, range)], updates: { [param.name]: update } };
+  return { body: [h("div", { class: "row slider" }, slider, box, range)], updates: { [param.name]: update } };
 }
 
 /** A lower limit once an image is given (Kontext's tolerance with an input image). */
@@ -164,7 +164,11 @@ function image(param, ctx) {
     paint,
     under: param.mask_of ? () => images.entries(param.mask_of)[0] : null,
   });
-  return { body: [field.el], input: field };
+  if (!param.mask_of) return { body: [field.el], input: field };
+  // A mask is also shown large over its image, in the wide column.
+  const view = new MaskView({ param, entries: images.entries, picture: images.picture });
+  ctx.watch("inputs", () => view.update());
+  return { body: [field.el], input: field, view: view.el };
 }
 
 /** Where each element goes: the box editor over the first reference. */
@@ -183,7 +187,8 @@ function boxes(param, ctx) {
   const backdrop = () => editor.showBackdrop();
   ctx.watch(shape, backdrop);
   ctx.watch("inputs", backdrop);
-  return { body: [editor.el], updates: { [param.name]: () => editor.update() } };
+  // Drawn in the wide column, after the control that gives the canvas its shape.
+  return { body: [editor.el], updates: { [param.name]: () => editor.update() }, wide: shape };
 }
 
 /** The builder for each kind of value the spec names. */

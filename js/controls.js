@@ -76,6 +76,8 @@ class Form {
     this.watchers = new Map(); // trait -> other views that follow its value
     this.errorSlots = new Map();
     this.inputs = new Map(); // image parameter -> its field
+    this.wide = []; // [the field that shapes it, a field drawn on in the wide column]
+    this.views = []; // large views of fields, for the wide column
     this.promptArea = null;
     this.promptName = null;
     const base = { get, set, generate, uid, images, watch: (name, fn) => this.watch(name, fn) };
@@ -131,11 +133,22 @@ class Form {
     if (built.input) this.inputs.set(param.name, { field: built.input, mask: Boolean(param.mask_of) });
     this.fields.push(el);
     if (param.required) this.required = this.fields.length;
+    if (built.wide !== undefined) this.wide.push([built.wide, el]);
+    if (built.view) this.views.push(built.view);
+  }
+
+  /** The wide column's part: fields drawn on (each after the field that
+   * shapes it) and the large views of fields. */
+  workspace() {
+    const moved = this.wide.flatMap(([lead, el]) => [this.fields.find((f) => f.dataset.param === lead), el]);
+    this.fields = this.fields.filter((f) => !moved.includes(f));
+    return h("div", { class: "workspace", "data-part": "workspace" }, moved, this.views);
   }
 
   finish(caveats, action) {
     const after = this.fields.findIndex((f) => f.dataset.param === this.promptName) + 1;
     if (action) this.fields.splice(after || this.required || this.fields.length, 0, action);
+    const wide = this.workspace();
     const el = h("div", { class: "controls" }, this.fields, caveats.el);
     const update = (name) => {
       this.updaters.get(name)?.();
@@ -146,6 +159,7 @@ class Form {
     caveats.show();
     return {
       el,
+      wide,
       update,
       errors: (byField) => this.errors(byField),
       updateInputs: () => this.updateInputs(),

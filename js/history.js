@@ -1,13 +1,13 @@
-// Thumbnails of this panel's past generations; a click restores one.
+// Thumbnails of this panel's past generations; a click shows one again, with
+// its own actions (Use as input, Reuse seed, Download) under the result.
 import { h, fill } from "./dom.js";
 
 /**
  * @param {object} opts
  * @param {(entry: object) => Promise<string>} opts.thumb  object URL of an entry's thumbnail
  * @param {(id: number) => void} opts.restore
- * @param {(id: number) => void} opts.useInput  the entry's first image as the input of an edit
  */
-export function createHistory({ thumb, restore, useInput }) {
+export function createHistory({ thumb, restore }) {
   const list = h("div", { class: "history-list", role: "list" });
   const el = h("div", { class: "history", "data-part": "history" }, h("div", { class: "heading" }, "History"), list);
   let shown = "";
@@ -20,22 +20,19 @@ export function createHistory({ thumb, restore, useInput }) {
     const items = [...entries].reverse().map((entry) => {
       const img = h("img", { alt: "", width: entry.thumb_width, height: entry.thumb_height });
       thumb(entry).then((url) => (img.src = url));
+      const seed = entry.seed === null ? "no seed" : `seed ${entry.seed}`;
       const open = h(
         "button",
         {
-          class: "history-item" + (entry.id === current ? " fluxpanel-current" : ""),
+          class: "history-item" + (entry.id === current ? " current" : ""),
           "data-history-id": entry.id,
-          title: `${entry.prompt}\n${entry.model} · ${entry.seed === null ? "no seed" : `seed ${entry.seed}`} · ${entry.count} image(s)\nClick to restore these settings and images`,
+          "aria-label": `${entry.prompt} (${entry.model}, ${seed})`,
+          title: `${entry.prompt}\n${entry.model} · ${seed} · ${entry.count} image(s)\nClick to show it again, with its settings`,
           onclick: () => restore(entry.id),
         },
         img,
       );
-      const edit = h(
-        "button",
-        { class: "link history-use", "data-action": "use-input", title: "Use its first image as the input of an edit", onclick: () => useInput(entry.id) },
-        "Use as input",
-      );
-      return h("div", { class: "history-entry", role: "listitem" }, open, edit);
+      return h("div", { role: "listitem" }, open);
     });
     fill(list, items);
   }

@@ -227,6 +227,42 @@ export class ImageField {
   }
 }
 
+/** A mask tinted over its image, large, while both are given (kernel's pictures at display size). */
+export class MaskView {
+  #entries;
+  #param;
+  #photo;
+  #picture;
+  #shown = "";
+  #tint;
+
+  constructor({ param, entries, picture }) {
+    this.#param = param;
+    this.#entries = entries;
+    this.#picture = picture;
+    this.#photo = h("img", { alt: `${param.label} over its image` });
+    this.#tint = h("span", { class: "tint" });
+    const caption = h("figcaption", {}, `${param.label}: the tinted part is what changes`);
+    this.el = h("figure", { class: "mask-large", "data-part": "mask-large", hidden: true }, h("span", { class: "masked" }, this.#photo, this.#tint), caption);
+    this.update();
+  }
+
+  async update() {
+    const { mask_of: under, name } = this.#param;
+    const [image] = this.#entries(under), [mask] = this.#entries(name);
+    const key = image?.sha256 && mask?.sha256 ? `${image.sha256} ${mask.sha256}` : "";
+    if (key === this.#shown) return;
+    this.#shown = key;
+    this.el.hidden = true;
+    if (!key) return;
+    const [photo, tint] = await Promise.all([this.#picture(under, 0), this.#picture(name, 0)]).catch(() => []);
+    if (this.#shown !== key || !photo) return;
+    this.#photo.src = photo;
+    this.#tint.style.maskImage = `url(${tint})`;
+    this.el.hidden = false;
+  }
+}
+
 function describe(param) {
   const l = param.limits;
   const parts = [`${(l.formats || []).map((f) => f.toUpperCase()).join(", ")}`];

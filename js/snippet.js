@@ -27,6 +27,24 @@ export function copyControls(source, action) {
   return [status, h("button", { class: "link", type: "button", "data-action": action, onclick: copy }, "Copy")];
 }
 
+// Python's words, strings, numbers and comments, for highlighting the code.
+const TOKENS = /(#[^\n]*)|("""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|\b(import|from|as|await|async|def|return|with|for|in|if|else|not|and|or|None|True|False)\b|\b(\d[\d_]*(?:\.\d+)?)\b/g;
+const KINDS = ["comment", "string", "keyword", "number"];
+
+/** `text` as spans of its kinds of token (text nodes only: nothing is parsed as HTML). */
+export function highlight(text) {
+  const parts = [];
+  let at = 0;
+  for (const m of text.matchAll(TOKENS)) {
+    if (m.index > at) parts.push(text.slice(at, m.index));
+    const kind = KINDS[m.slice(1).findIndex(Boolean)];
+    parts.push(h("span", { class: `tok-${kind}` }, m[0]));
+    at = m.index + m[0].length;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
 export function createSnippet() {
   let which = "result";
   let texts = { result: "", current: "" };
@@ -38,7 +56,7 @@ export function createSnippet() {
   };
   const el = h(
     "details",
-    { class: "snippet" },
+    { class: "snippet", open: true },
     h("summary", {}, "Python code"),
     h("div", { class: "row" }, tabs.result, tabs.current, h("span", { class: "spacer" }), ...copyControls(code, "copy")),
     pre,
@@ -52,7 +70,7 @@ export function createSnippet() {
     if (!texts.result && which === "result") which = "current";
     tabs.result.disabled = !texts.result;
     for (const [name, tab] of Object.entries(tabs)) tab.setAttribute("aria-pressed", String(name === which));
-    code.textContent = texts[which];
+    code.replaceChildren(...highlight(texts[which] || ""));
     pre.dataset.showing = which;
   }
   function update(next) {

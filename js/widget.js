@@ -30,6 +30,7 @@ function inputImages(model, kernel, host) {
     upload: (name, file, append, onProgress) => uploader(name, file, { append, onProgress }),
     remove: (name, index) => model.send({ type: "input-remove", param: name, index }),
     move: (name, from, to) => model.send({ type: "input-move", param: name, from, to }),
+    picture: (name, index) => kernel.picture(name, index),
     paint: (param) => {
       const [image] = images.entries(param.mask_of);
       if (!image) return;
@@ -64,6 +65,7 @@ class PanelView {
   #snippet;
   #status;
   #uid;
+  #workspaceSlot;
 
   constructor(model, el) {
     this.#model = model;
@@ -94,6 +96,8 @@ class PanelView {
     this.#banner = h("div", { class: "banner", "data-part": "banner", role: "note" });
     this.#provider = h("span", { class: "provider", "data-part": "provider" });
     this.#controlsSlot = h("div", { class: "controls-slot" });
+    // What is drawn or painted (the box editor, a mask over its image): the wide column.
+    this.#workspaceSlot = h("div", { class: "workspace-slot" });
     this.#status = new Status({ generate: () => this.#generate(), cancel: () => model.send({ type: "cancel" }) });
     const useInput = (content) => model.send({ type: "use-input", ...content });
     this.#gallery = new Gallery({
@@ -110,7 +114,6 @@ class PanelView {
     this.#history = createHistory({
       thumb: (entry) => kernel.child(entry.ref, entry.mime),
       restore: (id) => model.send({ type: "restore", id }),
-      useInput: (id) => useInput({ entry: id, index: 0 }),
     });
     this.#snippet = createSnippet();
     this.#providerField = this.#providerPicker();
@@ -123,8 +126,12 @@ class PanelView {
       h(
         "div",
         { class: "body" },
-        h("div", { class: "side" }, title, this.#controlsSlot),
-        h("div", { class: "main" }, this.#gallery.el, this.#history.el, this.#snippet.el),
+        h(
+          "div",
+          { class: "columns" },
+          h("div", { class: "side" }, title, this.#controlsSlot),
+          h("div", { class: "main" }, this.#workspaceSlot, this.#gallery.el, this.#snippet.el, this.#history.el),
+        ),
       ),
     );
     this.#root.className = "fluxpanel"; // the root of every class of the panel
@@ -222,6 +229,7 @@ class PanelView {
       action: this.#status.el,
     });
     this.#controlsSlot.replaceChildren(this.#controls.el);
+    this.#workspaceSlot.replaceChildren(this.#controls.wide);
     this.#controls.errors(model.get("field_errors"));
   }
 

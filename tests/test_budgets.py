@@ -1,6 +1,6 @@
 """Size budgets from the benchmarks, which are exact (not timed) and so are
 tests: images reach the browser as binary buffers of display-size previews,
-saved notebooks stay small, and the bundle stays under 64 KB."""
+saved notebooks stay small, and the bundle stays under 68 KB."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ def test_saved_notebook_grows_by_a_fraction_of_the_original():
     assert figure.ratio <= 0.15, figure
 
 
-def test_front_end_bundle_under_64_kb():
+def test_front_end_bundle_under_68_kb():
     assert (Path(__file__).parent.parent / "src/fluxpanel/static/widget.js").exists()
     figure = bundle_size()
-    assert figure.ours < 64_000, figure
+    assert figure.ours < 68_000, figure
 
 
 def test_the_front_end_assumes_no_one_notebook_application():

@@ -30,8 +30,11 @@ from .providers import Provider
 THUMB_SIDE = 256
 CELL_WIDTH = 200  # CSS pixels; thumbnails are sharper than that on dense screens
 
-_TH = "style='padding:4px'"
-_ROW_TH = "style='text-align:right;padding:4px;max-width:160px'"
+# Labels wrap inside their cell (never cut off, however long a value), every
+# column keeps its images' width, and a grid wider than the output scrolls.
+_WRAP = "overflow-wrap:anywhere;white-space:normal;font-weight:600;padding:4px"
+_TH = f"style='text-align:left;vertical-align:bottom;max-width:{CELL_WIDTH}px;{_WRAP}'"
+_ROW_TH = f"style='text-align:left;vertical-align:middle;min-width:7em;max-width:14em;{_WRAP}'"
 _TD = "style='vertical-align:top;padding:4px'"
 _BOX = f"width:{CELL_WIDTH}px;font-size:12px"
 
@@ -191,7 +194,9 @@ class Comparison:
             cells = []
             for i in range(len(cols)):
                 cell = by_key.get((key, i))
-                cells.append(f"<td {_TD}>{_cell_html(cell)}</td>")
+                cells.append(
+                    f"<td {_TD}><div style='width:{CELL_WIDTH}px'>{_cell_html(cell)}</div></td>"
+                )
             rows.append(f"<tr><th {_ROW_TH}>{_html.text(label)}</th>{''.join(cells)}</tr>")
         notes = ""
         if self.skipped:
@@ -209,8 +214,8 @@ class Comparison:
             '<div class="fluxpanel-compare" style="font-family:system-ui,sans-serif">'
             f"<p><strong>Comparison</strong>: {_html.text(self._title()[:300])}<br>"
             f"<small>{_html.text(self.summary())} · {done} of {len(self.to_run)} done</small></p>"
-            "<table style='border-collapse:collapse'>"
-            f"<tr><th></th>{head}</tr>{''.join(rows)}</table>"
+            "<div style='overflow-x:auto;max-width:100%'><table style='border-collapse:collapse'>"
+            f"<tr><th></th>{head}</tr>{''.join(rows)}</table></div>"
             f"{failed}{notes}</div>"
         )
 

@@ -75,7 +75,7 @@ def test_every_text_is_readable_in_light_and_dark(make_lab, theme):
     expect(offline.locator('[data-part="banner"]')).to_be_visible()
     live.locator('[data-action="generate"]').click()
     expect(live.locator("figure.fluxpanel-tile")).to_have_count(2)
-    live.locator(".fluxpanel-snippet summary").click()
+    expect(live.locator('[data-part="code"]')).to_be_visible()  # open, under the result
     lab.kernel('server.fail("status", status=503, body={"detail": "overloaded"})')
     live.locator('[data-action="generate"]').click()
     expect(live.locator('[data-part="error"]')).to_be_visible()

@@ -27,7 +27,7 @@ def test_the_go_fast_caveat_and_custom_sizes_follow_the_settings(make_lab):
     expect(lab.panel.locator('[data-part="code"]')).not_to_contain_text("Note:")
     go_fast.check()
     expect(caveat).to_be_visible()
-    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_be_visible()  # open, under the result
     lab.panel.locator('[data-code="current"]').click()
     expect(lab.panel.locator('[data-part="code"]')).to_contain_text("# Note: With go_fast on")
     # Seeds start at 1 here (0 means "no seed" at Replicate).

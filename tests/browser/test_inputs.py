@@ -74,7 +74,11 @@ def paste(page, target, data: bytes, name: str, mime: str = "image/png") -> None
 
 
 def field(lab, name: str):
-    return lab.panel.locator(f'.fluxpanel-controls [data-param="{name}"]')
+    """A parameter's field, in the controls or in the wide column (the box
+    editor, and the control that shapes it, are drawn there)."""
+    return lab.panel.locator(
+        f'.fluxpanel-controls [data-param="{name}"], .fluxpanel-workspace [data-param="{name}"]'
+    )
 
 
 def sha(data: bytes) -> str:
@@ -112,7 +116,7 @@ def test_pick_drop_and_paste_reach_the_kernel_whole(make_lab, tmp_path):
     assert "restored" not in (lab.value("panel.status_text") or "")
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
-    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_be_visible()  # open, under the result
     expect(lab.panel.locator('[data-part="code"]')).to_contain_text("fluxpanel-inputs/")
     # The saved notebook carries thumbnails, never the photos.
     saved = lab.save()

@@ -175,7 +175,7 @@ def test_generate_shows_images_and_a_matching_snippet(make_lab):
         )
     # The seed box shows the seed that made the images.
     expect(lab.panel.locator('[data-param="seed"] input[type="number"]')).to_have_value(str(seed))
-    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_be_visible()  # open, under the result
     code = lab.panel.locator('[data-part="code"]')
     expect(code).to_contain_text(f"seed={seed},")
     expect(code).to_contain_text("num_images=3,")
@@ -341,12 +341,15 @@ def test_saved_notebook_has_the_static_copy_and_no_key(make_lab):
     static = lab.cell(0).locator(".fluxpanel-static")
     expect(static).to_have_count(1)
     expect(static).to_be_hidden()
-    # The live view was not re-rendered: what the user opened stays open.
+    # The live view was not re-rendered: the code, open at first, stays as
+    # the user left it (closed).
+    snippet = lab.panel.locator(".fluxpanel-snippet")
+    expect(snippet).to_have_attribute("open", "")
     lab.panel.locator(".fluxpanel-snippet summary").click()
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator('[data-part="status"]')).to_contain_text("2 images in")
     expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(2)
-    expect(lab.panel.locator(".fluxpanel-snippet")).to_have_attribute("open", "")
+    expect(snippet).not_to_have_attribute("open", "")
     seed = lab.value("panel.result.seed")
     expect(static).to_contain_text(f"seed={seed},")  # the copy has followed (its own message)
     saved = lab.save()
@@ -414,8 +417,6 @@ def test_preview_banner_says_how_to_set_up_a_key(make_lab):
     expect(lab.panel.locator('[data-part="provider"]')).to_contain_text("Preview")
     lab.panel.locator('[data-action="generate"]').click()
     expect(lab.panel.locator("figure.fluxpanel-tile")).to_have_count(1)
-    expect(lab.panel.locator(".fluxpanel-snippet summary")).to_be_visible()
-    lab.panel.locator(".fluxpanel-snippet summary").click()
     expect(lab.panel.locator('[data-part="code"]')).to_contain_text("provider='preview'")
 
 
@@ -556,7 +557,7 @@ def test_switching_provider_rebuilds_the_controls_from_its_spec(make_lab):
         0,
         "bfl",
     ]
-    lab.panel.locator(".fluxpanel-snippet summary").click()
+    expect(lab.panel.locator('[data-part="code"]')).to_be_visible()  # open, under the result
     expect(lab.panel.locator('[data-part="code"]')).to_contain_text("BlackForestLabs")
     bfl_key = lab.value("bfl.api_key")
     assert bfl_key not in lab.page.content()

@@ -85,7 +85,7 @@ def test_add_two_loras_fix_a_bad_one_set_scales_remove_and_generate(make_lab):
     ]
     assert lab.value("fal.submits[-1].path") == "/fal-ai/flux-lora"
     # The snippet makes the same request.
-    panel.locator(".fluxpanel-snippet summary").click()
+    expect(panel.locator('[data-part="code"]')).to_be_visible()  # open, under the result
     code = panel.locator('[data-part="code"]')
     expect(code).to_contain_text("fluxpanel.Lora('owner/paper-cut', scale=0.6)")
     expect(code).to_contain_text("The host fetches each LoRA itself")
