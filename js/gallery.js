@@ -48,6 +48,9 @@ function resultBoxes(boxes, editBox) {
   );
 }
 
+/** A seed worth fixing: the tile's own (in a batch seeded as one, the first's). */
+const reusable = (tile) => tile.seed !== null && !(tile.batch && tile.index > 0);
+
 export class Gallery {
   #boxes;
   #boxesToggle;
@@ -91,7 +94,7 @@ export class Gallery {
 
   /** The result's images large and whole, over the page (not only the output
    * area): arrows (and ← →) go between them; Esc or a click outside closes. */
-  async #open(index) {
+  async open(index) {
     const tiles = this.#tiles, opts = this.#opts;
     let at = index;
     const large = h("img", { class: "large", alt: "" });
@@ -110,6 +113,7 @@ export class Gallery {
     };
     const before = h("button", { class: "link", type: "button", "data-action": "before", "aria-pressed": "false", title: "Show the image this one was made from (B)", onclick: flip }, "Before");
     const use = h("button", { class: "link", type: "button", "data-action": "use-input", onclick: () => (close(), opts.useInput(tiles[at])) }, "Use as input");
+    const reuse = h("button", { class: "link", type: "button", "data-action": "reuse-seed", onclick: () => opts.reuseSeed(tiles[at].seed) }, "Reuse seed");
     const close = () => (overlay.remove(), this.#lightbox = null);
     const overlay = h(
       "div",
@@ -117,12 +121,13 @@ export class Gallery {
         onclick: (e) => e.target === overlay && close(),
         onkeydown: (e) => (e.key === "Escape" ? close() : e.key === "ArrowLeft" ? step(-1) : e.key === "ArrowRight" ? step(1) : e.key === "b" && !before.hidden && flip()) },
       h("div", { class: "lightbox-stage" }, nav(-1, "Previous image"), large, nav(1, "Next image")),
-      h("div", { class: "row lightbox-bar" }, note, before, use, dl),
+      h("div", { class: "row lightbox-bar" }, note, before, reuse, use, dl),
     );
     const show = async (i) => {
       at = i;
       const tile = tiles[i];
       before.hidden = !tile.edit;
+      reuse.hidden = !reusable(tile);
       before.setAttribute("aria-pressed", "false");
       large.alt = `${tile.model}, ${seedWords(tile.seed)}`;
       large.src = this.#grid.querySelector(`[data-index="${tile.index}"] img`)?.src || "";
@@ -167,12 +172,12 @@ export class Gallery {
       height: tile.preview_height,
       loading: "lazy",
       title: "Click to see it large",
-      onclick: () => this.#open(this.#tiles.indexOf(tile)),
+      onclick: () => this.open(this.#tiles.indexOf(tile)),
     });
     opts.preview(tile).then((url) => (img.src = url));
     const dl = h("button", { class: "link", title: "Download the original image", onclick: () => this.#download(tile, dl) }, "Download");
     const overlay = tile.index === 0 && this.#boxes.length ? resultBoxes(this.#boxes, opts.editBox) : null;
-    const reuse = tile.seed === null || (tile.batch && tile.index > 0)
+    const reuse = !reusable(tile)
       ? null
       : h("button", { class: "link", title: `Fix the seed to this one. ${tile.seed_note || ""}`, "data-action": "reuse-seed", onclick: () => opts.reuseSeed(tile.seed) }, "Reuse seed");
     const use = h("button", { class: "link", title: "Edit this image: it becomes the input image (the kernel has the original)", "data-action": "use-input", onclick: () => opts.useInput(tile) }, "Use as input");
@@ -181,7 +186,8 @@ export class Gallery {
       "figure",
       { class: "tile", "data-seed": tile.seed, "data-index": tile.index, title: tile.seed_note || "" },
       overlay ? h("div", { class: "tile-frame" }, img, overlay) : img,
-      h("figcaption", {}, h("span", { class: "caption" }, caption), reuse, use, dl),
+      // The actions wrap as one group, under the caption when the column is narrow.
+      h("figcaption", {}, h("span", { class: "caption" }, caption), h("span", { class: "actions" }, reuse, use, dl)),
     );
   }
 

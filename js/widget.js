@@ -58,6 +58,7 @@ class PanelView {
   #kernel;
   #listeners;
   #model;
+  #opening = null;
   #provider;
   #providerField;
   #providerSelect;
@@ -113,7 +114,8 @@ class PanelView {
     });
     this.#history = createHistory({
       thumb: (entry) => kernel.child(entry.ref, entry.mime),
-      restore: (id) => model.send({ type: "restore", id }),
+      // Shown again, and opened large once its images are back.
+      restore: (id) => ((this.#opening = id), model.send({ type: "restore", id }), this.#openRestored()),
     });
     this.#snippet = createSnippet();
     this.#providerField = this.#providerPicker();
@@ -272,6 +274,15 @@ class PanelView {
     const tiles = model.get("_tiles") || [];
     const expected = model.get("status") === "running" ? Math.max(0, model.get("expected") - tiles.length) : 0;
     this.#gallery.update(tiles, expected, { boxes: model.get("result_boxes") || [], prompt: model.get("result_prompt") });
+    this.#openRestored();
+  }
+
+  /** A history entry clicked: its images open large once they are the ones shown. */
+  #openRestored() {
+    const [first] = this.#model.get("_tiles") || [];
+    if (this.#opening === null || !first?.key.startsWith(`${this.#opening}-`)) return;
+    this.#opening = null;
+    this.#gallery.open(0);
   }
 
   #showHistory() {

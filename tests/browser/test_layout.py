@@ -87,8 +87,17 @@ def test_the_panel_reads_well_at_each_width_and_theme(make_lab, app, width, dark
         assert tile[1] < code.evaluate(LEFT_TOP)[1] < history[1]
         # One "Use as input" per result shown; none repeated under the thumbnails.
         expect(panel.locator('[data-part="history"] [data-action="use-input"]')).to_have_count(0)
-        panel.locator(".fluxpanel-history-item").last.click()  # the older one
-        expect(panel.locator(".fluxpanel-history-item.fluxpanel-current")).to_have_count(1)
+        older = panel.locator(".fluxpanel-history-item").last
+        older.click()  # shown again, and opened large with its actions
+        expect(older).to_have_class("fluxpanel-history-item fluxpanel-current")
+        large = page.locator('[data-part="lightbox"]')
+        expect(large.locator("img.fluxpanel-large")).to_be_visible()
+        for action in ("reuse-seed", "use-input"):
+            expect(large.locator(f'[data-action="{action}"]')).to_be_visible()
+        seed = lab.value("panel.result.seed")
+        expect(large).to_contain_text(f"seed {seed}")
+        page.keyboard.press("Escape")
+        expect(large).to_have_count(0)
         expect(panel.locator('figure.fluxpanel-tile [data-action="use-input"]')).to_have_count(1)
         readable(lab)
         page.wait_for_timeout(200)
