@@ -12,7 +12,9 @@ clear error.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,13 +41,29 @@ REMEMBERED = 256
 MAX_PARTS = 1024
 
 
+_hashing: concurrent.futures.ThreadPoolExecutor | None = None
+_hashing_lock = threading.Lock()
+
+
+def _hasher() -> concurrent.futures.ThreadPoolExecutor:
+    """One thread that hashes uploads' bytes in the order they are given
+    (hashlib lets go of the interpreter for large buffers, so the loop's
+    thread takes the next part meanwhile)."""
+    global _hashing
+    with _hashing_lock:
+        if _hashing is None:
+            _hashing = concurrent.futures.ThreadPoolExecutor(1, "fluxpanel-hash")
+        return _hashing
+
+
 @dataclass
 class Upload:
     """One file on its way from the browser: its parts written into a buffer
     of the size the view announced (no copy to join them), their extents kept
     by offset (at most :data:`MAX_PARTS`, none overlapping another), and the
-    bytes hashed in order as they come, so the whole file's sha256 is ready
-    when its last part is."""
+    bytes hashed in order as they come, on a thread of their own, so the
+    loop's thread is free for the next part and the whole file's sha256 is
+    ready soon after its last part."""
 
     param: str
     name: str
@@ -63,7 +81,9 @@ class Upload:
     #: lazily, so an announced size costs nothing until it arrives).
     buffer: bytearray = field(init=False)
     _hash: Any = field(init=False, repr=False)
-    #: How many bytes from the start are hashed.
+    #: The last range given to the hashing thread (waited for by :attr:`sha256`).
+    _hashing: concurrent.futures.Future[None] | None = field(default=None, repr=False)
+    #: How many bytes from the start are hashed (or given to be, in order).
     hashed: int = 0
 
     def __post_init__(self) -> None:
@@ -94,14 +114,23 @@ class Upload:
         bisect.insort(self.starts, offset)
         self.lengths[offset] = len(data)
         self.received += len(data)
+        start = self.hashed
         while (n := self.lengths.get(self.hashed)) is not None:
-            self._hash.update(memoryview(self.buffer)[self.hashed : self.hashed + n])
             self.hashed += n
+        if self.hashed > start:  # the bytes now in order from the start
+            self._hashing = _hasher().submit(
+                self._hash.update, memoryview(self.buffer)[start : self.hashed]
+            )
 
     @property
     def sha256(self) -> str | None:
-        """The file's sha256, once every byte is hashed."""
-        return self._hash.hexdigest() if self.hashed == self.size else None
+        """The file's sha256, once every byte is hashed (waiting for the
+        hashing thread to finish the last part)."""
+        if self.hashed != self.size:
+            return None
+        if self._hashing is not None:
+            self._hashing.result()
+        return self._hash.hexdigest()
 
 
 class UploadError(ValidationError):
