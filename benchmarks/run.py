@@ -701,6 +701,12 @@ def input_from_browser(repeat: int) -> list[Figure]:
                 )
                 before = sent[0]
                 times.append(page.evaluate(DROP_JS))
+                # What follows the entry (its thumbnail, the file for the
+                # snippet) is done before the next drop is timed.
+                page.wait_for_function(
+                    "() => document.querySelector("
+                    "'[data-param=\"input_image\"] .fluxpanel-input-item img')?.src"
+                )
                 page.wait_for_timeout(300)  # the last acknowledgements settle
                 per_byte.append((sent[0] - before) / len(data))
     fit = statistics.median(pillow_fit(data) for _ in range(repeat))

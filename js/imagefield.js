@@ -89,11 +89,13 @@ export class ImageField {
   async send(files) {
     const chosen = this.#many ? files : files.slice(0, 1);
     for (const file of chosen) {
+      // The file is read first; the page says so while it is.
+      const sent = this.#upload(file, this.#many, (f) => (this.#bar.value = f));
       this.#bar.hidden = false;
       this.#bar.value = 0;
       this.#message.textContent = `Sending ${file.name || "the image"} (${size(file.size)})…`;
       try {
-        await this.#upload(file, this.#many, (f) => (this.#bar.value = f));
+        await sent;
         this.#message.textContent = "";
       } catch (err) {
         this.#message.textContent = String(err.message || err);

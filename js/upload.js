@@ -27,9 +27,11 @@ export function createUploader(model) {
   return async function upload(param, file, { append = false, onProgress } = {}) {
     const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     const done = new Promise((resolve, reject) => waiting.set(id, { resolve, reject, size: file.size, onProgress }));
-    model.send({ type: "input-begin", upload: id, param, name: (file.name || "pasted image").slice(0, 200), size: file.size, append });
     try {
-      const bytes = await file.arrayBuffer(); // one read, then copies of its parts
+      // One read, then copies of its parts. Nothing is sent before it ends:
+      // the kernel's answer would busy the page while it reads.
+      const bytes = await file.arrayBuffer();
+      model.send({ type: "input-begin", upload: id, param, name: (file.name || "pasted image").slice(0, 200), size: file.size, append });
       for (let offset = 0; offset < file.size; offset += CHUNK) {
         model.send({ type: "input-chunk", upload: id, offset }, undefined, [bytes.slice(offset, offset + CHUNK)]);
       }

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import sys
+import threading
 
 import pytest
 import traitlets
 from PIL import Image
 
 from fluxpanel import FluxPanel, ValidationError
+from fluxpanel._panel_view import off_loop
 from fluxpanel._uploads import CHUNK
 
 pytestmark = pytest.mark.filterwarnings("ignore::fluxpanel.providers.PreviewNotice")
@@ -310,3 +314,27 @@ def test_the_codes_input_file_is_written_off_the_loop(tmp_path, monkeypatch):
         return panel.code
 
     assert "could not be written" in asyncio.run(refused())
+
+
+def test_background_work_yields_to_what_a_person_waits_for():
+    """A thumbnail or the snippet's file is made on a thread the system
+    serves after the others (nice 10 on Linux); the read of a dropped file,
+    which a person waits for, is not."""
+
+    def where() -> tuple[str, int]:
+        me = threading.current_thread()
+        return me.name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    async def both() -> list[tuple[str, int]]:
+        loop = asyncio.get_running_loop()
+        got: list[asyncio.Future[tuple[str, int]]] = [loop.create_future() for _ in range(2)]
+        off_loop(where, lambda r: got[0].set_result(r()), background=True)
+        off_loop(where, lambda r: got[1].set_result(r()))
+        return [await g for g in got]
+
+    (quiet, quiet_nice), (urgent, urgent_nice) = asyncio.run(both())
+    assert quiet.startswith("fluxpanel-background") and not urgent.startswith(
+        "fluxpanel-background"
+    )
+    if sys.platform.startswith("linux"):
+        assert quiet_nice >= urgent_nice + 10

@@ -138,7 +138,9 @@ class Editing:
         panel.set_trait("inputs", {n: self.thumbs.of(v, make=False) for n, v in values.items()})
         waiting = [v for v in values.values() if not self.thumbs.ready(v)]
         if waiting:
-            off_loop(lambda: [self.thumbs.of(v) for v in waiting], self._thumbs_made)
+            off_loop(
+                lambda: [self.thumbs.of(v) for v in waiting], self._thumbs_made, background=True
+            )
 
     def _thumbs_made(self, made: Callable[[], Any]) -> None:
         try:

@@ -6,6 +6,10 @@ Pure functions, except :func:`tile`, which makes a widget model."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -76,18 +80,44 @@ T = TypeVar("T")
 FIX = "Fix the highlighted setting to generate."
 
 
-def off_loop(work: Callable[[], T], then: Callable[[Callable[[], T]], None]) -> None:
+def off_loop(
+    work: Callable[[], T], then: Callable[[Callable[[], T]], None], *, background: bool = False
+) -> None:
     """Run ``work`` (pure work: decoding, scaling, hashing) off the running
     loop's thread, then ``then`` on it with a callable that returns the
     result or raises what ``work`` raised. With no loop running (plain
-    Python), both run here, in turn."""
+    Python), both run here, in turn. ``background`` work (a thumbnail, a
+    file for the snippet) runs on a thread the system serves after the
+    kernel's others, the notebook server and the browser: what a person
+    waits for comes first."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         then(work)
         return
-    done = loop.run_in_executor(None, work)
+    done = loop.run_in_executor(_background() if background else None, work)
     done.add_done_callback(lambda f: then(f.result))
+
+
+_BACKGROUND: concurrent.futures.ThreadPoolExecutor | None = None
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def _background() -> concurrent.futures.ThreadPoolExecutor:
+    global _BACKGROUND
+    with _BACKGROUND_LOCK:
+        if _BACKGROUND is None:
+            _BACKGROUND = concurrent.futures.ThreadPoolExecutor(
+                2, "fluxpanel-background", initializer=_yielding
+            )
+        return _BACKGROUND
+
+
+def _yielding() -> None:
+    """This thread runs after others that want the processor (a nice of 10
+    where the system lets a thread have its own, as Linux does)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def display_copy(data: bytes, use: str) -> Shrunk:

@@ -426,7 +426,11 @@ class Session:
         code = request_code(request, self.client.provider, seed=fixed, files=named)
         panel.set_trait("code", code)
         if writes:
-            off_loop(lambda: [write() for write in writes], lambda done: self._written(code, done))
+            off_loop(
+                lambda: [write() for write in writes],
+                lambda done: self._written(code, done),
+                background=True,
+            )
 
     def _written(self, code: str, done: Callable[[], Any]) -> None:
         try:
