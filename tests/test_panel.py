@@ -181,10 +181,10 @@ async def test_what_is_missing_is_asked_for_after_a_generate_and_a_model_switch_
     assert panel.field_errors == {}  # nothing before the user acts
     with pytest.raises(fluxpanel.ValidationError):
         await panel.agenerate()
-    assert panel.field_errors == {
-        "prompt": "Write the prompt.",
+    assert panel.field_errors == {  # Fill's prompt is optional: the rest is followed
         "image": "Add the image: drop, paste or pick an image.",
-        "mask": "Add the mask: drop, paste or pick an image.",
+        "mask": "Add the mask: paint it, or drop, paste or pick one; "
+        "or use an image with transparent areas, which are repainted.",
     }
     panel.model = "flux_dev"
     assert panel.field_errors == {} and panel.status != "error" and panel.status_text == ""

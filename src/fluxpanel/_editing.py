@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._boxes import parse_prompt, renumber_references
 from ._errors import ConfigError, FluxError, ValidationError
+from ._imaging import transparent_areas
 from ._inputs import InputImage, from_upload
 from ._keys import public_url
 from ._kinds import KINDS
@@ -176,7 +177,9 @@ class Editing:
         spec = self.panel._client.provider.models.get(self.panel.model)
         p = spec.params.get(param) if spec else None
         if p is not None:
-            image.fitted(p, self.panel.model)  # one the host cannot take replaces nothing
+            fit = image.fitted(p, self.panel.model)  # one the host cannot take replaces nothing
+            if any(q.alpha_mask and q.mask_of == param for q in spec.params.values()):
+                transparent_areas(fit.data, fit.sha256)  # known before the loop's checks ask
         return image
 
     def arrived(self, content: dict[str, Any], upload: Upload, image: Callable[[], Any]) -> None:

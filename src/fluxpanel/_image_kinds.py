@@ -43,6 +43,11 @@ class Image(Kind):
         return value if isinstance(value, InputImage) else DROP
 
     def ask(self, p: ParamSpec) -> str:
+        if p.alpha_mask:
+            return (
+                f"Add the {p.label.lower()}: paint it, or drop, paste or pick one; "
+                "or use an image with transparent areas, which are repainted."
+            )
         return f"Add the {p.label.lower()}: drop, paste or pick an image."
 
     def what(self, p: ParamSpec) -> str:
@@ -53,6 +58,8 @@ class Image(Kind):
         limits = (p.limits or ANY_IMAGE).describe()
         if p.mask_of:
             limits += f", the size of {p.mask_of}"
+        if p.alpha_mask:
+            limits += f"; or none, where {p.mask_of} has transparent areas (repainted)"
         return f"{self.what(p)}: {limits}"
 
     def check(self, p: ParamSpec) -> None:

@@ -76,6 +76,30 @@ def inspect_image(data: bytes, source: str = "image") -> ImageInfo:
     return ImageInfo(_MIME[fmt], w, h)
 
 
+_CLEAR: dict[str, bool] = {}
+
+
+def transparent_areas(data: bytes, key: str) -> bool:
+    """Whether some pixel of the image ``data`` is not wholly opaque: an
+    alpha mask, where FLUX.1 Fill repaints. An image with no alpha channel is
+    known at once from its header; one with a channel is decoded once and
+    remembered by ``key`` (its digest)."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
+
+    if key in _CLEAR:
+        return _CLEAR[key]
+    with Image.open(io.BytesIO(data)) as img:
+        if img.mode not in ("RGBA", "LA", "PA") and "transparency" not in img.info:
+            found = False
+        else:
+            alpha = img.convert("RGBA").getchannel("A")
+            found = alpha.getextrema()[0] < 255
+    if len(_CLEAR) > 256:
+        _CLEAR.clear()
+    _CLEAR[key] = found
+    return found
+
+
 def sniff_mime(data: bytes) -> str:
     """The type of an image from its first bytes (PNG, JPEG or WebP), never
     from what a file or a header claims. ``ImageError`` for anything else."""

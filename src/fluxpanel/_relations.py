@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._errors import ValidationError
+from ._imaging import transparent_areas
 from ._inputs import InputImage
 from ._kinds import KINDS, number
 from ._sizes import MEGAPIXEL
@@ -42,6 +43,10 @@ class Relation:
 
     def fit(self, p: ParamSpec, values: dict[str, Any]) -> None:
         """Bring ``p``'s carried-over value within what the other's allows."""
+
+    def excuses(self, values: Mapping[str, Any]) -> bool:
+        """Whether the other's value stands in for a required one of ``p``."""
+        return False
 
     def view(self) -> dict[str, Any]:
         """What the view is told of the relation."""
@@ -125,6 +130,19 @@ class MaskOf(Relation):
 
     order = 2
     other: str
+    #: The image's transparent areas may stand for the mask (FLUX.1 Fill at
+    #: Black Forest Labs and Replicate: "optional if you provide an alpha mask").
+    alpha: bool = False
+
+    def excuses(self, values: Mapping[str, Any]) -> bool:
+        image = values.get(self.other)
+        if not self.alpha or not isinstance(image, InputImage):
+            return False
+        # An address is read by the host, which finds its alpha mask itself.
+        return image.url is not None or transparent_areas(image.data, image.sha256)
+
+    def doc(self) -> str:
+        return f" (or, instead, transparent areas of `{self.other}`)" if self.alpha else ""
 
     def check(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
         mask, image = values.get(p.name), values.get(self.other)
@@ -335,7 +353,7 @@ def relations_of(p: ParamSpec) -> tuple[Relation, ...]:
     if p.needs is not None:
         found.append(Follows(p.needs))
     if p.mask_of is not None:
-        found.append(MaskOf(p.mask_of))
+        found.append(MaskOf(p.mask_of, p.alpha_mask))
     if p.most_with is not None:
         found.append(AtMostWith(*p.most_with))
     if p.canvas is not None:

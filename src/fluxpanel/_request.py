@@ -125,7 +125,7 @@ def resolve(
             continue
         if value is None:
             brought = KINDS[p.kind].brought
-            if p.required and (require_inputs or not brought):
+            if p.needed(out) and (require_inputs or not brought):
                 raise _missing(p, model)
             if p.is_image or (p.required and brought):
                 continue  # an image (or a required finetune) not given (yet)
@@ -168,7 +168,7 @@ def field_problems(
         value = params.get(name)
         try:
             if value is None:
-                if p.required:
+                if p.needed(params):
                     raise _missing(p, model)
             else:
                 _coerce(p, value, model)

@@ -77,6 +77,9 @@ class ParamSpec:
     urls: bool = False
     #: A mask: the image parameter it masks (same width and height).
     mask_of: str | None = None
+    #: A mask its image's transparent areas may stand for (FLUX.1 Fill at
+    #: Black Forest Labs and Replicate): not needed when they are there.
+    alpha_mask: bool = False
     #: The image parameter this one follows: it applies only once that one is
     #: given (Kontext's more images, after its input image).
     needs: str | None = None
@@ -152,6 +155,12 @@ class ParamSpec:
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether this parameter applies, given the other parameters' values."""
         return all(r.applies(values) for r in self.relations)
+
+    def needed(self, values: Mapping[str, Any]) -> bool:
+        """Whether a value must be given, with the others' values: a required
+        parameter, unless a relation stands in for it (a mask, where its
+        image has transparent areas)."""
+        return self.required and not any(r.excuses(values) for r in self.relations)
 
     def refused(self, model: str, value: Any, values: Mapping[str, Any]) -> ValidationError:
         """The error for a value given where the parameter does not apply."""

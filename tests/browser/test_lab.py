@@ -142,9 +142,11 @@ def test_a_first_session_meets_no_error_before_it_acts_and_none_that_stays(make_
     expect(panel.locator('[data-param="image"] .fluxpanel-field-error')).to_have_text(
         "Add the image: drop, paste or pick an image."
     )
-    expect(panel.locator('[data-param="prompt"] .fluxpanel-field-error')).to_have_text(
-        "Write the prompt."
+    expect(panel.locator('[data-param="mask"] .fluxpanel-field-error')).to_have_text(
+        "Add the mask: paint it, or drop, paste or pick one; "
+        "or use an image with transparent areas, which are repainted."
     )
+    expect(panel.locator('[data-param="prompt"] .fluxpanel-field-error')).to_be_hidden()
     status = panel.locator('[data-part="status"]')
     expect(status).to_contain_text("Fix the highlighted setting")
     expect(panel.locator('[data-part="error"]')).to_be_hidden()  # said once, not twice

@@ -82,6 +82,10 @@ def _over_input(request: GenerationRequest, image: Any, source: Any, mask: Any) 
     region = None
     if mask is not None:
         region = ImageOps.fit(_open(mask).convert("L"), (width, height))
+    elif any(p.alpha_mask for p in request.spec.params.values()):
+        # FLUX.1 Fill with no mask: the image's transparent areas are repainted.
+        alpha = _open(source).convert("RGBA").getchannel("A")
+        region = ImageOps.fit(ImageOps.invert(alpha), (width, height))
     elif boxes:
         region = Image.new("L", (width, height), 0)
         for b in boxes:

@@ -275,22 +275,25 @@ def more_images(limits: ImageLimits, most: int, *, urls: bool = True) -> ParamSp
 
 
 def fill_inputs(
-    limits: ImageLimits, *, urls: bool = False, verb: str = "repainted"
+    limits: ImageLimits, *, urls: bool = False, verb: str = "repainted", alpha: bool = False
 ) -> tuple[ParamSpec, ParamSpec]:
     """An image and its mask: FLUX.1 Fill's (white is ``verb``, black kept),
-    FLUX Erase's (white is removed)."""
+    FLUX Erase's (white is removed). With ``alpha``, the image's transparent
+    areas may stand for the mask (the host repaints them)."""
     what = "repaint part of" if verb == "repainted" else "remove something from"
+    alone = " Not needed when the image has transparent areas: they are repainted." * alpha
+    mask = image(
+        "mask",
+        "Mask",
+        f"White (what you paint) is {verb}, black is kept; the size of the image.{alone}",
+        limits,
+        required=True,
+        urls=urls,
+        mask_of="image",
+    )
     return (
         image("image", "Image", f"The image to {what}.", limits, required=True, urls=urls),
-        image(
-            "mask",
-            "Mask",
-            f"White (what you paint) is {verb}, black is kept; the size of the image.",
-            limits,
-            required=True,
-            urls=urls,
-            mask_of="image",
-        ),
+        dataclasses.replace(mask, alpha_mask=alpha),
     )
 
 
@@ -341,6 +344,17 @@ def try_on_inputs(
 #: Virtual try-on's prompt: how the garment is worn.
 TRY_ON_PROMPT = dataclasses.replace(
     PROMPT, help="How the garment is worn: tucked in, layered, sleeves rolled up..."
+)
+
+#: FLUX.1 Fill's prompt where its host takes none ("" by default at Black
+#: Forest Labs, optional at Replicate): the masked part then follows the rest.
+FILL_PROMPT = dataclasses.replace(
+    PROMPT,
+    help="What goes in the masked part (optional: left empty, it is filled in keeping "
+    "with the rest of the image).",
+    default="",
+    min=0,
+    required=False,
 )
 
 #: A prompt a model does without (FLUX.1 Expand continues the image).

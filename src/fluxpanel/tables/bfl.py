@@ -51,13 +51,17 @@ unknown fields with 422):
   Max", docs.bfl.ml/api-reference; not in the mid-2025 copy, added since):
   fluxpanel's ``more_images``, sent only with an input image. Marked legacy
   ("For new integrations, use FLUX.2 [pro]") and still served.
-- FLUX.1 Fill [pro] ``POST /v1/flux-pro-1.0-fill`` (``FluxProFillInputs``):
-  ``image`` (required, base64), ``mask`` (base64, "the same dimensions as
-  the image ... black areas ... no modification, white areas ...
-  inpainting"; "The endpoint verifies that the dimensions of the mask
-  match"), ``prompt``, ``steps`` 15 to 50 (50), ``guidance`` 1.5 to 100
-  (60), ``seed``, ``safety_tolerance`` 0 to 6, ``prompt_upsampling``.
-  Legacy, still served.
+- FLUX.1 Fill [pro] ``POST /v1/flux-pro-1.0-fill`` (``FluxProFillInputs``;
+  the route "using an input image and mask. Mask can be applied to alpha
+  channel or submitted as a separate image"): ``image`` (required, base64,
+  "Can contain alpha mask"), ``mask`` (base64, "the same dimensions as the
+  image ... black areas ... no modification, white areas ... inpainting";
+  "Optional if you provide an alpha mask in the original image"; "The
+  endpoint verifies that the dimensions of the mask match"), ``prompt``
+  (optional, ""), ``steps`` 15 to 50 (50), ``guidance`` 1.5 to 100 (60),
+  ``seed``, ``safety_tolerance`` 0 to 6, ``prompt_upsampling``. fluxpanel
+  asks for a mask unless the image has transparent areas (checked before
+  sending). Legacy, still served.
 - FLUX.1 Expand [pro] ``POST /v1/flux-pro-1.0-expand``
   (``FluxProExpandInputs``; "Expand an image by adding pixels on any side"):
   ``image`` (required, base64), ``top``, ``bottom``, ``left``, ``right`` 0
@@ -181,6 +185,7 @@ from .._sizes import BY_PIXELS, GROWN_IMAGE, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image, flux31_image
 from ._params import (
+    FILL_PROMPT,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
     OPTIONAL_PROMPT,
@@ -469,9 +474,9 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
         "flux_fill_pro": _tool(
             "flux_fill_pro",
             "/v1/flux-pro-1.0-fill",
-            PROMPT,
+            FILL_PROMPT,
             _IMAGES,
-            *fill_inputs(_LIMITS),
+            *fill_inputs(_LIMITS, alpha=True),
             size=KEEPS_IMAGE,
         ),
         "flux_expand_pro": _tool(

@@ -68,10 +68,12 @@ cog-run models replicate/cog-flux):
   (``match_input_image``), ``num_inference_steps`` 4 to 50 (30),
   ``guidance`` 0 to 10 (2.5), ``seed``, ``go_fast``,
   ``disable_safety_checker``.
-- flux-fill-pro (9609ba73): ``image``, ``mask`` ("Black areas will be
-  preserved while white areas will be inpainted. Must have the same size as
-  image"), ``steps`` 1 to 50 (50), ``guidance`` 2 to 5 (3),
-  ``safety_tolerance`` 1 to 6, ``prompt_upsampling``, ``seed``.
+- flux-fill-pro (9609ba73): ``image`` ("Can contain an alpha mask"),
+  ``mask`` ("Black areas will be preserved while white areas will be
+  inpainted. Must have the same size as image. Optional if you provide an
+  alpha mask"), ``prompt`` (optional), ``steps`` 1 to
+  50 (50), ``guidance`` 2 to 5 (3), ``safety_tolerance`` 1 to 6,
+  ``prompt_upsampling``, ``seed``.
 - flux-2-pro (00b07c32) and flux-2-max (9c23b0aa): ``input_images``
   ("Maximum 8 images"), ``aspect_ratio`` (1:1; with ``match_input_image``
   and ``custom``), ``width``/``height`` 256 to 2048 with ``custom``
@@ -121,6 +123,7 @@ from .._sizes import BY_MEGAPIXELS, BY_PIXELS, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image
 from ._params import (
+    FILL_PROMPT,
     HOST_FETCHES,
     IMAGE_PROMPT_STRENGTH,
     NUM_IMAGES,
@@ -393,8 +396,8 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
         ),
         "flux_fill_pro": model(
             "flux_fill_pro",
-            PROMPT,
-            *fill_inputs(_LIMITS, urls=True),
+            FILL_PROMPT,
+            *fill_inputs(_LIMITS, urls=True, alpha=True),
             SEED,
             steps(50, 50),
             guidance(3, 2, 5),

@@ -168,11 +168,11 @@ SCHEMAS = {
         }
         for path in ("/v1/flux-kontext-pro", "/v1/flux-kontext-max")
     },
-    # FluxProFillInputs: the mask must match the image's dimensions
+    # FluxProFillInputs: the mask the image's size, or none with an alpha mask
     "/v1/flux-pro-1.0-fill": {
         **_COMMON,
         "image": image_field(_B64, required=True, **_LIMITS),
-        "mask": image_field(_B64, nullable=True, same_size_as="image", **_LIMITS),
+        "mask": image_field(_B64, nullable=True, same_size_as="image", alpha_of="image", **_LIMITS),
         "steps": Field("integer", 15, 50, nullable=True),
         "guidance": Field("number", 1.5, 100, nullable=True),
     },

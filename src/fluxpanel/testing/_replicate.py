@@ -199,7 +199,7 @@ SCHEMAS.update(
         "flux-fill-pro": {
             **_PARTNER,
             "image": _IMAGE,
-            "mask": image_field(_URL, same_size_as="image"),
+            "mask": image_field(_URL, same_size_as="image", alpha_of="image"),
             "outpaint": Field("string"),
             "steps": Field("integer", 1, 50),
             "guidance": Field("number", 2, 5),

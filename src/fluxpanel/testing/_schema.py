@@ -43,6 +43,10 @@ class Field:
     #: (another field, the most this one may be once that one is given):
     #: Kontext's tolerance is at most 2 with an input image.
     most_with: tuple[str, float] | None = None
+    #: A mask the named image's alpha mask may stand for: needed unless that
+    #: image has transparent areas (FLUX.1 Fill: "Optional if you provide an
+    #: alpha mask").
+    alpha_of: str | None = None
 
 
 #: FLUX 3 Image's aspect ratios as Black Forest Labs' reference lists them
@@ -86,6 +90,15 @@ def check(
     problems = [
         (name, "is required") for name, f in schema.items() if f.required and name not in data
     ]
+    for name, f in schema.items():
+        other = data.get(f.alpha_of or "")
+        if f.alpha_of and data.get(name) is None and isinstance(other, str):
+            try:
+                raw = decode_image(other, schema[f.alpha_of].forms, resolve)
+            except ValueError:
+                continue  # the image's own problem, said under its name
+            if raw is not None and not _see_through(raw):
+                problems.append((name, f"is required unless {f.alpha_of} has an alpha mask"))
     for name, value in data.items():
         f = schema.get(name)
         if f is None:
@@ -143,6 +156,17 @@ def image_size(data: bytes) -> tuple[int, int]:
         raise
     except Exception:
         raise ValueError("is not an image") from None
+
+
+def _see_through(data: bytes) -> bool:
+    """Whether some pixel of an image is not wholly opaque."""
+    from PIL import Image  # noqa: PLC0415 - Pillow loads when an image is read
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.convert("RGBA").getchannel("A").getextrema()[0] < 255
+    except Exception:
+        return False  # not an image: said where it is checked
 
 
 def _image_problems(
