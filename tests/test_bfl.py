@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import httpx
 import pytest
 
 import fluxpanel
@@ -305,4 +306,32 @@ def test_flux_2_sizes_are_bounded_by_their_area_not_by_a_side():
         assert (server.submits[0].json()["width"], server.submits[0].json()["height"]) == (
             4096,
             1024,
+        )
+
+
+@pytest.mark.parametrize(
+    "model, path", [("flux_2_pro", "/v1/flux-2-pro"), ("flux_2_max", "/v1/flux-2-max")]
+)
+def test_flux_2_pro_and_max_turn_upsampling_off_with_disable_pup(model, path):
+    """FLUX.2 [pro] and [max] take ``disable_pup``, the opposite of the
+    panel's Prompt upsampling (on by default); [flex] takes
+    ``prompt_upsampling`` itself and [klein] neither."""
+    assert BFL_MODELS[model].params["prompt_upsampling"].default is True
+    with FakeBFL() as server, client_for(server) as c:
+        on = c.generate(model=model, prompt="a lighthouse")
+        off = c.generate(model=model, prompt="a lighthouse", prompt_upsampling=False)
+        bodies = [s.json() for s in server.submits]
+        raw = httpx.post(
+            server.base_url + path,
+            json={"prompt": "x", "prompt_upsampling": False},
+            headers={"x-key": server.api_key},
+        )
+    assert [b["disable_pup"] for b in bodies] == [False, True]
+    assert all("prompt_upsampling" not in b for b in bodies)
+    assert raw.status_code == 422 and "prompt_upsampling" in raw.text  # not its field
+    assert any("rewrites the prompt" in c for c in on.request.caveats)
+    assert off.images and not off.request.caveats
+    with pytest.raises(fluxpanel.ValidationError):
+        GenerationRequest(
+            model="flux_2_klein_4b", models=BFL_MODELS, prompt="x", prompt_upsampling=False
         )

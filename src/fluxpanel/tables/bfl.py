@@ -113,7 +113,12 @@ unknown fields with 422):
   input; fluxpanel offers sides up to 4096, so 4096 x 1024 but not 2048 x
   4096), ``seed``, ``safety_tolerance``
   0 to 5 (2); [flex] adds ``steps`` 1 to 50 (50), ``guidance`` 1.5 to 10 (5)
-  and ``prompt_upsampling`` (default true). FLUX.2 [klein] 4B and 9B ``POST
+  and ``prompt_upsampling`` (default true). [pro] and [max] take
+  ``disable_pup`` instead, its opposite (black-forest-labs/blackforest's
+  ``_requests.py``, ``_translate_flux2_upsampling``: "[pro] / [max] accept
+  disable_pup (the inverse), not prompt_upsampling"): the panel's *Prompt
+  upsampling* switch, on by default as at [flex] (Comfy Router's schema for
+  ``bfl/flux-2-max`` gives its switch a default of true). FLUX.2 [klein] 4B and 9B ``POST
   /v1/flux-2-klein-4b`` and ``/v1/flux-2-klein-9b`` (``Flux2KleinInputs``,
   "Input model for FLUX.2 Klein (non-base) - like Pro but max 4 images", on
   the API reference pages for 4B and for the 9B preview): the same fields
@@ -314,7 +319,14 @@ _FLUX2_HEIGHT = dataclasses.replace(
 )
 
 
-def _flux2(id: str, endpoint: str, *extra: ParamSpec, caveats: tuple = (), most: int = 8) -> Any:
+def _flux2(
+    id: str,
+    endpoint: str,
+    *extra: ParamSpec,
+    caveats: tuple = (),
+    most: int = 8,
+    negate: Mapping[str, str] = MappingProxyType({}),
+) -> Any:
     return model(
         id,
         PROMPT,
@@ -329,8 +341,15 @@ def _flux2(id: str, endpoint: str, *extra: ParamSpec, caveats: tuple = (), most:
         caveats=caveats,
         batch_seeds="each",
         size=BY_PIXELS,
-        wire=at(endpoint),
+        wire=at(endpoint, negate=negate),
     )
+
+
+#: FLUX.2 [pro] and [max] upsample the prompt unless sent ``disable_pup``.
+_UPSAMPLED = {
+    "caveats": (UPSAMPLING_VARIES,),
+    "negate": MappingProxyType({"prompt_upsampling": "disable_pup"}),
+}
 
 
 def _kontext(id: str, endpoint: str) -> ModelSpec:
@@ -540,8 +559,8 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             # "Leave unset for default behavior": an empty prompt is not sent.
             wire=at("/v1/flux-tools/outpainting-v1", empty=frozenset({"prompt"})),
         ),
-        "flux_2_pro": _flux2("flux_2_pro", "/v1/flux-2-pro"),
-        "flux_2_max": _flux2("flux_2_max", "/v1/flux-2-max"),
+        "flux_2_pro": _flux2("flux_2_pro", "/v1/flux-2-pro", prompt_upsampling(True), **_UPSAMPLED),
+        "flux_2_max": _flux2("flux_2_max", "/v1/flux-2-max", prompt_upsampling(True), **_UPSAMPLED),
         # [klein]: four references (Flux2KleinInputs), no prompt upsampling
         "flux_2_klein_4b": _flux2("flux_2_klein_4b", "/v1/flux-2-klein-4b", most=4),
         "flux_2_klein_9b": _flux2("flux_2_klein_9b", "/v1/flux-2-klein-9b", most=4),

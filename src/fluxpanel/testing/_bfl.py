@@ -222,8 +222,8 @@ SCHEMAS = {
         "safety_tolerance": Field("integer", 0, 5),
         "output_format": Field("string", enum=("jpeg", "png", "webp"), nullable=True),
     },
-    "/v1/flux-2-pro": _FLUX2,
-    "/v1/flux-2-max": _FLUX2,
+    "/v1/flux-2-pro": {**_FLUX2, "disable_pup": Field("boolean")},  # the SDK's _requests.py
+    "/v1/flux-2-max": {**_FLUX2, "disable_pup": Field("boolean")},
     # Flux2FlexInputs
     "/v1/flux-2-flex": {
         **_FLUX2,
