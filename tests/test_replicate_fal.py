@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+import numpy as np
 import pytest
 
 import fluxpanel
@@ -360,3 +362,42 @@ def test_fakes_answer_invalid_json_with_422(fal):
         headers={"Authorization": f"Key {fal.api_key}"},
     )
     assert r.status_code == 422
+
+
+def test_replicate_flux_2_resolution_sizes_an_image_given_by_its_ratio(rep):
+    """FLUX.2 [pro], [max] and [flex] at Replicate take ``resolution`` (1 MP
+    by default): it is sent, it sizes the image (so its estimate), no side
+    past 2048; ``match_input_image`` follows the input's own megapixels,
+    kept between 0.5 and 4; [dev] does not take it, and the fake refuses a
+    value Replicate does not list."""
+
+    def request(**params):
+        return fluxpanel.GenerationRequest(
+            model="flux_2_pro", models=REPLICATE_MODELS, prompt="a lighthouse", **params
+        )
+
+    assert request().params["resolution"] == "1 MP" and request().size == (1024, 1024)
+    two = request(resolution="2 MP", aspect_ratio="16:9")
+    assert two.size == (1936, 1088)
+    assert request(resolution="4 MP", aspect_ratio="16:9").size[0] == 2048  # the longest side
+    assert fluxpanel.estimate_cost(two) > fluxpanel.estimate_cost(request())
+    photo = np.zeros((3000, 4500, 3), "uint8")  # 13.5 MP, 3:2
+    kept = request(
+        resolution="match_input_image", aspect_ratio="match_input_image", input_images=[photo]
+    )
+    assert kept.size == (2048, 1360)  # 4 MP at most, then 2048 a side
+    custom = request(aspect_ratio="custom", width=768, height=512)
+    assert custom.size == (768, 512)  # resolution is not used with a custom size
+    with rclient(rep) as c:
+        c.generate(two)
+    assert rep.creates[0].json()["input"]["resolution"] == "2 MP"
+    with pytest.raises(fluxpanel.ValidationError):
+        fluxpanel.GenerationRequest(
+            model="flux_2_dev", models=REPLICATE_MODELS, prompt="x", resolution="2 MP"
+        )
+    refused = httpx.post(
+        f"{rep.base_url}/v1/models/black-forest-labs/flux-2-pro/predictions",
+        json={"input": {"prompt": "x", "resolution": "3 MP"}},
+        headers={"Authorization": f"Bearer {rep.api_key}"},
+    )
+    assert refused.status_code == 422 and "resolution" in refused.text

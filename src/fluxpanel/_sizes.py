@@ -155,6 +155,33 @@ class Grown(SizeRule):
         return int(params.get(self.sides[2]) or 0), int(params.get(self.sides[0]) or 0)
 
 
+@dataclass(frozen=True)
+class Megapixels(SizeRule):
+    """A ratio at a number of megapixels (Replicate's FLUX.2 ``resolution``,
+    ``"2 MP"``), or at the first input image's own (``match_input_image``,
+    kept between ``least`` and ``most``); no side past ``longest`` ("The
+    maximum image size is 2048x2048")."""
+
+    param: str = "resolution"
+    least: float = 0.5
+    most: float = 4.0
+    longest: int = 2048
+
+    def size(self, request: Sized) -> tuple[int, int]:
+        value = str(request.params.get(self.param, ""))
+        image = first_input(request)
+        if value.endswith(" MP"):
+            area = float(value[:-3]) * MEGAPIXEL
+        elif image is not None:
+            own = image.width * image.height
+            area = min(max(own, self.least * MEGAPIXEL), self.most * MEGAPIXEL)
+        else:
+            area = MEGAPIXEL
+        w, h = Ratio(area=int(area)).size(request)
+        scale = min(1.0, self.longest / max(w, h))
+        return max(16, int(w * scale) // 16 * 16), max(16, int(h * scale) // 16 * 16)
+
+
 #: fal's named sizes (fal-js ``ImageSize``; the model pages give the pixels).
 FAL_SIZES: Mapping[str, tuple[int, int]] = MappingProxyType(
     {
@@ -196,6 +223,9 @@ BY_MEGAPIXELS = Ratio(
     tiers=MappingProxyType({m: int(float(m) * MEGAPIXEL) for m in ("0.25", "0.5", "1", "2", "4")}),
     tier="megapixels",
 )
+#: Replicate's FLUX.2: a width and height with ``custom``, else a ratio at
+#: the megapixels of its ``resolution``.
+BY_RESOLUTION = Pixels(otherwise=Megapixels())
 #: The image the model edits keeps its size (Fill, Erase, Deblur).
 KEEPS_IMAGE = Keeps("image")
 #: FLUX.1 Expand: the image grown on its sides.

@@ -82,11 +82,17 @@ cog-run models replicate/cog-flux):
   Replicate's live schema, cloudernative.com/ai-models/model/black-forest-labs/
   flux-2-flex: the version page gives no default), ``guidance`` (1.5 to 10,
   4.5) and ``prompt_upsampling`` (default true) and takes 10 images, sized in
-  multiples of 32. Each FLUX.2 model there also takes ``resolution`` (0.5 to
-  4 MP, "not used when aspect_ratio is 'custom'"; a second listing,
-  cinemasetfree.com): fluxpanel does not send it yet, so Replicate's default,
-  1 MP, sizes an image given by its ratio. flux-2-dev (7bba46bd): 4 images, ``go_fast``, sizes 256
-  to 1440 in multiples of 32, ``disable_safety_checker``.
+  multiples of 32. [pro], [max] and [flex] also take ``resolution`` ("1 MP";
+  "Resolution in megapixels. Up to 4 MP is possible ... The maximum image
+  size is 2048x2048 ... not used when aspect_ratio is 'custom' ... use
+  'match_input_image' to match the input image's resolution (clamped to
+  0.5-4 MP)", the version page of flux-2-pro 285631b5; the values
+  ``match_input_image``, ``0.5 MP``, ``1 MP``, ``2 MP``, ``4 MP`` from a
+  listing of the live schema, cinemasetfree.com/guides/generators/
+  black-forest-labs/flux-2-pro and flux-2-flex), which sizes an image given
+  by its ratio (and so its estimate). flux-2-dev (7bba46bd): 4 images,
+  ``go_fast``, sizes 256 to 1440 in multiples of 32, ``disable_safety_checker``,
+  no ``resolution``.
 - flux-2-klein-4b (version 8e9c42d7: fields and defaults on its version page,
   replicate.com/black-forest-labs/flux-2-klein-4b/versions/8e9c42d7.../api;
   the enums from two schema-generated readings of the live schema, not from
@@ -119,7 +125,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._inputs import ImageLimits
-from .._sizes import BY_MEGAPIXELS, BY_PIXELS, KEEPS_IMAGE, ULTRA
+from .._sizes import BY_MEGAPIXELS, BY_PIXELS, BY_RESOLUTION, KEEPS_IMAGE, ULTRA
 from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image
 from ._params import (
@@ -252,19 +258,39 @@ def _custom_ratio(choices: tuple[str, ...]) -> ParamSpec:
     )
 
 
+#: FLUX.2 [pro], [max] and [flex]: megapixels for a ratio (version 285631b5's
+#: page; the values from a listing of the live schema).
+_RESOLUTION = choice(
+    "resolution",
+    "Resolution",
+    "About how many megapixels the image has (up to 2048 a side; not used with a "
+    "custom size). Same as the input follows the first image's, between 0.5 and 4.",
+    ("match_input_image", "0.5 MP", "1 MP", "2 MP", "4 MP"),
+    "1 MP",
+)
+
+
 def _flux2(
-    id: str, name: str, most: int, high: int, multiple: int, *extra: ParamSpec, **kw: Any
+    id: str,
+    name: str,
+    most: int,
+    high: int,
+    multiple: int,
+    *extra: ParamSpec,
+    resolution: bool = True,
+    **kw: Any,
 ) -> ModelSpec:
     return model(
         id,
         PROMPT,
         references(_LIMITS, most),
         _custom_ratio(_FLUX2_RATIOS),
+        *((_RESOLUTION,) if resolution else ()),
         size("width", 256, high, multiple, 1024, _CUSTOM),
         size("height", 256, high, multiple, 1024, _CUSTOM),
         SEED,
         *extra,
-        size=BY_PIXELS,
+        size=BY_RESOLUTION if resolution else BY_PIXELS,
         wire=slug(name),
         **kw,
     )
@@ -429,6 +455,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             32,
             _GO_FAST,
             SAFETY_CHECKER,
+            resolution=False,
             caveats=(_NOT_DETERMINISTIC,),
         ),
         # Known from its version page and two readings of its schema (see above).

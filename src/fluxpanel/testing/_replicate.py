@@ -138,6 +138,8 @@ def _flux2(most: int, high: int) -> dict[str, Field]:
         "width": Field("integer", 256, high),
         "height": Field("integer", 256, high),
         "safety_tolerance": Field("integer", 1, 5),
+        # 285631b5's page, the values from a listing (not flux-2-dev's)
+        "resolution": Field("string", enum=("match_input_image", "0.5 MP", "1 MP", "2 MP", "4 MP")),
     }
 
 
@@ -215,7 +217,7 @@ SCHEMAS.update(
             "prompt_upsampling": Field("boolean"),
         },
         "flux-2-dev": {
-            **_flux2(4, 1440),
+            **{k: v for k, v in _flux2(4, 1440).items() if k != "resolution"},
             "go_fast": Field("boolean"),
             "disable_safety_checker": Field("boolean"),
             "safety_tolerance": Field("integer", 1, 5),
