@@ -85,11 +85,19 @@ class PanelView {
 
   #set(name, value) {
     this.#model.set(name, value);
+    this.#edited();
+  }
+
+  /** Every change is counted: ipywidgets may hold a change back while the
+   * kernel is busy, so Generate says how many it follows, and the kernel
+   * waits for them. */
+  #edited() {
+    this.#model.set("_edits", (this.#model.get("_edits") || 0) + 1);
     this.#model.save_changes();
   }
 
   #generate() {
-    this.#model.send({ type: "generate" });
+    this.#model.send({ type: "generate", edits: this.#model.get("_edits") || 0 });
   }
 
   #build() {
@@ -144,7 +152,7 @@ class PanelView {
     const random = this.#modelSpec()?.params.find((p) => p.random);
     this.#model.set(MODE, "fixed");
     if (random) this.#model.set(random.name, seed);
-    this.#model.save_changes();
+    this.#edited();
   }
 
   #providerPicker() {

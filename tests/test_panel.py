@@ -292,6 +292,33 @@ async def test_messages_from_the_view(monkeypatch):
     assert sent[-1][0]["error"]
 
 
+@pytest.mark.anyio
+async def test_a_generate_from_the_view_waits_for_the_changes_it_follows(monkeypatch):
+    """ipywidgets holds a change back while the kernel is busy with the one
+    before, and the view's Generate can overtake it: the view counts its
+    changes and Generate says how many it follows; the kernel waits for
+    them, so the model just chosen is the one used. A count that never
+    comes is waited for a while, then the settings here are used."""
+    panel = preview_panel(prompt="a fox", model="flux_schnell")
+    panel._inbox.receive(panel, {"type": "generate", "edits": 2}, [])
+    await asyncio.sleep(0.2)
+    assert panel.result is None and panel._runs.awaited == 2  # not before the changes
+    panel.model = "flux_dev"  # the held-back changes arrive, their count with them
+    panel._edits = 2
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if panel.status == "done":
+            break
+    assert panel.result is not None and panel.result.request.model == "flux_dev"
+    monkeypatch.setattr(fluxpanel._runs, "EDITS_WAIT", 0.1)
+    panel._inbox.receive(panel, {"type": "generate", "edits": 9}, [])  # never comes
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if len(panel._history) == 2 and panel.status == "done":
+            break
+    assert len(panel._history) == 2 and panel._runs.awaited is None
+
+
 def test_generate_outside_a_loop_says_what_to_do():
     panel = preview_panel(prompt="x")
     with pytest.raises(fluxpanel.FluxError, match="agenerate"):

@@ -39,7 +39,7 @@ def _upload(step: Callable[..., Any]) -> Handler:
 #: What the panel does for each message of its view.
 MESSAGES: Mapping[str, Handler] = MappingProxyType(
     {
-        "generate": lambda panel, content, buffers: panel._runs.from_view(),
+        "generate": lambda panel, content, buffers: panel._runs.from_view(content.get("edits")),
         "cancel": lambda panel, content, buffers: panel.cancel() and None,
         "restore": _restore,
         "original": lambda panel, content, buffers: panel._runs.send_original(content),

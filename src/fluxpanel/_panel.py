@@ -102,6 +102,8 @@ class FluxPanel(anywidget.AnyWidget):
     _result_shown = t.Int(-1).tag(sync=True)
     """The result a view has shown, written by the view: in marimo a change
     from the browser is what runs again the cells that read the panel."""
+    _edits = t.Int(0).tag(sync=True)
+    """How many changes the view has made: a Generate from it waits for them."""
     _tiles = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
     _history = t.List(t.Dict()).tag(sync=True, **ipywidgets.widget_serialization)
     show_retired = t.Bool(False, help="List models the host retired (refused if chosen).")

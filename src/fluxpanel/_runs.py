@@ -61,6 +61,11 @@ class Results:
         return self.task is not None and not self.task.done()
 
 
+#: Seconds a Generate from the view waits for the changes the view made
+#: before it (then it runs with the settings the kernel has).
+EDITS_WAIT = 5.0
+
+
 class Runs:
     """The runs of one panel, on the loop it was made on (its home)."""
 
@@ -75,6 +80,11 @@ class Runs:
         self.billed = 0.0
         #: Runs started from the view, kept until they end.
         self.background: set[asyncio.Future[Any]] = set()
+        #: The view's count of changes a Generate from it waits for: ipywidgets
+        #: holds back a change while the kernel is busy with the one before,
+        #: and the view's message can overtake it.
+        self.awaited: int | None = None
+        panel.observe(self._edited, names="_edits")
         try:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -94,12 +104,31 @@ class Runs:
         home = self.home()  # raises outside a running loop, before any coroutine is made
         return asyncio.run_coroutine_threadsafe(self.quietly(), home)
 
-    def from_view(self) -> None:
-        """Generate, as the view's button asks (on the home loop's thread)."""
+    def from_view(self, edits: Any = None) -> None:
+        """Generate, as the view's button asks (on the home loop's thread),
+        with the settings the view had then: if some are still on their way
+        (``edits``, the view's count of changes, is ahead of the kernel's), once
+        they have come, or after :data:`EDITS_WAIT` seconds with what is here."""
+        if isinstance(edits, int) and edits > self.panel._edits:
+            self.awaited = edits
+            self.home().call_later(EDITS_WAIT, self._waited, edits)
+            return
+        self.awaited = None
         if not self.results.running:
             task = asyncio.ensure_future(self.quietly())
             self.background.add(task)  # keep a reference until it ends
             task.add_done_callback(self.background.discard)
+
+    def _edited(self, change: dict[str, Any]) -> None:
+        """The view's changes came (on the thread that applied them)."""
+        awaited = self.awaited
+        if awaited is not None and change["new"] >= awaited:
+            self.awaited = None
+            self.home().call_soon_threadsafe(self.from_view)
+
+    def _waited(self, edits: int) -> None:
+        if self.awaited == edits:  # never came: generate with what is here
+            self.from_view()
 
     async def run(self) -> Generation:
         """A run on the home loop; errors are shown in the panel and raised."""

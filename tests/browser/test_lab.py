@@ -289,6 +289,26 @@ def test_history_restores_parameters_and_images(make_lab):
     ]
 
 
+def test_generate_uses_the_model_just_chosen_while_the_kernel_is_busy(make_lab):
+    """ipywidgets holds a change back while the kernel is busy with the one
+    before, and Generate's message would overtake it: a model chosen and
+    Generate pressed at once, while a cell runs, still makes that model's
+    image, with the prompt typed just before."""
+    lab = make_lab(
+        ["import time; time.sleep(3)"], kwargs='model="flux_dev", prompt="a fox", seed=7'
+    )
+    lab.run_cell(1)  # the kernel is busy for three seconds
+    lab.panel.locator('[data-param="prompt"] textarea').fill("a fox in the rain")
+    lab.panel.locator('[data-param="model"] select').select_option("flux_pro")
+    lab.panel.locator('[data-action="generate"]').click()
+    caption = lab.panel.locator("figure.fluxpanel-tile figcaption")
+    expect(caption).to_contain_text("flux_pro", timeout=30_000)
+    assert lab.value("[panel.result.request.model, panel.result.request.prompt]") == [
+        "flux_pro",
+        "a fox in the rain",
+    ]
+
+
 def test_larger_view_and_download_use_the_original(make_lab):
     """Any result opens large and whole over the page (not inside the
     output area), the original fitted to the window; arrows go between the
