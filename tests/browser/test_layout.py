@@ -162,8 +162,9 @@ def test_a_comparisons_labels_are_shown_whole(make_lab):
     lab = make_lab([], setup=COMPARE, run=False)
     lab.page.set_viewport_size({"width": 1000, "height": 1000})
     lab.run_cell(0)
-    grid = lab.notebook.locator(".fluxpanel-compare").first
+    grid = lab.notebook.locator(".fluxpanel-compare").last
     expect(grid).to_contain_text("8 of 8 done", timeout=60_000)
+    lab.wait_idle()  # its last update shown
     cut = grid.locator("th").evaluate_all(
         "ths => ths.filter(t => t.scrollWidth > t.clientWidth + 1 || t.scrollHeight > t.clientHeight + 1)"
         ".map(t => t.textContent)"
@@ -176,4 +177,5 @@ def test_a_comparisons_labels_are_shown_whole(make_lab):
     labels = grid.locator("th").all_text_contents()
     assert any("a-rather-long-name-for-a-paper-cut-style.safetensors at 0.8" in t for t in labels)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    grid.screenshot(path=str(SCREENSHOTS / "compare-labels.png"))
+    # The grid's output is replaced as it updates: the cell holds it.
+    lab.cell(0).screenshot(path=str(SCREENSHOTS / "compare-labels.png"))

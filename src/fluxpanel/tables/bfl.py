@@ -106,7 +106,8 @@ unknown fields with 422):
   fields ("Outpainting is extra=forbid").
 - FLUX.2 [pro], [max] and [flex] ``POST /v1/flux-2-pro``, ``/v1/flux-2-max``,
   ``/v1/flux-2-flex`` (``Flux2FlexInputs``; the SDK's ``_models.py`` for pro
-  and max): ``prompt``, ``input_image`` and ``input_image_2`` to ``_8``
+  and max): ``prompt`` ("up to 32K tokens", the skills repository's
+  ``endpoints.md``), ``input_image`` and ``input_image_2`` to ``_8``
   (base64 or URL; at most 8 references, ``_catalog.py``),
   ``width``/``height`` at least 64, multiples of 16, at most 4 megapixels
   together, no side limited on its own ("0 = model chooses", matching the
@@ -319,6 +320,12 @@ _FLUX2_HEIGHT = dataclasses.replace(
 )
 
 
+#: FLUX.2's prompt: "up to 32K tokens" (black-forest-labs/skills, bfl-api's
+#: endpoints.md). fluxpanel counts characters and allows 32,000 (a token is
+#: seldom shorter than a character; where one is, the host has the last word).
+_FLUX2_PROMPT = dataclasses.replace(PROMPT, max=32_000)
+
+
 def _flux2(
     id: str,
     endpoint: str,
@@ -329,7 +336,7 @@ def _flux2(
 ) -> Any:
     return model(
         id,
-        PROMPT,
+        _FLUX2_PROMPT,
         _IMAGES,
         references(_LIMITS, most),
         _SIZE_MODE,
