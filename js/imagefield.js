@@ -232,6 +232,7 @@ export class ImageField {
 /** A mask tinted over its image, large, while both are given (kernel's pictures at display size). */
 export class MaskView {
   #entries;
+  #frame;
   #param;
   #photo;
   #picture;
@@ -244,8 +245,9 @@ export class MaskView {
     this.#picture = picture;
     this.#photo = h("img", { alt: `${param.label} over its image` });
     this.#tint = h("span", { class: "tint" });
+    this.#frame = h("span", { class: "masked" }, this.#photo, this.#tint);
     const caption = h("figcaption", {}, `${param.label}: the tinted part is what changes`);
-    this.el = h("figure", { class: "mask-large", "data-part": "mask-large", hidden: true }, h("span", { class: "masked" }, this.#photo, this.#tint), caption);
+    this.el = h("figure", { class: "mask-large", "data-part": "mask-large", hidden: true }, this.#frame, caption);
     this.update();
   }
 
@@ -259,6 +261,7 @@ export class MaskView {
     if (!key) return;
     const [photo, tint] = await Promise.all([this.#picture(under, 0), this.#picture(name, 0)]).catch(() => []);
     if (this.#shown !== key || !photo) return;
+    this.#frame.style.setProperty("--ratio", String(image.width / image.height));
     this.#photo.src = photo;
     this.#tint.style.maskImage = `url(${tint})`;
     this.el.hidden = false;

@@ -129,11 +129,11 @@ def test_the_panel_reads_well_at_each_width_and_theme(make_lab, app, width, dark
             "i => [i.naturalWidth, i.getBoundingClientRect().width]"
         )
         assert shown[0] > 0 and shown[1] >= 200, shown
-        assert (
-            large.locator(".fluxpanel-tint")
-            .evaluate("t => t.style.maskImage")
-            .startswith('url("blob:')
-        )
+        tint = large.locator(".fluxpanel-tint")
+        assert tint.evaluate("t => t.style.maskImage").startswith('url("blob:')
+        assert tint.bounding_box() == large.locator("img").bounding_box()  # edge to edge
+        box = large.locator("img").bounding_box()
+        assert abs(box["width"] / box["height"] - 800 / 600) < 0.02  # the image's shape
         assert large.evaluate(LEFT_TOP)[0] >= side[2]
         # Every slider's number box starts at the same x.
         xs = panel.locator(".fluxpanel-slider:visible input[type=number]").evaluate_all(
