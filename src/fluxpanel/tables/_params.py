@@ -346,24 +346,22 @@ TRY_ON_PROMPT = dataclasses.replace(
     PROMPT, help="How the garment is worn: tucked in, layered, sleeves rolled up..."
 )
 
+
+def optional_prompt(help: str) -> ParamSpec:
+    """A prompt a model does without, empty unless written: ``help`` says
+    what it adds and what happens without it."""
+    return dataclasses.replace(PROMPT, help=help, default="", min=0, required=False)
+
+
 #: FLUX.1 Fill's prompt where its host takes none ("" by default at Black
 #: Forest Labs, optional at Replicate): the masked part then follows the rest.
-FILL_PROMPT = dataclasses.replace(
-    PROMPT,
-    help="What goes in the masked part (optional: left empty, it is filled in keeping "
-    "with the rest of the image).",
-    default="",
-    min=0,
-    required=False,
+FILL_PROMPT = optional_prompt(
+    "What goes in the masked part (optional: left empty, it is filled in keeping "
+    "with the rest of the image)."
 )
-
 #: A prompt a model does without (FLUX.1 Expand continues the image).
-OPTIONAL_PROMPT = dataclasses.replace(
-    PROMPT,
-    help="What the new space should hold (optional: left empty, the image is continued).",
-    default="",
-    min=0,
-    required=False,
+OPTIONAL_PROMPT = optional_prompt(
+    "What the new space should hold (optional: left empty, the image is continued)."
 )
 
 
