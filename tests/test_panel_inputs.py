@@ -177,6 +177,8 @@ def test_use_as_input_switches_to_an_editing_model_and_sends_no_bytes():
     panel._handle({"type": "use-input", "key": key})
     assert panel.model == "flux_kontext_pro"
     assert panel.input_image.data == gen.images[0].data
+    # Said in a person's words: the field's label, not its name.
+    assert panel.status_text.endswith("is the input image of FLUX.1 Kontext [pro]")
     panel.model = "flux_2_pro"  # the image being edited comes along
     assert panel.input_images[0].data == gen.images[0].data
     panel._handle({"type": "use-input", "entry": panel.history_current, "index": 0})

@@ -323,10 +323,11 @@ class Editing:
         except (FluxError, KeyError, IndexError) as e:
             runs.fail(e if isinstance(e, FluxError) else ValidationError(str(e)))
             return
-        label = models[panel.model].label
+        spec = models[panel.model]
+        field = spec.params[name].label.lower()
         panel.set_trait(
             "status_text",
-            f"Image {image.index + 1} ({seed_words(image.seed)}) is the {name} of {label}",
+            f"Image {image.index + 1} ({seed_words(image.seed)}) is the {field} of {spec.label}",
         )
 
     # -- settings from elsewhere ---------------------------------------------------------

@@ -361,12 +361,22 @@ def test_outpainting_refuses_a_placement_past_the_canvas_beside_the_field(make_l
     lab.panel.locator('[data-action="generate"]').click()
     tile = lab.panel.locator("figure.fluxpanel-tile")
     expect(tile).to_have_count(1)
+    expect(lab.panel.locator(".fluxpanel-history-item")).to_have_count(1)  # the run is over
     tile.locator('[data-action="use-input"]').click()
     lab.panel.locator('[data-param="model"] select').select_option("flux_outpaint")
     expect(field(lab, "input_image").locator(".fluxpanel-input-item")).to_have_count(1)
     expect(field(lab, "reference_offset_x")).to_be_hidden()  # centred until custom
+    # The kernel has switched (the model's canvas, the image carried over) ...
+    switched = None
+    for _ in range(300):
+        switched = lab.value("[panel.model, panel.width, panel.input_image is not None]")
+        if switched == ["flux_outpaint", 1024, True]:
+            break
+        lab.page.wait_for_timeout(100)
+    assert switched == ["flux_outpaint", 1024, True]
+    # ... and the view shows the model's settings.
     width = field(lab, "width").locator('input[type="number"]')
-    expect(width).to_have_value("1024", timeout=15_000)  # the model's settings have arrived
+    expect(width).to_have_value("1024", timeout=15_000)
     lab.wait_idle()
     width.fill("1536")
     width.press("Tab")
