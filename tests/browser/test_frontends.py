@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from .conftest import SCREENSHOTS
 from .test_inputs import drop, photo
+from .test_loras import drive_a_lora
 
 CONTRAST = """() => {
   const parse = (c) => {
@@ -237,3 +238,15 @@ def test_voila_serves_the_panel_as_an_app(jupyter, page):
     expect(edit.locator('[data-param="image"] .fluxpanel-input-item')).to_have_count(1)
     html = page.content()
     assert "sk-test-" not in html  # the key stays in the kernel
+
+
+def test_a_lora_in_voila(jupyter, page):
+    name = f"lora{int(time.time() * 1000)}.ipynb"
+    jupyter.write_notebook(
+        name, ["import fluxpanel\nfluxpanel.FluxPanel(provider='preview', prompt='a fox')"]
+    )
+    page.goto(f"{jupyter.url}/voila/render/{name}?token={jupyter.token}")
+    panel = page.locator("[data-fluxpanel]")
+    expect(panel).to_have_count(1, timeout=90_000)
+    drive_a_lora(panel)
+    assert page.errors == []

@@ -119,3 +119,51 @@ def test_a_finetune_is_asked_for_on_generate_then_sent_with_its_strength(make_la
     assert body["finetune_id"] == "my-fox-finetune" and body["finetune_strength"] == 0.8
     assert lab.value("bfl.submits[-1].path") == "/v1/flux-pro-1.1-ultra-finetuned"
     assert lab.page.errors == []
+
+
+def drive_a_lora(panel, timeout: float = 20_000) -> None:
+    """In any front end, on a preview panel: FLUX.1 [dev] with LoRAs chosen,
+    one LoRA added, a source the host cannot fetch refused beside the field in
+    words and then fixed, its scale typed; Generate makes one more result,
+    and the code for it names the LoRA with its scale."""
+    panel.locator('[data-param="model"] select').select_option("flux_dev_lora")
+    field = panel.locator('[data-param="loras"]')
+    expect(field).to_be_visible(timeout=timeout)
+    rows = field.locator(".fluxpanel-lora")
+    expect(rows).to_have_count(0)
+    field.locator('[data-action="add-lora"]').click()
+    source = rows.nth(0).locator("input[type=text]")
+    source.fill("./my lora.safetensors")
+    source.press("Tab")
+    error = field.locator(".fluxpanel-field-error")
+    expect(error).to_contain_text("LoRA 1: its source", timeout=timeout)
+    source.fill("owner/paper-cut")
+    source.press("Tab")
+    expect(error).to_be_empty(timeout=timeout)
+    scale = rows.nth(0).locator("input[type=number]")
+    scale.fill("0.6")
+    scale.press("Tab")
+    code = panel.locator('[data-part="code"]')
+    history = panel.locator(".fluxpanel-history-item")
+    before = history.count()
+    panel.locator('[data-action="generate"]').click()
+    expect(history).to_have_count(before + 1, timeout=30_000)
+    expect(code).to_be_visible()
+    expect(code).to_contain_text("fluxpanel.Lora('owner/paper-cut', scale=0.6)", timeout=timeout)
+
+
+PREVIEW = """\
+import fluxpanel
+panel = fluxpanel.FluxPanel(provider="preview", prompt="a fox in the style of <lora>")
+panel"""
+
+
+def test_a_lora_in_notebook_7(make_lab):
+    lab = make_lab([], setup=PREVIEW, app="notebook")
+    lab.wait_idle()
+    loading = len(lab.page.errors)  # Notebook 7 reports some of its own while it loads
+    drive_a_lora(lab.panel)
+    assert lab.value("[x.to_json() for x in panel.result.request.params['loras']]") == [
+        {"source": "owner/paper-cut", "scale": 0.6}
+    ]
+    assert lab.page.errors[loading:] == []

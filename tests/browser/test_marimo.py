@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from .conftest import ROOT, _free_port
 from .test_inputs import drop, photo
+from .test_loras import drive_a_lora
 
 NOTEBOOK = ROOT / "notebooks" / "marimo_quickstart.py"
 
@@ -150,4 +151,14 @@ def test_the_panel_works_in_marimo(marimo_app, page):
     )
     panel.locator('[data-param="model"] select').select_option("flux_erase")
     expect(panel.locator('[data-param="prompt"]')).to_have_count(0)
+    assert page.errors == []
+
+
+def test_a_lora_in_marimo(marimo_app, page):
+    page.goto(marimo_app)
+    panel = page.locator("[data-fluxpanel]")
+    expect(panel).to_have_count(1, timeout=90_000)
+    drive_a_lora(panel)
+    # The cell that reads the panel ran again for the new result.
+    expect(page.get_by_text("1 generation(s).")).to_be_visible(timeout=15_000)
     assert page.errors == []
