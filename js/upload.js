@@ -1,8 +1,8 @@
 // Files to the kernel as binary comm buffers, in 8 MiB chunks (the Jupyter
 // server refuses a message over 10 MiB; every message costs a round of work
 // in the browser, the server and the kernel, so chunks are as large as is
-// safe), each acknowledged so the view can show progress. No base64: the
-// bytes travel as they are.
+// safe). The kernel says how much has come at most twice a second, which
+// the view shows as progress. No base64: the bytes travel as they are.
 
 export const CHUNK = 8 << 20;
 /**

@@ -9,12 +9,13 @@ import json
 import os
 import sys
 import threading
+import types
 
 import pytest
 import traitlets
 from PIL import Image
 
-from fluxpanel import FluxPanel, ValidationError
+from fluxpanel import FluxPanel, ValidationError, _uploads
 from fluxpanel._panel_view import off_loop
 from fluxpanel._uploads import CHUNK
 
@@ -89,12 +90,29 @@ def test_the_view_sees_thumbnails_and_digests_never_the_bytes():
     assert "input_image" not in panel.inputs
 
 
-def test_a_chunked_upload_arrives_whole_with_progress():
+@pytest.mark.parametrize("apart, told", [(0.0, 0), (0.2, 1), (1.0, 5)])
+def test_a_chunked_upload_arrives_whole_saying_how_much_came_twice_a_second(
+    monkeypatch, apart, told
+):
+    """Parts ``apart`` seconds from each other: the view is told how much
+    has come at most every half second (over loopback, never)."""
+    clock = [100.0]
+    monkeypatch.setattr(_uploads, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     panel, outbox = panel_with_outbox(model="flux_kontext_pro")
     data = png(1800, 1800, (10, 200, 90))
-    upload(panel, "input_image", data, chunk=4096)
-    acks = [m for m in outbox if m["type"] == "input-ack"]
-    assert len(acks) == -(-len(data) // 4096) and acks[-1]["received"] == len(data)
+    chunk = -(-len(data) // 5)  # five parts
+    begin = {"upload": "u1", "param": "input_image", "name": "photo.png", "size": len(data)}
+    panel._handle({"type": "input-begin", **begin, "append": False})
+    for offset in range(0, len(data), chunk):
+        clock[0] += apart
+        panel._handle(
+            {"type": "input-chunk", "upload": "u1", "offset": offset},
+            [memoryview(data[offset : offset + chunk])],
+        )
+    panel._handle({"type": "input-end", "upload": "u1"})
+    acks = [m["received"] for m in outbox if m["type"] == "input-ack"]
+    assert len(acks) == told and acks == sorted(acks)
+    assert all(0 < n <= len(data) for n in acks)
     done = outbox[-1]
     assert done["type"] == "input-done" and "error" not in done
     assert panel.input_image.data == data and panel.input_image.name == "photo.png"

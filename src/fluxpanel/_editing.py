@@ -207,7 +207,7 @@ class Editing:
 
     def part(self, content: dict[str, Any], buffers: list[Any]) -> Upload | None:
         upload = self.uploads.chunk(content, buffers)
-        if upload is not None:
+        if upload is not None and upload.progress_due():
             ack = {
                 "type": "input-ack",
                 "upload": content.get("upload"),
