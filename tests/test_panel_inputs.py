@@ -358,3 +358,20 @@ def test_background_work_yields_to_what_a_person_waits_for():
     )
     if sys.platform.startswith("linux"):
         assert quiet_nice >= urgent_nice + 10
+
+
+def test_an_input_file_written_later_lands_where_its_path_pointed(tmp_path, monkeypatch):
+    """The code names ``fluxpanel-inputs/<sha>.png`` in the working
+    directory of the moment; a worker thread that writes it after the
+    directory changed still writes it there."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(here)
+    image = FluxPanel(provider="preview", model="flux_kontext_pro", input_image=png()).input_image
+    shown, write = image.file_later()
+    assert write is not None and not os.path.isabs(shown)
+    monkeypatch.chdir(elsewhere)
+    write()
+    assert (here / shown).read_bytes() == image.data
+    assert not (elsewhere / "fluxpanel-inputs").exists()

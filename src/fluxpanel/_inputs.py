@@ -10,6 +10,7 @@ image is read.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -239,13 +240,15 @@ class InputImage:
     def file_later(self) -> tuple[str, Callable[[], str] | None]:
         """What :meth:`file` returns, without the wait: the path (known by
         content) and, when the file is not there yet, the work that writes it
-        (for a worker thread; it raises what :meth:`file` raises)."""
+        (for a worker thread; it raises what :meth:`file` raises). The
+        folder is the one in the working directory now, wherever that is
+        when the work is done."""
         if self.url is not None or self.path is not None:
             return self.file(), None
         target = Path(INPUTS_FOLDER) / self.filename
         if holds(target, self.sha256):
             return str(target), None
-        return str(target), self.file
+        return str(target), functools.partial(self.file, Path(INPUTS_FOLDER).absolute())
 
     # -- the host's limits ----------------------------------------------------------------
 
