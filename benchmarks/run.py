@@ -712,7 +712,7 @@ def input_from_browser(repeat: int) -> list[Figure]:
                     "() => document.querySelector("
                     "'[data-param=\"input_image\"] .fluxpanel-input-item img')?.src"
                 )
-                page.wait_for_timeout(300)  # the last acknowledgements settle
+                page.wait_for_timeout(300)  # the last messages of the drop settle
                 per_byte.append((sent[0] - before) / len(data))
             bare.append(page.evaluate(send_bare))
     fit = statistics.median(pillow_fit(data) for _ in range(repeat))

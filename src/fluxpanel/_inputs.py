@@ -241,8 +241,8 @@ class InputImage:
         """What :meth:`file` returns, without the wait: the path (known by
         content) and, when the file is not there yet, the work that writes it
         (for a worker thread; it raises what :meth:`file` raises). The
-        folder is the one in the working directory now, wherever that is
-        when the work is done."""
+        folder is resolved now, so the work writes where the path points even
+        if the working directory has changed by then."""
         if self.url is not None or self.path is not None:
             return self.file(), None
         target = Path(INPUTS_FOLDER) / self.filename
