@@ -58,23 +58,44 @@ def test_bfl_gets_the_mirrors_fields_with_boxes_in_fractions_and_a_move():
         path = bfl.submits[0].path
     assert path == "/v1/flux-3.1-image" and len(g.images) == 1
     assert set(body) == {
-        "prompt", "images", "mask", "boxes", "mode", "aspect_ratio", "resolution", "grounding"
+        "prompt", "images", "mask", "bounding_boxes", "mode", "aspect_ratio", "resolution",
+        "grounding",
     }  # fmt: skip
     assert body["grounding"] == "auto" and body["mode"] == "fast"
     assert "seed" not in body and "steps" not in body and "output_format" not in body
     assert body["prompt"] == "Move the fox <fox_1> to the lower right; add <sun_1>."  # no rows
-    assert body["boxes"] == [
+    # Black Forest Labs' guide: with images, tgt_bbox and from (target or a reference).
+    assert body["bounding_boxes"] == [
         {
-            "name": "fox_1",
+            "id": "fox_1",
             "desc": "the red fox",
             "from": "ref_image_0",
             "src_bbox": [0.1, 0.1, 0.4, 0.4],
             "tgt_bbox": [0.5, 0.5, 0.9, 0.9],
         },
-        {"name": "sun_1", "desc": "a low winter sun", "from": "target", "bbox": [0, 0.7, 0.25, 1]},
+        {
+            "id": "sun_1",
+            "desc": "a low winter sun",
+            "from": "target",
+            "tgt_bbox": [0, 0.7, 0.25, 1],
+        },
     ]
     assert base64.b64decode(body["mask"])[:4] == b"\x89PNG"
     assert g.cost == 0.015  # fast, at 1k
+
+
+def test_boxes_on_a_new_image_are_placed_by_bbox_and_a_box_without_words_sends_none():
+    with FakeBFL() as bfl, client(bfl) as c:
+        c.generate(
+            model=MODEL,
+            prompt="<sun_1> over <hill_1>.",
+            boxes=[SUN, Box("hill_1", 600, 0, 1000, 1000)],
+        )
+        body = bfl.submits[0].json()
+    assert body["bounding_boxes"] == [
+        {"id": "sun_1", "bbox": [0, 0.7, 0.25, 1], "desc": "a low winter sun"},
+        {"id": "hill_1", "bbox": [0.6, 0, 1, 1]},  # desc is optional
+    ]
 
 
 def test_an_exact_size_is_sent_without_a_preset_and_no_boxes_no_field():
@@ -84,7 +105,7 @@ def test_an_exact_size_is_sent_without_a_preset_and_no_boxes_no_field():
         )
         body = bfl.submits[0].json()
     assert body["width"] == 4096 and body["height"] == 512
-    assert "resolution" not in body and "boxes" not in body and "mask" not in body
+    assert "resolution" not in body and "bounding_boxes" not in body and "mask" not in body
 
 
 @pytest.mark.parametrize(
@@ -142,12 +163,28 @@ def test_the_fake_refuses_what_the_mirror_says_the_host_refuses():
         refused({"images": [one] * 10, "mask": one}, "at most 9")
         refused({"mask": one}, "needs images")
         refused({"images": [one], "mask": base64.b64encode(png(512, 256)).decode()}, "aspect")
-        box = {"name": "a_1", "from": "target", "bbox": [0, 0, 0.5, 0.5]}
-        refused({"boxes": [box] * 33}, "at most 32")
-        refused({"boxes": [{**box, "bbox": [0, 0, 500, 500]}]}, "fractions")
-        move = {"name": "a_1", "from": "ref_image_1", "src_bbox": [0, 0, 0.1, 0.1]}
-        refused({"images": [one], "boxes": [{**move, "tgt_bbox": [0, 0, 0.2, 0.2]}]}, "names no")
-        refused({"images": [one], "boxes": [{**move, "from": "ref_image_0"}]}, "tgt_bbox")
+        box = {"id": "a_1", "bbox": [0, 0, 0.5, 0.5]}
+        refused({"boxes": [box]}, "boxes")  # Comfy Router's name, unknown at the host
+        refused({"bounding_boxes": [box] * 33}, "1 to 32")
+        refused({"bounding_boxes": []}, "1 to 32")
+        refused({"bounding_boxes": [box, box]}, "each id once")
+        refused({"bounding_boxes": [{**box, "id": "1st"}]}, "starting with a letter")
+        refused({"bounding_boxes": [{**box, "name": "a_1"}]}, "unknown field name")
+        refused({"bounding_boxes": [{**box, "bbox": [0, 0, 500, 500]}]}, "fractions")
+        refused({"bounding_boxes": [{**box, "from": "target"}]}, "need images")
+        with_images = {"images": [one]}
+        refused({**with_images, "bounding_boxes": [box]}, "instead of bbox")
+        new = {"id": "a_1", "from": "target", "tgt_bbox": [0, 0, 0.5, 0.5]}
+        refused(
+            {**with_images, "bounding_boxes": [{**new, "src_bbox": [0, 0, 0.1, 0.1]}]}, "target"
+        )
+        move = {"id": "a_1", "from": "ref_image_1", "src_bbox": [0, 0, 0.1, 0.1]}
+        refused(
+            {**with_images, "bounding_boxes": [{**move, "tgt_bbox": [0, 0, 0.2, 0.2]}]}, "names no"
+        )
+        refused({**with_images, "bounding_boxes": [{**move, "from": "ref_image_0"}]}, "tgt_bbox")
+        for ok in ({"bounding_boxes": [box]}, {**with_images, "bounding_boxes": [new]}):
+            assert httpx.post(url, json={"prompt": "x", **ok}, headers=headers).status_code == 200
         ok = httpx.post(url, json={"prompt": "x", "images": [one], "mask": one}, headers=headers)
         assert ok.status_code == 200
 

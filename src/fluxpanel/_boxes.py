@@ -11,13 +11,15 @@ top-left quarter of the image, whatever its size or aspect ratio." The model
 sends back the prompt as it expanded it (``result.prompt``), with the boxes it
 added itself; :func:`parse_prompt` reads them.
 
-FLUX 3.1 Image takes them as a field of its own, ``boxes`` (at most 32):
-each ``[top, left, bottom, right]`` in fractions of the image, with ``from``
-saying where the object comes from (``target``, a new one, or
-``ref_image_0`` for the first reference); a row with ``src_bbox`` (where the
-object is in that reference) and ``tgt_bbox`` (where it goes) moves it
-(docs.comfy.org's generated page for ``bfl/flux-3.1-image``, a mirror of
-Black Forest Labs' schema: see :mod:`fluxpanel.tables.bfl`).
+FLUX 3.1 Image takes them as a field of its own, ``bounding_boxes`` (Black
+Forest Labs' guide, docs.bfl.ai/flux_3_1/flux31_image_bounding_boxes): "1 to
+32 entries", each with "a unique ``id`` (letters, digits, and ``_``,
+starting with a letter), ``[y_min, x_min, y_max, x_max]`` coordinates from 0
+to 1, and an optional ``desc``", cited in the prompt as ``<id>``. "When
+``images`` is set, use ``from``, ``src_bbox``, and ``tgt_bbox`` instead of
+``bbox``. ``src_bbox`` uses the input image (``ref_image_0`` for
+``images[0]``...) and ``tgt_bbox`` uses the output frame. Omit ``src_bbox``
+when ``from`` is ``"target"``, since sending both returns HTTP 422."
 :func:`structured` writes that form from the same boxes.
 
 fluxpanel keeps boxes as data (:class:`Box`, on the 0-1000 grid whichever
@@ -279,18 +281,24 @@ def fraction(v: int) -> float:
     return v / GRID
 
 
-def structured(box: Box) -> dict[str, Any]:
-    """A box as FLUX 3.1 Image reads it: its name, what it is, and its place
-    in fractions, ``from`` a reference (a move: ``src_bbox`` there, then
-    ``tgt_bbox`` here) or ``target`` (a new object, ``bbox``)."""
-    row: dict[str, Any] = {"name": box.name, "desc": box.desc}
-    if box.source is not None:
+def structured(box: Box, edit: bool) -> dict[str, Any]:
+    """A box as FLUX 3.1 Image reads it: its id, its place in fractions and,
+    when it has one, what goes there. On a new image the place is ``bbox``;
+    on an ``edit`` (images sent) it is ``tgt_bbox`` in the output's frame,
+    ``from`` ``target`` for a new object, or ``from`` the reference it is
+    moved out of (``ref_image_0`` for image 1) with ``src_bbox`` there."""
+    row: dict[str, Any] = {"id": box.name}
+    if not edit:
+        row["bbox"] = [fraction(v) for v in box.bbox]
+    elif box.source is not None:
         row["from"] = f"ref_image_{box.image - 1}"
         row["src_bbox"] = [fraction(v) for v in box.source]
         row["tgt_bbox"] = [fraction(v) for v in box.bbox]
     else:
         row["from"] = "target"
-        row["bbox"] = [fraction(v) for v in box.bbox]
+        row["tgt_bbox"] = [fraction(v) for v in box.bbox]
+    if box.desc:
+        row["desc"] = box.desc
     return row
 
 

@@ -239,8 +239,9 @@ class Layout(Boxes):
 
     def for_host(self, spec: ModelSpec, p: ParamSpec, params: dict[str, Any]) -> None:
         boxes = params.pop(p.name)
+        edit = bool(p.backdrop and params.get(p.backdrop[0]))  # references given
         if boxes:  # none: the field is left out
-            params[p.name] = [structured(box) for box in boxes]
+            params[p.name] = [structured(box, edit) for box in boxes]
 
     def together(self, spec: ModelSpec, p: ParamSpec, values: Mapping[str, Any]) -> None:
         given = values.get(p.backdrop[0] if p.backdrop else "") or ()  # the references

@@ -199,6 +199,9 @@ def test_flux_3_1_moves_an_object_with_an_arrow_and_paints_a_mask(make_lab):
 
     drag(0.5, 0.5, 0.9, 0.9)  # where the object goes
     expect(panel.locator(".fluxpanel-box-layer .fluxpanel-box")).to_have_count(1)
+    desc = panel.locator(".fluxpanel-box-desc").first
+    desc.fill("the red fox")
+    desc.press("Tab")
     panel.locator('[data-action="box-source"]').click()
     expect(panel.locator(".fluxpanel-box-picking")).to_contain_text("Draw where box_1 is now")
     panel.locator(".fluxpanel-box-picking select").select_option("2")  # on image 2 ...
@@ -237,14 +240,19 @@ def test_flux_3_1_moves_an_object_with_an_arrow_and_paints_a_mask(make_lab):
     expect(panel.locator("figure.fluxpanel-tile")).to_have_count(1)
     body = lab.value("{k: v for k, v in bfl.submits[-1].json().items() if k != 'images'}")
     assert body["mask"] and body["prompt"] == "Move <box_1>"
-    [row] = body["boxes"]
-    assert row["from"] == "ref_image_0" and set(row) == {
-        "name",
-        "desc",
-        "from",
-        "src_bbox",
-        "tgt_bbox",
-    }
+    [row] = body["bounding_boxes"]
+    assert (
+        row["desc"] == "the red fox"
+        and row["from"] == "ref_image_0"
+        and set(row)
+        == {
+            "id",
+            "desc",
+            "from",
+            "src_bbox",
+            "tgt_bbox",
+        }
+    )
     assert all(
         abs(a - b) <= 0.004 for a, b in zip(row["tgt_bbox"], (0.5, 0.5, 0.9, 0.9), strict=True)
     )

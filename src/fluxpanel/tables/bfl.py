@@ -151,28 +151,28 @@ unknown fields with 422):
   Safety tolerance: 0 to 4, as BFL's own schema for FLUX 3 Image says;
   vercel/ai ``@ai-sdk/black-forest-labs@2.0.63`` speaks of "the documented
   0-7 range for FLUX 3 Image models", which no page of BFL's found says.
-- FLUX 3.1 Image ``POST /v1/flux-3.1-image`` (released 2026-12-03). No page
-  of Black Forest Labs' own was found: its fields are from docs.comfy.org's
-  page for ``bfl/flux-3.1-image`` ("served by Comfy Router from Black Forest
-  Labs", generated from the host's schema; its en, zh, ja, ko and ru copies
-  agree), its path only by the pattern of ``/v1/flux-3-image``; the fake
-  follows the same source. ``prompt``; ``mode`` fast | quality (quality);
-  ``images`` 1 to 10 ("at most nine with a mask"), each at most 20 MB;
-  ``mask`` ("a black-and-white mask for a local edit of the first image ...
-  with the first image's aspect ratio; white may change, black is kept");
-  ``boxes`` (at most 32, ``[top, left, bottom, right]`` as fractions, rows of
-  ``name``, ``desc``, ``from`` = ``target`` | ``ref_image_N`` (0 for the
-  first image), ``bbox``, or ``src_bbox`` and ``tgt_bbox`` to move an
-  object); ``aspect_ratio`` auto, match_first_image and FLUX 3's fifteen
-  (auto: "chosen from the prompt"); ``resolution`` presets (the comfy page
-  shows ``1MP``; vercel/ai ``@ai-sdk/black-forest-labs@1.0.82`` names
-  "megapixel, 1k/2k/4k and video-frame presets" without listing them:
-  fluxpanel offers 1k, 2k and 4k, and any other size exactly); ``width`` and
-  ``height`` together "override aspect_ratio and resolution, up to 16 MP and
-  8:1"; ``grounding`` off | auto | force (off; fluxpanel's ``search``, as
-  FLUX 3's ``grounding`` is a switch). No ``seed`` and no ``steps`` ("the
-  endpoint rejects" them, vercel/ai's release notes); no safety tolerance
-  or output format is listed, so none is sent.
+- FLUX 3.1 Image ``POST /v1/flux-3.1-image`` (released 2026-12-03). Boxes
+  and mask from Black Forest Labs' guides (docs.bfl.ai/flux_3_1/
+  flux31_image_bounding_boxes and _edit), the other fields from
+  docs.comfy.org's page for ``bfl/flux-3.1-image`` (generated from the
+  host's schema; its en, zh, ja, ko and ru copies agree), the path only by
+  the pattern of ``/v1/flux-3-image``; the fake follows the same. ``prompt``;
+  ``mode`` fast | quality (quality); ``images`` 1 to 10 ("at most nine with
+  a mask"), each at most 20 MB; ``mask`` ("matching the aspect ratio of
+  images[0] ... White marks what can change, black is composited verbatim");
+  ``bounding_boxes`` ("1 to 32 entries": a unique ``id``, ``[y_min, x_min,
+  y_max, x_max]`` from 0 to 1, an optional ``desc``; ``bbox`` on a new
+  image; with ``images``, ``from`` ``target`` or ``ref_image_N`` and
+  ``tgt_bbox``, and ``src_bbox`` to move one, a 422 with ``from: target``;
+  Comfy Router's schema says ``boxes`` and ``name``); ``aspect_ratio`` auto
+  (chosen from the prompt), match_first_image and FLUX 3's fifteen;
+  ``resolution`` presets (the comfy page shows ``1MP``; vercel/ai 1.0.82
+  names "megapixel, 1k/2k/4k and video-frame presets" without listing them:
+  fluxpanel offers 1k, 2k and 4k, and any other size exactly); ``width`` and ``height`` together
+  "override aspect_ratio and resolution, up to 16 MP and 8:1"; ``grounding``
+  off | auto | force (off; fluxpanel's ``search``, FLUX 3's ``grounding``
+  being a switch). No ``seed`` or ``steps`` ("the endpoint rejects" them,
+  vercel/ai's release notes), and no safety tolerance or output format.
 - Input images (the SDK's ``GenericImageValidation``): at most 20 MB of
   base64 (15 MB of image), 20 megapixels, 256 px a side; JPEG, PNG or WebP.
   Sent as bare base64, as the SDK sends them.
@@ -423,9 +423,10 @@ KLEIN_FROM_RESELLER = Caveat(
 
 #: Said with FLUX 3.1 Image, whose request is known from a mirror.
 FLUX31_FROM_MIRROR = Caveat(
-    "FLUX 3.1 Image's fields at Black Forest Labs are known from a page generated from its "
-    "schema by a reseller (Comfy Router), and its address by the pattern of FLUX 3 Image's; "
-    "a change at the host may show first as a refused request."
+    "FLUX 3.1 Image's boxes and mask follow Black Forest Labs' guides; its other fields are "
+    "known from a page generated from its schema by a reseller (Comfy Router), and its "
+    "address by the pattern of FLUX 3 Image's: a change at the host may show first as a "
+    "refused request."
 )
 
 MODELS: Mapping[str, ModelSpec] = MappingProxyType(
@@ -584,7 +585,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             _FLUX3_LIMITS,
             wire=at(
                 "/v1/flux-3.1-image",
-                names={"input_images": "images", "search": "grounding"},
+                names={"input_images": "images", "search": "grounding", "boxes": "bounding_boxes"},
                 unset={"resolution": ("custom",)},
                 extra={},
                 spread="",

@@ -15,7 +15,6 @@ hosts do. More active tasks than the account allows answer 429.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -23,14 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ._flux3 import ADDED_BOX, B64_URL, FLUX3_SCHEMAS, WAITING, expand, flux31_problems
 from ._schema import (
-    FLUX3_RATIOS,
     Field,
     check,
     decode_image,
     image_field,
     image_size,
-    images_field,
     ratio_field,
 )
 from ._server import LoopbackServer, _Handler, seeded_png
@@ -80,7 +78,6 @@ _DEV = {
 #: Input images (the SDK's GenericImageValidation): base64 (or a URL where
 #: the reference says so), 20 MB of base64, 20 megapixels, 256 px a side.
 _B64 = ("base64",)
-_B64_URL = ("base64", "url")
 _LIMITS = {"max_bytes": 15_000_000, "max_megapixels": 20, "min_side": 256}
 _COMMON = {
     k: _DEV[k]
@@ -101,7 +98,7 @@ _FLUX2 = {
     "height": Field("integer", 64, None, multiple_of=16, nullable=True),
     "safety_tolerance": Field("integer", 0, 5),
     **{
-        "input_image" + (f"_{i}" if i > 1 else ""): image_field(_B64_URL, nullable=True, **_LIMITS)
+        "input_image" + (f"_{i}" if i > 1 else ""): image_field(B64_URL, nullable=True, **_LIMITS)
         for i in range(1, 9)
     },
 }
@@ -160,7 +157,7 @@ SCHEMAS = {
             "safety_tolerance": Field("integer", 0, 6, most_with=("input_image", 2)),
             **{
                 "input_image" + (f"_{i}" if i > 1 else ""): image_field(
-                    _B64_URL, nullable=True, **_LIMITS
+                    B64_URL, nullable=True, **_LIMITS
                 )
                 for i in range(1, 5)
             },
@@ -193,25 +190,25 @@ SCHEMAS = {
     # pixels of dilation.
     "/v1/flux-tools/erase-v1": {
         **_TOOL,
-        "image": image_field(_B64_URL, required=True, **_LIMITS),
-        "mask": image_field(_B64_URL, required=True, same_size_as="image", **_LIMITS),
+        "image": image_field(B64_URL, required=True, **_LIMITS),
+        "mask": image_field(B64_URL, required=True, same_size_as="image", **_LIMITS),
         "dilate_pixels": Field("integer", 0, 25),
     },
     # Flux2DeblurInputs (the SDK's DeblurParams): the image only, no prompt
     "/v1/flux-tools/deblur-v1": {
         **_TOOL,
-        "image": image_field(_B64_URL, required=True, **{**_LIMITS, "max_megapixels": 4}),
+        "image": image_field(B64_URL, required=True, **{**_LIMITS, "max_megapixels": 4}),
     },
     # Flux2KleinTryonInputs (the SDK's VtoParams): a prompt, a person and a garment
     "/v1/flux-tools/vto-v1": {
         **_TOOL,
         "prompt": Field("string", required=True),
-        "person": image_field(_B64_URL, required=True, **_LIMITS),
-        "garment": image_field(_B64_URL, required=True, **_LIMITS),
+        "person": image_field(B64_URL, required=True, **_LIMITS),
+        "garment": image_field(B64_URL, required=True, **_LIMITS),
     },
     # FluxOutpaintingInputs (the SDK's OutpaintParams): no seed, no webhooks
     "/v1/flux-tools/outpainting-v1": {
-        "input_image": image_field(_B64_URL, required=True, **_LIMITS),
+        "input_image": image_field(B64_URL, required=True, **_LIMITS),
         "width": Field("integer", 64, None, required=True),
         "height": Field("integer", 64, None, required=True),
         "reference_offset_x": Field("integer", nullable=True),
@@ -232,67 +229,7 @@ SCHEMAS = {
         "prompt_upsampling": Field("boolean"),
     },
 }
-# FLUX 3 Image ("Generate an image with FLUX 3", openapi/flux-3-image.json):
-# only these fields, any other is a 422; images one string or 1 to 10, each
-# 256 x 256 to 16 megapixels with at most 20 MB of base64.
-SCHEMAS["/v1/flux-3-image"] = {
-    "prompt": Field("string", required=True),
-    "images": images_field(
-        _B64_URL, 10, single=True, max_bytes=15_000_000, max_megapixels=16, min_side=256
-    ),
-    "aspect_ratio": Field("string", enum=FLUX3_RATIOS),
-    "resolution": Field("string", enum=("768sq", "1k", "1.5k", "2k", "4k")),
-    "grounding": Field("boolean"),
-    "safety_tolerance": Field("integer", 0, 4),
-    "version": Field("string"),
-}
-# FLUX 3 Image Klein: the same fields, as a reseller documents it (see
-# fluxpanel.tables.bfl); its path by the pattern of FLUX 3 Image's.
-SCHEMAS["/v1/flux-3-image-klein"] = dict(SCHEMAS["/v1/flux-3-image"])
-# FLUX 3.1 Image, as docs.comfy.org's generated page for bfl/flux-3.1-image
-# has it (see fluxpanel.tables.bfl): at most nine images with a mask, the
-# mask of the first image's shape, up to 32 boxes in fractions, an exact
-# size up to 16 megapixels and 8:1; no seed, no steps.
-SCHEMAS["/v1/flux-3.1-image"] = {
-    "prompt": Field("string", required=True),
-    "mode": Field("string", enum=("fast", "quality")),
-    "images": images_field(
-        _B64_URL, 10, single=True, max_bytes=15_000_000, max_megapixels=16, min_side=256
-    ),
-    "mask": Field("image", forms=_B64_URL, max_bytes=15_000_000),
-    "boxes": Field("list"),
-    "aspect_ratio": Field("string", enum=("auto", "match_first_image", *FLUX3_RATIOS[1:])),
-    "resolution": Field("string", enum=("1MP", "1k", "2k", "4k")),
-    "width": Field("integer", 1),
-    "height": Field("integer", 1),
-    "grounding": Field("string", enum=("off", "auto", "force")),
-}
-#: FLUX 3 passes "Reasoning" and "Generating" before "Ready".
-_WAITING = {
-    m: ("Pending", "Reasoning", "Generating")
-    for m in ("flux-3-image", "flux-3-image-klein", "flux-3.1-image")
-}
-#: The box FLUX 3 adds itself when it expands a prompt (the guide: "for many
-#: edits it also finds the element you named and adds a box for it").
-ADDED_BOX = {"id": "light_1", "bbox": [0, 0, 180, 1000], "desc": "soft daylight from above"}
-
-
-def expand(prompt: str, added: dict[str, Any] | None) -> str:
-    """The prompt as FLUX 3 sends it back: the description and its rows, with
-    ``added`` as one more row (the guide's form: a JSON list after the text)."""
-
-    text, rows = prompt, []
-    cut = prompt.find(' [{"')
-    if cut != -1 and prompt.rstrip().endswith("]"):
-        try:
-            rows = json.loads(prompt[cut + 1 :])
-            text = prompt[:cut]
-        except ValueError:
-            rows = []
-    if added is None:
-        return prompt
-    text += f" <{added['id']}>"
-    return f"{text} {json.dumps([*rows, added])}"
+SCHEMAS.update(FLUX3_SCHEMAS)
 
 
 # FLUX.2 [klein] 4B and 9B (Flux2KleinInputs, "like Pro but max 4 images"):
@@ -307,74 +244,13 @@ for _path in ("/v1/flux-2-klein-4b", "/v1/flux-2-klein-9b"):
 _FOUR_MP = {p for p in SCHEMAS if p.startswith("/v1/flux-2-")} | {"/v1/flux-tools/outpainting-v1"}
 
 
-def _flux31_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """FLUX 3.1 Image's rules across fields: nine images with a mask, the
-    mask the shape of the first, width and height together within 16
-    megapixels and 8:1, and its boxes."""
-    problems: list[tuple[str, str]] = []
-    images = data.get("images") or []
-    images = [images] if isinstance(images, str) else images
-    if "mask" in data:
-        if not images:
-            problems.append(("mask", "a mask needs images (it covers the first)"))
-        elif len(images) > 9:
-            problems.append(("images", "at most 9 images with a mask"))
-        else:
-            mask = decode_image(data["mask"], _B64_URL, None)
-            first = decode_image(images[0], _B64_URL, None)
-            if mask is not None and first is not None:
-                (mw, mh), (iw, ih) = image_size(mask), image_size(first)
-                if abs(mw * ih - iw * mh) > 0.01 * iw * mh:
-                    problems.append(("mask", "must have the aspect ratio of the first image"))
-    w, h = data.get("width"), data.get("height")
-    if (w is None) != (h is None):
-        problems.append(("width", "width and height are set together"))
-    elif isinstance(w, int) and isinstance(h, int):
-        if w * h > 4096 * 4096 or max(w / h, h / w) > 8:
-            problems += [
-                (side, "width x height: at most 16 MP and 8:1") for side in ("width", "height")
-            ]
-    boxes = data.get("boxes", [])
-    if len(boxes) > 32:
-        problems.append(("boxes", "at most 32 boxes"))
-    for row in boxes[:32]:
-        problems += [("boxes", m) for m in _box_problems(row, len(images))]
-    return problems
-
-
-def _box_problems(row: Any, images: int) -> list[str]:
-    """One row of FLUX 3.1's ``boxes``: a new object's ``bbox`` (from
-    ``target``), or a move's ``src_bbox`` in ``ref_image_N`` and ``tgt_bbox``."""
-    if not isinstance(row, dict):
-        return ["each box must be an object"]
-    unknown = set(row) - {"name", "desc", "from", "bbox", "src_bbox", "tgt_bbox"}
-    if unknown:
-        return [f"unknown field {sorted(unknown)[0]}"]
-    where = row.get("from", "target")
-    places = ("bbox",) if where == "target" else ("src_bbox", "tgt_bbox")
-    if where != "target":
-        n = where[10:] if isinstance(where, str) and where.startswith("ref_image_") else ""
-        if not n.isdigit() or int(n) >= images:
-            return [f"from={where!r} names no image"]
-    problems = []
-    for key in places:
-        box = row.get(key)
-        if not (isinstance(box, list) and len(box) == 4):
-            problems.append(f"{key} must be [top, left, bottom, right]")
-        elif not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in box):
-            problems.append(f"{key} must be fractions from 0 to 1")
-        elif box[0] >= box[2] or box[1] >= box[3]:
-            problems.append(f"{key} must have top < bottom and left < right")
-    return problems
-
-
 def _placement_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     """Outpainting: the image, at its offset (centred where none is given),
     must lie on the canvas unless ``auto_crop`` ("If False, an error is
     raised instead")."""
     if data.get("auto_crop"):
         return []
-    data_ = decode_image(data["input_image"], _B64_URL, None)
+    data_ = decode_image(data["input_image"], B64_URL, None)
     if data_ is None:
         return []  # a URL, not fetched here: taken on trust
     w, h = image_size(data_)
@@ -513,7 +389,7 @@ class FakeBFL(LoopbackServer):
         if h.path == "/v1/flux-tools/outpainting-v1" and not problems:
             problems += _placement_problems(data)
         if h.path == "/v1/flux-3.1-image" and not problems:
-            problems += _flux31_problems(data)
+            problems += flux31_problems(data)
         if problems:
             detail = [{"loc": ["body", f], "msg": m, "type": "value_error"} for f, m in problems]
             h.send_json(422, {"detail": detail})
@@ -567,7 +443,7 @@ class FakeBFL(LoopbackServer):
             running = timed and now - task.created < (self.run_seconds or 0)
             if running or (not timed and (task.fault == "never_ready" or task.polls_left > 0)):
                 task.polls_left -= 1
-                waiting = _WAITING.get(task.model, self.waiting)
+                waiting = WAITING.get(task.model, self.waiting)
                 state = waiting[min(task.polls, len(waiting) - 1)]
                 # Waiting its turn first (no progress yet), then how far it is.
                 total = task.polls + max(task.polls_left, 0) + 1
@@ -586,9 +462,9 @@ class FakeBFL(LoopbackServer):
             h.send_json(200, {"id": task.id, "status": _FINAL[task.fault], "result": None})
             return
         # FLUX 3 takes no seed: each task draws its own image.
-        seed = task.id if task.model in _WAITING else task.body.get("seed")
+        seed = task.id if task.model in WAITING else task.body.get("seed")
         image = seeded_png(task.model, task.body.get("prompt"), seed)
-        if task.model in _WAITING:  # FLUX 3: no seed; the prompt as it was expanded
+        if task.model in WAITING:  # FLUX 3: no seed; the prompt as it was expanded
             result = {
                 "sample": self.store(image),
                 "prompt": expand(task.body["prompt"], self.added_box),
