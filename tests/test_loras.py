@@ -163,6 +163,16 @@ def test_black_forest_labs_gets_the_finetune_id_and_strength():
     assert any("api.us1.bfl.ai" in t for t in caveats)  # finetunes live in one region
 
 
+def test_where_a_finetune_is_served_is_said_but_leaves_its_images_reproducible():
+    """The region caveat informs; only prompt upsampling makes the same request differ."""
+    for model in ("flux_pro_finetuned", "flux_pro_1_1_ultra_finetuned"):
+        request = fluxpanel.GenerationRequest(
+            model, "a fox", models=BlackForestLabs.models, seed=3, finetune=[("my-fox", 1)]
+        )
+        assert request.reproducible and any("api.us1.bfl.ai" in t for t in request.caveats)
+        assert not request.replace(prompt_upsampling=True).reproducible
+
+
 @pytest.mark.parametrize(
     ("cls", "fake_cls", "model", "route"),
     [

@@ -147,6 +147,43 @@ def test_replicate_serves_ultra_as_its_schema_has_it(rep, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("model", "slug"),
+    [("flux_2_klein_4b", "flux-2-klein-4b"), ("flux_2_klein_9b", "flux-2-klein-9b")],
+)
+def test_replicate_serves_both_kleins_with_references_and_a_list_of_urls(rep, model, slug):
+    """[klein] 4B as its version page has it, 9B by the same fields (no page
+    of its own was found: said in its caveat, which leaves it reproducible)."""
+    refs = [fluxpanel.testing.solid_png(256, 256, (40 * i, 90, 160)) for i in range(5)]
+    with rclient(rep) as c:
+        g = c.generate(
+            model=model,
+            prompt="image 1 at dusk",
+            input_images=refs,
+            output_megapixels="0.25",
+            go_fast=False,
+            seed=4,
+        )
+    create = rep.creates[0]
+    assert create.path == f"/v1/models/black-forest-labs/{slug}/predictions"
+    body = create.json()["input"]
+    assert (
+        len(body["images"]) == 5
+        and body["output_megapixels"] == "0.25"
+        and body["go_fast"] is False
+    )
+    assert len(g) == 1  # the host's list of one URL
+    spec = REPLICATE_MODELS[model]
+    assert g.request.reproducible and not g.request.replace(go_fast=True).reproducible
+    assert ("No page of FLUX.2 [klein] 9B" in " ".join(c.text for c in spec.caveats)) == (
+        model == "flux_2_klein_9b"
+    )
+    with pytest.raises(fluxpanel.ValidationError, match="input_images"):
+        fluxpanel.GenerationRequest(
+            model, "x", models=REPLICATE_MODELS, input_images=[*refs, refs[0]]
+        )
+
+
+@pytest.mark.parametrize(
     ("fault", "cls", "match"),
     [
         ("failed", fluxpanel.APIError, "CUDA out of memory"),

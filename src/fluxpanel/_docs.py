@@ -34,7 +34,7 @@ def _row(host: str, provider: type, spec: ModelSpec) -> str:
     takes = "; ".join(_param(p) for p in spec.params.values() if not (p.role or p.random))
     same = "yes"
     if not spec.reproducible:
-        conditions = [_condition(c) for c in spec.caveats]
+        conditions = [_condition(c) for c in spec.caveats if c.varies]
         same = "only with " + ", ".join(conditions) if all(conditions) else "no"
     batch = (
         "one seed per image (seed, seed+1, …)"

@@ -327,7 +327,7 @@ class GenerationRequest:
     @property
     def reproducible(self) -> bool:
         """Whether the host promises the same image for the same request."""
-        return not self.caveats
+        return not any(c.varies and c.applies(self._params) for c in self.spec.caveats)
 
     # -- transforms ---------------------------------------------------------------
 

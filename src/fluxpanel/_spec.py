@@ -172,10 +172,14 @@ class ParamSpec:
 class Caveat:
     """Something true of a model at a host that people must be told, such as
     "the same seed does not give the same image". ``when`` names parameter
-    values it depends on (every one must match); empty means always."""
+    values it depends on (every one must match); empty means always.
+    ``varies`` says whether it means the same request may give another image
+    (most do); one that only informs (where a finetune is served, where a
+    table's facts come from) leaves a model reproducible."""
 
     text: str
     when: Mapping[str, Any] = field(default_factory=dict)
+    varies: bool = True
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         return all(values.get(k) == v for k, v in self.when.items())
@@ -318,12 +322,12 @@ class ModelSpec:
     def reproducible(self) -> bool:
         """Whether the host promises the same image for the same seed and
         settings, whatever the settings (no caveat about determinism)."""
-        return not self.caveats
+        return not any(c.varies for c in self.caveats)
 
     def _told(self) -> tuple[Caveat, ...]:
         """The caveats, after where the model stands if it is not current."""
         words = self.status.words(self.label)
-        return (Caveat(words + "."), *self.caveats) if words else self.caveats
+        return (Caveat(words + ".", varies=False), *self.caveats) if words else self.caveats
 
     def to_json(self) -> dict[str, Any]:
         """The model as plain JSON, as the front end reads it."""

@@ -179,7 +179,8 @@ HOST_FETCHES = Caveat(
 #: Black Forest Labs' finetunes live in one region.
 REGIONAL = Caveat(
     "Black Forest Labs serves a finetune only from the region it was made in: use "
-    "base_url='https://api.us1.bfl.ai' or 'https://api.eu1.bfl.ai' as it was trained."
+    "base_url='https://api.us1.bfl.ai' or 'https://api.eu1.bfl.ai' as it was trained.",
+    varies=False,
 )
 SAFETY_CHECKER = ParamSpec(
     "safety_checker",

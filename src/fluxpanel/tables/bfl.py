@@ -401,8 +401,7 @@ _FLUX3_LIMITS = ImageLimits(
 
 
 def _flux3(endpoint: str, **kw: Any) -> ModelSpec:
-    """FLUX 3 Image (or Klein) here: 256 px a side, 16 megapixels, 20 MB of
-    base64 (15 MB of image) each; it refuses every field it does not list
+    """FLUX 3 Image (or Klein) here: it refuses every field it does not list
     (no output_format), and its references are one list, ``images``."""
     return flux3_image(
         _FLUX3_LIMITS,
@@ -418,15 +417,16 @@ def _flux3(endpoint: str, **kw: Any) -> ModelSpec:
 KLEIN_FROM_RESELLER = Caveat(
     "FLUX 3 Image Klein's address and fields at Black Forest Labs are known from the "
     "FLUX 3 Image they share, as a reseller documents it; a change at the host may show "
-    "first as a refused request."
+    "first as a refused request.",
+    varies=False,
 )
 
-#: Said with FLUX 3.1 Image, whose request is known from a mirror.
+#: Said with FLUX 3.1 Image, whose request is known in part from a mirror.
 FLUX31_FROM_MIRROR = Caveat(
-    "FLUX 3.1 Image's boxes and mask follow Black Forest Labs' guides; its other fields are "
-    "known from a page generated from its schema by a reseller (Comfy Router), and its "
-    "address by the pattern of FLUX 3 Image's: a change at the host may show first as a "
-    "refused request."
+    "FLUX 3.1 Image's boxes and mask follow Black Forest Labs' guides, its other fields a "
+    "reseller's page made from its schema, its address FLUX 3 Image's pattern: a change "
+    "at the host may show first as a refused request.",
+    varies=False,
 )
 
 MODELS: Mapping[str, ModelSpec] = MappingProxyType(

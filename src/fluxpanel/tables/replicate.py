@@ -101,8 +101,15 @@ cog-run models replicate/cog-flux):
   ``output_megapixels`` the strings "0.25", "0.5", "1", "2", "4" ("1"),
   ``seed``, ``go_fast`` (false), ``output_format`` webp, jpg or png,
   ``output_quality`` 0 to 100 (95), ``disable_safety_checker``. No safety
-  tolerance, no width or height. The output is a list of URLs. flux-2-klein-9b
-  is left out: no version page of it was found (only of the 9B base model).
+  tolerance, no width or height. The output is a list of URLs.
+- flux-2-klein-9b: Replicate serves it (a reseller's listing names the
+  provider model black-forest-labs/flux-2-klein-9b, lumenfall.ai/models/
+  black-forest-labs/flux.2-klein-9b/llms.txt), but no page of its schema was
+  found. Its fields are taken to be 4B's: Replicate's page of the 9B base
+  model (flux-2-klein-9b-base, b037b94b) has exactly 4B's fields plus the
+  guidance only an undistilled model takes, and Black Forest Labs' own
+  [klein] 4B and 9B take the same fields. Said in its caveat; the fake
+  follows the same.
 - flux-3-image (version ec84b8fb; the model page
   replicate.com/black-forest-labs/flux-3-image): ``prompt``, ``images``
   ("up to 10 reference images (jpeg, png, gif, or webp)", "at least 256x256
@@ -170,6 +177,31 @@ def slug(name: str, **changes: Any) -> Wire:
     return dataclasses.replace(WIRE, route=name, **changes)
 
 
+def _klein(id: str, name: str, *caveats: Caveat) -> ModelSpec:
+    """FLUX.2 [klein] at Replicate: up to five references, a ratio or the
+    first image's, the megapixels as strings, go_fast off by default, no
+    safety tolerance and no exact size; the output is a list of URLs."""
+    return model(
+        id,
+        PROMPT,
+        references(_LIMITS, 5),
+        aspect_ratio((*_COG_RATIOS, _MATCH), "1:1", "Aspect ratio", _HELP),
+        choice(
+            "output_megapixels",
+            "Megapixels",
+            "About how many megapixels the image has.",
+            ("0.25", "0.5", "1", "2", "4"),
+            "1",
+        ),
+        SEED,
+        dataclasses.replace(_GO_FAST, default=False),
+        SAFETY_CHECKER,
+        caveats=(_NOT_DETERMINISTIC, *caveats),
+        size=dataclasses.replace(BY_MEGAPIXELS, tier="output_megapixels"),
+        wire=slug(name, names={"input_images": "images"}),
+    )
+
+
 _ULTRA_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21")
 _ULTRA_HELP = "Shape of the image (about four megapixels)."
 #: Where a finetune's id and strength go.
@@ -190,6 +222,12 @@ _MEGAPIXELS = choice(
     "megapixels", "Megapixels", "About how many megapixels the image has.", ("1", "0.25"), "1"
 )
 _COG_SEED = seed(1, "Replicate reads 0 as no seed, so seeds start at 1.")
+_KLEIN_9B_BY_PATTERN = Caveat(
+    "No page of FLUX.2 [klein] 9B's schema at Replicate was found: its fields are taken "
+    "to be [klein] 4B's, which the 9B base model's page also has. A change at the host "
+    "may show first as a refused request.",
+    varies=False,
+)
 _NOT_DETERMINISTIC = Caveat(
     "With go_fast on, Replicate does not promise the same image for the same seed "
     "and settings; turn go_fast off to reproduce an image exactly.",
@@ -459,25 +497,9 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             caveats=(_NOT_DETERMINISTIC,),
         ),
         # Known from its version page and two readings of its schema (see above).
-        "flux_2_klein_4b": model(
-            "flux_2_klein_4b",
-            PROMPT,
-            references(_LIMITS, 5),
-            aspect_ratio((*_COG_RATIOS, _MATCH), "1:1", "Aspect ratio", _HELP),
-            choice(
-                "output_megapixels",
-                "Megapixels",
-                "About how many megapixels the image has.",
-                ("0.25", "0.5", "1", "2", "4"),
-                "1",
-            ),
-            SEED,
-            dataclasses.replace(_GO_FAST, default=False),
-            SAFETY_CHECKER,
-            caveats=(_NOT_DETERMINISTIC,),
-            size=dataclasses.replace(BY_MEGAPIXELS, tier="output_megapixels"),
-            wire=slug("flux-2-klein-4b", names={"input_images": "images"}),
-        ),
+        "flux_2_klein_4b": _klein("flux_2_klein_4b", "flux-2-klein-4b"),
+        # Its fields by 4B's and the 9B base model's (see above).
+        "flux_2_klein_9b": _klein("flux_2_klein_9b", "flux-2-klein-9b", _KLEIN_9B_BY_PATTERN),
         "flux_3_image": flux3_image(
             ImageLimits(
                 ("jpeg", "png", "gif", "webp"), 100_000_000, max_megapixels=16, min_side=256

@@ -248,6 +248,10 @@ SCHEMAS.update(
     }
 )
 
+# [klein] 9B: 4B's fields, as the 9B base model's page has them but for its
+# guidance (see fluxpanel.tables.replicate: no page of 9B's own was found).
+SCHEMAS["flux-2-klein-9b"] = dict(SCHEMAS["flux-2-klein-4b"])
+
 
 def version_of(model: str) -> str:
     """The version id this fake reports for a model: a stand-in of the real
@@ -258,7 +262,7 @@ def version_of(model: str) -> str:
 #: Models run by cog-flux (the rest are partner models run by Black Forest Labs).
 _COG_MODELS = {"flux-schnell", "flux-dev", "flux-dev-lora"}
 #: Models whose output is a list of URLs (the others answer one).
-_LISTS = {*_COG_MODELS, "flux-2-klein-4b"}
+_LISTS = {*_COG_MODELS, "flux-2-klein-4b", "flux-2-klein-9b"}
 
 
 @dataclass
