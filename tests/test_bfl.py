@@ -341,18 +341,21 @@ def test_flux_2_pro_and_max_turn_upsampling_off_with_disable_pup(model, path):
 
 
 def test_flux_2_takes_prompts_far_longer_than_4000_characters():
-    """FLUX.2 at Black Forest Labs reads "up to 32K tokens": a 20,000-character
-    prompt goes; FLUX1.1 [pro] keeps the API page's 4,000, and so does
-    FLUX.2 at Replicate, which publishes no limit."""
+    """FLUX.2 reads "up to 32K tokens" (Black Forest Labs' reference): a
+    20,000-character prompt goes at every host that serves it, fal and
+    Replicate publishing no bound of their own; FLUX1.1 [pro] keeps the API
+    page's 4,000."""
+    from fluxpanel.providers.fal import MODELS as FAL_MODELS
     from fluxpanel.providers.replicate import MODELS as REPLICATE_MODELS
 
     long = "a lighthouse on a cliff at dusk, " * 600  # 19,800 characters
     with FakeBFL() as server, client_for(server) as c:
         c.generate(model="flux_2_pro", prompt=long)
         assert server.submits[0].json()["prompt"] == long
-    assert BFL_MODELS["flux_2_pro"].params["prompt"].max == 32_000
-    for model, models in (("flux_pro_1_1", BFL_MODELS), ("flux_2_pro", REPLICATE_MODELS)):
-        with pytest.raises(fluxpanel.ValidationError, match="4000"):
-            GenerationRequest(model=model, models=models, prompt=long)
-    with pytest.raises(fluxpanel.ValidationError, match="32000"):
-        GenerationRequest(model="flux_2_pro", models=BFL_MODELS, prompt="x" * 32_001)
+    for models in (BFL_MODELS, REPLICATE_MODELS, FAL_MODELS):
+        for model in ("flux_2_pro", "flux_2_max", "flux_2_flex", "flux_2_klein_4b"):
+            assert GenerationRequest(model=model, models=models, prompt=long).prompt == long
+            with pytest.raises(fluxpanel.ValidationError, match="32000"):
+                GenerationRequest(model=model, models=models, prompt="x" * 32_001)
+    with pytest.raises(fluxpanel.ValidationError, match="4000"):
+        GenerationRequest(model="flux_pro_1_1", models=BFL_MODELS, prompt=long)

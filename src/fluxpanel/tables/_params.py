@@ -30,6 +30,13 @@ PROMPT = ParamSpec(
     required=True,
     role="prompt",
 )
+#: FLUX.2's prompt, at every host: "up to 32K tokens" (Black Forest Labs' API
+#: reference for FLUX.2 [flex]; black-forest-labs/skills, bfl-api's
+#: endpoints.md). Neither fal nor Replicate publishes a bound of its own, so
+#: the model's holds there too (another host's schema, Prodia's, allows 32,768
+#: characters). fluxpanel counts characters and allows 32,000: a token is
+#: seldom shorter than a character; where one is, the host has the last word.
+FLUX2_PROMPT = dataclasses.replace(PROMPT, max=32_000)
 ASPECT_RATIO = ParamSpec(
     "aspect_ratio",
     "choice",

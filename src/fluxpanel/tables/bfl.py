@@ -192,6 +192,7 @@ from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image, flux31_image
 from ._params import (
     FILL_PROMPT,
+    FLUX2_PROMPT,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
     OPTIONAL_PROMPT,
@@ -320,12 +321,6 @@ _FLUX2_HEIGHT = dataclasses.replace(
 )
 
 
-#: FLUX.2's prompt: "up to 32K tokens" (black-forest-labs/skills, bfl-api's
-#: endpoints.md). fluxpanel counts characters and allows 32,000 (a token is
-#: seldom shorter than a character; where one is, the host has the last word).
-_FLUX2_PROMPT = dataclasses.replace(PROMPT, max=32_000)
-
-
 def _flux2(
     id: str,
     endpoint: str,
@@ -336,7 +331,7 @@ def _flux2(
 ) -> Any:
     return model(
         id,
-        _FLUX2_PROMPT,
+        FLUX2_PROMPT,
         _IMAGES,
         references(_LIMITS, most),
         _SIZE_MODE,

@@ -143,6 +143,7 @@ from .._sizes import FAL_SIZES, KEEPS_IMAGE, ULTRA, Named
 from .._spec import ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import flux3_image
 from ._params import (
+    FLUX2_PROMPT,
     HOST_FETCHES,
     IMAGE_PROMPT_STRENGTH,
     MATCH_INPUT,
@@ -276,7 +277,7 @@ def _kontext(id: str, route: str) -> ModelSpec:
 def _flux2(id: str, route: str, *extra: ParamSpec) -> ModelSpec:
     return model(
         id,
-        PROMPT,
+        FLUX2_PROMPT,
         references(_LIMITS, 8),
         _FLUX2_SIZE,
         SEED,
@@ -293,7 +294,7 @@ def _klein(id: str, route: str) -> ModelSpec:
     references, no safety tolerance."""
     return model(
         id,
-        PROMPT,
+        FLUX2_PROMPT,
         NUM_IMAGES,
         references(_LIMITS, 4),
         _FLUX2_SIZE,
@@ -477,7 +478,7 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
         # references, prompt expansion named enable_prompt_expansion.
         "flux_2_dev": model(
             "flux_2_dev",
-            PROMPT,
+            FLUX2_PROMPT,
             NUM_IMAGES,
             references(_LIMITS, 4),
             _FLUX2_SIZE,

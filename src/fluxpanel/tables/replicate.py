@@ -36,7 +36,11 @@ cog-run models replicate/cog-flux):
 - flux-1.1-pro (version 96ccd0e7, the flux-pro schema without steps,
   guidance and interval): ``image_prompt`` (an image), ``aspect_ratio`` as
   flux-pro with ``custom`` width and height, ``safety_tolerance`` 1 to 6,
-  ``prompt_upsampling``, ``seed``.
+  ``prompt_upsampling``, ``seed``. Its other version page, a91bed9b, has no
+  ``image_prompt``, sides in multiples of 16 and a tolerance of 1 to 5; the
+  live schema as a reseller compiled it (lumenfall.ai/models/
+  black-forest-labs/flux1.1-pro/llms.txt: ``image_prompt`` "Only available
+  via replicate", sides "a multiple of 32") is 96ccd0e7's.
 - flux-1.1-pro-ultra (versions 5ea10f73 and 352185db; known from a
   schema-generated mirror of Replicate's own ``openapi_schema``, nodetool-ai/
   nodetool ``src/nodetool/nodes/replicate/image/generate.py``, class
@@ -137,6 +141,7 @@ from .._spec import Caveat, ModelSpec, ParamSpec, Wire, check_table
 from ._flux3 import FLUX3_RESOLUTION, GROUNDING, flux3_image
 from ._params import (
     FILL_PROMPT,
+    FLUX2_PROMPT,
     HOST_FETCHES,
     IMAGE_PROMPT_STRENGTH,
     NUM_IMAGES,
@@ -183,7 +188,7 @@ def _klein(id: str, name: str, *caveats: Caveat) -> ModelSpec:
     safety tolerance and no exact size; the output is a list of URLs."""
     return model(
         id,
-        PROMPT,
+        FLUX2_PROMPT,
         references(_LIMITS, 5),
         aspect_ratio((*_COG_RATIOS, _MATCH), "1:1", "Aspect ratio", _HELP),
         choice(
@@ -320,7 +325,7 @@ def _flux2(
 ) -> ModelSpec:
     return model(
         id,
-        PROMPT,
+        FLUX2_PROMPT,
         references(_LIMITS, most),
         _custom_ratio(_FLUX2_RATIOS),
         *((_RESOLUTION,) if resolution else ()),
