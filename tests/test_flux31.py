@@ -108,6 +108,24 @@ def test_an_exact_size_is_sent_without_a_preset_and_no_boxes_no_field():
     assert "resolution" not in body and "bounding_boxes" not in body and "mask" not in body
 
 
+def test_match_first_image_keeps_image_1s_size_and_is_priced_by_it():
+    """Black Forest Labs' edit guide: "Set resolution and aspect_ratio to
+    match_first_image to keep the input image's dimensions"."""
+    photo = png(1200, 800)
+    kept = request(input_images=[photo], resolution="match_first_image",
+                   aspect_ratio="match_first_image")  # fmt: skip
+    assert kept.size == (1200, 800) and fluxpanel.estimate_cost(kept) == 0.03  # under 4 MP
+    big = request(input_images=[png(2000, 1500)], resolution="match_first_image")
+    assert big.size == (2000, 1500) and fluxpanel.estimate_cost(big) == 0.06  # 3 MP: 4 MP's
+    assert fluxpanel.estimate_cost(big) < fluxpanel.estimate_cost(big.replace(resolution="4k"))
+    wide = request(input_images=[photo], resolution="match_first_image", aspect_ratio="16:9")
+    w, h = wide.size
+    assert abs(w / h - 16 / 9) < 0.02 and abs(w * h - 1200 * 800) < 0.05 * 1200 * 800
+    with FakeBFL() as bfl, client(bfl) as c:
+        c.generate(model=MODEL, prompt="x", input_images=[photo], resolution="match_first_image")
+        assert bfl.submits[0].json()["resolution"] == "match_first_image"
+
+
 @pytest.mark.parametrize(
     ("params", "words"),
     [

@@ -133,6 +133,8 @@ def test_layout_moves_one_box_and_edits_region_by_region(tmp_path):
     assert len(set(image_hashes(nb))) >= 3  # the poster, the moved one, the edited photo
     # FLUX 3.1: the move sent as a field of fractions from image 1, priced by mode.
     assert "'from': 'ref_image_0', 'src_bbox': [0.45, 0.12, 0.85, 0.42]" in text
+    kept = re.search(r"^kept (\(\d+, \d+\)) of (\(\d+, \d+\))$", text, re.M)
+    assert kept and kept[1] == kept[2]  # the masked edit keeps image 1's very size
     assert re.search(r"^fast 0\.015$", text, re.M) and re.search(r"^quality 0\.03$", text, re.M)
 
 

@@ -68,20 +68,28 @@ class SizeRule:
 class Ratio(SizeRule):
     """A ratio (``16:9``) at about a megapixel, or at the pixels of a tier
     (FLUX 3's ``resolution``); a ratio that is not one (``auto``,
-    ``match_input``) follows the first input image."""
+    ``match_input``) follows the first input image. The tier ``own`` names
+    (FLUX 3.1's ``match_first_image``) takes the first input image's pixels:
+    its very size, unless a ratio is given."""
 
     param: str = "aspect_ratio"
     tiers: Mapping[str, int] = field(default_factory=dict)
     tier: str = "resolution"
     #: The pixels without a tier (Ultra's four megapixels).
     area: int = MEGAPIXEL
+    own: str = ""
 
     def size(self, request: Sized) -> tuple[int, int]:
         params = request.params
         area = self.tiers.get(str(params.get(self.tier)), self.area)
+        image = first_input(request) if self.own else None
+        if image is not None and params.get(self.tier) == self.own:
+            area = image.width * image.height
         w, colon, h = str(params.get(self.param, "")).partition(":")
         if colon and w.isdigit() and h.isdigit() and int(h):
             return near(int(w) / int(h), area)
+        if image is not None and params.get(self.tier) == self.own:
+            return image.width, image.height
         return self.shape_of_input(request, area)
 
 
@@ -230,5 +238,6 @@ BY_RESOLUTION = Pixels(otherwise=Megapixels())
 KEEPS_IMAGE = Keeps("image")
 #: FLUX.1 Expand: the image grown on its sides.
 GROWN_IMAGE = Grown("image")
-#: FLUX 3.1 Image: an exact width and height, else a ratio at a preset's pixels.
-FLUX31 = Pixels(otherwise=Ratio(tiers=FLUX31_TIERS))
+#: FLUX 3.1 Image: an exact width and height, else a ratio at a preset's
+#: pixels or at the first image's (``match_first_image``).
+FLUX31 = Pixels(otherwise=Ratio(tiers=FLUX31_TIERS, own="match_first_image"))

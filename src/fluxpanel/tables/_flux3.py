@@ -123,9 +123,10 @@ FLUX31_RATIO = choice(
 FLUX31_RESOLUTION = choice(
     "resolution",
     "Resolution",
-    "Size of the image: 1k (about 1 megapixel), 2k (4) or 4k (16); custom gives an "
-    "exact width and height. Larger sizes cost more.",
-    ("1k", "2k", "4k", "custom"),
+    "Size of the image: 1k (about 1 megapixel), 2k (4) or 4k (16); match_first_image "
+    "keeps image 1's (with its aspect ratio, its very size); custom gives an exact "
+    "width and height. Larger sizes cost more.",
+    ("1k", "2k", "4k", "match_first_image", "custom"),
     "1k",
 )
 FLUX31_WIDTH = ParamSpec(

@@ -166,10 +166,12 @@ unknown fields with 422):
   ``tgt_bbox``, and ``src_bbox`` to move one, a 422 with ``from: target``;
   Comfy Router's schema says ``boxes`` and ``name``); ``aspect_ratio`` auto
   (chosen from the prompt), match_first_image and FLUX 3's fifteen;
-  ``resolution`` presets (the comfy page shows ``1MP``; vercel/ai 1.0.82
-  names "megapixel, 1k/2k/4k and video-frame presets" without listing them:
-  fluxpanel offers 1k, 2k and 4k, and any other size exactly); ``width`` and ``height`` together
-  "override aspect_ratio and resolution, up to 16 MP and 8:1"; ``grounding``
+  ``resolution`` presets (vercel/ai 1.0.82: "megapixel, 1k/2k/4k and
+  video-frame presets", unlisted; fluxpanel offers 1k, 2k, 4k and, from BFL's
+  edit guide, ``match_first_image``: "Set resolution and aspect_ratio to
+  match_first_image to keep the input image's dimensions"); ``width`` and
+  ``height`` together "override aspect_ratio and resolution, up to 16 MP and
+  8:1"; ``grounding``
   off | auto | force (off; fluxpanel's ``search``, FLUX 3's ``grounding``
   being a switch). No ``seed`` or ``steps`` ("the endpoint rejects" them,
   vercel/ai's release notes), and no safety tolerance or output format.

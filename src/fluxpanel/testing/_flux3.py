@@ -46,7 +46,7 @@ FLUX3_SCHEMAS["/v1/flux-3.1-image"] = {
     "mask": Field("image", forms=B64_URL, max_bytes=15_000_000),
     "bounding_boxes": Field("list"),
     "aspect_ratio": Field("string", enum=("auto", "match_first_image", *FLUX3_RATIOS[1:])),
-    "resolution": Field("string", enum=("1MP", "1k", "2k", "4k")),
+    "resolution": Field("string", enum=("1MP", "1k", "2k", "4k", "match_first_image")),
     "width": Field("integer", 1),
     "height": Field("integer", 1),
     "grounding": Field("string", enum=("off", "auto", "force")),
