@@ -297,6 +297,29 @@ def test_two_processes_share_one_accounts_active_tasks(tmp_path):
 # -- the ledger alone --------------------------------------------------------------------------
 
 
+def test_a_process_that_exits_commits_the_task_it_was_holding_back(tmp_path):
+    """A task's row waits up to LINGER to be committed with others; a kernel
+    shut down or restarted that moment still leaves it in the ledger."""
+    cache = tmp_path / "cache"
+    code = textwrap.dedent(
+        f"""
+        from fluxpanel._flow import TaskRef
+        from fluxpanel._ledger import LINGER, ledger_at
+
+        assert LINGER >= 0.05
+        ledger_at({str(cache)!r}).record(
+            provider="bfl", endpoint="/v1/flux-dev", model="flux_dev", cache_key="k",
+            request={{"prompt": "a fox"}}, part=0, parts=1,
+            task=TaskRef("task-1", {{"polling_url": "https://api.bfl.ai/v1/get_result"}}),
+            keep_for=600.0, estimate=0.025,
+        )
+        """
+    )  # the process ends at once, the row still held back
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    [row] = rows(cache)
+    assert (row["task"], row["status"], row["provider"]) == ("task-1", "pending", "bfl")
+
+
 def test_owners_are_alive_until_their_process_ends(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:

@@ -22,6 +22,7 @@ disk; a ledger that cannot be written is a warning, never a lost result.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -44,8 +45,11 @@ T = TypeVar("T")
 
 FILE = "ledger.sqlite3"
 #: How long a write may wait to be committed with others (its caller does
-#: not wait for it: a task's row is needed by its first poll, seconds later).
-LINGER = 0.05
+#: not wait for it: a task's row is needed by its first poll, seconds later,
+#: and a process that exits commits what waits first: :func:`_close_all`).
+LINGER = 0.1
+#: The longest an exiting process waits for its ledgers' last commits.
+EXIT_WAIT = 5.0
 #: How a task ended.
 PENDING, DONE, FAILED, MODERATED, EXPIRED = "pending", "done", "failed", "moderated", "expired"
 
@@ -497,13 +501,14 @@ class Ledger:
         """Done once every write asked for so far is committed."""
         return self._run(lambda db: None, None, now=True)
 
-    def close(self) -> None:
-        """Finish the writes waiting, and close the database."""
+    def close(self, timeout: float | None = None) -> None:
+        """Finish the writes waiting (for at most ``timeout`` seconds), and
+        close the database."""
         with self._lock:
             self._closed, thread = True, self._thread
         if thread is not None:
             self._jobs.put(None)
-            thread.join()
+            thread.join(timeout)
         reader = getattr(self._readers, "db", None)
         if reader is not None:
             reader.close()
@@ -576,3 +581,14 @@ def ledger_at(folder: str | os.PathLike[str]) -> Ledger:
         if ledger is None:
             ledger = _LEDGERS[path] = Ledger(path)
         return ledger
+
+
+@atexit.register
+def _close_all() -> None:
+    """At exit (a kernel shut down or restarted), commit the writes still
+    held back: a ledger's thread is a daemon, stopped with the process, and
+    a task the host accepted a moment before would be lost with it."""
+    with _LEDGERS_LOCK:
+        ledgers = list(_LEDGERS.values())
+    for ledger in ledgers:
+        ledger.close(EXIT_WAIT)
