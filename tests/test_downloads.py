@@ -16,7 +16,10 @@ from fluxpanel.testing import ReferenceServer
 
 from .conftest import FAST_RETRY, small_image
 
-LATENCY = 0.3  # seconds the server takes over each image
+#: Seconds the server takes over each image: long beside the 0.1 s between
+#: the asks, so each ask's images reach the server while the last ask's are
+#: still there, however slowly a loaded machine answers the generation.
+LATENCY = 1.0
 
 
 async def _wait_for(condition, timeout: float = 10.0) -> None:
