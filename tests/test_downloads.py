@@ -88,8 +88,8 @@ def test_downloads_per_host_must_be_a_positive_integer(value):
         fluxpanel.FluxClient(provider="preview", downloads_per_host=value)
 
 
-def _three_images_one_at_a_time(image_latency: float, **client_options):
-    """A generation of three images fetched one at a time: (it, the server
+def _images_one_at_a_time(image_latency: float, n: int = 3, **client_options):
+    """A generation of ``n`` images fetched one at a time: (it, the server
     after, the seconds it took)."""
     with ReferenceServer(image_factory=small_image, image_latency=image_latency) as server:
         with fluxpanel.FluxClient(
@@ -101,23 +101,23 @@ def _three_images_one_at_a_time(image_latency: float, **client_options):
             **client_options,
         ) as client:
             t0 = time.monotonic()
-            g = client.generate(model="flux_dev", prompt="a fox", num_images=3)
+            g = client.generate(model="flux_dev", prompt="a fox", num_images=n)
             return g, server, time.monotonic() - t0
 
 
 def test_waiting_for_a_turn_does_not_spend_the_image_budget():
-    # 0.5 s each: the third waits 1 s, more than its 0.9 s budget; the budget
-    # is counted from its turn, so all three arrive (each with 0.4 s to spare
-    # on a loaded machine).
-    g, server, _ = _three_images_one_at_a_time(0.5, download_timeout=0.9)
-    assert len(g) == 3 and not g.errors
+    # 0.4 s each: the fourth waits 1.2 s, more than its 1.1 s budget; the
+    # budget is counted from its turn, so all four arrive (each with 0.7 s to
+    # spare on a loaded machine).
+    g, server, _ = _images_one_at_a_time(0.4, n=4, download_timeout=1.1)
+    assert len(g) == 4 and not g.errors, g.errors
     assert server.max_images_in_flight == 1
 
 
 def test_the_deadline_bounds_the_wait_for_a_turn():
     # The deadline is 1 s: the first image arrives (0.6 s), the last one is
     # still waiting for its turn when time runs out. The image that came is kept.
-    g, _, took = _three_images_one_at_a_time(0.6, deadline=1.0)
+    g, _, took = _images_one_at_a_time(0.6, deadline=1.0)
     assert len(g) == 1 and len(g.errors) == 2
     assert all(isinstance(e, fluxpanel.RequestTimeout) for e in g.errors)
     assert any("waiting for a connection" in str(e) for e in g.errors)
